@@ -1,0 +1,148 @@
+"""Composition root: builds every part of the bot and wires them together."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.clock import Clock, SystemClock
+from bot.commands import Registry, Router
+from bot.config import Settings
+from bot.context import Services
+from bot.dingtalk.openapi import DingTalkAPI
+from bot.dingtalk.outbox import OutboxWorker, ReplySender
+from bot.dingtalk.stream import StreamTransport
+from bot.dispatcher import Dispatcher
+from bot.http import make_http_app
+from bot.incoming import from_callback_data
+from bot.metrics import Metrics
+from bot.replies import Renderer
+from scheduler import JobRunner, JobSpec, Scheduler
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger("bot.app")
+
+
+class BotApp:
+    """One bot instance. ``await start()`` … ``await stop()``.
+
+    ``routers`` defaults to every feature module under ``handlers/``; tests
+    may add routers (e.g. one whose handler raises).
+    """
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, routers: list[Router] | None = None,
+                 extra_routers: list[Router] = (), migrate: bool = True, connect: bool = True,
+                 serve_http: bool = True):
+        from handlers import feature_modules
+
+        self.settings = settings
+        self.clock = clock or SystemClock(settings.tz)
+        self.modules = feature_modules()
+        if routers is None:
+            routers = [m.router for m in self.modules if hasattr(m, "router")]
+        self.registry = Registry([*routers, *extra_routers])
+        self.metrics = Metrics()
+        self.renderer = Renderer()
+        self.services = Services(settings=settings, clock=self.clock, renderer=self.renderer, registry=self.registry)
+        self.db = Database(settings.resolved_database_url)
+        self._migrate = migrate
+        self._connect = connect
+        self._serve_http = serve_http
+        self.http_session: aiohttp.ClientSession | None = None
+        self.api: DingTalkAPI | None = None
+        self.outbox: OutboxWorker | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.transport: StreamTransport | None = None
+        self.scheduler: Scheduler | None = None
+        self.http_runner: web.AppRunner | None = None
+        self.http_port: int | None = None
+        self._stopped = asyncio.Event()
+
+    def jobs(self) -> list[JobSpec]:
+        from scheduler.jobs import JOBS
+        out = list(JOBS)
+        for m in self.modules:
+            out.extend(getattr(m, "JOBS", []))
+        return out
+
+    async def start(self) -> None:
+        s = self.settings
+        if self._migrate:
+            await upgrade(self.db.url)
+        self.http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5),
+                                                  connector=aiohttp.TCPConnector(limit=100))
+        self.api = DingTalkAPI(self.http_session, endpoint=s.dingtalk_openapi_endpoint,
+                               client_id=s.dingtalk_client_id, client_secret=s.dingtalk_client_secret,
+                               robot_code=s.robot_code)
+        self.outbox = OutboxWorker(self.db, self.api, self.clock, self.metrics)
+        self.services.on_outbox = self.outbox.wake
+        sender = ReplySender(self.db, self.api, self.clock, self.outbox, self.renderer)
+        self.dispatcher = Dispatcher(self.services, self.db, sender, self.metrics)
+        for m in self.modules:
+            hook = getattr(m, "on_startup", None)
+            if hook:
+                await hook(self)
+        self.outbox.start()
+        self.scheduler = Scheduler(JobRunner(self.db, self.services), self.jobs(), s.tz)
+        self.scheduler.start()
+        if self._serve_http:
+            app = make_http_app(self)
+            for m in self.modules:
+                hook = getattr(m, "setup_http", None)
+                if hook:
+                    hook(app, self)
+            self.http_runner = web.AppRunner(app, access_log=None)
+            await self.http_runner.setup()
+            site = web.TCPSite(self.http_runner, s.bot_http_host, s.bot_http_port)
+            await site.start()
+            self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            if not s.bot_public_url and s.bot_http_port == 0:
+                # A random port (tests, benchmarks): links must carry the real one.
+                self.settings = s.model_copy(update={"bot_http_port": self.http_port})
+                self.services.settings = self.settings
+        if self._connect:
+            self.transport = StreamTransport(
+                client_id=s.dingtalk_client_id, client_secret=s.dingtalk_client_secret,
+                endpoint=s.dingtalk_openapi_endpoint, on_message=self._on_frame,
+                watchdog_seconds=s.bot_watchdog_seconds, on_connect=self.metrics.reconnects.inc)
+            await self.transport.start()
+        log.info("bot started (db=%s, http=%s)", self.db.dialect, self.http_port)
+
+    def _on_frame(self, data: dict[str, Any], stream_message_id: str | None) -> None:
+        """On the bot loop: normalise and hand the message to its own task."""
+        try:
+            msg = from_callback_data(data)
+        except Exception:
+            log.exception("unreadable callback data (stream messageId=%s)", stream_message_id)
+            return
+        if not msg.msg_id and stream_message_id:
+            msg = msg.__class__(**{**msg.__dict__, "msg_id": f"stream:{stream_message_id}"})
+        self.dispatcher.submit(msg)
+
+    async def stop(self) -> None:
+        if self.transport:
+            await self.transport.stop()
+        if self.dispatcher:
+            await self.dispatcher.drain(timeout=self.settings.bot_handler_timeout)
+        if self.scheduler:
+            self.scheduler.shutdown()
+        if self.outbox:
+            await self.outbox.stop()
+        if self.http_runner:
+            await self.http_runner.cleanup()
+        if self.http_session:
+            await self.http_session.close()
+        await self.db.dispose()
+        self._stopped.set()
+        log.info("bot stopped")
+
+    async def __aenter__(self) -> "BotApp":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()

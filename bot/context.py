@@ -1,0 +1,151 @@
+"""What a handler gets: the message, its unit of work, time, settings and helpers."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+
+from bot.commands import GroupRole
+from bot.incoming import IncomingMessage
+from bot.replies import Reply
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.commands import Registry
+    from bot.config import Settings
+    from bot.replies import Renderer
+    from storage.db import UnitOfWork
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str                     # staff id, or senderId for people outside the organisation
+    name: str
+    staff_id: str | None
+    is_superadmin: bool
+
+
+@dataclass
+class Services:
+    """Process-wide collaborators shared by handlers and jobs."""
+
+    settings: "Settings"
+    clock: "Clock"
+    renderer: "Renderer"
+    registry: "Registry"
+    extras: dict[str, Any] = field(default_factory=dict)
+    on_outbox: Callable[[], None] = lambda: None   # wakes the outbox worker after a commit
+
+    def get(self, key: str, factory: Callable[[], T]) -> T:
+        """A lazily built, cached shared object (e.g. the region tree)."""
+        if key not in self.extras:
+            self.extras[key] = factory()
+        return self.extras[key]
+
+    def download_url(self, file_id: str, expires_at: datetime) -> str:
+        from bot.links import sign_download
+        return sign_download(self.settings, file_id, expires_at)
+
+
+@dataclass
+class Mention:
+    name: str
+    staff_id: str | None
+
+
+class Context:
+    def __init__(self, *, message: IncomingMessage, uow: "UnitOfWork", services: Services,
+                 group_role: GroupRole | None, actor: Actor, dialogue: Any = None):
+        self.message = message
+        self.uow = uow
+        self.services = services
+        self.group_role = group_role
+        self.actor = actor
+        self.dialogue = dialogue            # storage.repositories.core.Dialogue or None
+        self.outbox_written = False
+
+    # -- basics -------------------------------------------------------------
+    @property
+    def settings(self) -> "Settings":
+        return self.services.settings
+
+    @property
+    def clock(self) -> "Clock":
+        return self.services.clock
+
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    @property
+    def text(self) -> str:
+        return self.message.text
+
+    @property
+    def is_group(self) -> bool:
+        return self.message.is_group
+
+    @property
+    def is_private(self) -> bool:
+        return not self.message.is_group
+
+    def reply(self, template: str, **context: Any) -> Reply:
+        return Reply(template, context)
+
+    def mentions(self) -> list[Mention]:
+        """People @mentioned in the text, in order, with staff ids where DingTalk gave them.
+
+        DingTalk lists mentioned users in ``atUsers`` (without names) and keeps
+        ``@名字`` in the text: we pair them in order, skipping the bot itself.
+        """
+        names = [m for m in re.findall(r"@([^\s@]+)", self.message.raw_text or self.message.text)]
+        staff = [u.staff_id for u in self.message.at_users if u.staff_id]
+        out = []
+        for i, n in enumerate(names):
+            out.append(Mention(n, staff[i] if i < len(staff) else None))
+        return out
+
+    # -- dialogues ------------------------------------------------------------
+    async def start_dialogue(self, kind: str, data: dict[str, Any]) -> None:
+        ttl = timedelta(minutes=self.settings.bot_dialogue_minutes)
+        self.dialogue = await self.uow.dialogues.save(self.message.conversation_id, self.actor.id, kind, data,
+                                                      self.now(), ttl)
+
+    async def update_dialogue(self, data: dict[str, Any]) -> None:
+        kind = self.dialogue.kind if self.dialogue else ""
+        await self.start_dialogue(kind, data)
+
+    async def end_dialogue(self) -> None:
+        await self.uow.dialogues.end(self.message.conversation_id, self.actor.id)
+        self.dialogue = None
+
+    # -- side effects (same unit of work) --------------------------------------
+    async def audit(self, action: str, entity: str, entity_id: str, *, before: dict | None = None,
+                    after: dict | None = None, reason: str | None = None, territory: str | None = None) -> None:
+        await self.uow.audit.record(at=self.now(), actor_id=self.actor.id, actor_name=self.actor.name,
+                                    action=action, entity=entity, entity_id=entity_id, before=before,
+                                    after=after, reason=reason, territory=territory)
+
+    async def send_to_users(self, user_ids: list[str], reply: Reply, purpose: str = "") -> None:
+        """Queue a 1:1 message to people (committed with this unit of work)."""
+        rendered = self.services.renderer.reply(reply)
+        await self.uow.outbox.enqueue(kind="users", user_ids=list(user_ids), msg_key="sampleMarkdown",
+                                      msg_param={"title": rendered.title, "text": rendered.text},
+                                      now=self.now(), reply_to_msg_id=self.message.msg_id, purpose=purpose)
+        self.outbox_written = True
+
+    async def send_to_group(self, conversation_id: str, reply: Reply, purpose: str = "") -> None:
+        rendered = self.services.renderer.reply(reply)
+        await self.uow.outbox.enqueue(kind="group", conversation_id=conversation_id, msg_key="sampleMarkdown",
+                                      msg_param={"title": rendered.title, "text": rendered.text},
+                                      now=self.now(), reply_to_msg_id=self.message.msg_id, purpose=purpose)
+        self.outbox_written = True
+
+    async def download_link(self, filename: str, content_type: str, data: bytes,
+                            ttl: timedelta = timedelta(hours=24)) -> str:
+        """Store a generated file; return its signed link (expires after ``ttl``)."""
+        row = await self.uow.downloads.add(filename=filename, content_type=content_type, data=data,
+                                           created_by=self.actor.id, now=self.now(), ttl=ttl)
+        return self.services.download_url(row.id, row.expires_at)

@@ -1,0 +1,182 @@
+"""The DingTalk Stream transport around the unmodified ``dingtalk-stream`` SDK.
+
+The SDK 0.24.3 makes blocking ``requests`` calls inside its coroutines (open
+connection, tokens) and swallows the first cancel. So it runs on its own event
+loop in a daemon thread: nothing it does can block the bot's loop. Its
+chatbot handler only hands the callback data over to the bot's loop and
+returns at once, so the ACK goes out immediately (acknowledge first, then
+work). A watchdog on the bot's loop forces a reconnect when no frame (pings
+included) has arrived for ``watchdog_seconds``.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import dingtalk_stream
+from dingtalk_stream import AckMessage, ChatbotMessage
+
+from bot.dingtalk.endpoint import point_sdk_at
+
+log = logging.getLogger("bot.stream")
+
+
+class _QuietPings(logging.Filter):
+    """The SDK logs every SYSTEM ping as a WARNING 'unknown message topic'."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "unknown message topic" not in record.getMessage()
+
+
+class _Client(dingtalk_stream.DingTalkStreamClient):
+    """Subclass only to observe the stream (frame times, connections); behaviour unchanged."""
+
+    transport: "StreamTransport"
+
+    async def route_message(self, json_message):
+        self.transport._frame_seen()
+        return await super().route_message(json_message)
+
+    def open_connection(self):
+        self.transport._connecting()
+        return super().open_connection()
+
+
+class _ChatbotHandler(dingtalk_stream.ChatbotHandler):
+    def __init__(self, transport: "StreamTransport"):
+        super().__init__()
+        self.transport = transport
+
+    async def process(self, callback: dingtalk_stream.CallbackMessage):
+        data = callback.data if isinstance(callback.data, dict) else {}
+        self.transport._deliver(data, callback.headers.message_id)
+        return AckMessage.STATUS_OK, "OK"
+
+
+class StreamTransport:
+    def __init__(self, *, client_id: str, client_secret: str, endpoint: str,
+                 on_message: Callable[[dict[str, Any], str | None], None],
+                 watchdog_seconds: float = 120.0, on_connect: Callable[[], None] | None = None):
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.endpoint = endpoint
+        self.on_message = on_message
+        self.on_connect = on_connect or (lambda: None)
+        self.watchdog_seconds = watchdog_seconds
+        self.connects = 0
+        self.forced_reconnects = 0
+        self._last_frame = time.monotonic()
+        self._bot_loop: asyncio.AbstractEventLoop | None = None
+        self._sdk_loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._client: _Client | None = None
+        self._sdk_task: asyncio.Task | None = None
+        self._watchdog: asyncio.Task | None = None
+        self._stopping = False
+
+    # -- called on the SDK thread ------------------------------------------------
+    def _frame_seen(self) -> None:
+        self._last_frame = time.monotonic()
+
+    def _connecting(self) -> None:
+        self.connects += 1
+        self._last_frame = time.monotonic()
+        if self._bot_loop:
+            self._bot_loop.call_soon_threadsafe(self.on_connect)
+
+    def _deliver(self, data: dict[str, Any], stream_message_id: str | None) -> None:
+        if self._bot_loop and not self._stopping:
+            self._bot_loop.call_soon_threadsafe(self.on_message, data, stream_message_id)
+
+    # -- state ------------------------------------------------------------------------
+    @property
+    def connected(self) -> bool:
+        ws = self._client.websocket if self._client else None
+        if ws is None:
+            return False
+        try:
+            from websockets.protocol import State
+            return ws.state is State.OPEN
+        except Exception:  # pragma: no cover - older websockets
+            return not getattr(ws, "closed", True)
+
+    @property
+    def seconds_since_frame(self) -> float:
+        return time.monotonic() - self._last_frame
+
+    # -- lifecycle (bot loop) -----------------------------------------------------------
+    async def start(self) -> None:
+        self._bot_loop = asyncio.get_running_loop()
+        point_sdk_at(self.endpoint)
+        started = threading.Event()
+        self._thread = threading.Thread(target=self._thread_main, args=(started,), name="dingtalk-stream",
+                                        daemon=True)
+        self._thread.start()
+        await asyncio.to_thread(started.wait, 10)
+        self._watchdog = asyncio.create_task(self._watch(), name="stream-watchdog")
+
+    def _thread_main(self, started: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._sdk_loop = loop
+        asyncio.set_event_loop(loop)
+        sdk_log = logging.getLogger("bot.sdk")
+        sdk_log.addFilter(_QuietPings())
+        client = _Client(dingtalk_stream.Credential(self.client_id, self.client_secret), logger=sdk_log)
+        client.transport = self
+        client.register_callback_handler(ChatbotMessage.TOPIC, _ChatbotHandler(self))
+        self._client = client
+        self._sdk_task = loop.create_task(client.start())
+        started.set()
+        try:
+            loop.run_until_complete(self._sdk_task)
+        except BaseException:  # cancelled at shutdown
+            pass
+        finally:
+            try:
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for t in pending:
+                    t.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            except Exception:
+                pass
+            loop.close()
+
+    async def _watch(self) -> None:
+        interval = max(0.2, min(self.watchdog_seconds / 4, 15))
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            if self.seconds_since_frame > self.watchdog_seconds:
+                log.warning("no frame for %.0f s: forcing a reconnect", self.seconds_since_frame)
+                self.forced_reconnects += 1
+                self._last_frame = time.monotonic()
+                self.force_reconnect()
+
+    def force_reconnect(self) -> None:
+        client, loop = self._client, self._sdk_loop
+        if client is None or loop is None or client.websocket is None:
+            return
+        asyncio.run_coroutine_threadsafe(client.websocket.close(), loop)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._watchdog:
+            self._watchdog.cancel()
+        loop, task = self._sdk_loop, self._sdk_task
+        if loop and task and not loop.is_closed():
+            # 0.24.3 swallows the first cancel (then sleeps 10 s): cancel until it is done.
+            for _ in range(20):
+                if task.done():
+                    break
+                try:
+                    loop.call_soon_threadsafe(task.cancel)
+                    if self._client and self._client.websocket is not None:
+                        asyncio.run_coroutine_threadsafe(self._client.websocket.close(), loop)
+                except RuntimeError:
+                    break
+                await asyncio.sleep(0.05)
+        if self._thread:
+            await asyncio.to_thread(self._thread.join, 5)

@@ -1,0 +1,268 @@
+"""IncomingMessage → command spec → handler → Reply → render → send.
+
+The dispatcher owns the error boundary and the unit of work: a handler's
+changes commit only if it returns a Reply; a UserError rolls back and renders
+its template; anything else rolls back, is logged with the msgId and an error
+reference, and the user gets a short apology.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.commands import Args, Chat, CommandSpec, GroupRole, ParseFailure, parse_args, split_command
+from bot.context import Actor, Context, Services
+from bot.errors import UserError
+from bot.incoming import MAX_TEXT_CHARS, IncomingMessage, is_command
+from bot.metrics import Metrics
+from bot.replies import Rendered, Reply
+from storage.db import Database
+from storage.repositories.core import ProcessedMessageRepository
+
+log = logging.getLogger("bot.dispatcher")
+
+CANCEL_NAMES = {"取消", "cancel", "退出"}
+BINDING_TTL = 30.0   # seconds
+
+
+class ReplySink(Protocol):
+    async def send_reply(self, msg: IncomingMessage, rendered: Rendered, reply: Reply) -> None: ...
+
+
+@dataclass
+class Outcome:
+    """What happened to one message (returned for tests and metrics)."""
+
+    status: str                  # ok | user_error | error | duplicate | timeout
+    reply: Reply | None
+    command: str | None = None
+    error_ref: str | None = None
+
+
+class Dispatcher:
+    def __init__(self, services: Services, db: Database, sink: ReplySink, metrics: Metrics):
+        self.services = services
+        self.db = db
+        self.sink = sink
+        self.metrics = metrics
+        self.registry = services.registry
+        self._tasks: set[asyncio.Task] = set()
+        self._roles: dict[str, tuple[GroupRole | None, float]] = {}
+        services.extras["dispatcher"] = self
+
+    # -- entry points ---------------------------------------------------------
+    def submit(self, msg: IncomingMessage) -> asyncio.Task:
+        """Handle a message in its own task (the SDK's ACK is not held back)."""
+        task = asyncio.get_running_loop().create_task(self.handle(msg), name=f"msg-{msg.msg_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def drain(self, timeout: float = 10) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
+    async def handle(self, msg: IncomingMessage) -> Outcome:
+        started = time.perf_counter()
+        try:
+            outcome = await asyncio.wait_for(self._handle(msg), timeout=self.services.settings.bot_handler_timeout)
+        except asyncio.TimeoutError:
+            ref = _ref()
+            log.error("handler timeout msgId=%s ref=%s text=%r", msg.msg_id, ref, msg.text[:200])
+            outcome = Outcome("timeout", Reply("errors/timeout", {"ref": ref}), error_ref=ref)
+            await self._send(msg, outcome.reply)
+        except Exception:  # the boundary of last resort: never let a message kill the loop
+            ref = _ref()
+            log.exception("dispatch failed msgId=%s ref=%s", msg.msg_id, ref)
+            outcome = Outcome("error", Reply("errors/internal", {"ref": ref}), error_ref=ref)
+            try:
+                await self._send(msg, outcome.reply)
+            except Exception:
+                log.exception("could not send apology msgId=%s", msg.msg_id)
+        self.metrics.observe(outcome.status, outcome.command, time.perf_counter() - started)
+        return outcome
+
+    # -- the pipeline -----------------------------------------------------------
+    async def _handle(self, msg: IncomingMessage) -> Outcome:
+        try:
+            outcome = await self._run(msg)
+        except Exception:
+            # The handler's transaction is rolled back; still record the msgId so a
+            # redelivery does not run (and fail) again.
+            await self._claim_alone(msg)
+            raise
+        if outcome.status == "duplicate":
+            log.info("duplicate msgId=%s ignored", msg.msg_id)
+        elif outcome.reply is not None:
+            await self._send(msg, outcome.reply)
+        return outcome
+
+    async def _claim_alone(self, msg: IncomingMessage) -> bool:
+        if not msg.msg_id:
+            return True
+        async with self.db.unit_of_work() as uow:
+            return await uow.repo(ProcessedMessageRepository).claim(msg.msg_id, self.services.clock.now())
+
+    async def _run(self, msg: IncomingMessage) -> Outcome:
+        """One unit of work: claim the msgId, route, handle; commit only on success.
+
+        Claiming inside the handler's transaction keeps a message to one write
+        transaction. On PostgreSQL a concurrent duplicate (another instance)
+        blocks on the claim until this commits, then sees it and stops.
+        """
+        now = self.services.clock.now()
+        async with self.db.unit_of_work() as uow:
+            claims = uow.repo(ProcessedMessageRepository)
+            if msg.msg_id and not await claims.claim(msg.msg_id, now):
+                return Outcome("duplicate", None)
+            actor = Actor(id=msg.sender_id, name=msg.sender_nick, staff_id=msg.sender_staff_id,
+                          is_superadmin=bool(msg.sender_staff_id)
+                          and msg.sender_staff_id in self.services.settings.bot_superadmins)
+            ctx = Context(message=msg, uow=uow, services=self.services, group_role=None, actor=actor)
+            try:
+                outcome = await self._prepare_and_route(ctx, now)
+            except UserError as exc:
+                outcome = Outcome("user_error", Reply(exc.template, exc.context))
+            if outcome.status != "ok":
+                # Undo whatever the handler wrote, but keep the claim.
+                await uow.session.rollback()
+                if msg.msg_id:
+                    await claims.claim(msg.msg_id, now)
+        # Committed: wake the outbox if the handler queued sends.
+        if ctx.outbox_written and outcome.status == "ok":
+            self.services.on_outbox()
+        return outcome
+
+    async def _prepare_and_route(self, ctx: Context, now) -> Outcome:
+        msg = ctx.message
+        # Input that is not a command at all.
+        if msg.msgtype not in ("text", "richText"):
+            return Outcome("user_error", Reply("input/unsupported", {"msgtype": msg.msgtype}))
+        if len(msg.text) > MAX_TEXT_CHARS:
+            return Outcome("user_error", Reply("input/too_long", {"length": len(msg.text), "limit": MAX_TEXT_CHARS}))
+        if msg.is_group:
+            ctx.group_role = await self.group_role(ctx.uow, msg.conversation_id, now)
+        command_name = split_command(msg.text)[0].lower() if is_command(msg.text) else None
+        if command_name is None or command_name in CANCEL_NAMES:
+            # Only plain answers and /取消 need the dialogue state (saves a query per command).
+            dialogue = await ctx.uow.dialogues.get_any(msg.conversation_id, ctx.actor.id)
+            if dialogue is not None and dialogue.expires_at <= now:
+                await ctx.uow.dialogues.end(msg.conversation_id, ctx.actor.id)
+                if msg.text and command_name is None:
+                    # An answer to a question asked too long ago: say so instead of "not understood".
+                    return Outcome("ok", Reply("dialogue/expired",
+                                               {"minutes": self.services.settings.bot_dialogue_minutes}))
+                dialogue = None
+            ctx.dialogue = dialogue
+        return await self._route(ctx)
+
+    async def group_role(self, uow, conversation_id: str, now) -> GroupRole | None:
+        """The role bound to a group, cached for BINDING_TTL (bindings change rarely;
+        another instance's /绑定 is seen within that time, this instance's at once)."""
+        hit = self._roles.get(conversation_id)
+        mono = time.monotonic()
+        if hit is not None and mono - hit[1] < BINDING_TTL:
+            return hit[0]
+        binding = await uow.groups.get(conversation_id)
+        role = GroupRole(binding.role) if binding else None
+        self._roles[conversation_id] = (role, mono)
+        return role
+
+    def forget_group(self, conversation_id: str) -> None:
+        self._roles.pop(conversation_id, None)
+
+    async def _route(self, ctx: Context) -> Outcome:
+        msg = ctx.message
+        text = msg.text
+        if not text:
+            return Outcome("user_error", Reply("input/empty", {}))
+        if not is_command(text):
+            if ctx.dialogue is not None:
+                return await self._dialogue_step(ctx)
+            return Outcome("user_error", Reply("input/not_command", {"text": text[:20]}))
+
+        name, rest = split_command(text)
+        if not name:
+            return Outcome("user_error", Reply("input/empty", {}))
+        if name.lower() in CANCEL_NAMES:
+            if ctx.dialogue is not None:
+                kind = ctx.dialogue.kind
+                await ctx.end_dialogue()
+                return Outcome("ok", Reply("dialogue/cancelled", {"kind": kind}), command="取消")
+            return Outcome("ok", Reply("dialogue/nothing_to_cancel", {}), command="取消")
+
+        spec = self.registry.find(name)
+        allowed = [s for s in self.registry.commands if s.allowed_in(ctx.group_role, msg.is_group)]
+        if spec is None:
+            return Outcome("user_error", Reply("errors/unknown_command", {
+                "name": name, "suggestions": [_brief(s) for s in self.registry.suggest(name, allowed)]}))
+        if not spec.allowed_in(ctx.group_role, msg.is_group):
+            return Outcome("user_error", Reply("errors/not_here", {
+                "command": spec.name, "groups": _where(spec), "bound": ctx.group_role is not None or msg.is_private}),
+                command=spec.name)
+        try:
+            args = parse_args(spec, rest)
+        except ParseFailure as exc:
+            return Outcome("user_error", Reply("errors/usage", {
+                "command": spec.name, "arg": exc.arg.label if exc.arg else None, "value": exc.value,
+                "expected": exc.expected, "usage": spec.usage, "examples": list(spec.examples)}), command=spec.name)
+        if spec.permission is not None and not await spec.permission(ctx):
+            return Outcome("user_error", Reply("errors/forbidden", {
+                "command": spec.name, "who": spec.permission_text}), command=spec.name)
+        reply = await spec.handler(ctx, args)
+        return Outcome("ok", reply, command=spec.name)
+
+    async def _dialogue_step(self, ctx: Context) -> Outcome:
+        step = self.registry.dialogues.get(ctx.dialogue.kind)
+        if step is None:  # a kind from an older version: end it cleanly
+            await ctx.end_dialogue()
+            return Outcome("user_error", Reply("dialogue/cancelled", {"kind": ctx.dialogue and ctx.dialogue.kind or ""}))
+        args = Args()
+        args.rest = ctx.text
+        reply = await step(ctx, args)
+        return Outcome("ok", reply, command=f"dialogue:{ctx.dialogue.kind if ctx.dialogue else ''}")
+
+    async def _send(self, msg: IncomingMessage, reply: Reply) -> None:
+        rendered = self.services.renderer.reply(reply)
+        await self.sink.send_reply(msg, rendered, reply)
+
+
+async def usable_commands(ctx: Context) -> list[CommandSpec]:
+    """Commands this person may use here: allowed in this chat, and permitted."""
+    out = []
+    for spec in ctx.services.registry.commands:
+        if not spec.allowed_in(ctx.group_role, ctx.is_group):
+            continue
+        if spec.permission is not None:
+            try:
+                if not await spec.permission(ctx):
+                    continue
+            except UserError:
+                continue
+        out.append(spec)
+    return out
+
+
+def _ref() -> str:
+    return secrets.token_hex(4).upper()
+
+
+def _brief(spec: CommandSpec) -> dict[str, Any]:
+    return {"name": spec.name, "alias": spec.alias, "help": spec.help, "usage": spec.usage}
+
+
+def _where(spec: CommandSpec) -> str:
+    if spec.chat is Chat.PRIVATE:
+        return "与机器人的单聊"
+    parts = []
+    if spec.groups is not None:
+        parts.append("、".join(g.label for g in sorted(spec.groups, key=lambda g: g.value)))
+    else:
+        parts.append("已绑定的群")
+    if spec.chat is Chat.ANY:
+        parts.append("单聊")
+    return " 或 ".join(parts)

@@ -1,0 +1,55 @@
+"""Signed, expiring download links: /files/<id>?e=<expiry>&s=<hmac>.
+
+The id is 192 random bits and the link carries an HMAC over id and expiry,
+so nothing is listable or guessable; the file row expires too.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from bot.config import Settings
+
+_process_secret: dict[str, bytes] = {}
+
+
+def link_secret(settings: Settings) -> bytes:
+    """BOT_LINK_SECRET, else a secret kept in the data dir (so links survive restarts)."""
+    if settings.bot_link_secret:
+        return settings.bot_link_secret.encode()
+    path = Path(settings.bot_data_dir) / "link_secret"
+    key = str(path.resolve())
+    if key not in _process_secret:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                path.write_text(secrets.token_hex(32))
+                path.chmod(0o600)
+            _process_secret[key] = path.read_text().strip().encode()
+        except OSError:
+            _process_secret[key] = secrets.token_hex(32).encode()
+    return _process_secret[key]
+
+
+def _sig(secret: bytes, file_id: str, expiry: int) -> str:
+    return hmac.new(secret, f"{file_id}.{expiry}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def sign_download(settings: Settings, file_id: str, expires_at: datetime) -> str:
+    expiry = int(expires_at.timestamp())
+    sig = _sig(link_secret(settings), file_id, expiry)
+    return f"{settings.public_url}/files/{quote(file_id)}?e={expiry}&s={sig}"
+
+
+def verify_download(settings: Settings, file_id: str, expiry: str, sig: str, now: datetime) -> bool:
+    try:
+        exp = int(expiry)
+    except (TypeError, ValueError):
+        return False
+    if exp < now.timestamp():
+        return False
+    return hmac.compare_digest(_sig(link_secret(settings), file_id, exp), sig or "")

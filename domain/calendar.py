@@ -1,0 +1,97 @@
+"""The annual cycle: deadlines as data, working days with China's holidays and 调休.
+
+Working days come from ``chinese_calendar`` (official holidays and the
+weekend days swapped to working days). For a year it has no data for yet,
+Monday to Friday counts, so reminders still go out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import yaml
+
+DEFAULT_CYCLE = Path(__file__).with_name("data") / "annual_cycle.yaml"
+GROUPS = ("admin", "trainer", "reviewer")
+
+
+def is_workday(day: date) -> bool:
+    try:
+        import chinese_calendar
+        return bool(chinese_calendar.is_workday(day))
+    except (NotImplementedError, ImportError):
+        return day.weekday() < 5
+
+
+def workdays_between(start: date, end: date) -> int:
+    """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
+    n, d = 0, start
+    while d < end:
+        d += timedelta(days=1)
+        if is_workday(d):
+            n += 1
+    return n
+
+
+class CycleError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Deadline:
+    id: str
+    title: str
+    month: int
+    day: int
+    groups: tuple[str, ...]
+    remind_workdays_before: tuple[int, ...]
+    action: str
+
+    def due_in(self, year: int) -> date:
+        return date(year, self.month, self.day)
+
+    def next_due(self, today: date) -> date:
+        due = self.due_in(today.year)
+        return due if due >= today else self.due_in(today.year + 1)
+
+    def reminder_due(self, today: date) -> int | None:
+        """Working days left if today is a reminder day for this deadline, else None.
+
+        Reminders go out on working days only; a due date on a holiday gets its
+        "on the day" reminder on the last working day before it.
+        """
+        if not is_workday(today):
+            return None
+        due = self.next_due(today)
+        left = workdays_between(today, due)
+        if left in self.remind_workdays_before:
+            return left
+        return None
+
+
+def load_cycle(text: str | None = None) -> list[Deadline]:
+    raw = yaml.safe_load(text if text is not None else DEFAULT_CYCLE.read_text(encoding="utf-8")) or {}
+    out: list[Deadline] = []
+    for i, item in enumerate(raw.get("deadlines") or [], start=1):
+        try:
+            dl = Deadline(id=str(item["id"]), title=str(item["title"]), month=int(item["month"]),
+                          day=int(item["day"]), groups=tuple(item.get("groups") or GROUPS),
+                          remind_workdays_before=tuple(sorted({int(x) for x in item.get("remind_workdays_before", [0])},
+                                                              reverse=True)),
+                          action=str(item.get("action", "")))
+            date(2024, dl.month, dl.day)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CycleError(f"第 {i} 个截止日期有误：{exc}") from None
+        bad = [g for g in dl.groups if g not in GROUPS]
+        if bad:
+            raise CycleError(f"第 {i} 个截止日期的 groups 只能是 admin/trainer/reviewer，不能是 {bad}")
+        out.append(dl)
+    return out
+
+
+def deadline(cycle: list[Deadline], deadline_id: str) -> Deadline:
+    for d in cycle:
+        if d.id == deadline_id:
+            return d
+    raise KeyError(deadline_id)

@@ -1,0 +1,53 @@
+"""The annual cycle: /日程 lists the deadlines; a daily job reminds the groups."""
+from __future__ import annotations
+
+from bot.commands import Args, Router
+from bot.context import Context
+from bot.replies import Reply
+from domain.calendar import load_cycle, workdays_between
+from scheduler import JobContext, JobSpec
+
+router = Router("calendar")
+
+
+def _cycle(services):
+    return services.get("annual_cycle", load_cycle)
+
+
+@router.command("日程", alias="deadlines", extra_aliases=("截止",), help="查看年度工作的截止日期和剩余天数")
+async def deadlines(ctx: Context, args: Args) -> Reply:
+    today = ctx.now().date()
+    role = ctx.group_role.value if ctx.group_role else None
+    items = []
+    for d in _cycle(ctx.services):
+        if role and role not in d.groups:
+            continue
+        due = d.next_due(today)
+        items.append({"title": d.title, "due": f"{due.month}月{due.day}日", "days": (due - today).days,
+                      "workdays": workdays_between(today, due), "action": d.action})
+    items.sort(key=lambda i: i["days"])
+    return Reply("calendar/list", {"items": items})
+
+
+async def send_reminders(job: JobContext) -> int:
+    """Post today's reminders to the bound groups of each deadline's roles."""
+    today = job.now().date()
+    sent = 0
+    for d in _cycle(job.services):
+        left = d.reminder_due(today)
+        if left is None:
+            continue
+        due = d.next_due(today)
+        rendered = job.services.renderer.render("calendar/reminder", {
+            "title": d.title, "due": f"{due.month}月{due.day}日", "workdays": left, "action": d.action})
+        for role in d.groups:
+            for binding in await job.uow.groups.for_role(role):
+                await job.uow.outbox.enqueue(kind="group", conversation_id=binding.conversation_id,
+                                             msg_key="sampleMarkdown",
+                                             msg_param={"title": rendered.title, "text": rendered.text},
+                                             now=job.now(), purpose=f"reminder:{d.id}:{due.isoformat()}:{left}")
+                sent += 1
+    return sent
+
+
+JOBS = [JobSpec("deadline_reminders", "工作日 9:00 发截止提醒", {"hour": 9, "minute": 0}, send_reminders)]

@@ -1,0 +1,65 @@
+"""Runtime commands: /帮助, /绑定, /群信息, /我是谁."""
+from __future__ import annotations
+
+from bot.commands import Arg, Args, Chat, GroupRole, Router, group_role
+from bot.context import Context
+from bot.permissions import SUPERADMIN_TEXT, superadmin
+from bot.replies import Reply
+
+router = Router("core")
+
+
+def _brief(spec):
+    return {"name": spec.name, "alias": spec.alias, "help": spec.help, "usage": spec.usage,
+            "who": spec.permission_text}
+
+
+@router.command("帮助", alias="help", extra_aliases=("?", "？", "菜单"),
+                help="列出本群可用的命令；/帮助 命令名 看某条命令的用法",
+                args=[Arg("命令", "command", required=False, help="命令名，如 登记")])
+async def help_(ctx: Context, args: Args) -> Reply:
+    registry = ctx.services.registry
+    if args.command:
+        name = args.command.lstrip("/／")
+        spec = registry.find(name)
+        if spec is None:
+            allowed = [s for s in registry.commands if s.allowed_in(ctx.group_role, ctx.is_group)]
+            return Reply("errors/unknown_command", {
+                "name": name, "suggestions": [_brief(s) for s in registry.suggest(name, allowed)]})
+        return Reply("help/command", {
+            "c": _brief(spec),
+            "args": [{"label": a.label, "required": a.required, "help": a.help} for a in spec.args],
+            "examples": list(spec.examples),
+            "allowed_here": spec.allowed_in(ctx.group_role, ctx.is_group),
+        })
+    from bot.dispatcher import usable_commands
+    allowed = [_brief(s) for s in await usable_commands(ctx)]
+    return Reply("help/list", {
+        "commands": allowed,
+        "group": ctx.group_role.label if ctx.group_role else None,
+        "unbound": ctx.is_group and ctx.group_role is None,
+    })
+
+
+@router.command("绑定", alias="bind", chat=Chat.GROUP, permission=superadmin, permission_text=SUPERADMIN_TEXT,
+                help="把本群绑定为 管理员群 / 讲师群 / 审核员群",
+                args=[Arg("群类型", "role", group_role, help="管理员群、讲师群 或 审核员群")],
+                examples=("/绑定 审核员群",))
+async def bind(ctx: Context, args: Args) -> Reply:
+    msg = ctx.message
+    before, after = await ctx.uow.groups.bind(msg.conversation_id, args.role.value, msg.conversation_title,
+                                              ctx.actor.id, ctx.now())
+    ctx.services.extras["dispatcher"].forget_group(msg.conversation_id)
+    await ctx.audit("group.bind", "group", msg.conversation_id,
+                    before={"role": before.role} if before else None, after={"role": after.role})
+    return Reply("core/bound", {"role": args.role.label, "previous": GroupRole(before.role).label if before else None,
+                                "title": msg.conversation_title})
+
+
+@router.command("我是谁", alias="whoami", help="查看你的身份和本群的绑定")
+async def whoami(ctx: Context, args: Args) -> Reply:
+    return Reply("core/whoami", {
+        "name": ctx.actor.name, "id": ctx.actor.id, "staff": bool(ctx.actor.staff_id),
+        "superadmin": ctx.actor.is_superadmin,
+        "group": ctx.group_role.label if ctx.group_role else None, "is_group": ctx.is_group})
+

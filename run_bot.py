@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Start the bot, or run one of its maintenance commands.
+
+    python run_bot.py                 start the bot (no DingTalk credentials: local simulator on SQLite)
+    python run_bot.py db upgrade      apply database migrations
+    python run_bot.py jobs run ID     run a scheduled job now
+    python run_bot.py <feature> …     feature commands (roster import/export, scores …)
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("dingtalk_stream").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def load_settings_or_exit(**overrides):
+    from bot.config import ConfigError, load_settings
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    settings = load_settings_or_exit()
+    _setup_logging(settings.log_level)
+    sim = None
+    if settings.simulator_mode:
+        from simulator.server import FakeDingTalk
+        sim = FakeDingTalk(port=args.sim_port)
+        sim.start_in_thread()
+        superadmins = settings.bot_superadmins or [u.staff_id for u in sim.users if u.staff_id.startswith("op-")]
+        settings = load_settings_or_exit(dingtalk_client_id=sim.client_id, dingtalk_client_secret=sim.client_secret,
+                                         dingtalk_openapi_endpoint=sim.base_url, bot_superadmins=superadmins)
+    from bot.app import BotApp
+    bot = BotApp(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # pragma: no cover - Windows
+            pass
+    try:
+        await bot.start()
+    except OSError as exc:
+        print(f"error: cannot start: {exc}", file=sys.stderr)
+        await bot.stop()
+        return 2
+    if sim:
+        print(f"本地模拟器已启动（无需钉钉账号）。在浏览器打开聊天页：{sim.base_url}/", flush=True)
+        print(f"Simulator chat page: {sim.base_url}/   bot HTTP: {settings.public_url}/healthz", flush=True)
+    else:
+        print(f"Bot running; health: {settings.public_url}/healthz", flush=True)
+    await stop.wait()
+    print("stopping…", flush=True)
+    await bot.stop()
+    if sim:
+        sim.stop()
+    return 0
+
+
+async def _db_upgrade(args: argparse.Namespace) -> int:
+    from storage.migrate import current_heads, upgrade
+    settings = load_settings_or_exit()
+    url = settings.resolved_database_url
+    await upgrade(url)
+    applied, heads = await current_heads(url)
+    print(f"database at {', '.join(sorted(applied))} (heads: {', '.join(sorted(heads))})")
+    return 0
+
+
+async def _jobs_run(args: argparse.Namespace) -> int:
+    from bot.app import BotApp
+    settings = load_settings_or_exit()
+    _setup_logging(settings.log_level)
+    bot = BotApp(settings, connect=False, serve_http=False)
+    await bot.start()
+    try:
+        if args.job_id not in bot.scheduler.jobs:
+            print(f"unknown job {args.job_id}; known: {', '.join(sorted(bot.scheduler.jobs))}", file=sys.stderr)
+            return 2
+        result = await bot.scheduler.run_now(args.job_id)
+        await bot.outbox.flush_once()
+        print(f"{args.job_id}: {result}")
+    finally:
+        await bot.stop()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from handlers import feature_modules
+    p = argparse.ArgumentParser(prog="run_bot.py", description="DingTalk bot of the service team.")
+    sub = p.add_subparsers(dest="cmd")
+    run = sub.add_parser("run", help="start the bot (default)")
+    run.add_argument("--sim-port", type=int, default=int(os.environ.get("BOT_SIM_PORT", "8790")),
+                     help="port of the local simulator when no DingTalk credentials are set")
+    run.set_defaults(func=_serve)
+    db = sub.add_parser("db", help="database maintenance")
+    dbsub = db.add_subparsers(dest="db_cmd", required=True)
+    dbsub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+    jobs = sub.add_parser("jobs", help="scheduled jobs")
+    jsub = jobs.add_subparsers(dest="jobs_cmd", required=True)
+    jr = jsub.add_parser("run", help="run a job now")
+    jr.add_argument("job_id")
+    jr.set_defaults(func=_jobs_run)
+    for m in feature_modules():
+        hook = getattr(m, "register_cli", None)
+        if hook:
+            hook(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        args = parser.parse_args(["run", *(argv or [])])
+    try:
+        return asyncio.run(args.func(args)) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

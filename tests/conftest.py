@@ -1,0 +1,190 @@
+"""Shared fixtures: real databases (SQLite file and PostgreSQL), the fake DingTalk
+server, and a running bot connected to it through the real SDK.
+
+PostgreSQL: ``TEST_PG_URL`` (default ``postgresql+asyncpg://postgres@127.0.0.1:5432/test``).
+A migrated template database is made once per run; each test gets a fresh copy.
+If PostgreSQL is down the PostgreSQL tests fail with how to start it.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+os.environ.setdefault("no_proxy", "127.0.0.1,localhost")
+
+import pytest
+
+PG_URL = os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+_RUN = uuid.uuid4().hex[:8]
+
+
+def _pg_dsn(url: str, database: str | None = None) -> str:
+    plain = url.replace("postgresql+asyncpg://", "postgresql://")
+    if database:
+        plain = plain.rsplit("/", 1)[0] + "/" + database
+    return plain
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+    try:
+        conn = await asyncpg.connect(_pg_dsn(PG_URL), timeout=5)
+    except Exception as exc:  # pragma: no cover - environment problem
+        pytest.fail(f"PostgreSQL not reachable at {PG_URL} ({exc!r}); start it with "
+                    "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`", pytrace=False)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _blocking(coro) -> object:
+    """Run a coroutine to completion on a private loop in a thread (safe inside a running loop)."""
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    from storage.migrate import upgrade
+    path = tmp_path_factory.mktemp("tmpl") / "template.sqlite3"
+    _blocking(upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> str:
+    from storage.migrate import upgrade
+    name = f"bot_tmpl_{_RUN}"
+    _blocking(_pg_admin(f'CREATE DATABASE "{name}"'))
+    _blocking(upgrade(PG_URL.rsplit("/", 1)[0] + "/" + name))
+    yield name
+    _blocking(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _fresh_pg(template: str) -> tuple[str, str]:
+    name = f"bot_t_{_RUN}_{uuid.uuid4().hex[:8]}"
+    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return name, PG_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request, tmp_path) -> str:
+    """A migrated, empty database: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        path = tmp_path / "bot.sqlite3"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}"
+    else:
+        name, url = await _fresh_pg(request.getfixturevalue("pg_template"))
+        yield url
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def sqlite_url(tmp_path, sqlite_template) -> str:
+    path = tmp_path / "bot.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def db(database_url):
+    from storage.db import Database
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+# --- the fake DingTalk and a running bot ---------------------------------------------
+
+@pytest.fixture
+def sim():
+    from simulator.server import FakeDingTalk
+    server = FakeDingTalk()
+    server.start_in_thread()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    from bot.config import load_settings
+
+    def build(sim=None, **overrides):
+        values = dict(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+            bot_http_port=0, bot_data_dir=str(tmp_path / "var"), bot_link_secret="test-secret",
+            bot_superadmins=["op-zj-001"], bot_handler_timeout=10.0,
+        )
+        if sim is not None:
+            values.update(dingtalk_client_id=sim.client_id, dingtalk_client_secret=sim.client_secret,
+                          dingtalk_openapi_endpoint=sim.base_url)
+        values.update(overrides)
+        return load_settings(**values)
+
+    return build
+
+
+@pytest.fixture
+async def start_bot(sim, make_settings):
+    """``bot = await start_bot(**settings)``: a BotApp connected to ``sim``; stopped after the test."""
+    from bot.app import BotApp
+    bots = []
+
+    async def start(*, clock=None, extra_routers=(), wait_connected=True, **overrides):
+        settings = make_settings(sim, **overrides)
+        bot = BotApp(settings, clock=clock, extra_routers=list(extra_routers))
+        await bot.start()
+        bots.append(bot)
+        if wait_connected:
+            await asyncio.to_thread(sim.wait_connected, 10)
+        return bot
+
+    yield start
+    for b in bots:
+        await b.stop()
+
+
+class Chat:
+    """Say something as a simulated user and get the bot's reply text."""
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    async def say(self, text: str, *, user: str = "op-zj-001", conversation: str = "cid-admin-group",
+                  timeout: float = 10.0, **kw) -> str:
+        sim = self.sim
+        u = sim.user(user)
+        conv = sim.group(conversation) if conversation.startswith("cid-") and "p2p" not in conversation \
+            else sim.private(u)
+        msg_id = await asyncio.to_thread(sim.send_message, text, user=u, conversation=conv, **kw)
+        record = await asyncio.to_thread(sim.wait_reply, msg_id, timeout)
+        return sim.text_of(record)
+
+    async def send(self, text: str, *, user: str = "op-zj-001", conversation: str = "cid-admin-group", **kw) -> str:
+        sim = self.sim
+        u = sim.user(user)
+        conv = sim.group(conversation) if "p2p" not in conversation else sim.private(u)
+        return await asyncio.to_thread(sim.send_message, text, user=u, conversation=conv, **kw)
+
+
+@pytest.fixture
+def chat(sim) -> Chat:
+    return Chat(sim)
+
+
+@pytest.fixture
+async def bound_bot(start_bot, chat):
+    """A bot whose three groups are bound to their roles by the provincial operator."""
+    bot = await start_bot()
+    for cid, role in (("cid-admin-group", "管理员群"), ("cid-trainer-group", "讲师群"),
+                      ("cid-reviewer-group", "审核员群")):
+        reply = await chat.say(f"/绑定 {role}", conversation=cid)
+        assert "已把本群" in reply, reply
+    return bot

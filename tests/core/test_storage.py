@@ -1,0 +1,95 @@
+"""Storage contract tests for the runtime repositories: run on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import pytest
+
+from bot.clock import SHANGHAI
+from storage.repositories.core import ProcessedMessageRepository
+
+T0 = datetime(2026, 4, 20, 9, 0, tzinfo=SHANGHAI)
+
+
+async def test_msg_id_claimed_once(db):
+    async with db.unit_of_work() as uow:
+        assert await uow.repo(ProcessedMessageRepository).claim("m1", T0)
+    async with db.unit_of_work() as uow:
+        assert not await uow.repo(ProcessedMessageRepository).claim("m1", T0)
+        assert await uow.repo(ProcessedMessageRepository).claim("m2", T0)
+    async with db.unit_of_work() as uow:
+        assert await uow.repo(ProcessedMessageRepository).forget_before(T0 + timedelta(seconds=1)) == 2
+
+
+async def test_unit_of_work_rolls_back_on_error(db):
+    with pytest.raises(RuntimeError):
+        async with db.unit_of_work() as uow:
+            await uow.repo(ProcessedMessageRepository).claim("m9", T0)
+            raise RuntimeError("boom")
+    async with db.unit_of_work() as uow:
+        assert await uow.repo(ProcessedMessageRepository).claim("m9", T0)
+
+
+async def test_datetimes_come_back_aware(db):
+    async with db.unit_of_work() as uow:
+        await uow.audit.record(at=T0, actor_id="u1", action="x.y", entity="e", entity_id="1",
+                               before={"a": 1}, after={"a": 2}, reason="因为", territory="浙江省/杭州市")
+    async with db.unit_of_work() as uow:
+        [entry] = await uow.audit.list(territory_prefix="浙江省/杭州")
+        assert entry.at == T0 and entry.at.tzinfo is not None
+        assert entry.before == {"a": 1} and entry.reason == "因为"
+
+
+async def test_outbox_claim_is_exclusive_and_batches_of_20(db):
+    ids = [f"u{i}" for i in range(45)]
+    async with db.unit_of_work() as uow:
+        rows = await uow.outbox.enqueue(kind="users", user_ids=ids, msg_key="sampleText",
+                                        msg_param={"content": "提醒"}, now=T0)
+        assert [len(r.user_ids) for r in rows] == [20, 20, 5]
+
+    async def claim():
+        async with db.unit_of_work() as uow:
+            return [r.id for r in await uow.outbox.claim_due(T0, limit=10)]
+
+    a, b = await asyncio.gather(claim(), claim())
+    assert sorted(a + b) == sorted(set(a + b)) and len(a + b) == 3
+    async with db.unit_of_work() as uow:
+        assert await uow.outbox.depth() == 3
+        assert await uow.outbox.claim_due(T0) == []          # all claimed ("sending")
+        stale = await uow.outbox.claim_due(T0 + timedelta(minutes=5))   # a crashed worker's claims come back
+        assert len(stale) == 3
+        await uow.outbox.mark_sent(stale[0].id, T0)
+        await uow.outbox.reschedule(stale[1].id, T0 + timedelta(minutes=1), "throttled", user_ids=["u3"])
+    async with db.unit_of_work() as uow:
+        assert await uow.outbox.depth() == 2
+        due = await uow.outbox.claim_due(T0 + timedelta(minutes=1))
+        assert [r.user_ids for r in due] == [["u3"]] and due[0].attempts == 3
+
+
+async def test_dialogue_state_expires(db):
+    async with db.unit_of_work() as uow:
+        await uow.dialogues.save("c", "u", "k", {"step": 1}, T0, timedelta(minutes=30))
+    async with db.unit_of_work() as uow:
+        d = await uow.dialogues.get("c", "u", T0 + timedelta(minutes=29))
+        assert d.data == {"step": 1} and d.kind == "k"
+    async with db.unit_of_work() as uow:
+        assert await uow.dialogues.get("c", "u", T0 + timedelta(minutes=31)) is None
+    async with db.unit_of_work() as uow:
+        assert await uow.dialogues.get_any("c", "u") is None
+
+
+async def test_group_binding_and_downloads(db):
+    async with db.unit_of_work() as uow:
+        before, after = await uow.groups.bind("cid1", "reviewer", "审核群", "op", T0)
+        assert before is None and after.role == "reviewer"
+        before, after = await uow.groups.bind("cid1", "trainer", "审核群", "op", T0)
+        assert before.role == "reviewer" and after.role == "trainer"
+        row = await uow.downloads.add(filename="a.xlsx", content_type="x", data=b"abc", created_by="op",
+                                      now=T0, ttl=timedelta(hours=24))
+        fid = row.id
+    async with db.unit_of_work() as uow:
+        assert [b.conversation_id for b in await uow.groups.for_role("trainer")] == ["cid1"]
+        assert (await uow.downloads.get_live(fid, T0 + timedelta(hours=23))).data == b"abc"
+        assert await uow.downloads.get_live(fid, T0 + timedelta(hours=25)) is None
+        assert await uow.downloads.purge_expired(T0 + timedelta(hours=25)) == 1

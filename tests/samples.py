@@ -1,0 +1,48 @@
+"""Sample contexts for every template (tests/core/test_templates.py renders them all).
+
+Feature modules add their own in ``tests/<feature>/samples.py`` as SAMPLES dicts;
+they are merged here automatically.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+_brief = {"name": "登记", "alias": "register", "help": "登记服务队伍成员", "usage": "/登记 [字段=值…]", "who": ""}
+
+SAMPLES: dict[str, list[dict]] = {
+    "input/unsupported": [{"msgtype": m} for m in ("picture", "file", "audio", "richText", "unknownMsgType")],
+    "input/too_long": [{"length": 6000, "limit": 5000}],
+    "input/empty": [{}],
+    "input/not_command": [{"text": "你好"}],
+    "errors/unknown_command": [{"name": "登", "suggestions": [_brief]}, {"name": "xyz", "suggestions": []}],
+    "errors/not_here": [{"command": "登记", "groups": "审核员群", "bound": True},
+                        {"command": "登记", "groups": "审核员群", "bound": False}],
+    "errors/usage": [{"command": "报告", "arg": "日期", "value": "2026-02-30", "expected": "一个存在的日期",
+                      "usage": "/报告 <类型> [日期]", "examples": ["/报告 培训 2026-05-10"]},
+                     {"command": "报告", "arg": None, "value": "", "expected": "引号没有闭合", "usage": "/报告",
+                      "examples": []}],
+    "errors/forbidden": [{"command": "绑定", "who": "省级运营人员"}, {"command": "绑定", "who": ""}],
+    "errors/internal": [{"ref": "AB12CD34"}],
+    "errors/timeout": [{"ref": "AB12CD34"}],
+    "dialogue/cancelled": [{"kind": "roster_register"}],
+    "dialogue/nothing_to_cancel": [{}],
+    "dialogue/expired": [{"minutes": 30}],
+    "help/list": [{"commands": [_brief], "group": "审核员群", "unbound": False},
+                  {"commands": [_brief], "group": None, "unbound": True}],
+    "help/command": [{"c": _brief, "args": [{"label": "姓名", "required": True, "help": "本人姓名"}],
+                      "examples": ["/登记 姓名=张三"], "allowed_here": False}],
+    "core/bound": [{"role": "审核员群", "previous": "讲师群", "title": "省级资源审核员省群"}],
+    "core/whoami": [{"name": "王芳", "id": "op-zj-001", "staff": True, "superadmin": True, "group": "管理员群",
+                     "is_group": True},
+                    {"name": "外部", "id": "$:x", "staff": False, "superadmin": False, "group": None,
+                     "is_group": False}],
+    "common/sent_privately": [{}],
+}
+
+# Merge feature samples: tests/<feature>/samples.py defining SAMPLES.
+_here = Path(__file__).parent
+for _dir in sorted(p for p in _here.iterdir() if p.is_dir() and (p / "samples.py").exists()):
+    _mod = importlib.import_module(f"tests.{_dir.name}.samples")
+    for _k, _v in getattr(_mod, "SAMPLES", {}).items():
+        SAMPLES.setdefault(_k, []).extend(_v)
