@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Scores benchmark: a synthetic year of platform activity, on SQLite and/or PostgreSQL.
+
+Seeded and sized by arguments (default: 100,000 teachers, ~100 events each = 10 million events).
+Per database, in one run:
+
+  1. ingestion: the year is delivered in chronological batches of JSON-like items (as the HTTP API
+     and the CLI import receive them) through the real path — validation, account lookup,
+     idempotent insert, incremental scoring of the touched teachers' windows, materialised totals —
+     reported in events/s NEXT TO the ceiling: a plain bulk insert of the same rows into an
+     un-indexed table, batch by batch, in the same run and the same database
+     (SQLite: executemany; PostgreSQL: COPY);
+  2. /积分: p50/p99 latency over 1,000 random teachers (teacher lookup by account, the teacher's
+     events for the scoring year, the engine, the per-rule summary, rendering the reply);
+  3. /排行: one city and the province (top 10 of the year + per-county share of teachers >= 60 points);
+  4. peak resident memory of the process.
+
+Targets: ingestion >= 40% of the ceiling; /积分 p99 <= 20 ms; province ranking < 1 s; < 1 GB.
+
+  python3 bench/scores.py --teachers 100000 --per-teacher 100 --db sqlite postgres
+  python3 bench/scores.py --teachers 2000 --per-teacher 50 --db sqlite          # a quick look
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SH = ZoneInfo("Asia/Shanghai")
+PG_URL = os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+# relative frequency of actions, and the detail each carries (mostly qualifying)
+ACTIONS = [
+    ("login", 40, None),
+    ("resource_share", 8, None),
+    ("photo_post", 6, None),
+    ("article_publish", 2, None),
+    ("result_share", 4, None),
+    ("class_teaching", 8, "minutes"),
+    ("assignment", 5, "completions_30d"),
+    ("marking", 5, "marked"),
+    ("textbook_resource_collect", 3, "downloads"),
+    ("courseware_upload", 2, None),
+    ("class_notice", 4, "participants"),
+    ("class_activity", 2, "participants"),
+    ("habit_checkin", 4, None),
+    ("research_join", 2, None),
+    ("office_workflow", 5, None),
+]
+THRESHOLD = {"minutes": 15, "completions_30d": 10, "marked": 10, "downloads": 5, "participants": 10}
+
+
+def rss_peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
+
+
+def make_teachers(n: int, seed: int):
+    from domain.regions import load_default_regions
+    from domain.scores.activity import TeacherRow
+    tree = load_default_regions()
+    counties = [(c.city, c.name) for c in tree.all_counties()]
+    rnd = random.Random(seed)
+    surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    given = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国晓燕"
+    out = []
+    for i in range(n):
+        city, county = counties[rnd.randrange(len(counties))]
+        name = rnd.choice(surnames) + rnd.choice(given) + (rnd.choice(given) if rnd.random() < 0.6 else "")
+        out.append(TeacherRow(f"T{i:06d}", name, f"{county}第{rnd.randrange(1, 30)}小学", county, city))
+    return out
+
+
+def year_batches(n_teachers: int, per_teacher: int, year: int, seed: int, batch: int):
+    """Chronological batches of API-style items covering one year (deterministic)."""
+    rnd = random.Random(seed)
+    weights = [rnd.paretovariate(2.0) for _ in range(n_teachers)]   # some teachers far more active
+    cum, acc = [], 0.0
+    for w in weights:
+        acc += w
+        cum.append(acc)
+    names = [a for a, _w, _d in ACTIONS]
+    act_cum, acc = [], 0
+    for _a, w, _d in ACTIONS:
+        acc += w
+        act_cum.append(acc)
+    detail_of = {a: d for a, _w, d in ACTIONS}
+    days = (date(year + 1, 1, 1) - date(year, 1, 1)).days
+    total = n_teachers * per_teacher
+    start = datetime(year, 1, 1, tzinfo=SH)
+    seq = 0
+    buf: list[dict] = []
+    teachers = range(n_teachers)
+    for d in range(days):
+        n = total // days + (1 if d < total % days else 0)
+        who = rnd.choices(teachers, cum_weights=cum, k=n)
+        what = rnd.choices(names, cum_weights=act_cum, k=n)
+        secs = sorted(rnd.randrange(6 * 3600, 23 * 3600) for _ in range(n))
+        base = start + timedelta(days=d)
+        for t, a, s in zip(who, what, secs):
+            seq += 1
+            item = {"account": f"T{t:06d}", "action": a, "time": (base + timedelta(seconds=s)).isoformat(),
+                    "event_id": f"E{seq:09d}"}
+            field = detail_of[a]
+            if field:
+                th = THRESHOLD[field]
+                item["detail"] = {field: th + rnd.randrange(-2, 20)}
+            buf.append(item)
+            if len(buf) >= batch:
+                yield buf
+                buf = []
+    if buf:
+        yield buf
+
+
+async def ceiling_insert(db, rows: list[tuple], method: str = "insert") -> float:
+    """Plain bulk insert of the same rows into an un-indexed table; returns seconds.
+    ``insert``: a prepared INSERT executed for all rows (executemany) — the ceiling;
+    ``copy``: PostgreSQL COPY, reported for information."""
+    from sqlalchemy import text
+    t0 = time.perf_counter()
+    async with db.unit_of_work() as uow:
+        conn = await uow.session.connection()
+        await conn.execute(text("SELECT 1"))
+        raw = (await conn.get_raw_connection()).driver_connection
+        if method == "copy":
+            await raw.copy_records_to_table("bench_copy", records=rows,
+                                            columns=["teacher_id", "event_key", "action", "at_epoch", "detail"])
+        elif db.dialect == "postgresql":
+            await raw.executemany("INSERT INTO bench_ceiling VALUES ($1, $2, $3, $4, $5)", rows)
+        else:
+            await raw.executemany("INSERT INTO bench_ceiling VALUES (?, ?, ?, ?, ?)", rows)
+    return time.perf_counter() - t0
+
+
+async def run_one(kind: str, args) -> dict:
+    from sqlalchemy import event, text
+    from bot.replies import Renderer
+    from domain.scores import period_of
+    from domain.scores.activity import parse_activity
+    from handlers.scores_service import ScoresRuntime, county_shares, ingest, ranking, score_summary
+    from storage.db import Database
+    from storage.migrate import upgrade
+    from storage.repositories.scores import TeacherRepository
+    from handlers.scores import render_score_context
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-scores-"))
+    dbname = None
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp / 'scores.sqlite3'}"
+    else:
+        import asyncpg
+        dbname = f"bench_scores_{uuid.uuid4().hex[:8]}"
+        admin = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
+        await admin.execute(f'CREATE DATABASE "{dbname}"')
+        await admin.close()
+        url = PG_URL.rsplit("/", 1)[0] + "/" + dbname
+    await upgrade(url)
+    db = Database(url)
+    if kind == "sqlite":
+        @event.listens_for(db.engine.sync_engine, "connect")
+        def _cache(dbapi_conn, _rec):
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA cache_size=-{args.sqlite_cache_mb * 1024}")
+            cur.close()
+    async with db.unit_of_work() as uow:
+        for table in ("bench_ceiling", "bench_copy"):
+            await uow.session.execute(text(
+                f"CREATE TABLE {table} (teacher_id INTEGER, event_key VARCHAR(160), action VARCHAR(48), "
+                "at_epoch BIGINT, detail TEXT)"))
+    runtime = ScoresRuntime()
+    now = datetime(args.year + 1, 1, 1, 8, tzinfo=SH)
+    out: dict = {"db": kind}
+    try:
+        teachers = make_teachers(args.teachers, args.seed)
+        t0 = time.perf_counter()
+        async with db.unit_of_work() as uow:
+            await uow.repo(TeacherRepository).upsert(teachers, now)
+        out["teacher_import_s"] = time.perf_counter() - t0
+        ids = {}
+        async with db.unit_of_work() as uow:
+            await uow.repo(TeacherRepository).ids_for([t.account for t in teachers], ids)
+        del teachers
+        engine = runtime.engine
+        ingest_s = ceiling_s = copy_s = 0.0
+        n_events = 0
+        progress = time.perf_counter()
+        for items in year_batches(args.teachers, args.per_teacher, args.year, args.seed, args.batch):
+            # the ceiling gets exactly the rows ingestion stores (validated outside its timing)
+            rows = []
+            for it in items:
+                a = parse_activity(it, actions=engine.rules.actions, tz=SH, now=now)
+                rows.append((ids[a.account], a.key, a.action, a.epoch,
+                             json.dumps(a.detail, ensure_ascii=False, sort_keys=True) if a.detail else None))
+            ceiling_s += await ceiling_insert(db, rows)
+            if kind == "postgres":
+                copy_s += await ceiling_insert(db, rows, "copy")
+            del rows
+            t0 = time.perf_counter()
+            rep = await ingest(db, runtime, items, now, batch=len(items))
+            ingest_s += time.perf_counter() - t0
+            assert rep.accepted == len(items), rep.as_dict(5)
+            n_events += len(items)
+            if time.perf_counter() - progress > 30:
+                progress = time.perf_counter()
+                print(f"  [{kind}] {n_events:,} events: ingest {n_events / ingest_s:,.0f}/s, "
+                      f"ceiling {n_events / ceiling_s:,.0f}/s, rss peak {rss_peak_mb():.0f} MB", flush=True)
+        gc.collect()
+        async with db.unit_of_work() as uow:       # what autovacuum / a maintenance job does after a bulk load
+            await uow.session.execute(text("ANALYZE"))
+        out.update(events=n_events, ingest_rate=n_events / ingest_s, ceiling_rate=n_events / ceiling_s,
+                   ingest_s=ingest_s, ceiling_s=ceiling_s, copy_rate=n_events / copy_s if copy_s else None)
+
+        # /积分
+        renderer = Renderer()
+        rnd = random.Random(args.seed + 1)
+        today = date(args.year, 12, 20)
+        lat = []
+        for _ in range(args.queries):
+            account = f"T{rnd.randrange(args.teachers):06d}"
+            t0 = time.perf_counter()
+            async with db.unit_of_work() as uow:
+                teacher = await uow.repo(TeacherRepository).by_account(account)
+                period = period_of(runtime.rules, "year", today)
+                summary = await score_summary(uow, runtime, teacher, period, today)
+                renderer.render("scores/score", render_score_context(teacher, summary, runtime.rules, today,
+                                                                     show_account=True))
+            lat.append((time.perf_counter() - t0) * 1000)
+        out.update(score_p50_ms=pct(lat, 50), score_p99_ms=pct(lat, 99))
+
+        # /排行
+        period = period_of(runtime.rules, "year", today)
+        res = {}
+        for label, city in (("city", "杭州市"), ("province", None)):
+            t0 = time.perf_counter()
+            async with db.unit_of_work() as uow:
+                top = await ranking(uow, runtime, period, city=city, county=None, limit=10)
+                shares = await county_shares(uow, runtime, period.start, 60, city=city)
+            res[label] = (time.perf_counter() - t0) * 1000
+            out[f"rank_{label}_top"] = top[0].points if top else 0
+            out[f"rank_{label}_counties"] = len(shares)
+        out.update(rank_city_ms=res["city"], rank_province_ms=res["province"])
+        out["rss_peak_mb"] = rss_peak_mb()
+        if kind == "sqlite":
+            out["db_mb"] = (tmp / "scores.sqlite3").stat().st_size / 1e6
+    finally:
+        await db.dispose()
+        if dbname:
+            import asyncpg
+            admin = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
+            await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            await admin.close()
+        if not args.keep:
+            for p in tmp.glob("*"):
+                p.unlink()
+            tmp.rmdir()
+    return out
+
+
+def report(r: dict) -> None:
+    share = r["ingest_rate"] / r["ceiling_rate"]
+    print(f"\n== {r['db']} ==")
+    print(f"teachers imported in {r['teacher_import_s']:.1f} s")
+    print(f"ingestion: {r['events']:,} events, {r['ingest_rate']:,.0f} events/s "
+          f"(plain bulk insert, same rows, un-indexed table: {r['ceiling_rate']:,.0f} rows/s) "
+          f"= {share:.0%} of the ceiling  [target >= 40%: {'ok' if share >= 0.4 else 'MISSED'}]")
+    if r.get("copy_rate"):
+        print(f"  (for information: COPY of the same rows into an un-indexed table: {r['copy_rate']:,.0f} rows/s)")
+    print(f"/积分: p50 {r['score_p50_ms']:.1f} ms, p99 {r['score_p99_ms']:.1f} ms  "
+          f"[target p99 <= 20 ms: {'ok' if r['score_p99_ms'] <= 20 else 'MISSED'}]")
+    print(f"/排行 city: {r['rank_city_ms']:.0f} ms ({r['rank_city_counties']} counties); province: "
+          f"{r['rank_province_ms']:.0f} ms ({r['rank_province_counties']} counties)  "
+          f"[target province < 1000 ms: {'ok' if r['rank_province_ms'] < 1000 else 'MISSED'}]")
+    print(f"peak memory (RSS) {r['rss_peak_mb']:.0f} MB  [target < 1024 MB: "
+          f"{'ok' if r['rss_peak_mb'] < 1024 else 'MISSED'}]" + (f"; database file {r['db_mb']:.0f} MB"
+                                                                   if "db_mb" in r else ""))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--teachers", type=int, default=100_000)
+    p.add_argument("--per-teacher", type=int, default=100, help="events per teacher in the year (average)")
+    p.add_argument("--year", type=int, default=2026)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--batch", type=int, default=100_000, help="items per ingestion batch (one transaction)")
+    p.add_argument("--queries", type=int, default=1000)
+    p.add_argument("--db", nargs="+", choices=("sqlite", "postgres"), default=["sqlite", "postgres"])
+    p.add_argument("--sqlite-cache-mb", type=int, default=256)
+    p.add_argument("--keep", action="store_true", help="keep the SQLite file")
+    args = p.parse_args()
+    print(f"synthetic year {args.year}: {args.teachers:,} teachers x {args.per_teacher} events "
+          f"= {args.teachers * args.per_teacher:,} events, seed {args.seed}, batches of {args.batch:,}", flush=True)
+    for kind in args.db:
+        report(asyncio.run(run_one(kind, args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Who may see what in scores and evaluation, read from the roster (seats) and territory grants.
+
+- A superadmin (provincial centre) holds the province.
+- A territory grant (city operator, county admin) holds that territory.
+- An admin's roster seat (体系管理员 of a county or a city) holds that territory too.
+- A city operator is a superadmin or the holder of a city-level grant: they confirm reports,
+  recommend (附件3) and export their city's form.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain.roster import Member, Role
+from domain.territory import Level, Territory
+
+
+def regions(services):
+    """The region tree the roster uses (an operator may load another province)."""
+    from handlers.roster_common import regions as roster_regions
+    return roster_regions(services)
+
+
+@dataclass
+class Access:
+    user_id: str
+    superadmin: bool
+    province: str
+    grants: list[Territory] = field(default_factory=list)
+    seats: list[Member] = field(default_factory=list)
+
+    @property
+    def scopes(self) -> list[Territory]:
+        out = [Territory(self.province)] if self.superadmin else []
+        out += self.grants
+        out += [m.territory for m in self.seats if m.role is Role.ADMIN]
+        return [t for t in dict.fromkeys(out) if not any(o.strictly_contains(t) for o in out)]
+
+    def can_see(self, territory: Territory) -> bool:
+        return any(t.contains(territory) for t in self.scopes)
+
+    @property
+    def narrowest(self) -> Territory | None:
+        s = self.scopes
+        return max(s, key=lambda t: t.level) if s else None
+
+    @property
+    def widest(self) -> Territory | None:
+        s = self.scopes
+        return min(s, key=lambda t: t.level) if s else None
+
+    def operator_cities(self) -> list[str] | None:
+        """Cities this person operates (None: every city, for the provincial centre)."""
+        if self.superadmin or any(t.level is Level.PROVINCE for t in self.grants):
+            return None
+        return sorted({t.city for t in self.grants if t.level is Level.CITY and t.city})
+
+    def operates(self, city: str | None) -> bool:
+        cities = self.operator_cities()
+        return cities is None or (city is not None and city in cities)
+
+    @property
+    def is_operator(self) -> bool:
+        cities = self.operator_cities()
+        return cities is None or bool(cities)
+
+    @property
+    def member(self) -> Member | None:
+        return self.seats[0] if self.seats else None
+
+
+async def access_of(ctx) -> Access:
+    """The actor's access: territories held (roster grants; the province for a superadmin) and
+    their active roster seats. Cached per message."""
+    cached = getattr(ctx, "_scores_access", None)
+    if cached is not None:
+        return cached
+    from handlers.roster_common import held
+    from storage.repositories.roster import RosterRepository
+    tree = regions(ctx.services)
+    grants = [t for t in await held(ctx) if not (ctx.actor.is_superadmin and t.level is Level.PROVINCE)]
+    seats = [m for m in await ctx.uow.repo(RosterRepository).of_user(ctx.actor.id) if m.status.value == "active"]
+    access = Access(ctx.actor.id, ctx.actor.is_superadmin, tree.province, grants, seats)
+    ctx._scores_access = access
+    return access
+
+
+async def has_scope(ctx) -> bool:
+    """Permission: admins, county/city/provincial operators."""
+    return bool((await access_of(ctx)).scopes)
+
+
+async def is_city_operator(ctx) -> bool:
+    return (await access_of(ctx)).is_operator
+
+
+async def is_member(ctx) -> bool:
+    """Permission: a seat holder of the roster (体系管理员、培训讲师、资源审核员)."""
+    return bool((await access_of(ctx)).seats)
+
+
+SCOPE_TEXT = "体系管理员、市级或省级管理员"
+OPERATOR_TEXT = "市级管理员（设区市教育技术中心）或省级运营人员"
+MEMBER_TEXT = "服务队伍成员（已登记的体系管理员、培训讲师、资源审核员）"

@@ -1,0 +1,140 @@
+"""Scores and evaluation tables.
+
+Performance choices (100,000 teachers, 10 million events a year):
+- ``score_events`` keeps the instant as integer epoch seconds (``at_epoch``) and the detail as JSON
+  text, written and read in bulk through the driver. Primary key (bucket, teacher_id, event_key):
+  idempotent ingestion (a redelivered event has the same time, hence the same bucket), inserts that
+  stay in the recent part of the tree, and per-teacher reads by bucket. No other index, no foreign
+  key to ``score_teachers`` (a per-row check would slow bulk ingestion; ingestion resolves accounts).
+- ``score_totals`` holds materialised points per teacher per week / month / scoring year, kept
+  current by ingestion (per-day differences), read by rankings.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base
+
+
+class ScoreTeacher(Base):
+    """A teacher of the platform (imported list). ``account`` is case-sensitive."""
+
+    __tablename__ = "score_teachers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(50), index=True)
+    school: Mapped[str] = mapped_column(String(100), default="")
+    city: Mapped[str] = mapped_column(String(30))
+    county: Mapped[str] = mapped_column(String(30))
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_score_teachers_city_county", "city", "county"),)
+
+
+class ScoreEvent(Base):
+    """One activity event. ``bucket`` = at_epoch // 604800 (a UTC week, independent of any time zone)
+    leads the primary key, so a batch of recent events lands in a small, cached part of the tree and
+    one teacher's year is ~53 index seeks; there is no other index."""
+
+    __tablename__ = "score_events"
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    teacher_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    action: Mapped[str] = mapped_column(String(48))
+    at_epoch: Mapped[int] = mapped_column(BigInteger)
+    detail: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class ScoreTotal(Base):
+    """Points of a teacher in one period: kind w (week, start = Monday), m (month), y (scoring year).
+    Keyed by period first: a ranking reads one contiguous range."""
+
+    __tablename__ = "score_totals"
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    points: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class ScoreIngestState(Base):
+    """One row: bumped by every ingestion (in-process caches check it) and the latest event time stored."""
+
+    __tablename__ = "score_ingest_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger)
+    max_epoch: Mapped[int] = mapped_column(BigInteger)
+
+
+class ScoreRuleSet(Base):
+    """Rule files loaded by an operator; the active one (highest id with active=true) is used."""
+
+    __tablename__ = "score_rulesets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    loaded_by: Mapped[str] = mapped_column(String(160), default="")
+    loaded_at: Mapped[datetime]
+
+
+class ScoreAccountLink(Base):
+    """Which platform account is a DingTalk user's own (for /积分 without arguments)."""
+
+    __tablename__ = "score_account_links"
+    user_id: Mapped[str] = mapped_column(String(160), primary_key=True)
+    account: Mapped[str] = mapped_column(String(64), index=True)
+    linked_at: Mapped[datetime]
+
+
+class EvalReport(Base):
+    """A member's evidence for an 附件2 indicator (/报告), confirmed or rejected by the city operator."""
+
+    __tablename__ = "eval_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[str] = mapped_column(String(160))
+    member_name: Mapped[str] = mapped_column(String(50), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    territory: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[str] = mapped_column(String(16))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(12), default="submitted")
+    reason: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(String(160))
+
+    __table_args__ = (
+        Index("ix_eval_reports_user_year", "user_id", "year"),
+        Index("ix_eval_reports_territory_status", "territory", "status"),
+    )
+
+
+class Recommendation(Base):
+    """附件3: a city operator marks an excellent worker for a year (withdrawn ones are kept)."""
+
+    __tablename__ = "eval_recommendations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    year: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[str] = mapped_column(String(160))
+    member_name: Mapped[str] = mapped_column(String(50), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    city: Mapped[str] = mapped_column(String(30))
+    territory: Mapped[str] = mapped_column(String(100), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    row: Mapped[dict[str, Any]] = mapped_column(JSON)      # the 附件3 columns at the time of marking
+    marked_by: Mapped[str] = mapped_column(String(160))
+    marked_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[str | None] = mapped_column(String(160))
+
+    __table_args__ = (Index("ix_eval_recommendations_city_year", "city", "year"),)

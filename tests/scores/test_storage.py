@@ -1,0 +1,202 @@
+"""Ingestion into SQLite and PostgreSQL: idempotent, order-independent, equal to a full recompute."""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+
+from domain.scores import Engine
+from domain.scores.activity import TeacherRow
+from handlers.scores_service import ScoresRuntime, ingest
+from storage.repositories.scores import RuleSetRepository, ScoreRepository, TeacherRepository
+from tests.scores.util import DEFAULT_TABLE, SH
+
+NOW = datetime(2027, 1, 10, 12, tzinfo=SH)
+TEACHERS = [TeacherRow(f"T{i:02d}", f"教师{i}", "第一小学", county, city)
+            for i, (county, city) in enumerate([("西湖区", "杭州市"), ("西湖区", "杭州市"), ("萧山区", "杭州市"),
+                                                 ("鄞州区", "宁波市"), ("瑞安市", "温州市"), ("西湖区", "杭州市")])]
+
+
+def year_items(seed: int, n: int = 900, *, with_ids: bool = True) -> list[dict]:
+    """A random year (Dec 2025 – Jan 2027) across the default table, some without qualifying detail."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        code = rnd.choice(list(DEFAULT_TABLE))
+        _g, _n, action, _p, _c, _per, ok, bad = DEFAULT_TABLE[code]
+        when = datetime(2025, 12, 20, tzinfo=SH) + timedelta(seconds=rnd.randrange(0, 385 * 86400))
+        item = {"account": f"T{rnd.randrange(len(TEACHERS)):02d}", "action": action, "time": when.isoformat()}
+        detail = ok if rnd.random() < 0.85 else bad
+        if detail:
+            item["detail"] = detail
+        if with_ids and i % 3:
+            item["event_id"] = f"ev-{seed}-{i}"
+        out.append(item)
+    return out
+
+
+async def _setup(db):
+    async with db.unit_of_work() as uow:
+        assert await uow.repo(TeacherRepository).upsert(TEACHERS, NOW) == (len(TEACHERS), 0, 0)
+
+
+async def _totals(db):
+    async with db.unit_of_work() as uow:
+        return await uow.repo(ScoreRepository).all_totals()
+
+
+async def _rebuilt(db, engine):
+    async with db.unit_of_work() as uow:
+        await uow.repo(ScoreRepository).rebuild_totals(engine, rows_per_pass=300)
+    return await _totals(db)
+
+
+async def test_teachers_are_case_sensitive_and_upserted(db):
+    await _setup(db)
+    async with db.unit_of_work() as uow:
+        repo = uow.repo(TeacherRepository)
+        assert (await repo.by_account("T01")).name == "教师1"
+        assert await repo.by_account("t01") is None
+        changed = [TeacherRow("T01", "教师1", "第二小学", "西湖区", "杭州市"), TeacherRow("t01", "小写", "", "西湖区", "杭州市")]
+        assert await repo.upsert(changed, NOW) == (1, 1, 0)
+        assert [t.account for t in await repo.find("教师1")] == ["T01"]
+        assert [t.name for t in await repo.find("t01")] == ["小写"]
+        assert len(await repo.find("教师0", city="宁波市")) == 0
+
+
+async def test_batches_duplicates_and_order_give_the_full_recompute(db):
+    await _setup(db)
+    runtime = ScoresRuntime()
+    items = year_items(1)
+    noisy = items + random.Random(2).sample(items, 200)          # redelivered
+    random.Random(3).shuffle(noisy)                              # out of order
+    total_rep = None
+    for i in range(0, len(noisy), 137):
+        rep = await ingest(db, runtime, noisy[i:i + 137], NOW)
+        assert not rep.rejected, rep.rejected
+        if i == 548:
+            runtime.windows.clear()                              # e.g. another instance wrote meanwhile
+        total_rep = (total_rep or 0) + rep.accepted
+    assert total_rep == len(items)
+    incremental = await _totals(db)
+    assert incremental and incremental == await _rebuilt(db, runtime.engine)
+    # the same year delivered in time order into a fresh state gives the same totals
+    again = await ingest(db, ScoresRuntime(), sorted(items, key=lambda x: x["time"]), NOW)
+    assert again.accepted == 0 and again.duplicates == len(items)
+    assert await _totals(db) == incremental
+
+
+async def test_in_order_equals_reverse_order(db, tmp_path):
+    from storage.db import Database
+    from storage.migrate import upgrade
+    await _setup(db)
+    items = year_items(7, 600)
+    forward = sorted(items, key=lambda x: x["time"])
+    for i in range(0, len(forward), 50):
+        await ingest(db, ScoresRuntime(), forward[i:i + 50], NOW)
+    other_url = f"sqlite+aiosqlite:///{tmp_path / 'other.sqlite3'}"
+    await upgrade(other_url)
+    other = Database(other_url)
+    try:
+        await _setup(other)
+        runtime = ScoresRuntime()
+        backward = forward[::-1]
+        for i in range(0, len(backward), 50):
+            await ingest(other, runtime, backward[i:i + 50], NOW)
+        assert await _totals(other) == await _totals(db)
+    finally:
+        await other.dispose()
+
+
+async def test_rejections_are_reported_and_valid_items_kept(db):
+    await _setup(db)
+    runtime = ScoresRuntime()
+    items = [
+        {"account": "T00", "action": "resource_share", "time": "2026-03-02T09:00:00+08:00", "event_id": "a"},
+        {"account": "T00", "action": "resource_share", "time": "2026-03-02T10:00:00+08:00", "event_id": "a"},
+        {"account": "NOBODY", "action": "login", "time": "2026-03-02T09:00:00+08:00"},
+        {"account": "T00", "action": "dance", "time": "2026-03-02T09:00:00+08:00"},
+        {"account": "T00", "action": "login", "time": "2030-03-02T09:00:00+08:00"},
+        {"account": "T00", "action": "login", "time": "2026-03-02T09:00:00+08:00"},
+        {"account": "T00", "action": "login", "time": "2026-03-02T09:00:00+08:00"},
+    ]
+    rep = await ingest(db, runtime, items, NOW)
+    assert (rep.received, rep.accepted, rep.duplicates) == (7, 2, 1)
+    reasons = dict(rep.rejected)
+    assert set(reasons) == {1, 2, 3, 4}
+    assert "内容不同" in reasons[1] and "不在教师名单" in reasons[2] and "dance" in reasons[3]
+    assert "晚于当前时间" in reasons[4]
+    # later: the same id with other content is refused, the identical one is a duplicate
+    rep = await ingest(db, runtime, [dict(items[0], detail={"x": 1})], NOW)
+    assert rep.accepted == 0 and rep.duplicates == 0 and "以先收到的为准" in rep.rejected[0][1]
+    rep = await ingest(db, runtime, [items[0]], NOW)
+    assert rep.accepted == 0 and rep.duplicates == 1 and not rep.rejected
+    totals = await _totals(db)
+    tid = 1
+    assert totals[(tid, "w", date(2026, 3, 2))] == 2      # one upload + one login
+
+
+async def test_rule_file_change_and_rebuild(db):
+    await _setup(db)
+    runtime = ScoresRuntime()
+    items = [{"account": "T00", "action": "resource_share", "time": f"2026-03-0{d}T09:00:00+08:00"} for d in range(2, 9)]
+    await ingest(db, runtime, items, NOW)
+    assert (await _totals(db))[(1, "y", date(2026, 1, 1))] == 5
+    text = open("domain/data/points_rules_default.yaml", encoding="utf-8").read().replace(
+        "    actions: [resource_share]\n    points: 1\n    caps:\n      - {count: 5, per: week}",
+        "    actions: [resource_share]\n    points: 3\n    caps:\n      - {count: 6, per: week}")
+    async with db.unit_of_work() as uow:
+        _id, rules = await uow.repo(RuleSetRepository).load(text, "henan-2026.yaml", "cli", NOW)
+        await uow.repo(ScoreRepository).rebuild_totals(Engine(rules))
+    assert (await _totals(db))[(1, "y", date(2026, 1, 1))] == 18
+    # the runtime notices the new active rule set and keeps ingesting with it
+    await ingest(db, runtime, [{"account": "T00", "action": "resource_share", "time": "2026-03-10T09:00:00+08:00"}], NOW)
+    assert runtime.rules.rule("resource_upload").points == 3
+    assert (await _totals(db))[(1, "y", date(2026, 1, 1))] == 21
+    async with db.unit_of_work() as uow:
+        await uow.repo(RuleSetRepository).reset_default()
+        assert (await uow.repo(RuleSetRepository).active())[0] == 0
+
+
+async def test_rankings_and_county_shares(db):
+    await _setup(db)
+    runtime = ScoresRuntime()
+    items = []
+    for i, n in ((0, 12), (1, 12), (2, 3), (3, 12), (5, 0)):     # class setup (50) + weekly articles (5 each)
+        items.append({"account": f"T{i:02d}", "action": "class_create", "time": "2026-02-01T09:00:00+08:00",
+                      "detail": {"students": 30}})
+        items += [{"account": f"T{i:02d}", "action": "article_publish",
+                   "time": (datetime(2026, 3, 2, 9, tzinfo=SH) + timedelta(weeks=w)).isoformat()} for w in range(n)]
+    await ingest(db, runtime, items, NOW)
+    async with db.unit_of_work() as uow:
+        repo = uow.repo(ScoreRepository)
+        top = await repo.ranking("y", date(2026, 1, 1), limit=3)
+        assert [(r.rank, r.account, r.points) for r in top] == [(1, "T00", 110), (1, "T01", 110), (1, "T03", 110)]
+        hz = await repo.ranking("y", date(2026, 1, 1), city="杭州市", limit=10)
+        assert [r.account for r in hz] == ["T00", "T01", "T02", "T05"] and hz[2].rank == 3
+        shares = await repo.county_shares(date(2026, 1, 1), 60, city="杭州市")
+        assert [(s.county, s.qualified, s.total) for s in shares] == [("萧山区", 1, 1), ("西湖区", 2, 3)]
+        allp = await repo.county_shares(date(2026, 1, 1), 60)
+        assert sum(s.total for s in allp) == 6 and sum(s.qualified for s in allp) == 4
+        week = await repo.ranking("w", date(2026, 3, 2), limit=10)
+        assert {r.points for r in week} == {5}
+
+
+async def test_score_query_reads_only_the_needed_window(db):
+    await _setup(db)
+    runtime = ScoresRuntime()
+    items = year_items(5, 400)
+    await ingest(db, runtime, items, NOW)
+    engine = runtime.engine
+    from domain.scores import period_of
+    async with db.unit_of_work() as uow:
+        t = await uow.repo(TeacherRepository).by_account("T01")
+        repo = uow.repo(ScoreRepository)
+        all_rows = await repo.events_for(t.id, engine, date(2025, 1, 1), date(2027, 12, 31))
+        for day in (date(2026, 1, 1), date(2026, 3, 4), date(2026, 12, 31)):
+            for kind in ("week", "month", "year"):
+                p = period_of(engine.rules, kind, day)
+                rows = await repo.events_for(t.id, engine, p.start, p.end)
+                assert len(rows) <= len(all_rows)
+                want = engine.evaluate(all_rows, deduped=True).summary(p)
+                got = engine.evaluate(rows, deduped=True).summary(p)
+                assert (got.total, [ln.counted for ln in got.lines]) == (want.total, [ln.counted for ln in want.lines])
