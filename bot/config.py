@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     bot_data_dir: str = _env("BOT_DATA_DIR", "var")
     # Roster: approve self-registrations without the city operator.
     roster_auto_approve: bool = _env("ROSTER_AUTO_APPROVE", False)
+    # Roster: YAML file overriding quotas, regions file, enumerations (domain/data/roster.yaml).
+    roster_config: str = _env("ROSTER_CONFIG", "")
     # Scores: bearer token for POST /api/v1/activity, and its body limit.
     activity_api_token: str = _env("ACTIVITY_API_TOKEN", "")
     activity_max_bytes: int = _env("ACTIVITY_MAX_BYTES", 10 * 1024 * 1024)

@@ -100,11 +100,16 @@ class Context:
         DingTalk lists mentioned users in ``atUsers`` (without names) and keeps
         ``@名字`` in the text: we pair them in order, skipping the bot itself.
         """
-        names = [m for m in re.findall(r"@([^\s@]+)", self.message.raw_text or self.message.text)]
-        staff = [u.staff_id for u in self.message.at_users if u.staff_id]
+        names = re.findall(r"@([^\s@]+)", self.message.raw_text or self.message.text)
+        others = [u for u in self.message.at_users
+                  if u.dingtalk_id != self.message.chatbot_user_id or not u.dingtalk_id]
+        if len(others) == len(names):
+            ids = [u.staff_id for u in others]            # people outside the org have no staff id
+        else:                                           # names and entries disagree: pair the staff ids
+            ids = [u.staff_id for u in others if u.staff_id]
         out = []
         for i, n in enumerate(names):
-            out.append(Mention(n, staff[i] if i < len(staff) else None))
+            out.append(Mention(n, ids[i] if i < len(ids) else None))
         return out
 
     # -- dialogues ------------------------------------------------------------

@@ -68,6 +68,7 @@ class IncomingMessage:
     created_at: datetime | None = None
     at_users: tuple[AtUser, ...] = ()
     is_admin: bool = False
+    chatbot_user_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -129,4 +130,5 @@ def from_callback_data(data: dict[str, Any]) -> IncomingMessage:
         created_at=_ms(data.get("createAt")),
         at_users=at_users,
         is_admin=bool(data.get("isAdmin")),
+        chatbot_user_id=str(data.get("chatbotUserId") or ""),
     )

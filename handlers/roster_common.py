@@ -6,7 +6,6 @@ people through :func:`register_rows`, so a pasted row and a spreadsheet row get 
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,7 +40,7 @@ ACTION_LABELS = {
 # --- configuration -------------------------------------------------------------------------
 
 def config(services) -> RosterConfig:
-    return services.get("roster.config", lambda: load_roster_config(os.environ.get("ROSTER_CONFIG") or None))
+    return services.get("roster.config", lambda: load_roster_config(services.settings.roster_config or None))
 
 
 def regions(services) -> RegionTree:

@@ -217,9 +217,9 @@ async def _open_db():
 
 def _cli_setup():
     from domain.roster.config import RosterConfigError, load_roster_config
-    import os
+    from run_bot import load_settings_or_exit
     try:
-        cfg = load_roster_config(os.environ.get("ROSTER_CONFIG") or None)
+        cfg = load_roster_config(load_settings_or_exit().roster_config or None)
         return cfg, cfg.load_regions()
     except (RosterConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

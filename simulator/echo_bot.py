@@ -19,7 +19,7 @@ import aiohttp
 import dingtalk_stream
 from dingtalk_stream import AckMessage, ChatbotMessage
 
-from simulator.sdk_endpoint import point_sdk_at
+from bot.dingtalk.endpoint import point_sdk_at
 
 log = logging.getLogger("simulator.echo_bot")
 

@@ -783,12 +783,14 @@ class FakeDingTalk:
             data["conversationTitle"] = conv.title
             data["isInAtList"] = True
             at_users: list[dict[str, Any]] = [{"dingtalkId": self.chatbot_user_id}]
-            for other in self._users:       # "@张三" in the text mentions that user
-                if other.name and f"@{other.name}" in (text or ""):
-                    entry: dict[str, Any] = {"dingtalkId": other.sender_id}
-                    if not other.external:
-                        entry["staffId"] = other.staff_id
-                    at_users.append(entry)
+            # "@张三" in the text mentions that user; entries in the order the names appear
+            mentioned = sorted((o for o in self._users if o.name and f"@{o.name}" in (text or "")),
+                               key=lambda o: text.find(f"@{o.name}"))
+            for other in mentioned:
+                entry: dict[str, Any] = {"dingtalkId": other.sender_id}
+                if not other.external:
+                    entry["staffId"] = other.staff_id
+                at_users.append(entry)
             data["atUsers"] = at_users
         body_text = (" " + text) if conv.is_group else text   # DingTalk leaves a space after the stripped @bot
         if msgtype == "text":

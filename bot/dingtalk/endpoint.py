@@ -1,9 +1,9 @@
-"""Point the unmodified SDK at DINGTALK_OPENAPI_ENDPOINT.
+"""Point the unmodified ``dingtalk-stream`` SDK (0.24.3) at another server.
 
-The SDK reads DINGTALK_OPENAPI_ENDPOINT once, when first imported, and
-freezes it into a class attribute and three module globals. Setting those
-names at runtime lets one setting point the whole bot (SDK and our own
-OpenAPI calls) at another server, whatever the import order.
+The SDK reads ``DINGTALK_OPENAPI_ENDPOINT`` once, when it is first imported,
+and freezes it into a class attribute and three module globals (protocol notes
+§1.2). Setting those names after import works whatever the import order.
+Setting them on an instance or a subclass has no effect: patch the class.
 """
 from __future__ import annotations
 
@@ -11,10 +11,18 @@ import dingtalk_stream.card_replier as _card_replier
 import dingtalk_stream.chatbot as _chatbot
 import dingtalk_stream.stream as _stream
 
+OPEN_CONNECTION_PATH = "/v1.0/gateway/connections/open"
 
-def point_sdk_at(endpoint: str) -> None:
-    endpoint = endpoint.rstrip("/")
+
+def point_sdk_at(base_url: str) -> None:
+    """Make every SDK call that would go to ``https://api.dingtalk.com`` go to ``base_url``.
+
+    ``base_url`` is scheme + host (+ port), e.g. ``http://127.0.0.1:8790``; a trailing
+    slash is removed. The WebSocket URL and the reply URLs come from the server's
+    answers, so they need no patching.
+    """
+    endpoint = base_url.rstrip("/")
+    _stream.DingTalkStreamClient.OPEN_CONNECTION_API = endpoint + OPEN_CONNECTION_PATH
     _stream.DINGTALK_OPENAPI_ENDPOINT = endpoint
-    _stream.DingTalkStreamClient.OPEN_CONNECTION_API = endpoint + "/v1.0/gateway/connections/open"
     _chatbot.DINGTALK_OPENAPI_ENDPOINT = endpoint
     _card_replier.DINGTALK_OPENAPI_ENDPOINT = endpoint

@@ -156,10 +156,20 @@ class StreamTransport:
                 self.force_reconnect()
 
     def force_reconnect(self) -> None:
-        client, loop = self._client, self._sdk_loop
-        if client is None or loop is None or client.websocket is None:
+        loop = self._sdk_loop
+        if self._client is None or loop is None or loop.is_closed():
             return
-        asyncio.run_coroutine_threadsafe(client.websocket.close(), loop)
+        try:
+            loop.call_soon_threadsafe(self._close_socket)
+        except RuntimeError:   # the SDK loop closed meanwhile
+            pass
+
+    def _close_socket(self) -> None:
+        """Runs on the SDK loop: the close coroutine is created there, so it is always awaited
+        (or cancelled with the loop's other tasks at shutdown)."""
+        ws = self._client.websocket if self._client else None
+        if ws is not None:
+            asyncio.get_running_loop().create_task(ws.close())
 
     async def stop(self) -> None:
         self._stopping = True
@@ -168,13 +178,12 @@ class StreamTransport:
         loop, task = self._sdk_loop, self._sdk_task
         if loop and task and not loop.is_closed():
             # 0.24.3 swallows the first cancel (then sleeps 10 s): cancel until it is done.
+            self.force_reconnect()
             for _ in range(20):
                 if task.done():
                     break
                 try:
                     loop.call_soon_threadsafe(task.cancel)
-                    if self._client and self._client.websocket is not None:
-                        asyncio.run_coroutine_threadsafe(self._client.websocket.close(), loop)
                 except RuntimeError:
                     break
                 await asyncio.sleep(0.05)

@@ -96,3 +96,20 @@ def test_normalise_text_and_callback_data():
     pic = from_callback_data({"msgId": "m2", "conversationType": "1", "msgtype": "picture",
                               "content": {"downloadCode": "x"}, "senderStaffId": "u1"})
     assert pic.text == "" and pic.msgtype == "picture" and pic.sender_id == "u1" and not pic.is_group
+
+
+def test_mentions_pair_names_with_at_users_in_order():
+    """An outside member (no staff id) mentioned first must not shift the staff ids of the others."""
+    from bot.context import Context
+    msg = from_callback_data({
+        "msgId": "m3", "conversationType": "2", "msgtype": "text", "chatbotUserId": "bot",
+        "text": {"content": " /授权 @外部老师 @李明 西湖区"}, "senderStaffId": "op",
+        "atUsers": [{"dingtalkId": "bot"}, {"dingtalkId": "$:ext"}, {"dingtalkId": "d2", "staffId": "s2"}]})
+    ctx = Context(message=msg, uow=None, services=None, group_role=None, actor=None)
+    assert [(m.name, m.staff_id) for m in ctx.mentions()] == [("外部老师", None), ("李明", "s2")]
+    # DingTalk gave fewer entries than names: staff ids are paired in order, the rest stay unknown
+    short = from_callback_data({**msg.extra, "msgId": "m4", "conversationType": "2", "msgtype": "text",
+                                "chatbotUserId": "bot", "text": {"content": "@甲 @乙"},
+                                "atUsers": [{"dingtalkId": "bot"}, {"dingtalkId": "d1", "staffId": "s1"}]})
+    ctx = Context(message=short, uow=None, services=None, group_role=None, actor=None)
+    assert [(m.name, m.staff_id) for m in ctx.mentions()] == [("甲", "s1"), ("乙", None)]
