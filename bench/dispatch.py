@@ -36,6 +36,12 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -43,13 +49,15 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
-def start_target(kind: str, sim, workdir: Path) -> subprocess.Popen:
+def start_target(kind: str, sim, workdir: Path, profile: str | None = None) -> subprocess.Popen:
     env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", DINGTALK_CLIENT_ID=sim.client_id,
                DINGTALK_CLIENT_SECRET=sim.client_secret, DINGTALK_OPENAPI_ENDPOINT=sim.base_url,
                BOT_HTTP_PORT="0", BOT_DATA_DIR=str(workdir / "var"), BOT_LOG_LEVEL="WARNING",
                DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}", BOT_SUPERADMINS="op-zj-001")
     if kind == "bot":
         cmd = [sys.executable, str(ROOT / "run_bot.py"), "run"]
+        if profile:     # cProfile of the bot's main thread (the event loop), written when it stops
+            cmd[1:1] = ["-m", "cProfile", "-o", profile]
     else:
         cmd = [sys.executable, "-c", (
             "import sys, threading; sys.path.insert(0, %r)\n"
@@ -68,6 +76,7 @@ class Load:
         self.lock = threading.Lock()
         self.latencies: list[float] = []
         self.errors = 0
+        self.done = 0
 
     def one(self, i: int, timeout: float = 10.0) -> None:
         user = self.users[i % len(self.users)]
@@ -81,6 +90,7 @@ class Load:
             return
         with self.lock:
             self.latencies.append(max(0.0, rec.at - t0))
+            self.done += 1
 
     def closed_loop(self, users: int, seconds: float) -> float:
         stop = time.monotonic() + seconds
@@ -122,7 +132,7 @@ def measure(kind: str, args) -> dict:
     sim = FakeDingTalk()
     sim.start_in_thread()
     with tempfile.TemporaryDirectory() as tmp:
-        proc = start_target(kind, sim, Path(tmp))
+        proc = start_target(kind, sim, Path(tmp), args.profile if kind == "bot" else None)
         try:
             sim.wait_connected(30)
             text = "/帮助" if kind == "bot" else "hello"
@@ -133,7 +143,9 @@ def measure(kind: str, args) -> dict:
             time.sleep(1.0)
             idle = rss_mb(proc.pid)
             load.latencies.clear()
+            cpu0, done0 = cpu_seconds(proc.pid), load.done
             throughput = load.closed_loop(args.users, args.seconds)
+            cpu_ms = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, load.done - done0)
             closed_errors = load.errors
             load.latencies.clear()
             load.errors = 0
@@ -141,7 +153,7 @@ def measure(kind: str, args) -> dict:
             lat = [x * 1000 for x in load.latencies]
             peak = rss_mb(proc.pid)
             return {"throughput": throughput, "p50": pct(lat, 50), "p99": pct(lat, 99), "n": len(lat),
-                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak}
+                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak, "cpu_ms": cpu_ms}
         finally:
             proc.terminate()
             try:
@@ -159,14 +171,16 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=20, help="concurrent users in the closed loop")
     ap.add_argument("--seconds", type=float, default=10.0, help="duration of each phase")
     ap.add_argument("--rate", type=float, default=50.0, help="commands/s of the open-loop phase")
+    ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot process to FILE")
     args = ap.parse_args()
     echo = measure("echo", args)
     bot = measure("bot", args)
     ratio = bot["throughput"] / echo["throughput"] if echo["throughput"] else float("nan")
-    print(f"{'':10} {'cmd/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'n':>6} {'errors':>6} {'idle MB':>8} {'peak MB':>8}")
+    print(f"{'':10} {'cmd/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'n':>6} {'errors':>6} {'idle MB':>8} {'peak MB':>8}"
+          f" {'CPU ms/cmd':>10}")
     for name, r in (("echo bot", echo), ("bot", bot)):
         print(f"{name:10} {r['throughput']:9.1f} {r['p50']:8.1f} {r['p99']:8.1f} {r['n']:6d} {r['errors']:6d} "
-              f"{r['idle_rss']:8.1f} {r['peak_rss']:8.1f}")
+              f"{r['idle_rss']:8.1f} {r['peak_rss']:8.1f} {r['cpu_ms']:10.2f}")
     print(f"throughput ratio bot/echo: {ratio:.0%} (target >= 50%)")
     print(f"bot p99 at {args.rate:.0f} cmd/s: {bot['p99']:.1f} ms (target <= 100 ms); "
           f"echo p99 {echo['p99']:.1f} ms")

@@ -21,7 +21,7 @@ from bot.incoming import MAX_TEXT_CHARS, IncomingMessage, is_command
 from bot.metrics import Metrics
 from bot.replies import Rendered, Reply
 from storage.db import Database
-from storage.repositories.core import ProcessedMessageRepository
+from bot.claims import MessageClaims
 
 log = logging.getLogger("bot.dispatcher")
 
@@ -52,6 +52,7 @@ class Dispatcher:
         self.registry = services.registry
         self._tasks: set[asyncio.Task] = set()
         self._roles: dict[str, tuple[GroupRole | None, float]] = {}
+        self.claims = MessageClaims(db, services.clock)
         services.extras["dispatcher"] = self
 
     # -- entry points ---------------------------------------------------------
@@ -88,37 +89,20 @@ class Dispatcher:
 
     # -- the pipeline -----------------------------------------------------------
     async def _handle(self, msg: IncomingMessage) -> Outcome:
-        try:
-            outcome = await self._run(msg)
-        except Exception:
-            # The handler's transaction is rolled back; still record the msgId so a
-            # redelivery does not run (and fail) again.
-            await self._claim_alone(msg)
-            raise
-        if outcome.status == "duplicate":
+        # The msgId is claimed (committed, grouped with concurrent messages) before the
+        # handler runs; a failing handler keeps its claim, so a redelivery does not fail again.
+        if msg.msg_id and not await self.claims.claim(msg.msg_id):
             log.info("duplicate msgId=%s ignored", msg.msg_id)
-        elif outcome.reply is not None:
+            return Outcome("duplicate", None)
+        outcome = await self._run(msg)
+        if outcome.reply is not None:
             await self._send(msg, outcome.reply)
         return outcome
 
-    async def _claim_alone(self, msg: IncomingMessage) -> bool:
-        if not msg.msg_id:
-            return True
-        async with self.db.unit_of_work() as uow:
-            return await uow.repo(ProcessedMessageRepository).claim(msg.msg_id, self.services.clock.now())
-
     async def _run(self, msg: IncomingMessage) -> Outcome:
-        """One unit of work: claim the msgId, route, handle; commit only on success.
-
-        Claiming inside the handler's transaction keeps a message to one write
-        transaction. On PostgreSQL a concurrent duplicate (another instance)
-        blocks on the claim until this commits, then sees it and stops.
-        """
+        """One unit of work: route, handle; commit only on success."""
         now = self.services.clock.now()
         async with self.db.unit_of_work() as uow:
-            claims = uow.repo(ProcessedMessageRepository)
-            if msg.msg_id and not await claims.claim(msg.msg_id, now):
-                return Outcome("duplicate", None)
             actor = Actor(id=msg.sender_id, name=msg.sender_nick, staff_id=msg.sender_staff_id,
                           is_superadmin=bool(msg.sender_staff_id)
                           and msg.sender_staff_id in self.services.settings.bot_superadmins)
@@ -128,10 +112,7 @@ class Dispatcher:
             except UserError as exc:
                 outcome = Outcome("user_error", Reply(exc.template, exc.context))
             if outcome.status != "ok":
-                # Undo whatever the handler wrote, but keep the claim.
-                await uow.session.rollback()
-                if msg.msg_id:
-                    await claims.claim(msg.msg_id, now)
+                await uow.session.rollback()     # undo whatever the handler wrote
         # Committed: wake the outbox if the handler queued sends.
         if ctx.outbox_written and outcome.status == "ok":
             self.services.on_outbox()

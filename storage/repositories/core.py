@@ -21,11 +21,11 @@ from storage.models.core import (
 )
 
 
-def insert_ignore(session: AsyncSession, model, **values):
-    """INSERT ... ON CONFLICT DO NOTHING for both dialects."""
+def insert_ignore(session: AsyncSession, model, rows: list[dict[str, Any]]):
+    """INSERT ... ON CONFLICT DO NOTHING of several rows, for both dialects."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    return ins(model).values(**values).on_conflict_do_nothing()
+    return ins(model).values(rows).on_conflict_do_nothing()
 
 
 class ProcessedMessageRepository:
@@ -34,8 +34,15 @@ class ProcessedMessageRepository:
 
     async def claim(self, msg_id: str, now: datetime) -> bool:
         """Record msg_id; False if it was already there (a redelivery)."""
-        result = await self.session.execute(insert_ignore(self.session, ProcessedMessage, msg_id=msg_id, received_at=now))
-        return result.rowcount == 1
+        return msg_id in await self.claim_many([msg_id], now)
+
+    async def claim_many(self, msg_ids: list[str], now: datetime) -> set[str]:
+        """Record several msgIds in one statement; returns those that were new."""
+        if not msg_ids:
+            return set()
+        rows = [{"msg_id": m, "received_at": now} for m in dict.fromkeys(msg_ids)]
+        stmt = insert_ignore(self.session, ProcessedMessage, rows).returning(ProcessedMessage.msg_id)
+        return set((await self.session.execute(stmt)).scalars())
 
     async def forget_before(self, cutoff: datetime) -> int:
         result = await self.session.execute(delete(ProcessedMessage).where(ProcessedMessage.received_at < cutoff))

@@ -22,6 +22,20 @@ async def test_msg_id_claimed_once(db):
         assert await uow.repo(ProcessedMessageRepository).forget_before(T0 + timedelta(seconds=1)) == 2
 
 
+async def test_concurrent_claims_share_one_transaction(db):
+    """A burst of messages is claimed in one write; redeliveries, also within the burst, are refused."""
+    from bot.claims import MessageClaims
+    from bot.clock import ManualClock
+    claims = MessageClaims(db, ManualClock(T0))
+    assert await claims.claim("a0")
+    ids = [f"a{i}" for i in range(30)] + ["a5"]
+    results = await asyncio.gather(*(claims.claim(m) for m in ids))
+    assert results == [False] + [True] * 29 + [False]
+    assert claims.batches == 2
+    async with db.unit_of_work() as uow:
+        assert await uow.repo(ProcessedMessageRepository).claim_many(["a1", "b1", "b1"], T0) == {"b1"}
+
+
 async def test_unit_of_work_rolls_back_on_error(db):
     with pytest.raises(RuntimeError):
         async with db.unit_of_work() as uow:
