@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from bot.commands import Arg, Args, GroupRole, Router, positive_int, text
+from bot.commands import Arg, Args, Router, positive_int, text
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
@@ -30,6 +30,7 @@ from domain.roster import (
 from domain.roster.parsing import RawRow, looks_like_kv
 from domain.territory import Level, Territory, can_manage, resolve_territory
 from handlers.roster_common import (
+    ROLE_GROUPS,
     CITY_OPERATOR_TEXT,
     MEMBER,
     check_seat,
@@ -46,7 +47,6 @@ from handlers.roster_common import (
 )
 from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
 
-ROLE_GROUPS = {GroupRole.ADMIN, GroupRole.TRAINER, GroupRole.REVIEWER}   # and 1:1 chats
 router = Router("roster")
 DIALOGUE = "roster_register"
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.commands import GroupRole
 from bot.errors import UserError
 from domain.regions import RegionTree
 from domain.roster import (
@@ -28,6 +29,8 @@ from domain.roster.parsing import RawRow
 from domain.territory import Level, Territory, can_manage, scopes
 from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
 
+# Roster commands work in the three role groups and in 1:1 chats.
+ROLE_GROUPS = frozenset({GroupRole.ADMIN, GroupRole.TRAINER, GroupRole.REVIEWER})
 MEMBER = "roster_member"          # audit entity of roster records
 GRANT = "territory_grant"         # audit entity of grants
 

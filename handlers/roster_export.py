@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.commands import Arg, ArgError, Args, GroupRole, Router
+from bot.commands import Arg, ArgError, Args, Router
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
@@ -25,6 +25,7 @@ from domain.regions import RegionLevel, RegionTree
 from domain.roster import SECTIONS, Member, Status
 from domain.territory import Level, Territory, can_manage
 from handlers.roster_common import (
+    ROLE_GROUPS,
     ACTION_LABELS,
     MEMBER,
     OPERATOR_TEXT,
@@ -39,7 +40,6 @@ from storage.forms import DOCX_MIME, XLSX_MIME, FormData, FormSpec, SectionSpec,
 from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
 from storage.repositories.roster import RosterRepository
 
-ROLE_GROUPS = {GroupRole.ADMIN, GroupRole.TRAINER, GroupRole.REVIEWER}   # and 1:1 chats
 router = Router("roster-export")
 
 

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import re
 
-from bot.commands import Arg, Args, GroupRole, Router, mention
+from bot.commands import Arg, Args, Router, mention
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.regions import clean_name
 from domain.territory import Level, Territory, can_grant, can_revoke, narrowest, resolve_territory
-from handlers.roster_common import GRANT, OPERATOR_TEXT, held, home_city, is_operator, regions
+from handlers.roster_common import ROLE_GROUPS, GRANT, OPERATOR_TEXT, held, home_city, is_operator, regions
 from storage.repositories.roster import GrantRepository
 
-ROLE_GROUPS = {GroupRole.ADMIN, GroupRole.TRAINER, GroupRole.REVIEWER}   # and 1:1 chats
 router = Router("roster-grants")
 
 

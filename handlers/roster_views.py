@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.commands import Arg, Args, GroupRole, Router
+from bot.commands import Arg, Args, Router
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
@@ -20,6 +20,7 @@ from domain.roster import (
 )
 from domain.territory import Level, Territory, can_manage, narrowest, resolve_territory
 from handlers.roster_common import (
+    ROLE_GROUPS,
     ACTION_LABELS,
     MEMBER,
     OPERATOR_TEXT,
@@ -33,7 +34,6 @@ from handlers.roster_common import (
 )
 from storage.repositories.roster import RosterRepository
 
-ROLE_GROUPS = {GroupRole.ADMIN, GroupRole.TRAINER, GroupRole.REVIEWER}   # and 1:1 chats
 router = Router("roster-views")
 
 _SHORT = {Role.ADMIN: "管理员", Role.TRAINER: "讲师", Role.REVIEWER: "审核员"}

@@ -18,12 +18,13 @@ from aiohttp import web
 
 from bot.commands import Arg, Args, Router
 from bot.context import Context
+from bot.errors import UserError
 from bot.replies import Reply
 from domain.evaluation import indicator_set_for
 from domain.scores import Period, RuleSet, ScoreSummary, parse_period, period_of
 from domain.territory import Level, Territory, resolve_territory
 from handlers.scores_people import SCOPE_TEXT, access_of, has_scope, regions
-from handlers.scores_service import county_shares, ingest, ranking, runtime_of, score_summary
+from handlers.scores_service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
 from storage.repositories.scores import Teacher, TeacherRepository
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,19 @@ def _split_words(args: Args, rules: RuleSet, today: date) -> tuple[str | None, P
         else:
             bad = w
     return target, period, bad
+
+
+async def _query(ctx: Context, args: Args) -> tuple[ScoresRuntime, RuleSet, date, str | None, Period]:
+    """What /积分 and /排行 share: the current rules, today in their time zone, and the two
+    optional words (who/where, when; the year by default)."""
+    runtime = runtime_of(ctx.services)
+    await runtime.refresh(ctx.uow)
+    rules = runtime.rules
+    today = ctx.now().astimezone(rules.tz).date()
+    word, period, bad = _split_words(args, rules, today)
+    if bad:
+        raise UserError("scores/bad_words", word=bad)
+    return runtime, rules, today, word, period or period_of(rules, "year", today)
 
 
 def render_score_context(teacher: Teacher, summary: ScoreSummary, rules: RuleSet, today: date, *,
@@ -120,14 +134,7 @@ def _territory_of(province: str, t: Teacher) -> Territory:
                       Arg("时间", "when", required=False, help="本周、本月、本年或年份，如 2026")],
                 examples=("/积分", "/积分 本周", "/积分 李明 本月", "/积分 LiMing01 2026"))
 async def score(ctx: Context, args: Args) -> Reply:
-    runtime = runtime_of(ctx.services)
-    await runtime.refresh(ctx.uow)
-    rules = runtime.rules
-    today = ctx.now().astimezone(rules.tz).date()
-    target, period, bad = _split_words(args, rules, today)
-    if bad:
-        return Reply("scores/bad_words", {"word": bad})
-    period = period or period_of(rules, "year", today)
+    runtime, rules, today, target, period = await _query(ctx, args)
     if period.start > today:
         return Reply("scores/future", {"period": period.label})
     access = await access_of(ctx)
@@ -183,14 +190,7 @@ async def my_account(ctx: Context, args: Args) -> Reply:
                 permission=has_scope, permission_text=SCOPE_TEXT,
                 examples=("/排行", "/排行 杭州 本月", "/排行 全省"))
 async def rank(ctx: Context, args: Args) -> Reply:
-    runtime = runtime_of(ctx.services)
-    await runtime.refresh(ctx.uow)
-    rules = runtime.rules
-    today = ctx.now().astimezone(rules.tz).date()
-    where, period, bad = _split_words(args, rules, today)
-    if bad:
-        return Reply("scores/bad_words", {"word": bad})
-    period = period or period_of(rules, "year", today)
+    runtime, rules, today, where, period = await _query(ctx, args)
     access = await access_of(ctx)
     tree = regions(ctx.services)
     if where:

@@ -19,7 +19,7 @@ import aiohttp
 import dingtalk_stream
 from dingtalk_stream import AckMessage, ChatbotMessage
 
-from bot.dingtalk.endpoint import point_sdk_at
+from bot.dingtalk.endpoint import point_sdk_at, run_sdk_until_done
 
 log = logging.getLogger("simulator.echo_bot")
 
@@ -113,20 +113,7 @@ class EchoBot:
             self.session = loop.run_until_complete(make_session())
             self._task = loop.create_task(client.start())
             started.set()
-            try:
-                loop.run_until_complete(self._task)
-            except BaseException:   # cancelled by stop()
-                pass
-            finally:
-                try:
-                    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-                    for t in pending:
-                        t.cancel()
-                    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                    loop.run_until_complete(self.session.close())
-                    loop.run_until_complete(loop.shutdown_asyncgens())
-                finally:
-                    loop.close()
+            run_sdk_until_done(loop, self._task, self.session.close)
 
         self._thread = threading.Thread(target=main, name="echo-bot", daemon=True)
         self._thread.start()

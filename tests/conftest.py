@@ -167,6 +167,17 @@ class Chat:
         record = await asyncio.to_thread(sim.wait_reply, msg_id, timeout)
         return sim.text_of(record)
 
+    async def private_to(self, staff_id: str, contains: str, *, clean=lambda t: t, timeout: float = 10.0) -> str:
+        """The next 1:1 message the bot sends on its own to ``staff_id`` whose (cleaned) text
+        contains ``contains``; returns the cleaned text."""
+        sim = self.sim
+
+        def match(r):
+            return (r.kind == "oto_send" and staff_id in (r.payload.get("userIds") or [])
+                    and contains in clean(sim.text_of(r)))
+        rec = await asyncio.to_thread(sim.wait_for, match, timeout)
+        return clean(sim.text_of(rec))
+
     async def send(self, text: str, *, user: str = "op-zj-001", conversation: str = "cid-admin-group", **kw) -> str:
         sim = self.sim
         u = sim.user(user)

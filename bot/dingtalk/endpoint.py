@@ -7,6 +7,8 @@ Setting them on an instance or a subclass has no effect: patch the class.
 """
 from __future__ import annotations
 
+import asyncio
+
 import dingtalk_stream.card_replier as _card_replier
 import dingtalk_stream.chatbot as _chatbot
 import dingtalk_stream.stream as _stream
@@ -26,3 +28,26 @@ def point_sdk_at(base_url: str) -> None:
     _stream.DINGTALK_OPENAPI_ENDPOINT = endpoint
     _chatbot.DINGTALK_OPENAPI_ENDPOINT = endpoint
     _card_replier.DINGTALK_OPENAPI_ENDPOINT = endpoint
+
+
+def run_sdk_until_done(loop, task, *closers) -> None:
+    """Run the SDK's ``start()`` task on its own thread's loop until it is cancelled, then
+    cancel what is left, await each of the ``closers`` (e.g. an HTTP session's ``close``) and
+    close the loop. 0.24.3's ``start()`` never returns on its own and swallows one cancel."""
+    try:
+        loop.run_until_complete(task)
+    except BaseException:  # cancelled at shutdown
+        pass
+    finally:
+        try:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for t in pending:
+                t.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            for closer in closers:
+                loop.run_until_complete(closer())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        except Exception:
+            pass
+        finally:
+            loop.close()

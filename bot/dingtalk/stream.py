@@ -20,7 +20,7 @@ from typing import Any
 import dingtalk_stream
 from dingtalk_stream import AckMessage, ChatbotMessage
 
-from bot.dingtalk.endpoint import point_sdk_at
+from bot.dingtalk.endpoint import point_sdk_at, run_sdk_until_done
 
 log = logging.getLogger("bot.stream")
 
@@ -131,19 +131,7 @@ class StreamTransport:
         self._client = client
         self._sdk_task = loop.create_task(client.start())
         started.set()
-        try:
-            loop.run_until_complete(self._sdk_task)
-        except BaseException:  # cancelled at shutdown
-            pass
-        finally:
-            try:
-                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-                for t in pending:
-                    t.cancel()
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            except Exception:
-                pass
-            loop.close()
+        run_sdk_until_done(loop, self._sdk_task)
 
     async def _watch(self) -> None:
         interval = max(0.2, min(self.watchdog_seconds / 4, 15))

@@ -1,8 +1,6 @@
 """Roster end-to-end fixtures: a bound bot, helpers to say things and read private messages."""
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 ADMIN_G, TRAINER_G, REVIEWER_G = "cid-admin-group", "cid-trainer-group", "cid-reviewer-group"
@@ -26,13 +24,7 @@ class Roster:
         return plain(await self.chat.say(text, user=user, conversation=conversation, **kw))
 
     async def private_to(self, staff_id: str, contains: str, timeout: float = 10.0) -> str:
-        sim = self.sim
-
-        def match(r):
-            return (r.kind == "oto_send" and staff_id in (r.payload.get("userIds") or [])
-                    and contains in plain(sim.text_of(r)))
-        rec = await asyncio.to_thread(sim.wait_for, match, timeout)
-        return plain(sim.text_of(rec))
+        return await self.chat.private_to(staff_id, contains, clean=plain, timeout=timeout)
 
 
 @pytest.fixture

@@ -39,13 +39,7 @@ class Say:
         return plain(await self.chat.say(text, user=user, conversation=conversation))
 
     async def private_to(self, staff_id: str, contains: str, timeout: float = 10.0) -> str:
-        sim = self.sim
-
-        def match(r):
-            return (r.kind == "oto_send" and staff_id in (r.payload.get("userIds") or [])
-                    and contains in plain(sim.text_of(r)))
-        rec = await asyncio.to_thread(sim.wait_for, match, timeout)
-        return plain(sim.text_of(rec))
+        return await self.chat.private_to(staff_id, contains, clean=plain, timeout=timeout)
 
 
 def _member(role: Role, county: str | None, name: str, user_id: str, city: str = "杭州市", **values) -> Member:
