@@ -22,11 +22,11 @@ from bot.metrics import Metrics
 from bot.replies import Rendered, Reply
 from storage.db import Database
 from bot.claims import MessageClaims
+from storage.cache import READ_CACHE_TTL, ReadCache
 
 log = logging.getLogger("bot.dispatcher")
 
 CANCEL_NAMES = {"取消", "cancel", "退出"}
-BINDING_TTL = 30.0   # seconds
 
 
 class ReplySink(Protocol):
@@ -51,7 +51,7 @@ class Dispatcher:
         self.metrics = metrics
         self.registry = services.registry
         self._tasks: set[asyncio.Task] = set()
-        self._roles: dict[str, tuple[GroupRole | None, float]] = {}
+        self._roles: ReadCache[GroupRole | None] = ReadCache(["group_bindings"], READ_CACHE_TTL)
         self.claims = MessageClaims(db, services.clock)
         services.extras["dispatcher"] = self
 
@@ -142,19 +142,11 @@ class Dispatcher:
         return await self._route(ctx)
 
     async def group_role(self, uow, conversation_id: str, now) -> GroupRole | None:
-        """The role bound to a group, cached for BINDING_TTL (bindings change rarely;
-        another instance's /绑定 is seen within that time, this instance's at once)."""
-        hit = self._roles.get(conversation_id)
-        mono = time.monotonic()
-        if hit is not None and mono - hit[1] < BINDING_TTL:
-            return hit[0]
-        binding = await uow.groups.get(conversation_id)
-        role = GroupRole(binding.role) if binding else None
-        self._roles[conversation_id] = (role, mono)
-        return role
-
-    def forget_group(self, conversation_id: str) -> None:
-        self._roles.pop(conversation_id, None)
+        """The role bound to a group (cached: see READ_CACHE_TTL)."""
+        async def load() -> GroupRole | None:
+            binding = await uow.groups.get(conversation_id)
+            return GroupRole(binding.role) if binding else None
+        return await self._roles.get(uow, conversation_id, load)
 
     async def _route(self, ctx: Context) -> Outcome:
         msg = ctx.message

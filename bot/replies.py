@@ -67,6 +67,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,      # templates do not change while the bot runs: no stat() per reply
         )
         self.env.filters["raw"] = lambda v: Markup(str(v))
         self.env.filters["mask"] = mask_mobile

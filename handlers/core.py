@@ -49,7 +49,6 @@ async def bind(ctx: Context, args: Args) -> Reply:
     msg = ctx.message
     before, after = await ctx.uow.groups.bind(msg.conversation_id, args.role.value, msg.conversation_title,
                                               ctx.actor.id, ctx.now())
-    ctx.services.extras["dispatcher"].forget_group(msg.conversation_id)
     await ctx.audit("group.bind", "group", msg.conversation_id,
                     before={"role": before.role} if before else None, after={"role": after.role})
     return Reply("core/bound", {"role": args.role.label, "previous": GroupRole(before.role).label if before else None,

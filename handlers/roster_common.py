@@ -27,6 +27,7 @@ from domain.roster import (
 from domain.roster.config import RosterConfig, load_roster_config
 from domain.roster.parsing import RawRow
 from domain.territory import Level, Territory, can_manage, scopes
+from storage.cache import READ_CACHE_TTL, ReadCache
 from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
 
 # Roster commands work in the three role groups and in 1:1 chats.
@@ -52,11 +53,19 @@ def regions(services) -> RegionTree:
 
 # --- who may do what -----------------------------------------------------------------------
 
+async def own_seats(ctx) -> list[Member]:
+    """The sender's live roster records (pending and active), read through a cache."""
+    cache = ctx.services.get("roster.seats", lambda: ReadCache(["roster_members"], READ_CACHE_TTL))
+    return list(await cache.get(ctx.uow, ctx.actor.id, lambda: ctx.uow.repo(RosterRepository).of_user(ctx.actor.id)))
+
+
 async def held(ctx) -> list[Territory]:
     """Territories the sender holds (a superadmin holds the province); cached per message."""
     cached = getattr(ctx, "_roster_held", None)
     if cached is None:
-        grants = await ctx.uow.repo(GrantRepository).of_user(ctx.actor.id)
+        cache = ctx.services.get("roster.grants", lambda: ReadCache(["territory_grants"], READ_CACHE_TTL))
+        grants = await cache.get(ctx.uow, ctx.actor.id,
+                                 lambda: ctx.uow.repo(GrantRepository).of_user(ctx.actor.id))
         cached = scopes(grants, superadmin=ctx.actor.is_superadmin, province=regions(ctx.services).province)
         ctx._roster_held = cached
     return cached

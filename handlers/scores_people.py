@@ -74,11 +74,10 @@ async def access_of(ctx) -> Access:
     cached = getattr(ctx, "_scores_access", None)
     if cached is not None:
         return cached
-    from handlers.roster_common import held
-    from storage.repositories.roster import RosterRepository
+    from handlers.roster_common import held, own_seats
     tree = regions(ctx.services)
     grants = [t for t in await held(ctx) if not (ctx.actor.is_superadmin and t.level is Level.PROVINCE)]
-    seats = [m for m in await ctx.uow.repo(RosterRepository).of_user(ctx.actor.id) if m.status.value == "active"]
+    seats = [m for m in await own_seats(ctx) if m.status.value == "active"]
     access = Access(ctx.actor.id, ctx.actor.is_superadmin, tree.province, grants, seats)
     ctx._scores_access = access
     return access

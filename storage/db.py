@@ -7,13 +7,14 @@ ends without an exception, and rolls back otherwise.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 R = TypeVar("R")
 
@@ -48,9 +49,15 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
 class UnitOfWork:
     """A session plus lazily created repositories sharing it."""
 
-    def __init__(self, session: AsyncSession):
+    def __init__(self, session: AsyncSession, db: "Database | None" = None):
         self.session = session
+        self.db = db
         self._repos: dict[type, Any] = {}
+
+    def has_written(self, tables: Iterable[str]) -> bool:
+        """Whether this unit of work has written to any of ``tables`` (flushed or DML)."""
+        touched = self.session.sync_session.info.get(_TOUCHED)
+        return bool(touched) and not touched.isdisjoint(tables)
 
     def repo(self, cls: type[R]) -> R:
         inst = self._repos.get(cls)
@@ -86,11 +93,49 @@ class UnitOfWork:
         return self.repo(DownloadRepository)
 
 
+_TOUCHED = "touched_tables"
+
+
+def _track_writes(session_cls: type[Session], versions: dict[str, int]) -> None:
+    """Record the tables a session writes to; bump their versions when it commits."""
+
+    def touched(session: Session) -> set[str]:
+        return session.info.setdefault(_TOUCHED, set())
+
+    @event.listens_for(session_cls, "before_flush")
+    def _flush(session, _ctx, _instances):
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            table = getattr(obj, "__table__", None)
+            if table is not None:
+                touched(session).add(table.name)
+
+    @event.listens_for(session_cls, "do_orm_execute")
+    def _dml(state):
+        if state.is_insert or state.is_update or state.is_delete:
+            table = getattr(state.statement, "table", None)
+            if table is not None:
+                touched(state.session).add(table.name)
+
+    @event.listens_for(session_cls, "after_commit")
+    def _commit(session):
+        # A rolled-back write may bump too: a needless cache miss, never a stale hit.
+        for name in session.info.pop(_TOUCHED, ()):
+            versions[name] = versions.get(name, 0) + 1
+
+
 class Database:
     def __init__(self, url: str, **engine_kw: Any):
         self.url = url
         self.engine = make_engine(url, **engine_kw)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self._versions: dict[str, int] = {}
+        session_cls = type("TrackedSession", (Session,), {})   # events for this database only
+        _track_writes(session_cls, self._versions)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True,
+                                           sync_session_class=session_cls)
+
+    def table_versions(self, tables: Iterable[str]) -> tuple[int, ...]:
+        """Per table, how many committed units of work of this process have written to it."""
+        return tuple(self._versions.get(t, 0) for t in tables)
 
     @property
     def dialect(self) -> str:
@@ -99,7 +144,7 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         async with self.sessions() as session:
-            uow = UnitOfWork(session)
+            uow = UnitOfWork(session, self)
             try:
                 yield uow
             except BaseException:

@@ -50,7 +50,9 @@ async def test_grant_chain_and_refusals(bound_bot, roster):
     assert "无法授权" in await roster.say("/授权 @赵老师 滨江区", user=HZ)
     # Revocation: only from above.
     assert "不能授权" in await roster.say("/撤销 @陈建国 杭州市", user=LI)
+    assert "杭州市西湖区：" in await roster.say("/名单 西湖区", user=LI)      # (his grants are cached now)
     assert "已撤销李明的权限：杭州市西湖区" in await roster.say("/撤销 @李明", user=HZ)
+    assert "没有使用 /授权 的权限" in await roster.say("/授权 @张丽 学军小学", user=LI)   # at once
     assert "没有可撤销" in await roster.say("/撤销 @李明", user=HZ)
     async with bound_bot.db.unit_of_work() as uow:
         entries = await uow.audit.list(entity="territory_grant")
