@@ -112,7 +112,7 @@ class Dispatcher:
             except UserError as exc:
                 outcome = Outcome("user_error", Reply(exc.template, exc.context))
             if outcome.status != "ok":
-                await uow.session.rollback()     # undo whatever the handler wrote
+                await uow.rollback()     # undo whatever the handler wrote
         # Committed: wake the outbox if the handler queued sends.
         if ctx.outbox_written and outcome.status == "ok":
             self.services.on_outbox()

@@ -49,15 +49,42 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
 class UnitOfWork:
     """A session plus lazily created repositories sharing it."""
 
-    def __init__(self, session: AsyncSession, db: "Database | None" = None):
-        self.session = session
+    def __init__(self, sessions: async_sessionmaker, db: "Database | None" = None):
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
         self.db = db
         self._repos: dict[type, Any] = {}
 
+    @property
+    def session(self) -> AsyncSession:
+        """The session, opened on first use: a message answered from caches opens none."""
+        if self._session is None:
+            self._session = self._sessions()
+        return self._session
+
     def has_written(self, tables: Iterable[str]) -> bool:
         """Whether this unit of work has written to any of ``tables`` (flushed or DML)."""
-        touched = self.session.sync_session.info.get(_TOUCHED)
+        if self._session is None:
+            return False
+        touched = self._session.sync_session.info.get(_TOUCHED)
         return bool(touched) and not touched.isdisjoint(tables)
+
+    async def rollback(self) -> None:
+        """Undo everything written so far (the unit of work may go on)."""
+        if self._session is not None:
+            await self._session.rollback()
+
+    async def _finish(self, commit: bool) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if commit:
+                await session.commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()
 
     def repo(self, cls: type[R]) -> R:
         inst = self._repos.get(cls)
@@ -143,15 +170,13 @@ class Database:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        async with self.sessions() as session:
-            uow = UnitOfWork(session, self)
-            try:
-                yield uow
-            except BaseException:
-                await session.rollback()
-                raise
-            else:
-                await session.commit()
+        uow = UnitOfWork(self.sessions, self)
+        try:
+            yield uow
+        except BaseException:
+            await uow._finish(commit=False)
+            raise
+        await uow._finish(commit=True)
 
     async def ping(self) -> bool:
         try:
