@@ -46,7 +46,7 @@ def _period_label(p: Period, rules: RuleSet, today: date) -> str:
     if p.kind == "year":
         return p.label
     if p.contains(today):
-        return f"{RELATIVE[p.kind]}（{p.label}）" if p.kind == "week" else RELATIVE[p.kind]
+        return f"{RELATIVE[p.kind]} {p.label}" if p.kind == "week" else RELATIVE[p.kind]
     return p.label
 
 

@@ -11,7 +11,7 @@ _item = {"mark": "⏳", "state": "待提交", "title": "线下培训讲座或会
 
 SAMPLES = {
     "scores/score": [
-        {"name": "李明", "period": "本周（3月2日—3月8日）", "total": 18, "as_of": "3月6日", "lines": [_login, _line],
+        {"name": "李明", "period": "本周 3月2日—3月8日", "total": 18, "as_of": "3月6日", "lines": [_login, _line],
          "county": "西湖区", "school": "西湖小学", "account": "Li****01"},
         {"name": "李明", "period": "2025年", "total": 0, "as_of": "", "lines": [], "county": "西湖区", "school": "",
          "account": "LiMing01"},
@@ -38,7 +38,7 @@ SAMPLES = {
         {"territory": "浙江省", "period": "本月", "rows": [], "shares": [],
          "cities": [{"name": "杭州市", "pct": "42%", "ok_count": 9, "count": 13, "below": "淳安县 20%"}],
          "min_points": 60, "target": "40%", "year": "2026年"},
-        {"territory": "杭州市西湖区", "period": "本周（3月2日—3月8日）", "rows": [], "shares": [], "cities": [],
+        {"territory": "杭州市西湖区", "period": "本周 3月2日—3月8日", "rows": [], "shares": [], "cities": [],
          "min_points": 0, "target": "", "year": ""},
     ],
     "evaluation/kinds": [{"word": "跳舞", "role": "培训讲师", "kinds": ["/报告 培训 日期 主题 人数"]}],

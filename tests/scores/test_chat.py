@@ -103,7 +103,7 @@ async def test_own_score_after_linking_the_account(sc):
     assert "姓名与你的钉钉姓名不一致" in await sc("/我的账号 ZhangLi", user=LI, conversation=TRAINER_G)
     assert "已绑定平台账号" in await sc("/我的账号 LiMing01", user=LI, conversation=TRAINER_G)
     week = await sc("/积分 本周", user=LI, conversation=TRAINER_G)
-    assert "李明的积分（本周（3月2日—3月8日））" in week and "合计 10 分" in week
+    assert "李明的积分（本周 3月2日—3月8日）" in week and "合计 10 分" in week
     assert "资源建设：5 分｜本周 5/5 已满｜超出上限 1 次不计分" in week
     assert "空间登录：5 分" in week and "已连续登录 5 天" in week
     assert "互动授课：0 分｜本周 0/2｜1 次未达计分条件" in week
