@@ -6,6 +6,7 @@ Monday to Friday counts, so reminders still go out.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,11 +17,19 @@ DEFAULT_CYCLE = Path(__file__).with_name("data") / "annual_cycle.yaml"
 GROUPS = ("admin", "trainer", "reviewer")
 
 
+_warned_years: set[int] = set()
+
+
 def is_workday(day: date) -> bool:
     try:
         import chinese_calendar
         return bool(chinese_calendar.is_workday(day))
     except (NotImplementedError, ImportError):
+        if day.year not in _warned_years:
+            _warned_years.add(day.year)
+            logging.getLogger(__name__).warning(
+                "no holiday data for %s: counting Monday-Friday as working days; "
+                "upgrade chinese-calendar once the State Council publishes the year's holidays", day.year)
         return day.weekday() < 5
 
 
