@@ -34,6 +34,9 @@ def load_settings_or_exit(**overrides):
 
 async def _serve(args: argparse.Namespace) -> int:
     settings = load_settings_or_exit()
+    # Three threads hand each message on (SDK stream → bot loop → SQLite driver): a shorter GIL
+    # switch interval than the default 5 ms keeps those hand-offs from queueing behind each other.
+    sys.setswitchinterval(0.0005)
     _setup_logging(settings.log_level)
     sim = None
     if settings.simulator_mode:

@@ -10,6 +10,9 @@ this process. Measured per command: frame pushed → reply received.
   2. open loop at a fixed rate (default 50 commands/s) → p50/p99 latency;
   3. resident memory of the idle bot (after start-up, before load).
 
+"CPU ms/cmd" is the target process's CPU time per command in the closed loop; "gateway CPU" is
+this process's (fake DingTalk + load threads) for the same commands.
+
 Targets: bot throughput >= 50% of the echo bot's; p99 <= 100 ms at 50/s; idle RSS < 150 MB.
 """
 from __future__ import annotations
@@ -143,9 +146,10 @@ def measure(kind: str, args) -> dict:
             time.sleep(1.0)
             idle = rss_mb(proc.pid)
             load.latencies.clear()
-            cpu0, done0 = cpu_seconds(proc.pid), load.done
+            cpu0, done0, own0 = cpu_seconds(proc.pid), load.done, cpu_seconds(os.getpid())
             throughput = load.closed_loop(args.users, args.seconds)
             cpu_ms = (cpu_seconds(proc.pid) - cpu0) * 1000 / max(1, load.done - done0)
+            gateway_ms = (cpu_seconds(os.getpid()) - own0) * 1000 / max(1, load.done - done0)
             closed_errors = load.errors
             load.latencies.clear()
             load.errors = 0
@@ -153,7 +157,7 @@ def measure(kind: str, args) -> dict:
             lat = [x * 1000 for x in load.latencies]
             peak = rss_mb(proc.pid)
             return {"throughput": throughput, "p50": pct(lat, 50), "p99": pct(lat, 99), "n": len(lat),
-                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak, "cpu_ms": cpu_ms}
+                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak, "cpu_ms": cpu_ms, "gateway_ms": gateway_ms}
         finally:
             proc.terminate()
             try:
@@ -177,10 +181,10 @@ def main() -> int:
     bot = measure("bot", args)
     ratio = bot["throughput"] / echo["throughput"] if echo["throughput"] else float("nan")
     print(f"{'':10} {'cmd/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'n':>6} {'errors':>6} {'idle MB':>8} {'peak MB':>8}"
-          f" {'CPU ms/cmd':>10}")
+          f" {'CPU ms/cmd':>10} {'gateway CPU':>11}")
     for name, r in (("echo bot", echo), ("bot", bot)):
         print(f"{name:10} {r['throughput']:9.1f} {r['p50']:8.1f} {r['p99']:8.1f} {r['n']:6d} {r['errors']:6d} "
-              f"{r['idle_rss']:8.1f} {r['peak_rss']:8.1f} {r['cpu_ms']:10.2f}")
+              f"{r['idle_rss']:8.1f} {r['peak_rss']:8.1f} {r['cpu_ms']:10.2f} {r['gateway_ms']:11.2f}")
     print(f"throughput ratio bot/echo: {ratio:.0%} (target >= 50%)")
     print(f"bot p99 at {args.rate:.0f} cmd/s: {bot['p99']:.1f} ms (target <= 100 ms); "
           f"echo p99 {echo['p99']:.1f} ms")

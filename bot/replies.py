@@ -20,11 +20,14 @@ DEFAULT_TITLE = "服务队伍助手"
 MAX_CHARS = 6000   # DingTalk accepts ~20,000 bytes; phones need much less.
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|])")
+_NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]#|&<>]")
 
 
 def md_escape(value: Any) -> str:
     """Escape text for DingTalk markdown (and HTML, which its renderer accepts)."""
     s = str(value)
+    if not _NEEDS_ESCAPE.search(s):          # most text: nothing to do
+        return s
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", s)
 

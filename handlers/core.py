@@ -33,7 +33,7 @@ async def help_(ctx: Context, args: Args) -> Reply:
             "allowed_here": spec.allowed_in(ctx.group_role, ctx.is_group),
         })
     from bot.dispatcher import usable_commands
-    allowed = [_brief(s) for s in await usable_commands(ctx)]
+    allowed = [{"name": s.name, "alias": s.alias, "help": s.help} for s in await usable_commands(ctx)]
     return Reply("help/list", {
         "commands": allowed,
         "group": ctx.group_role.label if ctx.group_role else None,
