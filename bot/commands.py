@@ -179,6 +179,7 @@ class CommandSpec:
     examples: tuple[str, ...] = ()
     extra_aliases: tuple[str, ...] = ()
     router: str = ""
+    section: str = ""               # heading of /帮助 it is listed under (HELP_SECTIONS)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -210,24 +211,31 @@ class Args(dict):
             raise AttributeError(item) from None
 
 
+# /帮助 lists commands under these headings, in this order (others after them).
+HELP_SECTIONS = ("名单登记", "积分", "考核与推荐", "审批与管理", "其他")
+
+
 class Router:
     """A feature's commands and dialogue steps (aiogram-style)."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, section: str = "其他"):
         self.name = name
+        self.section = section
         self.commands: list[CommandSpec] = []
         self.dialogues: dict[str, Handler] = {}
 
     def command(self, name: str, *, alias: str, help: str, args: Sequence[Arg] = (),
                 groups: Iterable[GroupRole] | None = None, chat: Chat = Chat.ANY,
                 permission: Permission | None = None, permission_text: str = "",
-                raw: bool = False, examples: Sequence[str] = (), extra_aliases: Sequence[str] = ()):
+                raw: bool = False, examples: Sequence[str] = (), extra_aliases: Sequence[str] = (),
+                section: str | None = None):
         def decorate(fn: Handler) -> Handler:
             self.commands.append(CommandSpec(
                 name=name, alias=alias, handler=fn, help=help, args=tuple(args),
                 groups=frozenset(groups) if groups is not None else None, chat=chat,
                 permission=permission, permission_text=permission_text, raw=raw,
                 examples=tuple(examples), extra_aliases=tuple(extra_aliases), router=self.name,
+                section=section or self.section,
             ))
             return fn
         return decorate

@@ -1,7 +1,7 @@
 """Runtime commands: /帮助, /绑定, /群信息, /我是谁."""
 from __future__ import annotations
 
-from bot.commands import Arg, Args, Chat, GroupRole, Router, group_role
+from bot.commands import HELP_SECTIONS, Arg, Args, Chat, GroupRole, Router, group_role
 from bot.context import Context
 from bot.permissions import SUPERADMIN_TEXT, superadmin
 from bot.replies import Reply
@@ -33,15 +33,19 @@ async def help_(ctx: Context, args: Args) -> Reply:
             "allowed_here": spec.allowed_in(ctx.group_role, ctx.is_group),
         })
     from bot.dispatcher import usable_commands
-    allowed = [{"name": s.name, "alias": s.alias, "help": s.help} for s in await usable_commands(ctx)]
+    sections: dict[str, list[dict]] = {}
+    for s in await usable_commands(ctx):
+        sections.setdefault(s.section, []).append({"name": s.name, "alias": s.alias, "help": s.help})
+    order = {title: i for i, title in enumerate(HELP_SECTIONS)}
     return Reply("help/list", {
-        "commands": allowed,
+        "sections": [{"title": t, "commands": sections[t]}
+                     for t in sorted(sections, key=lambda t: order.get(t, len(order)))],
         "group": ctx.group_role.label if ctx.group_role else None,
         "unbound": ctx.is_group and ctx.group_role is None,
     })
 
 
-@router.command("绑定", alias="bind", chat=Chat.GROUP, permission=superadmin, permission_text=SUPERADMIN_TEXT,
+@router.command("绑定", section="审批与管理", alias="bind", chat=Chat.GROUP, permission=superadmin, permission_text=SUPERADMIN_TEXT,
                 help="把本群绑定为 管理员群 / 讲师群 / 审核员群",
                 args=[Arg("群类型", "role", group_role, help="管理员群、讲师群 或 审核员群")],
                 examples=("/绑定 审核员群",))

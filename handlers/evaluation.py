@@ -35,7 +35,7 @@ from storage.forms.recommendation_form import (
 from storage.repositories.evaluation import EvaluationRepository, StoredReport
 from storage.repositories.roster import GrantRepository, RosterRepository
 
-router = Router("evaluation")
+router = Router("evaluation", section="考核与推荐")
 STATE_MARK = {ACHIEVED: "✅", NOT_ACHIEVED: "❌", PENDING: "⏳"}
 
 
@@ -178,7 +178,7 @@ async def _decidable(ctx: Context, report_id: int) -> StoredReport:
     return r
 
 
-@router.command("待确认", alias="toconfirm", help="列出本市待确认的考核材料",
+@router.command("待确认", section="审批与管理", alias="toconfirm", help="列出本市待确认的考核材料",
                 permission=is_city_operator, permission_text=OPERATOR_TEXT)
 async def pending_reports(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
@@ -191,7 +191,7 @@ async def pending_reports(ctx: Context, args: Args) -> Reply:
         for r in items]})
 
 
-@router.command("确认", alias="confirm", help="确认一条考核材料",
+@router.command("确认", section="审批与管理", alias="confirm", help="确认一条考核材料",
                 args=[Arg("编号", "id", positive_int, help="/待确认 列出的编号")],
                 permission=is_city_operator, permission_text=OPERATOR_TEXT, examples=("/确认 12",))
 async def confirm(ctx: Context, args: Args) -> Reply:
@@ -204,7 +204,7 @@ async def confirm(ctx: Context, args: Args) -> Reply:
     return Reply("evaluation/decided", {"id": r.id, "name": r.member_name, "confirmed": True, "reason": ""})
 
 
-@router.command("退回", alias="decline", help="退回一条考核材料，须写原因",
+@router.command("退回", section="审批与管理", alias="decline", help="退回一条考核材料，须写原因",
                 args=[Arg("编号", "id", positive_int, help="/待确认 列出的编号"),
                       Arg("原因", "reason", text, greedy=True, help="退回原因，如 缺少培训通知")],
                 permission=is_city_operator, permission_text=OPERATOR_TEXT, examples=("/退回 12 缺少培训通知",))

@@ -47,7 +47,7 @@ from handlers.roster_common import (
 )
 from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
 
-router = Router("roster")
+router = Router("roster", section="名单登记")
 DIALOGUE = "roster_register"
 
 _ROLE_WORD = re.compile(r"^[ \t\u3000]*(体系管理员|管理员|培训讲师|培训师|讲师|资源审核员|审核员|admin|trainer|reviewer)"
@@ -296,7 +296,7 @@ async def _pending_member(ctx: Context, number: int) -> Member:
     return m
 
 
-@router.command("待审批", alias="pending", groups=ROLE_GROUPS, permission=is_city_operator, permission_text=CITY_OPERATOR_TEXT,
+@router.command("待审批", section="审批与管理", alias="pending", groups=ROLE_GROUPS, permission=is_city_operator, permission_text=CITY_OPERATOR_TEXT,
                 help="待审批的自助登记")
 async def pending(ctx: Context, args: Args) -> Reply:
     scope = await _approver_scope(ctx)
@@ -307,7 +307,7 @@ async def pending(ctx: Context, args: Args) -> Reply:
     return Reply("roster/pending_list", {"items": items})
 
 
-@router.command("批准", alias="approve", groups=ROLE_GROUPS, permission=is_city_operator, permission_text=CITY_OPERATOR_TEXT,
+@router.command("批准", section="审批与管理", alias="approve", groups=ROLE_GROUPS, permission=is_city_operator, permission_text=CITY_OPERATOR_TEXT,
                 help="批准登记", args=[Arg("编号", "number", positive_int, help="/待审批 列出的编号")],
                 examples=("/批准 3",))
 async def approve(ctx: Context, args: Args) -> Reply:
@@ -326,7 +326,7 @@ async def approve(ctx: Context, args: Args) -> Reply:
     return Reply("roster/approved", {"number": m.id, "name": m.name, "role": m.role.label, "seat": m.seat_label})
 
 
-@router.command("驳回", alias="reject", groups=ROLE_GROUPS, permission=is_city_operator, permission_text=CITY_OPERATOR_TEXT,
+@router.command("驳回", section="审批与管理", alias="reject", groups=ROLE_GROUPS, permission=is_city_operator, permission_text=CITY_OPERATOR_TEXT,
                 help="驳回登记并说明原因",
                 args=[Arg("编号", "number", positive_int, help="/待审批 列出的编号"),
                       Arg("原因", "reason", text, greedy=True, help="告诉登记人要改什么")],

@@ -40,7 +40,7 @@ from storage.forms import DOCX_MIME, XLSX_MIME, FormData, FormSpec, SectionSpec,
 from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
 from storage.repositories.roster import RosterRepository
 
-router = Router("roster-export")
+router = Router("roster-export", section="审批与管理")
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ register_export_kind(ExportKind("变更", ("changes", "人员调整", "变更记
 
 
 @router.command("导出", alias="export", groups=ROLE_GROUPS, permission=is_operator, permission_text=OPERATOR_TEXT,
-                help="导出名单或变更表（单聊发下载链接）",
+                help="导出名单、变更表或推荐表（单聊发下载链接）",
                 args=[Arg("种类", "kind", export_kind, help="名单 或 变更"),
                       Arg("城市", "where", required=False, greedy=True, help="不写为你管辖的城市")],
                 examples=("/导出 名单", "/导出 名单 杭州市", "/导出 变更 杭州市"))

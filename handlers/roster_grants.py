@@ -12,7 +12,7 @@ from domain.territory import Level, Territory, can_grant, can_revoke, narrowest,
 from handlers.roster_common import ROLE_GROUPS, GRANT, OPERATOR_TEXT, held, home_city, is_operator, regions
 from storage.repositories.roster import GrantRepository
 
-router = Router("roster-grants")
+router = Router("roster-grants", section="审批与管理")
 
 
 def _mentioned(ctx: Context, name: str) -> tuple[str, str]:

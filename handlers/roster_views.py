@@ -34,7 +34,7 @@ from handlers.roster_common import (
 )
 from storage.repositories.roster import RosterRepository
 
-router = Router("roster-views")
+router = Router("roster-views", section="名单登记")
 
 _SHORT = {Role.ADMIN: "管理员", Role.TRAINER: "讲师", Role.REVIEWER: "审核员"}
 
@@ -114,7 +114,7 @@ async def roster(ctx: Context, args: Args) -> Reply:
                                       "masked": manages and not full, "pending": pending})
 
 
-@router.command("变更记录", alias="changes", groups=ROLE_GROUPS, permission=is_operator, permission_text=OPERATOR_TEXT,
+@router.command("变更记录", section="审批与管理", alias="changes", groups=ROLE_GROUPS, permission=is_operator, permission_text=OPERATOR_TEXT,
                 help="名单变更记录",
                 args=[Arg("地区", "where", required=False, greedy=True, help="城市或县(市、区)，不写为本辖区")],
                 examples=("/变更记录", "/变更记录 西湖区"))

@@ -28,7 +28,7 @@ from handlers.scores_service import ScoresRuntime, county_shares, ingest, rankin
 from storage.repositories.scores import Teacher, TeacherRepository
 
 log = logging.getLogger(__name__)
-router = Router("scores")
+router = Router("scores", section="积分")
 
 RELATIVE = {"week": "本周", "month": "本月", "year": "本年", "day": "今天"}
 RANK_LIMIT = 10

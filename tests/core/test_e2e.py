@@ -34,6 +34,7 @@ async def test_help_is_filtered_by_group(bot_x, chat):
     reviewer = await chat.say("/帮助", conversation="cid-reviewer-group", user="t-hz-001")
     admin = await chat.say("/help", conversation="cid-admin-group", user="t-hz-001")
     assert "/审核统计" in reviewer and "/帮助" in reviewer
+    assert reviewer.index("**名单登记**") < reviewer.index("**其他**") < reviewer.index("/帮助")   # grouped
     assert "/审核统计" not in admin and "/帮助" in admin
     one = await chat.say("/帮助 审核统计", conversation="cid-admin-group", user="t-hz-001")
     assert "本群不能用" in one
