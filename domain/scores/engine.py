@@ -319,9 +319,20 @@ class Engine:
     def score(self, events: Iterable[Event]) -> Result:
         return self.evaluate([(to_epoch(e.at), e.key, e.action, e.detail) for e in events])
 
-    def evaluate(self, rows: Iterable[Row], *, deduped: bool = False) -> Result:
+    def new_state(self) -> tuple:
+        """Fresh cap and streak state for ``evaluate(..., state=)``."""
+        n = len(self._compiled)
+        return ([None] * (n * 4), [0] * (n * 4), {}, [None] * n, [0] * n)
+
+    def evaluate(self, rows: Iterable[Row], *, deduped: bool = False, state: tuple | None = None,
+                 prefix: Iterable[Row] = ()) -> Result:
         """Rows (epoch, key, action, detail) of one teacher, any order, duplicates allowed.
-        ``deduped=True``: the caller guarantees unique keys and (epoch, key) order."""
+        ``deduped=True``: the caller guarantees unique keys and (epoch, key) order.
+        ``state`` (from ``new_state()``): continue after rows evaluated earlier with the same state,
+        all of which come before these rows in (epoch, key) order; it is updated in place. The result
+        then holds only these rows' occurrences, exactly as they are in one evaluation of all rows.
+        ``prefix`` (deduped rows, all before ``rows``): evaluated first for the state only, the same as
+        a first call with a shared ``state``."""
         rows = rows if deduped else dedup_rows(rows)
         by_action = self.by_action
         compiled = self._compiled
@@ -335,62 +346,62 @@ class Engine:
             fixed_from = _FIXED_FROM
         eo = EPOCH_ORDINAL
         _loads = json.loads
-        n_rules = len(compiled)
         # per (rule, cap position) at index ri*4+pos: current period id and used count; counts of a
         # period left behind are kept in case its id comes back (only around a DST change at midnight)
-        cur_pid = [None] * (n_rules * 4)
-        used = [0] * (n_rules * 4)
-        saved: dict[tuple[int, int], int] = {}
-        last_day = [None] * n_rules
-        run = [0] * n_rules
+        cur_pid, used, saved, last_day, run = state if state is not None else self.new_state()
         occ: list = []
         unq: list = []
         append_occ = occ.append
         ignored = 0
-        for epoch, _key, action, detail in rows:
-            targets = by_action.get(action)
-            if targets is None:
-                ignored += 1
-                continue
-            day = (epoch + fixed) // 86400 + eo if epoch >= fixed_from else slowday(epoch)
-            info = dayinfo_cache.get(day)
-            if info is None:
-                info = dayinfo(day)
-            for ri in targets:
-                points, qualifies, caps, streak_after, streak_points = compiled[ri]
-                if qualifies is not None:
-                    if detail.__class__ is str:     # JSON text straight from storage: parse when needed
-                        detail = _loads(detail) if detail else None
-                    if not (detail and qualifies(detail)):
-                        unq.append((day, ri))
-                        continue
-                if streak_after:
-                    ld = last_day[ri]
-                    if ld != day:
-                        run[ri] = run[ri] + 1 if ld == day - 1 else 1
-                        last_day[ri] = day
-                    if run[ri] > streak_after:
-                        points = streak_points
-                ok = True
-                base = ri * 4
-                for pos, count in caps:
-                    i = base + pos
-                    pid = info[pos]
-                    if cur_pid[i] != pid:
-                        if cur_pid[i] is not None:
-                            saved[(i, cur_pid[i])] = used[i]
-                            used[i] = saved.pop((i, pid), 0)
-                        else:
-                            used[i] = 0
-                        cur_pid[i] = pid
-                    if used[i] >= count:
-                        ok = False
-                if ok:
-                    for pos, _count in caps:
-                        used[base + pos] += 1
-                    append_occ((day, ri, points, True))
-                else:
-                    append_occ((day, ri, 0, False))
+        for part in ((prefix, rows) if prefix else (rows,)):
+            if part is rows and prefix:     # the prefix only set the state
+                occ.clear()
+                unq.clear()
+                ignored = 0
+            for epoch, _key, action, detail in part:
+                targets = by_action.get(action)
+                if targets is None:
+                    ignored += 1
+                    continue
+                day = (epoch + fixed) // 86400 + eo if epoch >= fixed_from else slowday(epoch)
+                info = dayinfo_cache.get(day)
+                if info is None:
+                    info = dayinfo(day)
+                for ri in targets:
+                    points, qualifies, caps, streak_after, streak_points = compiled[ri]
+                    if qualifies is not None:
+                        if detail.__class__ is str:     # JSON text straight from storage: parse when needed
+                            detail = _loads(detail) if detail else None
+                        if not (detail and qualifies(detail)):
+                            unq.append((day, ri))
+                            continue
+                    if streak_after:
+                        ld = last_day[ri]
+                        if ld != day:
+                            run[ri] = run[ri] + 1 if ld == day - 1 else 1
+                            last_day[ri] = day
+                        if run[ri] > streak_after:
+                            points = streak_points
+                    ok = True
+                    base = ri * 4
+                    for pos, count in caps:
+                        i = base + pos
+                        pid = info[pos]
+                        if cur_pid[i] != pid:
+                            if cur_pid[i] is not None:
+                                saved[(i, cur_pid[i])] = used[i]
+                                used[i] = saved.pop((i, pid), 0)
+                            else:
+                                used[i] = 0
+                            cur_pid[i] = pid
+                        if used[i] >= count:
+                            ok = False
+                    if ok:
+                        for pos, _count in caps:
+                            used[base + pos] += 1
+                        append_occ((day, ri, points, True))
+                    else:
+                        append_occ((day, ri, 0, False))
         return Result(self, occ, unq, ignored)
 
 

@@ -6,15 +6,15 @@ Performance choices (100,000 teachers, 10 million events a year):
   idempotent ingestion (a redelivered event has the same time, hence the same bucket), inserts that
   stay in the recent part of the tree, and per-teacher reads by bucket. No other index, no foreign
   key to ``score_teachers`` (a per-row check would slow bulk ingestion; ingestion resolves accounts).
-- ``score_totals`` holds materialised points per teacher per week / month / scoring year, kept
-  current by ingestion (per-day differences), read by rankings.
+- ``score_totals`` holds materialised points per teacher per week / month / scoring year in one wide
+  row per teacher and scoring year, kept current by ingestion (per-day differences), read by rankings.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -51,17 +51,26 @@ class ScoreEvent(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
+TOTAL_WEEK_SLOTS = 54    # a scoring year touches at most 54 Monday–Sunday weeks …
+TOTAL_MONTH_SLOTS = 13   # … and at most 13 calendar months (when it starts mid-month)
+
+
 class ScoreTotal(Base):
-    """Points of a teacher in one period: kind w (week, start = Monday), m (month), y (scoring year).
-    Keyed by period first: a ranking reads one contiguous range."""
+    """Points of a teacher in one scoring year (``year_start``), one row per teacher and year: ``y`` the
+    year, ``m<i>`` the month with index (year * 12 + month - 1) % 13 and ``w<i>`` the week with index
+    ((Monday ordinal - 1) // 7) % 54 — counting only the days of that scoring year (a week or month
+    that straddles two scoring years is the sum of its columns in both rows). One row per teacher
+    and batch keeps ingestion's upserts few; a ranking reads one column of one or two years."""
 
-    __tablename__ = "score_totals"
-    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
-    start: Mapped[date] = mapped_column(Date, primary_key=True)
-    teacher_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    points: Mapped[int] = mapped_column(Integer)
-
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table__ = Table(
+        "score_totals", Base.metadata,
+        Column("year_start", Date, primary_key=True),
+        Column("teacher_id", Integer, primary_key=True, autoincrement=False),
+        Column("y", Integer, nullable=False, server_default="0"),
+        *[Column(f"m{i}", Integer, nullable=False, server_default="0") for i in range(TOTAL_MONTH_SLOTS)],
+        *[Column(f"w{i}", Integer, nullable=False, server_default="0") for i in range(TOTAL_WEEK_SLOTS)],
+        sqlite_with_rowid=False,
+    )
 
 
 class ScoreIngestState(Base):

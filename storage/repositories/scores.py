@@ -4,7 +4,8 @@ Repositories flush, never commit. Bulk paths go through the driver (sqlite3 via 
 asyncpg) on the session's own transaction.
 
 ingest(batch), serialised (PostgreSQL advisory lock; SQLite has one writer):
-  validate items (domain.scores.activity) → resolve accounts → drop repeats inside the batch
+  validate items (domain.scores.activity.parse_batch: the common shape inline, anything else through
+  parse_activity) → resolve accounts → drop repeats inside the batch
   → per teacher, the window the new events can influence: from the earliest lookback of the
     rules they touch (and at least the whole storage bucket of each new event) on
   → the stored events of those windows, from the in-process WindowCache when it holds them
@@ -12,34 +13,42 @@ ingest(batch), serialised (PostgreSQL advisory lock; SQLite has one writer):
     (bucket, teacher) from the primary key
   → duplicates of stored events are found there (same key in the same bucket); a same event id
     with other content is rejected with a reason
-  → the engine on each window without and with the new events; the difference per day is added
-    to score_totals per (week / month / scoring year, teacher)
-  → the new events are inserted (COPY on PostgreSQL, executemany on SQLite).
+  → the engine on each window: when the new events all come after the stored ones (the usual,
+    chronological case) the stored ones only set the cap/streak state and the new events'
+    occurrences are the difference; otherwise the window without and with the new events is
+    compared. The difference per day is added to score_totals (one wide row per teacher and
+    scoring year: year, month and week columns)
+  → the new events are inserted (COPY on PostgreSQL, executemany on SQLite). On PostgreSQL the
+    events and then the totals are sent chunk by chunk of teachers while the next chunks are
+    computed (the server works in parallel); SQLite writes after the computation.
 
 ``rebuild_totals`` recomputes everything from the events (after a rule-set change); the tests
 compare it with the incremental totals.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import bindparam, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.scores import Engine, RuleSet, aggregate_periods, default_rules, parse_rules
-from domain.scores.activity import ActivityItem, ItemError, TeacherRow, parse_activity
+from domain.scores import Engine, RuleSet, default_rules, parse_rules
+from domain.scores.activity import TeacherRow, parse_batch
 from storage.models.scores import (
-    ScoreAccountLink, ScoreEvent, ScoreIngestState, ScoreRuleSet, ScoreTeacher, ScoreTotal,
+    TOTAL_MONTH_SLOTS, TOTAL_WEEK_SLOTS, ScoreAccountLink, ScoreEvent, ScoreIngestState, ScoreRuleSet, ScoreTeacher,
+    ScoreTotal,
 )
 
 INGEST_LOCK = 7312404
-KIND_CODES = {"week": "w", "month": "m", "year": "y"}
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode   # = json.dumps(d, same options)
+_DETAIL_JSON: dict[tuple, str] = {}
 
 
 # ── value objects ──
@@ -158,20 +167,39 @@ class _Bulk:
             await d.executemany("INSERT INTO score_events (bucket, teacher_id, event_key, action, at_epoch, detail) "
                                 "VALUES (?, ?, ?, ?, ?, ?)", rows)
 
-    async def add_totals(self, rows: list[tuple]) -> None:
-        """rows: (kind, start, teacher_id, points) added to score_totals (one row per key)."""
-        if not rows:
-            return
-        d = await self.driver()
-        upsert = ("INSERT INTO score_totals (kind, start, teacher_id, points) {src} "
-                  "ON CONFLICT (kind, start, teacher_id) DO UPDATE SET points = score_totals.points + excluded.points")
-        if self.pg:
-            src = await self.temp("score_deltas", [("kind", "text"), ("start", "date"), ("teacher_id", "integer"),
-                                                   ("points", "integer")], rows)
-            await d.execute(upsert.format(src=f"SELECT kind, start, teacher_id, points FROM {src}"))
-        else:
-            await d.executemany(upsert.format(src="VALUES (?, ?, ?, ?)"),
-                                [(k, s.isoformat(), t, p) for k, s, t, p in rows])
+    async def add_totals(self, totals: dict[Any, dict[int, dict[str, int]]]) -> None:
+        """totals: year start (date or ISO text) -> teacher -> column (y, m<i>, w<i>) -> points, added to
+        score_totals (one upsert per teacher and scoring year)."""
+        d = None
+        for ys, per in totals.items():
+            items = sorted((t, c) for t, c in per.items() if any(c.values()))
+            if not items:
+                continue
+            if d is None:
+                d = await self.driver()
+            cols = sorted({k for _t, c in items for k in c}, key=_column_order)
+            head = f"INSERT INTO score_totals (year_start, teacher_id, {', '.join(cols)}) "
+            tail = (" ON CONFLICT (year_start, teacher_id) DO UPDATE SET "
+                    + ", ".join(f"{c} = score_totals.{c} + excluded.{c}" for c in cols))
+            if self.pg:
+                if "score_total_deltas" not in self._ready:
+                    ddl = ", ".join(["year_start date", "teacher_id integer"]
+                                    + [f"{c} integer NOT NULL DEFAULT 0" for c in _TOTAL_COLUMNS])
+                    await d.execute(f"CREATE TEMP TABLE IF NOT EXISTS score_total_deltas ({ddl}) ON COMMIT DELETE ROWS")
+                    self._ready.add("score_total_deltas")
+                else:
+                    await d.execute("TRUNCATE score_total_deltas")
+                ys = ys if ys.__class__ is not str else date.fromisoformat(ys)
+                await d.copy_records_to_table(
+                    "score_total_deltas", columns=["year_start", "teacher_id", *cols],
+                    records=[(ys, t, *[c.get(col, 0) for col in cols]) for t, c in items])
+                await d.execute(head + f"SELECT year_start, teacher_id, {', '.join(cols)} FROM score_total_deltas"
+                                + tail)
+            else:
+                ys = ys if ys.__class__ is str else ys.isoformat()
+                marks = ", ".join("?" * (len(cols) + 2))
+                await d.executemany(head + f"VALUES ({marks})" + tail,
+                                    [(ys, t, *[c.get(col, 0) for col in cols]) for t, c in items])
 
     async def fetch(self, sql: str, *params) -> list[tuple]:
         d = await self.driver()
@@ -368,6 +396,8 @@ _NEVER = 1 << 62
 
 
 class ScoreRepository:
+    TOTALS_CHUNK = 4096      # PostgreSQL: teachers per totals upsert sent while the next ones are computed
+
     def __init__(self, session: AsyncSession):
         self.session = session
         self._bulk: _Bulk | None = None
@@ -401,117 +431,200 @@ class ScoreRepository:
         (it moves the batch into the window cache); if the transaction fails, call ``cache.clear()``.
         """
         report = IngestReport(received=len(items))
-        actions, tz = engine.rules.actions, engine.rules.tz
-        now_epoch = int(now.timestamp())
-        parsed: list[tuple[int, ActivityItem]] = []
-        append = parsed.append
-        for i, item in enumerate(items):
-            try:
-                append((i, parse_activity(item, actions=actions, tz=tz, now=now, now_epoch=now_epoch)))
-            except ItemError as exc:
-                report.rejected.append((i, exc.reason))
+        actions = engine.rules.actions
+        parsed, bad = parse_batch(items, actions=actions, tz=engine.rules.tz, now=now)
+        rejected = report.rejected
+        rejected.extend(bad)
         cache = cache if cache is not None else WindowCache()
         if not parsed:
+            rejected.sort()
             return report, lambda: None
-        ids = await TeacherRepository(self.session).ids_for({a.account for _i, a in parsed}, teacher_cache)
+        ids = await TeacherRepository(self.session).ids_for({p[1] for p in parsed}, teacher_cache)
         canon = {a: a for a in actions}
-        # (teacher, key) -> (epoch, key, action, detail); first occurrence wins inside the batch
-        batch: dict[tuple[int, str], tuple] = {}
-        origin: dict[tuple[int, str], int] = {}
-        for i, a in parsed:
-            tid = ids.get(a.account)
+        # teacher -> key -> (epoch, key, action, detail); first occurrence wins inside the batch
+        by_teacher: dict[int, dict[str, tuple]] = {}
+        ids_get, bt_get = ids.get, by_teacher.get
+        duplicates = 0
+        for i, account, epoch, key, action, detail in parsed:
+            tid = ids_get(account)
             if tid is None:
-                report.rejected.append((i, f"账号“{a.account}”不在教师名单中，请先导入教师名单（账号区分大小写）"))
+                rejected.append((i, f"账号“{account}”不在教师名单中，请先导入教师名单（账号区分大小写）"))
                 continue
-            k = (tid, a.key)
-            row = (a.epoch, a.key, canon[a.action], a.detail)
-            prev = batch.get(k)
+            tb = bt_get(tid)
+            if tb is None:
+                by_teacher[tid] = {key: (epoch, key, canon[action], detail)}
+                continue
+            prev = tb.get(key)
             if prev is None:
-                batch[k] = row
-                origin[k] = i
-            elif _same(prev, row):
-                report.duplicates += 1
+                tb[key] = (epoch, key, canon[action], detail)
+            elif _same(prev, (epoch, key, action, detail)):
+                duplicates += 1
             else:
-                report.rejected.append((i, "事件编号与本批另一条相同但内容不同，以先出现的一条为准"))
+                rejected.append((i, "事件编号与本批另一条相同但内容不同，以先出现的一条为准"))
+        origin: dict[tuple[str, str], int] | None = None    # built when a stored conflict is found
+
+        def origin_of(tid: int, key: str) -> int:
+            nonlocal origin
+            if origin is None:
+                origin = {}
+                for i, account, _e, k, _a, _d in parsed:
+                    origin.setdefault((ids_get(account), k), i)
+            return origin[(tid, key)]
+
         b = self.bulk
         await b.lock()
         generation, max_epoch = await self._state()
         if cache.generation != generation:
             cache.clear()
-        by_teacher: dict[int, list[tuple]] = defaultdict(list)
-        for (tid, _key), row in batch.items():
-            by_teacher[tid].append(row)
         plan = self._plan(engine, by_teacher)
         windows = await self._windows(plan, cache, max_epoch)
+
+        # PostgreSQL: the new events, then the totals, go to the database chunk by chunk of teachers while
+        # the next chunks are worked out (the server works in its own process). SQLite's writer runs on a
+        # thread that needs this one's GIL for every row, so there the writes follow the computation.
+        pg = b.pg
+        chunk = self.TOTALS_CHUNK
+        writer = None
+        sent = 0                  # new events handed to the writer
+        newest = max_epoch
         new_rows: list[tuple] = []
-        totals: dict[tuple[str, date, int], int] = defaultdict(int)
-        updates: list[tuple[int, list[tuple], int]] = []
-        dumps = json.dumps
-        dayf = engine.clock.day_fn()
-        evaluate = engine.evaluate
-        for tid, rows in by_teacher.items():
-            lo_load, first_day, last_day, touched = plan[tid]
-            have_all = windows[tid]
-            start = bisect_left(have_all, (lo_load,))
-            have = have_all[start:] if start else have_all
-            fresh = []
-            if have:
-                known = {r[1]: r for r in have}
-                for row in rows:
-                    old = known.get(row[1])
-                    if old is None:
-                        fresh.append(row)
-                    elif row[1].startswith("h:") or _same(old, row):
-                        report.duplicates += 1
+        work: list[tuple] = []
+        try:
+            # 1. what is new: stored duplicates are in the window (it covers each new event's bucket)
+            add_row = new_rows.append
+            encode, detail_json = _ENCODE, _DETAIL_JSON
+            for tid, tb in by_teacher.items():
+                lo_load = plan[tid][0]
+                have_all = windows[tid]
+                start = bisect_left(have_all, (lo_load,)) if have_all and have_all[0][0] < lo_load else 0
+                have = have_all[start:] if start else have_all
+                if have:
+                    fresh = []
+                    known = {r[1]: r for r in have}
+                    for row in tb.values():
+                        old = known.get(row[1])
+                        if old is None:
+                            fresh.append(row)
+                        elif row[1].startswith("h:") or _same(old, row):
+                            duplicates += 1
+                        else:
+                            rejected.append((origin_of(tid, row[1]), "事件编号已收到过且内容不同，以先收到的为准"))
+                    if not fresh:
+                        continue
+                else:
+                    fresh = list(tb.values())
+                fresh.sort(key=_row_order)
+                for r in fresh:
+                    d = r[3]
+                    if d:
+                        if len(d) == 1:             # the usual detail: one field; its JSON text memoised
+                            ((k, v),) = d.items()
+                            c = v.__class__
+                            if c is int or c is bool or c is str:
+                                ck = (k, v, c)
+                                text_ = detail_json.get(ck)
+                                if text_ is None:
+                                    if len(detail_json) > 200_000:
+                                        detail_json.clear()
+                                    text_ = detail_json[ck] = encode(d)
+                            else:
+                                text_ = encode(d)
+                        else:
+                            text_ = encode(d)
+                        add_row((r[0] // BUCKET, tid, r[1], r[2], r[0], text_))
                     else:
-                        report.rejected.append((origin[(tid, row[1])], "事件编号已收到过且内容不同，以先收到的为准"))
-            else:
-                fresh = rows
-            if not fresh:
-                continue
-            fresh.sort(key=_row_order)
-            if have:
-                mine = [r for r in have if r[2] in touched]
-                merged = sorted(mine + fresh, key=_row_order) if mine else fresh
-            else:
-                mine, merged = have, fresh
-            after = evaluate(merged, deduped=True).day_points(first_day, last_day)
-            if mine and dayf(mine[-1][0]) >= first_day:
-                before = evaluate(mine, deduped=True).day_points(first_day, last_day)
-                diff = {d: after.get(d, 0) - before.get(d, 0) for d in after.keys() | before.keys()}
-            else:
-                diff = after
-            for (kind, pstart), pts in aggregate_periods(engine, diff).items():
-                if pts:
-                    totals[(KIND_CODES[kind], pstart, tid)] += pts
-            for r in fresh:
-                d = r[3]
-                new_rows.append((r[0] // BUCKET, tid, r[1], r[2], r[0],
-                                 dumps(d, ensure_ascii=False, sort_keys=True) if d else None))
-            if have_all and fresh[0] < have_all[-1]:
-                cached = sorted(have_all + fresh, key=_row_order)
-            else:
-                cached = have_all + fresh
-            updates.append((tid, cached, lo_load))
-        report.accepted = len(new_rows)
-        report.teachers = len(updates)
-        report.rejected.sort()
-        if new_rows:
+                        add_row((r[0] // BUCKET, tid, r[1], r[2], r[0], None))
+                if fresh[-1][0] > newest:
+                    newest = fresh[-1][0]
+                work.append((tid, fresh, have, have_all))
+                if pg and len(work) % chunk == 0 and new_rows:
+                    writer = asyncio.ensure_future(_then(writer, b.insert_events(new_rows)))
+                    sent += len(new_rows)
+                    new_rows = []
+                    add_row = new_rows.append
+                    await asyncio.sleep(0)
+            accepted = sent + len(new_rows)
+            report.duplicates = duplicates
+            report.accepted = accepted
+            report.teachers = len(work)
+            rejected.sort()
+            if not accepted:
+                return report, lambda: None
+            if pg and new_rows:
+                writer = asyncio.ensure_future(_then(writer, b.insert_events(new_rows)))
+                await asyncio.sleep(0)
+
+            # 2. scores: the engine on each window, the difference per day → per period
+            totals: dict[Any, dict[int, dict[str, int]]] = {}
+            starts = self._starts(engine, pg)
+            dayf = engine.clock.day_fn()
+            evaluate = engine.evaluate
+            updates: list[tuple[int, list[tuple], int]] = []
+            for n, (tid, fresh, have, have_all) in enumerate(work):
+                lo_load, first_day, last_day, touched = plan[tid]
+                mine = [r for r in have if r[2] in touched] if have else have
+                if not mine:
+                    diff = evaluate(fresh, deduped=True).day_points(first_day, last_day)
+                elif _row_order(mine[-1]) < _row_order(fresh[0]):
+                    # new events after every stored one (the usual case): the stored ones only set the state
+                    diff = evaluate(fresh, deduped=True, prefix=mine).day_points(first_day, last_day)
+                else:
+                    after = evaluate(sorted(mine + fresh, key=_row_order), deduped=True).day_points(first_day, last_day)
+                    if dayf(mine[-1][0]) >= first_day:
+                        before = evaluate(mine, deduped=True).day_points(first_day, last_day)
+                        diff = {d: after.get(d, 0) - before.get(d, 0) for d in after.keys() | before.keys()}
+                    else:
+                        diff = after
+                if diff:
+                    _accumulate(totals, tid, diff, starts, engine, pg)
+                if have_all and _row_order(fresh[0]) < _row_order(have_all[-1]):
+                    cached = sorted(have_all + fresh, key=_row_order)
+                else:
+                    cached = have_all + fresh
+                updates.append((tid, cached, lo_load))
+                if writer is not None:
+                    if n % chunk == chunk - 1 and totals:
+                        writer = asyncio.ensure_future(_then(writer, b.add_totals(totals)))
+                        totals = {}
+                    if n % 256 == 255:
+                        await asyncio.sleep(0)      # let the driver keep the writes going
+        except BaseException:
+            if writer is not None:            # leave the connection usable for the rollback
+                try:
+                    await writer
+                except BaseException:
+                    pass
+            raise
+        if writer is not None:
+            await _then(writer, b.add_totals(totals))
+        else:
             await b.insert_events(new_rows)
-            await b.add_totals([(k, s, t, p) for (k, s, t), p in totals.items() if p])
-            newest = max(max_epoch, max(r[4] for r in new_rows))
-            await self._bump(generation + 1, newest)
+            await b.add_totals(totals)
+        await self._bump(generation + 1, newest)
 
-            def after_commit() -> None:
-                cache.generation = generation + 1
-                for tid, merged, lo_load in updates:
-                    cache.put(tid, merged, min(lo_load, cache.complete_from.get(tid, lo_load)))
-                cache.trim(newest)
-            return report, after_commit
-        return report, lambda: None
+        def after_commit() -> None:
+            cache.generation = generation + 1
+            complete = cache.complete_from
+            for tid, merged, lo_load in updates:
+                cache.put(tid, merged, min(lo_load, complete.get(tid, lo_load)))
+            cache.trim(newest)
+        return report, after_commit
 
-    def _plan(self, engine: Engine, by_teacher: dict[int, list[tuple]]) -> dict[int, tuple]:
-        """Per teacher: (load events from this epoch, first affected day, last affected day).
+    _starts_cache: dict = {}
+
+    def _starts(self, engine: Engine, pg: bool) -> dict:
+        """Per engine and dialect: local day ordinal -> ((kind code, period start), ...) (memoised)."""
+        key = (id(engine), pg)
+        got = ScoreRepository._starts_cache.get(key)
+        if got is None or got[0] is not engine:
+            got = (engine, {})
+            if len(ScoreRepository._starts_cache) > 8:
+                ScoreRepository._starts_cache.clear()
+            ScoreRepository._starts_cache[key] = got
+        return got[1]
+
+    def _plan(self, engine: Engine, by_teacher: dict[int, dict[str, tuple]]) -> dict[int, tuple]:
+        """Per teacher: (load events from this epoch, first affected day, last affected day, actions).
 
         Loading starts at the earliest lookback of the rules the new events touch, and never later
         than the start of the bucket of the earliest new event (so stored duplicates are seen)."""
@@ -519,40 +632,40 @@ class ScoreRepository:
         by_action = engine.by_action
         dayf = engine.clock.day_fn()
         day_start = engine.clock.day_start
-        look: dict[tuple[int, int], int] = {}
-        ends: dict[tuple[str, int], int] = {}
-        out = {}
+        memo: dict[str, dict[int, tuple[int, int, frozenset[str]]]] = {}
         touched_of: dict[str, frozenset[str]] = {
             a: frozenset(x for ri in idx for x in rules[ri].actions) for a, idx in by_action.items()}
-        for tid, rows in by_teacher.items():
+        empty: frozenset[str] = frozenset()
+        out = {}
+        for tid, tb in by_teacher.items():
             lo_epoch = _NEVER
             first_day = _NEVER
             last_day = 0
-            touched: frozenset[str] = frozenset()
-            for epoch, _key, action, _detail in rows:
+            touched = empty
+            for epoch, _key, action, _detail in tb.values():
                 day = dayf(epoch)
-                if action not in touched:
-                    touched = touched | touched_of.get(action, frozenset())
+                ma = memo.get(action)
+                if ma is None:
+                    ma = memo[action] = {}
+                m = ma.get(day)
+                if m is None:
+                    d = date.fromordinal(day)
+                    lb = _NEVER
+                    for ri in by_action.get(action, ()):
+                        lb = min(lb, day_start(engine.rule_lookback(rules[ri], d).toordinal()))
+                    m = ma[day] = (lb, engine.affected_until(action, d).toordinal(), touched_of.get(action, empty))
+                lb, end, t = m
                 if day < first_day:
                     first_day = day
-                ek = (action, day)
-                end = ends.get(ek)
-                if end is None:
-                    end = engine.affected_until(action, date.fromordinal(day)).toordinal()
-                    ends[ek] = end
                 if end > last_day:
                     last_day = end
-                for ri in by_action.get(action, ()):
-                    lk = (ri, day)
-                    lb = look.get(lk)
-                    if lb is None:
-                        lb = day_start(engine.rule_lookback(rules[ri], date.fromordinal(day)).toordinal())
-                        look[lk] = lb
-                    if lb < lo_epoch:
-                        lo_epoch = lb
+                if t is not touched and not t <= touched:
+                    touched = touched | t
                 bstart = epoch - epoch % BUCKET
-                if bstart < lo_epoch:
-                    lo_epoch = bstart
+                if bstart < lb:
+                    lb = bstart
+                if lb < lo_epoch:
+                    lo_epoch = lb
             out[tid] = (lo_epoch, first_day, last_day, touched)
         return out
 
@@ -594,7 +707,7 @@ class ScoreRepository:
         Passes over the events table, each for a range of teachers that fits in memory."""
         b = self.bulk
         await b.lock()
-        await self.session.execute(delete(ScoreTotal))
+        await self.session.execute(delete(ScoreTotal.__table__))
         counts = (await self.session.execute(select(ScoreEvent.teacher_id, func.count())
                                              .group_by(ScoreEvent.teacher_id).order_by(ScoreEvent.teacher_id))).all()
         groups: list[tuple[int, int]] = []
@@ -609,21 +722,19 @@ class ScoreRepository:
         if lo is not None:
             groups.append((lo, counts[-1][0]))
         done = 0
+        starts = self._starts(engine, b.pg)
         for lo, hi in groups:
             per: dict[int, list[tuple]] = defaultdict(list)
             for tid, epoch, key, action, detail in await b.fetch(
                     "SELECT teacher_id, at_epoch, event_key, action, detail FROM score_events "
                     "WHERE teacher_id >= $1 AND teacher_id <= $2", lo, hi):
                 per[tid].append((epoch, key, action, detail))
-            totals: dict[tuple[str, date, int], int] = {}
+            totals: dict[Any, dict[int, dict[str, int]]] = {}
             for tid, evs in per.items():
                 evs.sort(key=_row_order)
-                for (kind, start), pts in aggregate_periods(engine, engine.evaluate(evs, deduped=True)
-                                                            .day_points()).items():
-                    if pts:
-                        totals[(KIND_CODES[kind], start, tid)] = pts
+                _accumulate(totals, tid, engine.evaluate(evs, deduped=True).day_points(), starts, engine, b.pg)
                 done += 1
-            await b.add_totals([(k, s, t, p) for (k, s, t), p in totals.items()])
+            await b.add_totals(totals)
         generation, max_epoch = await self._state()
         await self._bump(generation + 1, max_epoch)
         return done
@@ -652,27 +763,52 @@ class ScoreRepository:
         return rows
 
     async def totals_of(self, teacher_id: int) -> dict[tuple[str, date], int]:
-        res = await self.session.execute(select(ScoreTotal.kind, ScoreTotal.start, ScoreTotal.points)
-                                         .where(ScoreTotal.teacher_id == teacher_id))
-        return {(k, s): p for k, s, p in res.all()}
+        """{(kind code w/m/y, period start): points} of one teacher (non-zero only)."""
+        s = ScoreTotal.__table__
+        res = await self.session.execute(select(s).where(s.c.teacher_id == teacher_id))
+        out: dict[tuple[str, date], int] = {}
+        for row in res.mappings().all():
+            for key, pts in _expand(row):
+                out[key] = out.get(key, 0) + pts
+        return {k: p for k, p in out.items() if p}
 
     async def all_totals(self) -> dict[tuple[int, str, date], int]:
-        res = await self.session.execute(select(ScoreTotal.teacher_id, ScoreTotal.kind, ScoreTotal.start,
-                                                ScoreTotal.points).where(ScoreTotal.points != 0))
-        return {(t, k, s): p for t, k, s, p in res.all()}
+        """{(teacher, kind code w/m/y, period start): points}, non-zero only."""
+        s = ScoreTotal.__table__
+        out: dict[tuple[int, str, date], int] = {}
+        for row in (await self.session.execute(select(s))).mappings().all():
+            t = row["teacher_id"]
+            for (k, st), pts in _expand(row):
+                out[(t, k, st)] = out.get((t, k, st), 0) + pts
+        return {k: p for k, p in out.items() if p}
 
     async def ranking(self, kind: str, start: date, *, city: str | None = None, county: str | None = None,
                       limit: int = 10) -> list[RankRow]:
-        """Top teachers of a period (kind w/m/y) in a territory; ties share a rank."""
-        t, s = ScoreTeacher, ScoreTotal
-        stmt = (select(t.account, t.name, t.school, t.city, t.county, s.points)
-                .join(s, s.teacher_id == t.id)
-                .where(s.kind == kind, s.start == start, s.points > 0))
+        """Top teachers of a period (kind w/m/y, its start) in a territory; ties share a rank."""
+        t, s = ScoreTeacher, ScoreTotal.__table__
+        cols = (t.account, t.name, t.school, t.city, t.county)
+        if kind == "y":
+            col = s.c.y
+            pts = col
+            stmt = select(*cols, col.label("points")).join(s, s.c.teacher_id == t.id).where(
+                s.c.year_start == start, col > 0)
+        else:
+            if kind == "m":
+                col = s.c[_month_column(start)]
+                end = date(start.year + start.month // 12, start.month % 12 + 1, 1) - timedelta(days=1)
+            else:
+                col = s.c[_week_column(start)]
+                end = start + timedelta(days=6)
+            # the rows of every scoring year that can hold days of the period (one or two)
+            pts = func.sum(col)
+            stmt = (select(*cols, pts.label("points")).join(s, s.c.teacher_id == t.id)
+                    .where(s.c.year_start > start - timedelta(days=366), s.c.year_start <= end, col > 0)
+                    .group_by(t.id, *cols))
         if city:
             stmt = stmt.where(t.city == city)
         if county:
             stmt = stmt.where(t.county == county)
-        rows = (await self.session.execute(stmt.order_by(s.points.desc(), t.account).limit(limit))).all()
+        rows = (await self.session.execute(stmt.order_by(pts.desc(), t.account).limit(limit))).all()
         out, rank, prev = [], 0, None
         for i, r in enumerate(rows, start=1):
             if r.points != prev:
@@ -685,9 +821,10 @@ class ScoreRepository:
         """Per county: teachers on the list and those whose scoring-year points reach ``min_points``."""
         t = ScoreTeacher
         total = (select(t.city, t.county, func.count().label("n")).group_by(t.city, t.county))
+        s = ScoreTotal.__table__
         qual = (select(t.city, t.county, func.count().label("n"))
-                .join(ScoreTotal, ScoreTotal.teacher_id == t.id)
-                .where(ScoreTotal.kind == "y", ScoreTotal.start == year_start, ScoreTotal.points >= min_points)
+                .join(s, s.c.teacher_id == t.id)
+                .where(s.c.year_start == year_start, s.c.y >= min_points)
                 .group_by(t.city, t.county))
         if city:
             total, qual = total.where(t.city == city), qual.where(t.city == city)
@@ -699,6 +836,82 @@ class ScoreRepository:
         return out
 
 
+
+
+async def _then(first: Any, coro: Any) -> None:
+    """Await ``first`` (a future, or None), then ``coro``: writes on one connection, in order."""
+    try:
+        if first is not None:
+            await first
+    except BaseException:
+        coro.close()
+        raise
+    await coro
+
+
+_TOTAL_COLUMNS = ("y", *[f"m{i}" for i in range(TOTAL_MONTH_SLOTS)], *[f"w{i}" for i in range(TOTAL_WEEK_SLOTS)])
+
+
+def _month_column(first: date) -> str:
+    return f"m{(first.year * 12 + first.month - 1) % TOTAL_MONTH_SLOTS}"
+
+
+def _week_column(monday: date) -> str:
+    return f"w{((monday.toordinal() - 1) // 7) % TOTAL_WEEK_SLOTS}"
+
+
+def _column_order(col: str) -> tuple:
+    return (col[0], int(col[1:]) if len(col) > 1 else 0)
+
+
+def _day_columns(engine: Engine, day: int, pg: bool) -> tuple:
+    """(scoring-year start as stored, month column, week column) of a local day ordinal."""
+    (_w, monday), (_m, first), (_y, ys) = engine.period_starts(day)
+    return (ys if pg else ys.isoformat(), _month_column(first), _week_column(monday))
+
+
+def _accumulate(totals: dict, tid: int, day_points: dict[int, int], starts: dict, engine: Engine, pg: bool) -> None:
+    """Add a teacher's points per day to ``totals`` (year start -> teacher -> column -> points)."""
+    for day, pts in day_points.items():
+        if not pts:
+            continue
+        got = starts.get(day)
+        if got is None:
+            got = starts[day] = _day_columns(engine, day, pg)
+        ys, mc, wc = got
+        per = totals.get(ys)
+        if per is None:
+            per = totals[ys] = {}
+        acc = per.get(tid)
+        if acc is None:
+            per[tid] = {"y": pts, mc: pts, wc: pts}
+        else:
+            acc["y"] += pts
+            acc[mc] = acc.get(mc, 0) + pts
+            acc[wc] = acc.get(wc, 0) + pts
+
+
+_SLOT_STARTS: dict[date, dict[str, tuple[str, date]]] = {}
+
+
+def _expand(row) -> list[tuple[tuple[str, date], int]]:
+    """A score_totals row → [((kind code, period start), points)] for its non-zero columns."""
+    ys = row["year_start"]
+    if isinstance(ys, str):
+        ys = date.fromisoformat(ys)
+    slots = _SLOT_STARTS.get(ys)
+    if slots is None:
+        slots = {"y": ("y", ys)}
+        monday = ys - timedelta(days=ys.weekday())
+        for k in range(TOTAL_WEEK_SLOTS):
+            w = monday + timedelta(weeks=k)
+            slots[_week_column(w)] = ("w", w)
+        mi = ys.year * 12 + ys.month - 1
+        for k in range(TOTAL_MONTH_SLOTS):
+            first = date((mi + k) // 12, (mi + k) % 12 + 1, 1)
+            slots[_month_column(first)] = ("m", first)
+        _SLOT_STARTS[ys] = slots
+    return [(key, row[c]) for c, key in slots.items() if row[c]]
 
 
 def _json(detail) -> str | None:

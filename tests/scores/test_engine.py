@@ -318,3 +318,26 @@ def test_other_time_zone_rule_set():
     r = e.score(evs)
     assert r.total(date(2026, 3, 29), date(2026, 3, 29)) == 5
     assert r.total(date(2026, 3, 30), date(2026, 3, 30)) == 5
+
+
+def test_prefix_state_gives_the_tail_of_one_evaluation():
+    """evaluate(rows, prefix=earlier) = the occurrences of ``rows`` in one evaluation of both."""
+    rnd = random.Random(5)
+    e = engine()
+    codes = list(DEFAULT_TABLE)
+    rows = []
+    for i in range(400):
+        code = rnd.choice(codes)
+        _g, _n, action, _p, _c, _per, ok, bad = DEFAULT_TABLE[code]
+        when = datetime(2026, 1, 1, 7) + timedelta(hours=rnd.randrange(0, 24 * 120))
+        rows.append((int(when.timestamp()), f"k{i:04d}", action, ok if rnd.random() < 0.8 else bad))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    whole = e.evaluate(rows, deduped=True)
+    for cut in (0, 1, 57, 200, 399, 400):
+        tail = e.evaluate(rows[cut:], deduped=True, prefix=rows[:cut])
+        head = e.evaluate(rows[:cut], deduped=True)
+        assert head.occ + tail.occ == whole.occ
+        assert head.unq + tail.unq == whole.unq
+        state = e.new_state()
+        e.evaluate(rows[:cut], deduped=True, state=state)
+        assert e.evaluate(rows[cut:], deduped=True, state=state).occ == tail.occ

@@ -200,3 +200,44 @@ async def test_score_query_reads_only_the_needed_window(db):
                 want = engine.evaluate(all_rows, deduped=True).summary(p)
                 got = engine.evaluate(rows, deduped=True).summary(p)
                 assert (got.total, [ln.counted for ln in got.lines]) == (want.total, [ln.counted for ln in want.lines])
+
+
+async def test_totals_written_in_chunks_and_weeks_across_the_year_boundary(db, monkeypatch):
+    """Totals sent chunk by chunk while scoring goes on (PostgreSQL) equal a full recompute, and a
+    week straddling two scoring years ranks with the points of both years."""
+    monkeypatch.setattr(ScoreRepository, "TOTALS_CHUNK", 2)
+    await _setup(db)
+    runtime = ScoresRuntime()
+    items = sorted(year_items(11, 700), key=lambda x: x["time"])
+    for i in range(0, len(items), 90):
+        rep = await ingest(db, runtime, items[i:i + 90], NOW)
+        assert not rep.rejected, rep.rejected
+    incremental = await _totals(db)
+    assert incremental == await _rebuilt(db, runtime.engine)
+    # 2026-12-28 (Mon) .. 2027-01-03: one week, two scoring years
+    monday = date(2026, 12, 28)
+    want: dict[str, int] = {}
+    async with db.unit_of_work() as uow:
+        ids = await uow.repo(TeacherRepository).ids_for([t.account for t in TEACHERS])
+        acc_of = {v: k for k, v in ids.items()}
+        for (tid, kind, start), pts in incremental.items():
+            if kind == "w" and start == monday:
+                want[acc_of[tid]] = pts
+        week = await uow.repo(ScoreRepository).ranking("w", monday, limit=10)
+        month = await uow.repo(ScoreRepository).ranking("m", date(2026, 12, 1), limit=10)
+    assert want and {r.account: r.points for r in week} == want
+    from domain.scores import period_of
+    period = period_of(runtime.rules, "week", monday)
+    async with db.unit_of_work() as uow:
+        repo = uow.repo(ScoreRepository)
+        truth = {}
+        for t in TEACHERS:
+            rows = await repo.events_for(ids[t.account], runtime.engine, period.start, period.end)
+            pts = runtime.engine.evaluate(rows, deduped=True).summary(period).total
+            if pts:
+                truth[t.account] = pts
+    assert truth == want
+    assert {r.account: r.points for r in month} == {
+        acc_of[t]: p for (t, k, s), p in incremental.items() if k == "m" and s == date(2026, 12, 1)}
+    # the week's points come from both scoring years' rows
+    assert any(k == "y" and s == date(2027, 1, 1) for (_t, k, s) in incremental)

@@ -43,11 +43,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "score_totals",
-        sa.Column("kind", sa.String(1), nullable=False),
-        sa.Column("start", sa.Date(), nullable=False),
+        sa.Column("year_start", sa.Date(), nullable=False),
         sa.Column("teacher_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("points", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("kind", "start", "teacher_id", name="pk_score_totals"),
+        sa.Column("y", sa.Integer(), server_default="0", nullable=False),
+        *[sa.Column(f"m{i}", sa.Integer(), server_default="0", nullable=False) for i in range(13)],
+        *[sa.Column(f"w{i}", sa.Integer(), server_default="0", nullable=False) for i in range(54)],
+        sa.PrimaryKeyConstraint("year_start", "teacher_id", name="pk_score_totals"),
         sqlite_with_rowid=False,
     )
     op.create_table(
