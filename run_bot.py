@@ -21,6 +21,8 @@ def _setup_logging(level: str) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("dingtalk_stream").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic announces each plugin and each applied revision; storage.migrate logs one line instead.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def load_settings_or_exit(**overrides):
@@ -48,6 +50,7 @@ async def _serve(args: argparse.Namespace) -> int:
                                          dingtalk_openapi_endpoint=sim.base_url, bot_superadmins=superadmins)
     from bot.app import BotApp
     bot = BotApp(settings)
+    bot.simulator_url = sim.base_url if sim else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -60,6 +60,7 @@ class BotApp:
         self.scheduler: Scheduler | None = None
         self.http_runner: web.AppRunner | None = None
         self.http_port: int | None = None
+        self.simulator_url: str | None = None     # set when run_bot.py started the local simulator
         self._stopped = asyncio.Event()
 
     def jobs(self) -> list[JobSpec]:

@@ -39,7 +39,7 @@ async def healthz(request: web.Request) -> web.Response:
     }
     ok = db_ok and stream["connected"]
     body = {"status": "ok" if ok else "degraded", "database": "ok" if db_ok else "down", "dingtalk": stream,
-            "simulator": bot.settings.simulator_mode}
+            "simulator": bot.simulator_url}
     return web.json_response(body, status=200 if ok else 503)
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +22,10 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
+def _applied(connection) -> set[str]:
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
 def _upgrade_sync(connection, cfg: Config, target: str) -> None:
     cfg.attributes["connection"] = connection
     command.upgrade(cfg, target)
@@ -36,9 +41,14 @@ async def upgrade(url: str, target: str = "heads") -> None:
                 # Several bot instances may start at once: one migrates, the others wait.
                 from sqlalchemy import text
                 await conn.execute(text("SELECT pg_advisory_xact_lock(7312001)"))
+            before = await conn.run_sync(_applied)
             await conn.run_sync(_upgrade_sync, cfg, target)
+            after = await conn.run_sync(_applied)
     finally:
         await engine.dispose()
+    if after != before:
+        logging.getLogger(__name__).info("database migrated: %s → %s", ", ".join(sorted(before)) or "empty",
+                                         ", ".join(sorted(after)))
 
 
 async def current_heads(url: str) -> tuple[set[str], set[str]]:
@@ -48,7 +58,7 @@ async def current_heads(url: str) -> tuple[set[str], set[str]]:
     engine = make_engine(url)
     try:
         async with engine.connect() as conn:
-            applied = await conn.run_sync(lambda c: set(MigrationContext.configure(c).get_current_heads()))
+            applied = await conn.run_sync(_applied)
     finally:
         await engine.dispose()
     return applied, set(script.get_heads())

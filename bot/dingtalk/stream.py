@@ -25,11 +25,19 @@ from bot.dingtalk.endpoint import point_sdk_at, run_sdk_until_done
 log = logging.getLogger("bot.stream")
 
 
-class _QuietPings(logging.Filter):
-    """The SDK logs every SYSTEM ping as a WARNING 'unknown message topic'."""
+class _QuietSdk(logging.Filter):
+    """The SDK logs every SYSTEM ping as a WARNING 'unknown message topic', and an ERROR
+    '[start] network exception' when we cancel it at shutdown."""
+
+    def __init__(self, transport: "StreamTransport"):
+        super().__init__()
+        self.transport = transport
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "unknown message topic" not in record.getMessage()
+        text = record.getMessage()
+        if "unknown message topic" in text:
+            return False
+        return not (self.transport._stopping and "network exception" in text)
 
 
 class _Client(dingtalk_stream.DingTalkStreamClient):
@@ -124,7 +132,7 @@ class StreamTransport:
         self._sdk_loop = loop
         asyncio.set_event_loop(loop)
         sdk_log = logging.getLogger("bot.sdk")
-        sdk_log.addFilter(_QuietPings())
+        sdk_log.addFilter(_QuietSdk(self))
         client = _Client(dingtalk_stream.Credential(self.client_id, self.client_secret), logger=sdk_log)
         client.transport = self
         client.register_callback_handler(ChatbotMessage.TOPIC, _ChatbotHandler(self))
@@ -166,14 +174,15 @@ class StreamTransport:
         loop, task = self._sdk_loop, self._sdk_task
         if loop and task and not loop.is_closed():
             # 0.24.3 swallows the first cancel (then sleeps 10 s): cancel until it is done.
-            self.force_reconnect()
-            for _ in range(20):
+            for i in range(20):
                 if task.done():
                     break
                 try:
                     loop.call_soon_threadsafe(task.cancel)
                 except RuntimeError:
                     break
+                if i == 0:
+                    self.force_reconnect()      # after the cancel: close the socket, no reconnect
                 await asyncio.sleep(0.05)
         if self._thread:
             await asyncio.to_thread(self._thread.join, 5)
