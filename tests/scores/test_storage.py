@@ -241,3 +241,38 @@ async def test_totals_written_in_chunks_and_weeks_across_the_year_boundary(db, m
         acc_of[t]: p for (t, k, s), p in incremental.items() if k == "m" and s == date(2026, 12, 1)}
     # the week's points come from both scoring years' rows
     assert any(k == "y" and s == date(2027, 1, 1) for (_t, k, s) in incremental)
+
+
+async def test_chunked_writes_with_duplicates_inside_and_across_batches(db, monkeypatch):
+    """Totals written in small chunks: duplicates inside a batch and across batches are stored once,
+    keys and details (quotes, backslashes, non-ASCII) come back exactly, and the totals equal a full
+    recompute."""
+    from sqlalchemy import text
+    monkeypatch.setattr(ScoreRepository, "TOTALS_CHUNK", 2)
+    await _setup(db)
+    runtime = ScoresRuntime()
+    items = year_items(21, 500)
+    odd = {"account": "T03", "action": "class_teaching", "time": "2026-05-06T10:00:00+08:00",
+           "event_id": 'ev "引号" \\ \'x\' 语文', "detail": {"minutes": 40}}
+    items.append(odd)
+    rep = await ingest(db, runtime, items[:300] + items[:40] + [odd, odd], NOW)     # repeats inside the batch
+    assert not rep.rejected, rep.rejected
+    assert (rep.accepted, rep.duplicates) == (301, 41)
+    rep = await ingest(db, runtime, items[250:] + items[260:270], NOW)               # across and inside
+    assert not rep.rejected, rep.rejected
+    assert (rep.accepted, rep.duplicates) == (200, 61)
+    async with db.unit_of_work() as uow:
+        n = (await uow.session.execute(text("SELECT count(*) FROM score_events"))).scalar()
+        row = (await uow.session.execute(text(
+            "SELECT event_key, action, detail, bucket, at_epoch FROM score_events WHERE event_key = :k"),
+            {"k": "id:" + odd["event_id"]})).one()
+    assert n == 501
+    epoch = int(datetime.fromisoformat(odd["time"]).timestamp())
+    assert tuple(row) == ("id:" + odd["event_id"], "class_teaching", '{"minutes": 40}', epoch // 604800, epoch)
+    incremental = await _totals(db)
+    assert incremental and incremental == await _rebuilt(db, runtime.engine)
+    # the same year again, in time order, into a fresh process state: nothing new
+    rep = await ingest(db, ScoresRuntime(), sorted(items, key=lambda x: x["time"]), NOW)
+    assert (rep.accepted, rep.duplicates) == (0, 501)
+    assert await _totals(db) == incremental
+
