@@ -13,7 +13,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 
 async def test_chat_page_talks_to_the_bot(start_bot, sim, tmp_path):
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.fail("Chromium is missing: run `apt-get install -y chromium` (scripts/test.sh does it)", pytrace=False)
+        pytest.fail("Chromium is missing: run `apt-get install -y chromium` (scripts/test-env.sh does it)", pytrace=False)
     from playwright.async_api import async_playwright, expect
 
     await start_bot()

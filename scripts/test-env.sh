@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Install everything the test suite needs, then run it. CI runs this too (.ci/run).
+# Prepare a machine for the test suite: the package with its test extras, Debian's chromium
+# (the chat-page test), the local PostgreSQL. The README's test command (and .ci/run) is
+#   bash scripts/test-env.sh && python3 -m pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,5 @@ if [ -z "${TEST_PG_URL:-}" ] && command -v pg_isready >/dev/null && ! pg_isready
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
   for _ in $(seq 1 20); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 0.5; done
 fi
-export TEST_PG_URL="${TEST_PG_URL:-postgresql+asyncpg://postgres@127.0.0.1:5432/test}"
-export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
-
-exec python3 -m pytest "$@"
+# tests/conftest.py defaults TEST_PG_URL to postgresql+asyncpg://postgres@127.0.0.1:5432/test
+# and keeps 127.0.0.1 out of any proxy.
