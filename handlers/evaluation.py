@@ -280,11 +280,7 @@ async def form_row(ctx: Context, m: Member, note: str, year: int) -> dict[str, A
                 permission=is_city_operator, permission_text=OPERATOR_TEXT,
                 examples=("/推荐 @李明 组织培训12场，覆盖教师900人",))
 async def recommend(ctx: Context, args: Args) -> Reply:
-    access = await access_of(ctx)
-    mention = _mention(ctx) or Mention(args.who.lstrip("@"), None)
-    seat = await _member_of_mention(ctx, access, mention)
-    if not access.operates(seat.territory.city):
-        return Reply("evaluation/not_yours", {"name": seat.name})
+    seat = await _operated_seat(ctx, args)
     if not seat.user_id:
         return Reply("evaluation/no_staff", {"name": seat.name})
     year = ctx.now().year
@@ -309,11 +305,7 @@ async def recommend(ctx: Context, args: Args) -> Reply:
                 args=[Arg("对象", "who", help="@某人")],
                 permission=is_city_operator, permission_text=OPERATOR_TEXT, examples=("/撤回推荐 @李明",))
 async def unrecommend(ctx: Context, args: Args) -> Reply:
-    access = await access_of(ctx)
-    mention = _mention(ctx) or Mention(args.who.lstrip("@"), None)
-    seat = await _member_of_mention(ctx, access, mention)
-    if not access.operates(seat.territory.city):
-        return Reply("evaluation/not_yours", {"name": seat.name})
+    seat = await _operated_seat(ctx, args)
     year = ctx.now().year
     repo = ctx.uow.repo(EvaluationRepository)
     rec = await repo.active_recommendation(seat.user_id or "", year, seat.role.value)
@@ -325,13 +317,22 @@ async def unrecommend(ctx: Context, args: Args) -> Reply:
     return Reply("evaluation/withdrawn", {"name": seat.name, "year": year})
 
 
+async def _operated_seat(ctx: Context, args: Args):
+    """The @mentioned member of /推荐 and /撤回推荐, who must be in a city the sender operates."""
+    access = await access_of(ctx)
+    seat = await _member_of_mention(ctx, access, _mention(ctx) or Mention(args.who.lstrip("@"), None))
+    if not access.operates(seat.territory.city):
+        raise UserError("evaluation/not_yours", name=seat.name)
+    return seat
+
+
 def recommendation_deadline(services, today: date) -> tuple[date, str]:
     """The 附件3 deadline from the annual cycle (domain/data/annual_cycle.yaml, id recommendation)."""
     from domain.calendar import deadline, load_cycle
     cycle = services.get("annual_cycle", load_cycle)
     try:
         d = deadline(cycle, "recommendation").due_in(today.year)
-    except Exception:
+    except KeyError:                 # the cycle file has no recommendation entry: the notice's date
         d = date(today.year, 10, 31)
     return d, f"{d.month}月{d.day}日"
 

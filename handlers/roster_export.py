@@ -197,15 +197,6 @@ def register_cli(subparsers) -> None:
     exp.set_defaults(func=cli_export)
 
 
-class _DryRun(Exception):
-    pass
-
-
-def _cli_city(tree: RegionTree, name: str) -> str | None:
-    m = tree.match(name, levels=(RegionLevel.CITY,))
-    return m.region.name if m.region else None
-
-
 async def _open_db():
     from run_bot import load_settings_or_exit
     from storage.db import Database
@@ -215,26 +206,31 @@ async def _open_db():
     return settings, Database(settings.resolved_database_url)
 
 
-def _cli_setup():
+def _cli_setup(city_name: str):
+    """(config, region tree, city) for a CLI command; None after printing one error line."""
     from domain.roster.config import RosterConfigError, load_roster_config
     from run_bot import load_settings_or_exit
     try:
         cfg = load_roster_config(load_settings_or_exit().roster_config or None)
-        return cfg, cfg.load_regions()
+        tree = cfg.load_regions()
     except (RosterConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        return None
+    m = tree.match(city_name, levels=(RegionLevel.CITY,))
+    if m.region is None:
+        print(f"error: {city_name} 不是{tree.province}的设区市", file=sys.stderr)
+        return None
+    return cfg, tree, m.region.name
 
 
 async def cli_import(args) -> int:
     from bot.clock import SystemClock
     from handlers.roster_common import register_rows
     from storage.forms.roster_form import FormReadError, read_roster
-    cfg, tree = _cli_setup()
-    city = _cli_city(tree, args.city)
-    if city is None:
-        print(f"error: {args.city} 不是{tree.province}的设区市", file=sys.stderr)
+    setup = _cli_setup(args.city)
+    if setup is None:
         return 2
+    cfg, tree, city = setup
     path = Path(args.file)
     try:
         data = path.read_bytes()
@@ -253,11 +249,9 @@ async def cli_import(args) -> int:
                                          city=city, actor_id="cli", actor_name="命令行导入",
                                          now=SystemClock(settings.tz).now(), all_or_nothing=args.all_or_nothing)
             if args.dry_run:
-                raise _DryRun
-    except _DryRun:
-        pass
-    except UserError as exc:
-        print(f"error: {exc.template}: 并发登记冲突，请重试", file=sys.stderr)
+                await uow.rollback()         # a dry run reports, saves nothing
+    except UserError:
+        print("error: 并发登记冲突（他人同时在登记），请重试", file=sys.stderr)
         return 1
     finally:
         await db.dispose()
@@ -289,11 +283,10 @@ def format_report(report, city: str, *, dry_run: bool = False) -> str:
 
 async def cli_export(args) -> int:
     from bot.clock import SystemClock
-    cfg, tree = _cli_setup()
-    city = _cli_city(tree, args.city)
-    if city is None:
-        print(f"error: {args.city} 不是{tree.province}的设区市", file=sys.stderr)
+    setup = _cli_setup(args.city)
+    if setup is None:
         return 2
+    cfg, tree, city = setup
     settings, db = await _open_db()
     try:
         async with db.unit_of_work() as uow:

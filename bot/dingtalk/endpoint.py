@@ -8,6 +8,7 @@ Setting them on an instance or a subclass has no effect: patch the class.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import dingtalk_stream.card_replier as _card_replier
 import dingtalk_stream.chatbot as _chatbot
@@ -47,7 +48,7 @@ def run_sdk_until_done(loop, task, *closers) -> None:
             for closer in closers:
                 loop.run_until_complete(closer())
             loop.run_until_complete(loop.shutdown_asyncgens())
-        except Exception:
-            pass
+        except Exception:               # shutting down anyway: note it for whoever debugs
+            logging.getLogger("bot.stream").debug("SDK loop clean-up failed", exc_info=True)
         finally:
             loop.close()

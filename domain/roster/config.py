@@ -17,7 +17,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "data" / "roster.yaml"
 
 
 class RosterConfigError(ValueError):
-    pass
+    """The roster configuration file is unusable; the message names the file and the problem."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from domain.territory import Level, Territory
 
 
 class QuotaError(ValueError):
-    pass
+    """A quota setting is malformed (e.g. reviewer: 5-3)."""
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,17 @@ def _condition(r: _Reader, node: Node) -> Condition | None:
     return Condition(fname, op, value)
 
 
+
+def _choice(r, fields, key: str, where: str, allowed, hint: str, default: str) -> str:
+    """An optional field with a fixed set of values; an unknown value is reported with the choices."""
+    if key not in fields:
+        return default
+    value = r.text(fields[key][1], f"{where}的 {key}")
+    if value is not None and value not in allowed:
+        r.fail(fields[key][1], f"{where}的 {key}“{value}”未知，可用：{hint}")
+        return default
+    return value or default
+
 def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
     before = len(r.problems)
     fields = r.mapping(node, f"第 {index} 条规则", RULE_FIELDS)
@@ -179,21 +190,8 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
     if "points" in fields:
         points = r.integer(fields["points"][1], f"{where}的分值 points", minimum=0, maximum=MAX_POINTS)
 
-    kind = "plain"
-    if "kind" in fields:
-        k = r.text(fields["kind"][1], f"{where}的 kind")
-        if k is not None and k not in KINDS:
-            r.fail(fields["kind"][1], f"{where}的 kind“{k}”未知，可用：plain（按次）或 streak（连续天数）")
-        elif k:
-            kind = k
-
-    match = "all"
-    if "match" in fields:
-        mt = r.text(fields["match"][1], f"{where}的 match")
-        if mt is not None and mt not in MATCHES:
-            r.fail(fields["match"][1], f"{where}的 match“{mt}”未知，可用：all（全部满足）或 any（任一满足）")
-        elif mt:
-            match = mt
+    kind = _choice(r, fields, "kind", where, KINDS, "plain（按次）或 streak（连续天数）", "plain")
+    match = _choice(r, fields, "match", where, MATCHES, "all（全部满足）或 any（任一满足）", "all")
 
     conditions: list[Condition] = []
     if "conditions" in fields:
