@@ -53,7 +53,6 @@ class Dispatcher:
         self._tasks: set[asyncio.Task] = set()
         self._roles: ReadCache[GroupRole | None] = ReadCache(["group_bindings"], READ_CACHE_TTL)
         self.claims = MessageClaims(db, services.clock)
-        services.extras["dispatcher"] = self
 
     # -- entry points ---------------------------------------------------------
     def submit(self, msg: IncomingMessage) -> asyncio.Task:
@@ -183,9 +182,9 @@ class Dispatcher:
             return Outcome("user_error", Reply("errors/usage", {
                 "command": spec.name, "arg": exc.arg.label if exc.arg else None, "value": exc.value,
                 "expected": exc.expected, "usage": spec.usage, "examples": list(spec.examples)}), command=spec.name)
-        if spec.permission is not None and not await spec.permission(ctx):
+        if spec.permission is not None and not await spec.permission.allows(ctx):
             return Outcome("user_error", Reply("errors/forbidden", {
-                "command": spec.name, "who": spec.permission_text}), command=spec.name)
+                "command": spec.name, "who": spec.permission.who}), command=spec.name)
         reply = await spec.handler(ctx, args)
         return Outcome("ok", reply, command=spec.name)
 
@@ -194,8 +193,7 @@ class Dispatcher:
         if step is None:  # a kind from an older version: end it cleanly
             await ctx.end_dialogue()
             return Outcome("user_error", Reply("dialogue/cancelled", {"kind": ctx.dialogue and ctx.dialogue.kind or ""}))
-        args = Args()
-        args.rest = ctx.text
+        args = Args(rest=ctx.text)
         reply = await step(ctx, args)
         return Outcome("ok", reply, command=f"dialogue:{ctx.dialogue.kind if ctx.dialogue else ''}")
 
@@ -212,7 +210,7 @@ async def usable_commands(ctx: Context) -> list[CommandSpec]:
             continue
         if spec.permission is not None:
             try:
-                if not await spec.permission(ctx):
+                if not await spec.permission.allows(ctx):
                     continue
             except UserError:
                 continue

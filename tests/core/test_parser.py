@@ -34,11 +34,16 @@ def test_tokenize_quotes_and_fullwidth_spaces():
 def test_positional_and_named_and_greedy():
     spec = _spec()
     a = parse_args(spec, "培训 2026-05-10 数字 资源 应用")
-    assert a == {"kind": "培训", "day": date(2026, 5, 10), "topic": "数字 资源 应用"}
+    assert a.as_dict() == {"kind": "培训", "day": date(2026, 5, 10), "topic": "数字 资源 应用"}
     b = parse_args(spec, "日期＝2026/5/9 类型=文章")
-    assert b["kind"] == "文章" and b["day"] == date(2026, 5, 9) and b["topic"] is None
+    assert b.value("kind", str) == "文章" and b.value("day", date) == date(2026, 5, 9)
+    assert b.optional("topic", str) is None and "topic" not in b
     c = parse_args(spec, "kind=培训 topic=“一 二”")
-    assert c["topic"] == "一 二"
+    assert c.value("topic", str) == "一 二"
+    with pytest.raises(TypeError):
+        c.value("kind", int)          # the spec's converter and the handler disagree
+    with pytest.raises(TypeError):
+        c.value("day", date)          # optional and absent: value() insists
 
 
 def test_parse_failures_name_the_argument():
