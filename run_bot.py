@@ -106,7 +106,7 @@ async def _jobs_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from handlers import feature_modules
+    from handlers.features import FEATURES
     p = argparse.ArgumentParser(prog="run_bot.py", description="DingTalk bot of the service team.")
     sub = p.add_subparsers(dest="cmd")
     run = sub.add_parser("run", help="start the bot (default)")
@@ -121,10 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     jr = jsub.add_parser("run", help="run a job now")
     jr.add_argument("job_id")
     jr.set_defaults(func=_jobs_run)
-    for m in feature_modules():
-        hook = getattr(m, "register_cli", None)
-        if hook:
-            hook(sub)
+    for f in FEATURES:
+        if f.register_cli:
+            f.register_cli(sub)
     return p
 
 

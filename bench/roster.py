@@ -72,8 +72,8 @@ async def main_async(args) -> int:
     from bot.config import load_settings
     from domain.regions import load_default_regions
     from domain.territory import Territory
-    from handlers.roster_common import config
-    from handlers.roster_export import roster_header
+    from handlers.roster.common import config
+    from handlers.roster.export import roster_header
     from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
     from simulator.server import DEFAULT_USERS, FakeDingTalk, SimUser
     from storage.repositories.roster import RosterRepository

@@ -295,6 +295,9 @@ class Registry:
         self.commands: list[CommandSpec] = []
         self.dialogues: dict[str, Handler] = {}
         self._by_name: dict[str, CommandSpec] = {}
+        self.include_routers(*routers)
+
+    def include_routers(self, *routers: Router) -> None:
         for r in routers:
             self.include(r)
 

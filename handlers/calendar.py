@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.commands import Args, Router
-from bot.context import Context, Services, ServiceKey
+from bot.context import Context, ServiceKey, Services
 from bot.replies import Reply
 from domain.calendar import Deadline, load_cycle, workdays_between
 from scheduler import JobContext, JobSpec

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from bot.commands import HELP_SECTIONS, Arg, Args, Chat, GroupRole, Router, group_role
 from bot.context import Context
-from handlers.permissions import SUPERADMIN
 from bot.replies import Reply
+from handlers.permissions import SUPERADMIN
 
 router = Router("core")
 

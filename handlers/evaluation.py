@@ -18,20 +18,37 @@ from datetime import date
 from typing import Any
 
 from bot.commands import Arg, Args, Router, integer, positive_int, text
-from bot.context import Context, Mention, Services, ServiceKey
+from bot.context import Context, Mention, ServiceKey, Services
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.evaluation import (
-    ACHIEVED, CONFIRMED, NOT_ACHIEVED, PENDING, ROLE_NAMES, SUBMITTED, NoReviewStats, PointsShare, ReportError, ReviewStatsProvider,
-    checklist, describe_report, indicator_set_for, kinds_matching, parse_report,
+    ACHIEVED,
+    CONFIRMED,
+    NOT_ACHIEVED,
+    PENDING,
+    ROLE_NAMES,
+    SUBMITTED,
+    NoReviewStats,
+    PointsShare,
+    ReportError,
+    ReviewStatsProvider,
+    checklist,
+    describe_report,
+    indicator_set_for,
+    kinds_matching,
+    parse_report,
 )
 from domain.roster import Member, Role
 from domain.territory import Territory
+from handlers.feature import ExportKind
 from handlers.permissions import CITY_OPERATOR, TEAM_MEMBER
-from handlers.scores_people import Access, access_of, regions
-from handlers.scores_service import county_shares, runtime_of
+from handlers.scores.people import Access, access_of, regions
+from handlers.scores.service import county_shares, runtime_of
 from storage.forms.recommendation_form import (
-    DOCX_MIME, XLSX_MIME, write_recommendation_docx, write_recommendation_xlsx,
+    DOCX_MIME,
+    XLSX_MIME,
+    write_recommendation_docx,
+    write_recommendation_xlsx,
 )
 from storage.repositories.evaluation import EvaluationRepository, StoredReport
 from storage.repositories.roster import GrantRepository, RosterRepository
@@ -348,7 +365,7 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
     tree = regions(ctx.services)
     cities = access.operator_cities()
     if where:
-        from handlers.roster_views import resolve_where
+        from handlers.roster.views import resolve_where
         t, _ = resolve_where(tree, where, access.scopes)
         city = t.city
     elif cities and len(cities) == 1:
@@ -383,11 +400,5 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
                                          "deadline": deadline_text}, private=True)
 
 
-def _register_export() -> None:
-    from handlers.roster_export import ExportKind, register_export_kind
-    register_export_kind(ExportKind("推荐表", ("recommendation", "附件3", "推荐"), "优秀工作者推荐表（附件3）",
-                                    export_recommendations))
-
-
-_register_export()
+EXPORTS = [ExportKind("推荐表", ("recommendation", "附件3", "推荐"), "优秀工作者推荐表（附件3）", export_recommendations)]
 

@@ -31,7 +31,7 @@ def run(*argv: str) -> int:
     import argparse
     import asyncio
 
-    from handlers.roster_export import register_cli
+    from handlers.roster.export import register_cli
     parser = argparse.ArgumentParser(prog="run_bot.py")
     register_cli(parser.add_subparsers(dest="cmd"))
     args = parser.parse_args(list(argv))

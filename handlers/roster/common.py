@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.commands import GroupRole
-from bot.context import Context, MemoKey, Services, ServiceKey
+from bot.context import Context, MemoKey, ServiceKey, Services
 from bot.errors import UserError
 from domain.regions import RegionTree
 from domain.roster import (
@@ -27,7 +27,7 @@ from domain.roster import (
 )
 from domain.roster.config import RosterConfig, load_roster_config
 from domain.roster.parsing import RawRow
-from domain.territory import Level, Territory, can_manage, scopes
+from domain.territory import Territory, can_manage, scopes
 from storage.cache import READ_CACHE_TTL, ReadCache
 from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
 
@@ -78,6 +78,16 @@ async def held(ctx: Context) -> list[Territory]:
         cached = ctx.memo.set(HELD, scopes(grants, superadmin=ctx.actor.is_superadmin,
                                            province=regions(ctx.services).province))
     return cached
+
+
+def when(ctx: Context, at: datetime | None) -> str:
+    """A moment as the chat shows it: ``MM-DD HH:MM`` in the bot's time zone."""
+    return at.astimezone(ctx.clock.tz).strftime("%m-%d %H:%M") if at else ""
+
+
+def external(user_id: str | None) -> bool:
+    """No staff id (an external contact): nothing can be sent to them proactively."""
+    return not user_id or user_id.startswith("$:")
 
 
 def home_city(scope: Sequence[Territory]) -> str | None:

@@ -1,20 +1,14 @@
 """/导出 (download links) and ``python run_bot.py roster import|export``.
 
-``/导出 <种类> [城市]`` dispatches on a small registry so other features can add kinds
-(e.g. the 附件3 recommendation form) without declaring a second /导出::
-
-    from handlers.roster_export import ExportKind, register_export_kind
-    register_export_kind(ExportKind("推荐表", ("recommendation",), "附件3 优秀工作者推荐表", run))
-
-where ``async def run(ctx, where: str | None) -> Reply``.
+``/导出 <种类> [城市]`` dispatches on the export kinds the features declare (``EXPORTS = [ExportKind(...)]``
+beside their code, listed in handlers/features.py), so another feature adds a kind (e.g. the 附件3
+recommendation form) without declaring a second /导出. ``ExportKind.run`` is ``async def run(ctx, where) -> Reply``.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from bot.commands import Arg, ArgError, Args, Router
@@ -24,17 +18,18 @@ from bot.replies import Reply
 from domain.regions import RegionLevel, RegionTree
 from domain.roster import SECTIONS, Member, Status
 from domain.territory import Level, Territory, can_manage
+from handlers.feature import ExportKind
 from handlers.permissions import OPERATOR
-from handlers.roster_common import (
-    ROLE_GROUPS,
+from handlers.roster.common import (
     ACTION_LABELS,
     MEMBER,
+    ROLE_GROUPS,
     config,
     held,
     home_city,
     regions,
 )
-from handlers.roster_views import resolve_where
+from handlers.roster.views import resolve_where
 from storage.forms import DOCX_MIME, XLSX_MIME, FormData, FormSpec, SectionSpec, write_docx, write_xlsx
 from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
 from storage.repositories.roster import RosterRepository
@@ -42,29 +37,12 @@ from storage.repositories.roster import RosterRepository
 router = Router("roster-export", section="审批与管理")
 
 
-@dataclass(frozen=True)
-class ExportKind:
-    name: str
-    aliases: tuple[str, ...]
-    help: str
-    run: Callable[[Context, str | None], Awaitable[Reply]]
-
-
-EXPORT_KINDS: dict[str, ExportKind] = {}
-
-
-def register_export_kind(kind: ExportKind) -> None:
-    for n in (kind.name, *kind.aliases):
-        key = n.lower()
-        if key in EXPORT_KINDS and EXPORT_KINDS[key] is not kind:
-            raise ValueError(f"export kind {n} declared twice")
-        EXPORT_KINDS[key] = kind
-
-
 def export_kind(value: str) -> ExportKind:
-    kind = EXPORT_KINDS.get(value.strip().lower())
+    from handlers.features import export_kinds  # the explicit feature list imports this module
+    kinds = export_kinds()
+    kind = kinds.get(value.strip().lower())
     if kind is None:
-        names = list(dict.fromkeys(k.name for k in EXPORT_KINDS.values()))
+        names = list(dict.fromkeys(k.name for k in kinds.values()))
         raise ArgError("以下之一：" + "、".join(names))
     return kind
 
@@ -164,8 +142,8 @@ async def export_changes(ctx: Context, where: str | None) -> Reply:
                                      "links": links}, private=True)
 
 
-register_export_kind(ExportKind("名单", ("roster", "附件1", "汇总表"), "服务队伍汇总表（附件1）", export_roster))
-register_export_kind(ExportKind("变更", ("changes", "人员调整", "变更记录"), "人员调整情况表", export_changes))
+EXPORTS = [ExportKind("名单", ("roster", "附件1", "汇总表"), "服务队伍汇总表（附件1）", export_roster),
+           ExportKind("变更", ("changes", "人员调整", "变更记录"), "人员调整情况表", export_changes)]
 
 
 @router.command("导出", alias="export", groups=ROLE_GROUPS, permission=OPERATOR,
@@ -224,7 +202,7 @@ def _cli_setup(city_name: str):
 
 async def cli_import(args) -> int:
     from bot.clock import SystemClock
-    from handlers.roster_common import register_rows
+    from handlers.roster.common import register_rows
     from storage.forms.roster_form import FormReadError, read_roster
     setup = _cli_setup(args.city)
     if setup is None:
@@ -319,5 +297,5 @@ async def on_startup(bot) -> None:
     # Load the roster configuration and region tree now: a bad file stops start-up with its line and reason.
     regions(bot.services)
     fut = asyncio.get_running_loop().run_in_executor(None, _warm_up)
-    fut.add_done_callback(lambda f: f.cancelled() or f.exception() and logging.getLogger("roster").warning(
-        "warm-up failed: %r", f.exception()))
+    fut.add_done_callback(lambda f: f.cancelled() or (f.exception() and logging.getLogger("roster").warning(
+        "warm-up failed: %r", f.exception())))

@@ -20,10 +20,10 @@ from domain.roster import (
 )
 from domain.territory import Level, Territory, can_manage, narrowest, resolve_territory
 from handlers.permissions import OPERATOR
-from handlers.roster_common import (
-    ROLE_GROUPS,
+from handlers.roster.common import (
     ACTION_LABELS,
     MEMBER,
+    ROLE_GROUPS,
     config,
     held,
     home_city,

@@ -79,7 +79,7 @@ def read_activity(path: Path) -> tuple[list[Any], list[int]]:
     """Items and their row (or line) numbers; JSON array, NDJSON, CSV or xlsx."""
     name = path.name.lower()
     if name.endswith((".json", ".ndjson", ".jsonl")):
-        from handlers.scores import parse_body
+        from handlers.scores.commands import parse_body
         try:
             items, bad = parse_body(path.read_bytes())
         except ValueError as exc:
@@ -158,7 +158,7 @@ async def cmd_teachers(args) -> int:
 
 
 async def cmd_activity(args) -> int:
-    from handlers.scores_service import ScoresRuntime, ingest
+    from handlers.scores.service import ScoresRuntime, ingest
     path = Path(args.file)
     try:
         items, numbers = read_activity(path)
@@ -181,8 +181,8 @@ async def cmd_activity(args) -> int:
 
 
 async def cmd_rules(args) -> int:
-    from storage.repositories.scores import RuleSetRepository, ScoreRepository
     from domain.scores import Engine
+    from storage.repositories.scores import RuleSetRepository, ScoreRepository
     if args.rules_cmd == "check":
         try:
             rules = load_rules(args.file)
@@ -222,7 +222,7 @@ async def cmd_rules(args) -> int:
 
 
 async def cmd_rebuild(args) -> int:
-    from handlers.scores_service import ScoresRuntime
+    from handlers.scores.service import ScoresRuntime
     from storage.repositories.scores import ScoreRepository
     settings, db = await _open_db(args)
     try:

@@ -10,14 +10,21 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any
 
-from bot.context import Services, ServiceKey
+from bot.context import ServiceKey, Services
 from domain.scores import Engine, Period, RuleSet, ScoreSummary, default_rules, period_of
 from storage.repositories.scores import (
-    CountyShare, IngestReport, RankRow, RuleSetRepository, ScoreRepository, Teacher, WindowCache,
+    CountyShare,
+    IngestReport,
+    RankRow,
+    RuleSetRepository,
+    ScoreRepository,
+    Teacher,
+    WindowCache,
 )
 
 KIND_CODES = {"week": "w", "month": "m", "year": "y"}

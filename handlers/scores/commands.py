@@ -24,8 +24,8 @@ from domain.evaluation import indicator_set_for
 from domain.scores import Period, RuleSet, ScoreSummary, parse_period, period_of
 from domain.territory import Level, Territory, resolve_territory
 from handlers.permissions import SCOPE
-from handlers.scores_people import access_of, regions
-from handlers.scores_service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
+from handlers.scores.people import access_of, regions
+from handlers.scores.service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
 from storage.repositories.scores import Teacher, TeacherRepository
 
 log = logging.getLogger(__name__)
@@ -312,10 +312,3 @@ async def activity_api(request: web.Request) -> web.Response:
 
 def setup_http(app: web.Application, bot) -> None:
     app.router.add_post("/api/v1/activity", activity_api)
-
-
-def register_cli(subparsers) -> None:
-    from handlers.scores_cli import register
-    register(subparsers)
-
-

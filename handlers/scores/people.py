@@ -17,7 +17,7 @@ from domain.territory import Level, Territory
 
 def regions(services):
     """The region tree the roster uses (an operator may load another province)."""
-    from handlers.roster_common import regions as roster_regions
+    from handlers.roster.common import regions as roster_regions
     return roster_regions(services)
 
 
@@ -78,7 +78,7 @@ async def access_of(ctx: Context) -> Access:
     cached = ctx.memo.get(ACCESS)
     if cached is not None:
         return cached
-    from handlers.roster_common import held, own_seats
+    from handlers.roster.common import held, own_seats
     tree = regions(ctx.services)
     grants = [t for t in await held(ctx) if not (ctx.actor.is_superadmin and t.level is Level.PROVINCE)]
     seats = [m for m in await own_seats(ctx) if m.status.value == "active"]
