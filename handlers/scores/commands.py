@@ -20,7 +20,7 @@ from bot.commands import Arg, Args, Router
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
-from domain.evaluation import indicator_set_for
+from domain.evaluation import indicator_set_for, share_reached
 from domain.scores import Period, RuleSet, ScoreSummary, parse_period, period_of
 from domain.territory import Level, Territory, resolve_territory
 from handlers.permissions import SCOPE
@@ -222,7 +222,7 @@ async def rank(ctx: Context, args: Args) -> Reply:
         ctx_out.update(min_points=iset.min_points, target=f"{target:.0%}", year=year.label)
         if territory.level is Level.CITY:
             ctx_out["shares"] = [{"name": s.county, "qualified": s.qualified, "total": s.total,
-                                  "pct": f"{s.share:.0%}", "ok": s.share + 1e-12 >= target} for s in shares]
+                                  "pct": f"{s.share:.0%}", "ok": share_reached(s.share, target)} for s in shares]
         else:
             by_city: dict[str, list] = {}
             for s in shares:
@@ -233,7 +233,7 @@ async def rank(ctx: Context, args: Args) -> Reply:
                 if not items:
                     continue
                 q, n = sum(s.qualified for s in items), sum(s.total for s in items)
-                below = [f"{s.county} {s.share:.0%}" for s in items if s.share + 1e-12 < target]
+                below = [f"{s.county} {s.share:.0%}" for s in items if not share_reached(s.share, target)]
                 ctx_out["cities"].append({"name": city, "pct": f"{q / n:.0%}" if n else "—",
                                           "ok_count": len(items) - len(below), "count": len(items),
                                           "below": "、".join(below)})
