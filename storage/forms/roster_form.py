@@ -8,18 +8,9 @@ from domain.regions import RegionTree
 from domain.roster import SECTIONS, Member, RawRow, Role
 from domain.roster.quota import DEFAULT_RULES, QuotaRules
 from domain.territory import Level
-from storage.forms.tables import (
-    DOCX_MIME,
-    XLSX_MIME,
-    FormData,
-    FormReadError,
-    FormSpec,
-    SectionSpec,
-    read_docx,
-    read_xlsx,
-    write_docx,
-    write_xlsx,
-)
+from storage.forms.docx_io import read_docx, write_docx
+from storage.forms.tables import DOCX_MIME, XLSX_MIME, FormData, FormReadError, FormSpec, SectionSpec
+from storage.forms.xlsx_io import read_xlsx, write_xlsx
 
 ROSTER_TITLE = "教育资源公共服务体系服务队伍设区市汇总表"
 HEADER_FIELDS = ("报送单位", "联系人姓名", "联系人电话", "手机", "报送日期")

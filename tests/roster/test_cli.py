@@ -9,7 +9,7 @@ from docx import Document
 from domain.regions import load_default_regions
 from storage.forms import FormData
 from storage.forms.roster_form import ROSTER_FORM, read_roster, write_roster_xlsx
-from storage.forms.tables import write_xlsx
+from storage.forms.xlsx_io import write_xlsx
 from tests.roster.factory import city_members
 
 TREE = load_default_regions()
