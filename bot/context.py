@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.commands import GroupRole
 from bot.incoming import IncomingMessage
+from bot.proactive import enqueue_reply
 from bot.replies import Reply
 
 if TYPE_CHECKING:
@@ -182,19 +183,16 @@ class Context:
                                     action=action, entity=entity, entity_id=entity_id, before=before,
                                     after=after, reason=reason, territory=territory)
 
-    async def send_to_users(self, user_ids: list[str], reply: Reply, purpose: str = "") -> None:
+    async def send_to_users(self, user_ids: Sequence[str], reply: Reply, purpose: str = "") -> None:
         """Queue a 1:1 message to people (committed with this unit of work)."""
-        rendered = self.services.renderer.reply(reply)
-        await self.uow.outbox.enqueue(kind="users", user_ids=list(user_ids), msg_key="sampleMarkdown",
-                                      msg_param={"title": rendered.title, "text": rendered.text},
-                                      now=self.now(), reply_to_msg_id=self.message.msg_id, purpose=purpose)
+        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), user_ids=user_ids,
+                            reply_to_msg_id=self.message.msg_id, purpose=purpose)
         self.outbox_written = True
 
     async def send_to_group(self, conversation_id: str, reply: Reply, purpose: str = "") -> None:
-        rendered = self.services.renderer.reply(reply)
-        await self.uow.outbox.enqueue(kind="group", conversation_id=conversation_id, msg_key="sampleMarkdown",
-                                      msg_param={"title": rendered.title, "text": rendered.text},
-                                      now=self.now(), reply_to_msg_id=self.message.msg_id, purpose=purpose)
+        """Queue a message to a group (committed with this unit of work)."""
+        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), conversation_id=conversation_id,
+                            reply_to_msg_id=self.message.msg_id, purpose=purpose)
         self.outbox_written = True
 
     async def download_link(self, filename: str, content_type: str, data: bytes,

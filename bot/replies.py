@@ -15,6 +15,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from domain.privacy import mask_mobile
+
 MESSAGES_DIR = Path(__file__).resolve().parent.parent / "messages"
 DEFAULT_TITLE = "服务队伍助手"
 MAX_CHARS = 6000   # DingTalk accepts ~20,000 bytes; phones need much less.
@@ -38,11 +40,6 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, Markup):
         return value
     return md_escape(value)
-
-
-def mask_mobile(value: str | None) -> str:
-    s = str(value or "")
-    return s[:3] + "****" + s[-4:] if len(s) == 11 else s
 
 
 @dataclass(frozen=True)

@@ -41,14 +41,12 @@ async def send_reminders(job: JobContext) -> int:
         if left is None:
             continue
         due = d.next_due(today)
-        rendered = job.services.renderer.render("calendar/reminder", {
+        reminder = Reply("calendar/reminder", {
             "title": d.title, "due": f"{due.month}月{due.day}日", "workdays": left, "action": d.action})
         for role in d.groups:
             for binding in await job.uow.groups.for_role(role):
-                await job.uow.outbox.enqueue(kind="group", conversation_id=binding.conversation_id,
-                                             msg_key="sampleMarkdown",
-                                             msg_param={"title": rendered.title, "text": rendered.text},
-                                             now=job.now(), purpose=f"reminder:{d.id}:{due.isoformat()}:{left}")
+                await job.send_to_group(binding.conversation_id, reminder,
+                                        purpose=f"reminder:{d.id}:{due.isoformat()}:{left}")
                 sent += 1
     return sent
 

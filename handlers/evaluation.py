@@ -40,13 +40,12 @@ from domain.evaluation import (
 )
 from domain.roster import Member, Role
 from domain.territory import Territory
+from handlers.downloads import form_links
 from handlers.feature import ExportKind
 from handlers.permissions import CITY_OPERATOR, TEAM_MEMBER
 from handlers.scores.people import Access, access_of, regions
 from handlers.scores.service import county_shares, runtime_of
 from storage.forms.recommendation_form import (
-    DOCX_MIME,
-    XLSX_MIME,
     write_recommendation_docx,
     write_recommendation_xlsx,
 )
@@ -392,8 +391,7 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
               "报送日期": today.isoformat()}
     xlsx = await asyncio.to_thread(write_recommendation_xlsx, rows, header, deadline=deadline_text)
     docx = await asyncio.to_thread(write_recommendation_docx, rows, header, deadline=deadline_text)
-    links = [{"name": f"{city}-附件3.xlsx", "url": await ctx.download_link(f"{city}-附件3.xlsx", XLSX_MIME, xlsx)},
-             {"name": f"{city}-附件3.docx", "url": await ctx.download_link(f"{city}-附件3.docx", DOCX_MIME, docx)}]
+    links = await form_links(ctx, f"{city}-附件3", xlsx, docx)
     await ctx.audit("evaluation.export", "recommendation_export", f"{access.province}/{city}",
                     after={"count": len(rows), "year": year}, territory=f"{access.province}/{city}")
     return Reply("evaluation/exported", {"city": city, "year": year, "count": len(rows), "links": links,

@@ -7,6 +7,7 @@
 - :mod:`.quota`       quotas as data, RosterBook (seats, one per person, unique accounts)
 - :mod:`.completion`  filled vs quota per territory, per-city completion
 """
+from domain.privacy import mask_mobile
 from domain.roster.completion import (
     CityCompletion,
     SeatStatus,
@@ -31,7 +32,7 @@ from domain.roster.fields import (
     norm_label,
     section_for_title,
 )
-from domain.roster.model import FieldError, Member, RowResult, Status, mask_mobile, member_diff
+from domain.roster.model import FieldError, Member, RowResult, Status, member_diff
 from domain.roster.parsing import RawRow, logical_lines, parse_columns, parse_header, parse_kv, parse_line, parse_paste
 from domain.roster.quota import DEFAULT_RULES, Quota, QuotaError, QuotaRules, RosterBook, SeatRefusal
 from domain.roster.validation import (

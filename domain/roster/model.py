@@ -109,12 +109,6 @@ class Member:
                    user_id=data.get("user_id"))
 
 
-def mask_mobile(mobile: str | None) -> str:
-    """138****1234 (anything that is not 11 characters is shown as it is)."""
-    s = str(mobile or "")
-    return s[:3] + "****" + s[-4:] if len(s) == 11 else s
-
-
 def member_diff(before: Member, after: Member) -> tuple[dict[str, str], dict[str, str]]:
     """Changed fields only, as (before, after) dicts by key, for the audit log."""
     keys = [k for k in SECTIONS[after.role].keys if before.values.get(k, "") != after.values.get(k, "")]

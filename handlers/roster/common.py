@@ -29,6 +29,7 @@ from domain.roster.config import RosterConfig, load_roster_config
 from domain.roster.parsing import RawRow
 from domain.territory import Territory, can_manage, scopes
 from storage.cache import READ_CACHE_TTL, ReadCache
+from storage.repositories.core import audit_row
 from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
 
 # Roster commands work in the three role groups and in 1:1 chats.
@@ -166,13 +167,6 @@ class BulkReport:
                 "all_or_nothing": self.all_or_nothing, **errors_view(self.errors)}
 
 
-def audit_entry(*, at: datetime, actor_id: str, actor_name: str, action: str, member: Member,
-                before: dict | None = None, after: dict | None = None, reason: str | None = None) -> dict[str, Any]:
-    return {"at": at, "actor_id": actor_id, "actor_name": actor_name, "action": action, "entity": MEMBER,
-            "entity_id": str(member.id), "territory": member.territory.path, "before": before, "after": after,
-            "reason": reason}
-
-
 def snapshot(m: Member) -> dict[str, Any]:
     """What the audit log keeps of a record: its values, seat and status."""
     return {**{k: m.values.get(k, "") for k in SECTIONS[m.role].keys}, "role": m.role.value,
@@ -226,8 +220,9 @@ async def register_rows(uow, tree: RegionTree, config_: RosterConfig, rows: Sequ
         saved = await repo.add_many(to_save, by=actor_id, now=now)
     except SeatConflict:
         raise UserError("roster/conflict") from None
-    await repo.audit_many(audit_entry(at=now, actor_id=actor_id, actor_name=actor_name, action=action, member=m,
-                                      after=snapshot(m)) for m in saved)
+    await uow.audit.record_many(
+        audit_row(at=now, actor_id=actor_id, actor_name=actor_name, action=action, entity=MEMBER,
+                  entity_id=str(m.id), territory=m.territory.path, after=snapshot(m)) for m in saved)
     report.saved = saved
     return report
 

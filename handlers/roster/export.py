@@ -18,6 +18,7 @@ from bot.replies import Reply
 from domain.regions import RegionLevel, RegionTree
 from domain.roster import SECTIONS, Member, Status
 from domain.territory import Level, Territory, can_manage
+from handlers.downloads import form_links
 from handlers.feature import ExportKind
 from handlers.permissions import OPERATOR
 from handlers.roster.common import (
@@ -30,7 +31,7 @@ from handlers.roster.common import (
     regions,
 )
 from handlers.roster.views import resolve_where
-from storage.forms import DOCX_MIME, XLSX_MIME, FormData, FormSpec, SectionSpec, write_docx, write_xlsx
+from storage.forms import FormData, FormSpec, SectionSpec, write_docx, write_xlsx
 from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
 from storage.repositories.roster import RosterRepository
 
@@ -120,8 +121,7 @@ async def export_roster(ctx: Context, where: str | None) -> Reply:
     members = await ctx.uow.repo(RosterRepository).in_territory(city, statuses=(Status.ACTIVE.value,))
     header = roster_header(city.city, ctx.actor.name, ctx.now().date().isoformat())
     xlsx, docx = await asyncio.to_thread(roster_files, tree, cfg, members, header)
-    links = [{"name": f"{city.city}-附件1.xlsx", "url": await ctx.download_link(f"{city.city}-附件1.xlsx", XLSX_MIME, xlsx)},
-             {"name": f"{city.city}-附件1.docx", "url": await ctx.download_link(f"{city.city}-附件1.docx", DOCX_MIME, docx)}]
+    links = await form_links(ctx, f"{city.city}-附件1", xlsx, docx)
     await ctx.audit("roster.export", "roster_export", city.path, after={"count": len(members)}, territory=city.path)
     return Reply("roster/exported", {"what": "服务队伍汇总表（附件1）", "city": city.city, "count": len(members),
                                      "links": links}, private=True)
@@ -136,8 +136,7 @@ async def export_changes(ctx: Context, where: str | None) -> Reply:
                     sections={"changes": change_rows(entries, members, ctx.clock.tz)})
     xlsx = await asyncio.to_thread(write_xlsx, CHANGES_FORM, data)
     docx = await asyncio.to_thread(write_docx, CHANGES_FORM, data)
-    links = [{"name": f"{city.city}-人员调整.xlsx", "url": await ctx.download_link(f"{city.city}-人员调整.xlsx", XLSX_MIME, xlsx)},
-             {"name": f"{city.city}-人员调整.docx", "url": await ctx.download_link(f"{city.city}-人员调整.docx", DOCX_MIME, docx)}]
+    links = await form_links(ctx, f"{city.city}-人员调整", xlsx, docx)
     return Reply("roster/exported", {"what": "人员调整情况表", "city": city.city, "count": len(entries),
                                      "links": links}, private=True)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,6 +91,14 @@ def _binding(r: GroupBinding) -> Binding:
     return Binding(r.conversation_id, r.role, r.title, r.bound_by, r.bound_at)
 
 
+def audit_row(*, at: datetime, actor_id: str, action: str, entity: str, entity_id: str,
+              before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+              reason: str | None = None, actor_name: str = "", territory: str | None = None) -> AuditEntry:
+    """One audit-log row: who did what to which entity, before and after, why, and in which territory."""
+    return AuditEntry(at=at, actor_id=actor_id, actor_name=actor_name, action=action, entity=entity,
+                      entity_id=str(entity_id), before=before, after=after, reason=reason, territory=territory)
+
+
 class AuditRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
@@ -97,11 +106,16 @@ class AuditRepository:
     async def record(self, *, at: datetime, actor_id: str, action: str, entity: str, entity_id: str,
                      before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
                      reason: str | None = None, actor_name: str = "", territory: str | None = None) -> AuditEntry:
-        entry = AuditEntry(at=at, actor_id=actor_id, actor_name=actor_name, action=action, entity=entity,
-                           entity_id=str(entity_id), before=before, after=after, reason=reason, territory=territory)
+        entry = audit_row(at=at, actor_id=actor_id, actor_name=actor_name, action=action, entity=entity,
+                          entity_id=entity_id, before=before, after=after, reason=reason, territory=territory)
         self.session.add(entry)
         await self.session.flush()
         return entry
+
+    async def record_many(self, entries: Iterable[AuditEntry]) -> None:
+        """Many rows built by :func:`audit_row` with one flush (bulk registration)."""
+        self.session.add_all(list(entries))
+        await self.session.flush()
 
     async def list(self, *, entity: str | None = None, entity_id: str | None = None,
                    territory_prefix: str | None = None, limit: int = 50) -> list[AuditEntry]:

@@ -5,7 +5,6 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.roster import Member, Role, Status
 from domain.territory import Level, Territory
-from storage.models.core import AuditEntry
 from storage.models.roster import RosterMember, TerritoryGrant
 
 LIVE = (Status.PENDING.value, Status.ACTIVE.value)
@@ -167,11 +165,6 @@ class RosterRepository:
             row.note = note
         await self._flush()
         return to_member(row)
-
-    async def audit_many(self, entries: Iterable[dict[str, Any]]) -> None:
-        """Many audit entries with one flush (bulk registration)."""
-        self.session.add_all([AuditEntry(**e) for e in entries])
-        await self.session.flush()
 
 
 @dataclass(frozen=True)
