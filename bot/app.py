@@ -141,7 +141,7 @@ class BotApp:
         self._stopped.set()
         log.info("bot stopped")
 
-    async def __aenter__(self) -> "BotApp":
+    async def __aenter__(self) -> BotApp:
         await self.start()
         return self
 

@@ -33,7 +33,7 @@ class ServiceKey(Generic[T]):
 
     __slots__ = ("factory", "name")
 
-    def __init__(self, name: str, factory: "Callable[[Services], T]"):
+    def __init__(self, name: str, factory: Callable[[Services], T]):
         self.name = name
         self.factory = factory
 
@@ -78,10 +78,10 @@ class Actor:
 class Services:
     """Process-wide collaborators shared by handlers and jobs."""
 
-    settings: "Settings"
-    clock: "Clock"
-    renderer: "Renderer"
-    registry: "Registry"
+    settings: Settings
+    clock: Clock
+    renderer: Renderer
+    registry: Registry
     on_outbox: Callable[[], None] = lambda: None   # wakes the outbox worker after a commit
     _shared: dict[ServiceKey[Any], Any] = field(default_factory=dict)
 
@@ -109,7 +109,7 @@ class Mention:
 
 
 class Context:
-    def __init__(self, *, message: IncomingMessage, uow: "UnitOfWork", services: Services,
+    def __init__(self, *, message: IncomingMessage, uow: UnitOfWork, services: Services,
                  group_role: GroupRole | None, actor: Actor, dialogue: Any = None):
         self.message = message
         self.uow = uow
@@ -122,11 +122,11 @@ class Context:
 
     # -- basics -------------------------------------------------------------
     @property
-    def settings(self) -> "Settings":
+    def settings(self) -> Settings:
         return self.services.settings
 
     @property
-    def clock(self) -> "Clock":
+    def clock(self) -> Clock:
         return self.services.clock
 
     def now(self) -> datetime:

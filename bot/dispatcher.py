@@ -14,15 +14,15 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.claims import MessageClaims
 from bot.commands import Args, Chat, CommandSpec, GroupRole, ParseFailure, parse_args, split_command
 from bot.context import Actor, Context, Services
 from bot.errors import UserError
 from bot.incoming import MAX_TEXT_CHARS, IncomingMessage, is_command
 from bot.metrics import Metrics
 from bot.replies import Rendered, Reply
-from storage.db import Database
-from bot.claims import MessageClaims
 from storage.cache import READ_CACHE_TTL, ReadCache
+from storage.db import Database
 
 log = logging.getLogger("bot.dispatcher")
 
@@ -70,7 +70,7 @@ class Dispatcher:
         started = time.perf_counter()
         try:
             outcome = await asyncio.wait_for(self._handle(msg), timeout=self.services.settings.bot_handler_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             ref = _ref()
             log.error("handler timeout msgId=%s ref=%s text=%r", msg.msg_id, ref, msg.text[:200])
             outcome = Outcome("timeout", Reply("errors/timeout", {"ref": ref}), error_ref=ref)
@@ -192,7 +192,7 @@ class Dispatcher:
         step = self.registry.dialogues.get(ctx.dialogue.kind)
         if step is None:  # a kind from an older version: end it cleanly
             await ctx.end_dialogue()
-            return Outcome("user_error", Reply("dialogue/cancelled", {"kind": ctx.dialogue and ctx.dialogue.kind or ""}))
+            return Outcome("user_error", Reply("dialogue/cancelled", {"kind": (ctx.dialogue and ctx.dialogue.kind) or ""}))
         args = Args(rest=ctx.text)
         reply = await step(ctx, args)
         return Outcome("ok", reply, command=f"dialogue:{ctx.dialogue.kind if ctx.dialogue else ''}")

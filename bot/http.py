@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 BOT_KEY = web.AppKey("bot", object)
 
 
-def make_http_app(bot: "BotApp") -> web.Application:
+def make_http_app(bot: BotApp) -> web.Application:
     app = web.Application(client_max_size=max(bot.settings.activity_max_bytes, 1024 ** 2) + 1024)
     app[BOT_KEY] = bot
     app.router.add_get("/healthz", healthz)
@@ -24,7 +24,7 @@ def make_http_app(bot: "BotApp") -> web.Application:
     return app
 
 
-def get_bot(request: web.Request) -> "BotApp":
+def get_bot(request: web.Request) -> BotApp:
     return request.app[BOT_KEY]  # type: ignore[return-value]
 
 

@@ -26,9 +26,9 @@ import enum
 import io
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -126,7 +126,7 @@ class RegionTree:
     _counties: dict[str, tuple[Region, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, province: str, cities: Iterable[tuple[str, Iterable[str]]]) -> "RegionTree":
+    def build(cls, province: str, cities: Iterable[tuple[str, Iterable[str]]]) -> RegionTree:
         city_regions: list[Region] = []
         counties: dict[str, tuple[Region, ...]] = {}
         for city, names in cities:

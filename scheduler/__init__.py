@@ -54,7 +54,7 @@ class JobSpec:
 
 
 class JobRunner:
-    def __init__(self, db: "Database", services: "Services"):
+    def __init__(self, db: Database, services: Services):
         self.db = db
         self.services = services
 
@@ -93,6 +93,3 @@ class Scheduler:
     def shutdown(self) -> None:
         if self._aps.running:
             self._aps.shutdown(wait=False)
-
-    def next_runs(self) -> dict[str, Any]:
-        return {j.id: j.next_run_time for j in self._aps.get_jobs()}

@@ -35,7 +35,7 @@ class ReadCache(Generic[T]):
         self._data: OrderedDict[Hashable, tuple[tuple[int, ...], float, T]] = OrderedDict()
         self.hits = self.misses = 0
 
-    async def get(self, uow: "UnitOfWork", key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+    async def get(self, uow: UnitOfWork, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
         versions = uow.db.table_versions(self.tables)
         hit = self._data.get(key)
         now = time.monotonic()

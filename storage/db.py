@@ -49,7 +49,7 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
 class UnitOfWork:
     """A session plus lazily created repositories sharing it."""
 
-    def __init__(self, sessions: async_sessionmaker, db: "Database | None" = None):
+    def __init__(self, sessions: async_sessionmaker, db: Database | None = None):
         self._sessions = sessions
         self._session: AsyncSession | None = None
         self.db = db

@@ -79,7 +79,7 @@ class Requirement:
     distinct: str | None = None       # count distinct values of this field
     label: str = ""
 
-    def matches(self, report: "Report") -> bool:
+    def matches(self, report: Report) -> bool:
         return report.kind == self.kind and all(str(report.fields.get(k)) == v for k, v in self.where)
 
 
@@ -205,10 +205,6 @@ class PointsShare:
     @property
     def share(self) -> float | None:
         return self.qualified / self.total if self.total else None
-
-    @property
-    def reached(self) -> bool:
-        return share_reached(self.share, self.target)
 
 
 def share_reached(share: float | None, target: float) -> bool:

@@ -24,11 +24,11 @@ class Role(str, enum.Enum):
         return ROLE_LABELS[self]
 
     @property
-    def section(self) -> "Section":
+    def section(self) -> Section:
         return SECTIONS[self]
 
     @classmethod
-    def parse(cls, text: str) -> "Role":
+    def parse(cls, text: str) -> Role:
         key = norm_label(text)
         for role, words in _ROLE_WORDS.items():
             if key in words:
@@ -233,9 +233,6 @@ SECTIONS: dict[Role, Section] = {
         Column("teacher_type", "教师类型", Kind.ENUM, aliases=("类型", "teacher_type"), enum=TEACHER_TYPE),
     )),
 }
-
-ALL_KEYS = ("county", "name", "org", "title", "post", "stage", "subject", "school", "account", "mobile",
-            "title_post", "former_member", "person_type", "teacher_type")
 
 # Placeholders people type in an optional cell that has nothing to say.
 EMPTY_MARKS = {"", "无", "-", "—", "--", "/", "／", "空", "暂无", "n/a", "na", "none"}

@@ -40,7 +40,7 @@ class Quota:
         return f"{self.min}名" if self.min == self.max else f"{self.min}–{self.max}名"
 
     @classmethod
-    def parse(cls, value: Any) -> "Quota":
+    def parse(cls, value: Any) -> Quota:
         """1, "3-5", "3–5", [3, 5] or {min: 3, max: 5}."""
         if isinstance(value, bool):
             raise QuotaError(f"bad quota {value!r}")
@@ -74,7 +74,7 @@ class QuotaRules:
         raise QuotaError(f"no roster seats at the {territory.level.name.lower()} level")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> "QuotaRules":
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> QuotaRules:
         """``{city: {admin: 1, trainer: 1, reviewer: "3-5"}, county: {...}}``; missing entries keep the default."""
         data = data or {}
         unknown = [k for k in data if k not in ("city", "county")]

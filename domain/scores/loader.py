@@ -13,7 +13,17 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .rules import (
-    KINDS, MATCHES, OPERATORS, PERIOD_NAMES, PERIODS, Cap, Condition, Rule, RuleFileError, RuleProblem, RuleSet,
+    KINDS,
+    MATCHES,
+    OPERATORS,
+    PERIOD_NAMES,
+    PERIODS,
+    Cap,
+    Condition,
+    Rule,
+    RuleFileError,
+    RuleProblem,
+    RuleSet,
     Streak,
 )
 
@@ -356,4 +366,4 @@ def default_rules() -> RuleSet:
     return _default
 
 
-__all__ = ["DEFAULT_RULES", "default_rules", "load_rules", "parse_rules", "PERIOD_NAMES"]
+__all__ = ["DEFAULT_RULES", "PERIOD_NAMES", "default_rules", "load_rules", "parse_rules"]

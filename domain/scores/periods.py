@@ -11,7 +11,7 @@ quarter hour), instead of building a datetime per event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .rules import RuleSet
@@ -23,7 +23,7 @@ _SLOT = 900
 class LocalClock:
     """Epoch seconds → local day ordinal for one time zone (offsets cached per 15-minute slot)."""
 
-    __slots__ = ("tz", "_offsets", "fixed")
+    __slots__ = ("_offsets", "fixed", "tz")
 
     def __init__(self, tz: ZoneInfo | str) -> None:
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
@@ -71,7 +71,7 @@ def to_epoch(at: datetime) -> int:
     """Aware datetime → whole epoch seconds (floor). Naive datetimes are refused."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("aware datetime required")
-    return int((at - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(seconds=1))
+    return int((at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(seconds=1))
 
 
 def local_date(at: datetime, tz: ZoneInfo) -> date:

@@ -63,7 +63,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
             if any(str(v).strip() for v in r if v is not None)]
     if not grid:
         raise FileProblem("文件没有内容")
-    header_no, header = grid[0]
+    _header_no, header = grid[0]
     keys = [str(h).strip().replace("\ufeff", "") for h in header]
     out = []
     for i, r in grid[1:]:

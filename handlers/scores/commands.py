@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 from datetime import date
 from typing import Any
 
@@ -28,7 +27,6 @@ from handlers.scores.people import access_of, regions
 from handlers.scores.service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
 from storage.repositories.scores import Teacher, TeacherRepository
 
-log = logging.getLogger(__name__)
 router = Router("scores", section="积分")
 
 RELATIVE = {"week": "本周", "month": "本月", "year": "本年", "day": "今天"}
@@ -43,7 +41,7 @@ def mask_account(account: str) -> str:
     return account[:2] + "*" * (len(account) - 4) + account[-2:]
 
 
-def _period_label(p: Period, rules: RuleSet, today: date) -> str:
+def _period_label(p: Period, today: date) -> str:
     if p.kind == "year":
         return p.label
     if p.contains(today):
@@ -80,7 +78,7 @@ async def _query(ctx: Context, args: Args) -> tuple[ScoresRuntime, RuleSet, date
     return runtime, rules, today, word, period or period_of(rules, "year", today)
 
 
-def render_score_context(teacher: Teacher, summary: ScoreSummary, rules: RuleSet, today: date, *,
+def render_score_context(teacher: Teacher, summary: ScoreSummary, today: date, *,
                          show_account: bool) -> dict[str, Any]:
     current = summary.as_of == today
     lines = []
@@ -103,7 +101,7 @@ def render_score_context(teacher: Teacher, summary: ScoreSummary, rules: RuleSet
                       "over": ln.over_cap, "unqualified": ln.unqualified, "cap": "，".join(caps),
                       "streak": streak})
     return {
-        "name": teacher.name, "period": _period_label(summary.period, rules, today), "total": summary.total,
+        "name": teacher.name, "period": _period_label(summary.period, today), "total": summary.total,
         "as_of": f"{summary.as_of.month}月{summary.as_of.day}日" if current else "",
         "lines": lines, "county": teacher.county, "school": teacher.school,
         "account": teacher.account if show_account else mask_account(teacher.account),
@@ -162,7 +160,7 @@ async def score(ctx: Context, args: Args) -> Reply:
                             for t in visible[:10]]}, private=True)
         teacher = visible[0]
     summary = await score_summary(ctx.uow, runtime, teacher, period, today)
-    return Reply("scores/score", render_score_context(teacher, summary, rules, today, show_account=ctx.is_private))
+    return Reply("scores/score", render_score_context(teacher, summary, today, show_account=ctx.is_private))
 
 
 # ── /我的账号 ──
@@ -209,7 +207,7 @@ async def rank(ctx: Context, args: Args) -> Reply:
         territory = territory.parent()
     rows = await ranking(ctx.uow, runtime, period, city=territory.city, county=territory.county, limit=RANK_LIMIT)
     ctx_out: dict[str, Any] = {
-        "territory": territory.label, "period": _period_label(period, rules, today),
+        "territory": territory.label, "period": _period_label(period, today),
         "rows": [{"rank": r.rank, "name": r.name, "place": r.county if territory.county is None else r.school,
                   "points": r.points} for r in rows],
         "shares": [], "cities": [], "min_points": 0, "target": "", "year": "",

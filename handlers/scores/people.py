@@ -60,11 +60,6 @@ class Access:
         return cities is None or (city is not None and city in cities)
 
     @property
-    def is_operator(self) -> bool:
-        cities = self.operator_cities()
-        return cities is None or bool(cities)
-
-    @property
     def member(self) -> Member | None:
         return self.seats[0] if self.seats else None
 

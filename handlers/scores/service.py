@@ -11,12 +11,11 @@ import asyncio
 import gc
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from bot.context import ServiceKey, Services
-from domain.scores import Engine, Period, RuleSet, ScoreSummary, default_rules, period_of
+from domain.scores import Engine, Period, RuleSet, ScoreSummary, default_rules
 from storage.repositories.scores import (
     CountyShare,
     IngestReport,
@@ -101,12 +100,6 @@ async def ingest(db, runtime: ScoresRuntime, items: Sequence[Any], now: datetime
     return report
 
 
-@dataclass(frozen=True)
-class TeacherScore:
-    teacher: Teacher
-    summary: ScoreSummary
-
-
 async def score_summary(uow, runtime: ScoresRuntime, teacher: Teacher, period: Period, today: date) -> ScoreSummary:
     engine = await runtime.refresh(uow)
     rows = await uow.repo(ScoreRepository).events_for(teacher.id, engine, period.start, period.end)
@@ -125,6 +118,3 @@ async def county_shares(uow, runtime: ScoresRuntime, year_start: date, min_point
     await runtime.refresh(uow)
     return await uow.repo(ScoreRepository).county_shares(year_start, min_points, city=city, county=county)
 
-
-def current_year_period(rules: RuleSet, today: date) -> Period:
-    return period_of(rules, "year", today)

@@ -144,7 +144,7 @@ def _match_header(spec: FormSpec, row: Sequence[str]) -> tuple[SectionSpec, dict
         if score < max(2, (len(section.columns) + 1) // 2):
             continue
         # Distinctive: how many of the section's labels matched (prefer the fuller match, then the title).
-        title_bonus = 1 if any(norm_text(section.title) in c or c and c in norm_text(section.title) for c in cells[:1]) else 0
+        title_bonus = 1 if any(norm_text(section.title) in c or (c and c in norm_text(section.title)) for c in cells[:1]) else 0
         key = (score * 2 + title_bonus - (len(section.columns) - score), -order)
         if best is None or key > best[:2]:
             best = (key[0], key[1], section, mapping)
