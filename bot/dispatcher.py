@@ -12,7 +12,8 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.claims import MessageClaims
 from bot.commands import Args, Chat, CommandSpec, GroupRole, ParseFailure, parse_args, split_command
@@ -23,6 +24,9 @@ from bot.metrics import Metrics
 from bot.replies import Rendered, Reply
 from storage.cache import READ_CACHE_TTL, ReadCache
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from storage.db import UnitOfWork
 
 log = logging.getLogger("bot.dispatcher")
 
@@ -140,7 +144,7 @@ class Dispatcher:
             ctx.dialogue = dialogue
         return await self._route(ctx)
 
-    async def group_role(self, uow, conversation_id: str, now) -> GroupRole | None:
+    async def group_role(self, uow: UnitOfWork, conversation_id: str, now: datetime) -> GroupRole | None:
         """The role bound to a group (cached: see READ_CACHE_TTL)."""
         async def load() -> GroupRole | None:
             binding = await uow.groups.get(conversation_id)

@@ -1,7 +1,9 @@
 """Runtime commands: /帮助, /绑定, /群信息, /我是谁."""
 from __future__ import annotations
 
-from bot.commands import HELP_SECTIONS, Arg, Args, Chat, GroupRole, Router, group_role
+from typing import Any
+
+from bot.commands import HELP_SECTIONS, Arg, Args, Chat, CommandSpec, GroupRole, Router, group_role
 from bot.context import Context
 from bot.replies import Reply
 from handlers.permissions import SUPERADMIN
@@ -9,7 +11,7 @@ from handlers.permissions import SUPERADMIN
 router = Router("core")
 
 
-def _brief(spec):
+def _brief(spec: CommandSpec) -> dict[str, Any]:
     return {"name": spec.name, "alias": spec.alias, "help": spec.help, "usage": spec.usage,
             "who": spec.permission.who if spec.permission else ""}
 

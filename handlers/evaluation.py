@@ -347,7 +347,7 @@ async def _operated_seat(ctx: Context, args: Args):
     return seat
 
 
-def recommendation_deadline(services, today: date) -> tuple[date, str]:
+def recommendation_deadline(services: Services, today: date) -> tuple[date, str]:
     """The 附件3 deadline from the annual cycle (domain/data/annual_cycle.yaml, id recommendation)."""
     from domain.calendar import deadline
     from handlers.calendar import ANNUAL_CYCLE

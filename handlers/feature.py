@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias
 
 from bot.commands import Router
 from bot.context import Context
@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from aiohttp import web
 
     from bot.app import BotApp
+
+
+# what ``register_cli`` gets: ``python run_bot.py``'s sub-command parsers
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 @dataclass(frozen=True)
@@ -44,5 +48,5 @@ class Feature:
     jobs: Sequence[JobSpec] = ()
     exports: Sequence[ExportKind] = ()
     setup_http: Callable[[web.Application, BotApp], None] | None = None
-    register_cli: Callable[[argparse._SubParsersAction[Any]], None] | None = None
+    register_cli: Callable[[Subparsers], None] | None = None
     on_startup: Callable[[BotApp], Awaitable[None]] | None = None

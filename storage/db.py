@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 R = TypeVar("R")
 
@@ -130,21 +130,21 @@ def _track_writes(session_cls: type[Session], versions: dict[str, int]) -> None:
         return session.info.setdefault(_TOUCHED, set())
 
     @event.listens_for(session_cls, "before_flush")
-    def _flush(session, _ctx, _instances):
+    def _flush(session: Session, _ctx: object, _instances: object) -> None:
         for obj in (*session.new, *session.dirty, *session.deleted):
             table = getattr(obj, "__table__", None)
             if table is not None:
                 touched(session).add(table.name)
 
     @event.listens_for(session_cls, "do_orm_execute")
-    def _dml(state):
+    def _dml(state: ORMExecuteState) -> None:
         if state.is_insert or state.is_update or state.is_delete:
             table = getattr(state.statement, "table", None)
             if table is not None:
                 touched(state.session).add(table.name)
 
     @event.listens_for(session_cls, "after_commit")
-    def _commit(session):
+    def _commit(session: Session) -> None:
         # A rolled-back write may bump too: a needless cache miss, never a stale hit.
         for name in session.info.pop(_TOUCHED, ()):
             versions[name] = versions.get(name, 0) + 1

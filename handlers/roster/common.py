@@ -29,6 +29,7 @@ from domain.roster.config import RosterConfig, load_roster_config
 from domain.roster.parsing import RawRow
 from domain.territory import Territory, can_manage, scopes
 from storage.cache import READ_CACHE_TTL, ReadCache
+from storage.db import UnitOfWork
 from storage.repositories.core import audit_row
 from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
 
@@ -99,7 +100,7 @@ def home_city(scope: Sequence[Territory]) -> str | None:
     return None
 
 
-def show_full(ctx, scope: Sequence[Territory], territory: Territory) -> bool:
+def show_full(ctx: Context, scope: Sequence[Territory], territory: Territory) -> bool:
     """Full mobile numbers only in a 1:1 chat with an admin of that territory."""
     return ctx.is_private and can_manage(scope, territory)
 
@@ -187,7 +188,7 @@ async def seat_book(repo: RosterRepository, tree: RegionTree, config_: RosterCon
     return RosterBook(book_members.values(), config_.quotas)
 
 
-async def register_rows(uow, tree: RegionTree, config_: RosterConfig, rows: Sequence[RawRow], *,
+async def register_rows(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig, rows: Sequence[RawRow], *,
                         scope: Sequence[Territory], city: str | None, actor_id: str, actor_name: str,
                         now: datetime, all_or_nothing: bool = False, action: str = "roster.import") -> BulkReport:
     """Validate rows, check territory and seats, save the good ones (ACTIVE) with one audit entry each.
@@ -231,7 +232,7 @@ def _refused_value(kind: str, m: Member) -> str:
     return {"quota_full": m.county_label, "same_person": m.mobile, "account_taken": m.account}[kind]
 
 
-async def check_seat(uow, tree: RegionTree, config_: RosterConfig, member: Member, *,
+async def check_seat(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig, member: Member, *,
                      replacing: Member | None = None) -> None:
     """Raise the refusal (quota full, same person, account taken) as a UserError."""
     repo = uow.repo(RosterRepository)

@@ -6,10 +6,12 @@ recommendation form) without declaring a second /导出. ``ExportKind.run`` is `
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.commands import Arg, ArgError, Args, Router
 from bot.context import Context
@@ -17,9 +19,10 @@ from bot.errors import UserError
 from bot.replies import Reply
 from domain.regions import RegionLevel, RegionTree
 from domain.roster import SECTIONS, Member, Status
+from domain.roster.config import RosterConfig
 from domain.territory import Level, Territory, can_manage
 from handlers.downloads import form_links
-from handlers.feature import ExportKind
+from handlers.feature import ExportKind, Subparsers
 from handlers.permissions import OPERATOR
 from handlers.roster.common import (
     ACTION_LABELS,
@@ -34,6 +37,9 @@ from handlers.roster.views import resolve_where
 from storage.forms import FormData, FormSpec, SectionSpec, write_docx, write_xlsx
 from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
 from storage.repositories.roster import RosterRepository
+
+if TYPE_CHECKING:
+    from bot.app import BotApp
 
 router = Router("roster-export", section="审批与管理")
 
@@ -54,7 +60,7 @@ def roster_header(city: str, contact: str, day: str) -> dict[str, str]:
     return {"报送单位": f"{city}教育技术中心", "联系人姓名": contact, "联系人电话": "", "手机": "", "报送日期": day}
 
 
-def roster_files(tree: RegionTree, cfg, members: list[Member], header: dict[str, str]) -> tuple[bytes, bytes]:
+def roster_files(tree: RegionTree, cfg: RosterConfig, members: list[Member], header: dict[str, str]) -> tuple[bytes, bytes]:
     spec = roster_form_spec(rules=cfg.quotas)
     return (write_roster_xlsx(members, header, tree=tree, spec=spec),
             write_roster_docx(members, header, tree=tree, spec=spec))
@@ -156,7 +162,7 @@ async def export(ctx: Context, args: Args) -> Reply:
 
 # --- command line ----------------------------------------------------------------------------------
 
-def register_cli(subparsers) -> None:
+def register_cli(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("roster", help="roster (附件1): import a filled workbook, export a city")
     sub = p.add_subparsers(dest="roster_cmd", required=True)
     imp = sub.add_parser("import", help="register the rows of a filled 附件1 (.xlsx or .docx) for a city")
@@ -199,7 +205,7 @@ def _cli_setup(city_name: str):
     return cfg, tree, m.region.name
 
 
-async def cli_import(args) -> int:
+async def cli_import(args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from handlers.roster.common import register_rows
     from storage.forms.roster_form import FormReadError, read_roster
@@ -257,7 +263,7 @@ def format_report(report, city: str, *, dry_run: bool = False) -> str:
     return "\n".join(lines + [tail])
 
 
-async def cli_export(args) -> int:
+async def cli_export(args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     setup = _cli_setup(args.city)
     if setup is None:
@@ -292,7 +298,7 @@ def _warm_up() -> None:
     write_roster_docx([], {})
 
 
-async def on_startup(bot) -> None:
+async def on_startup(bot: BotApp) -> None:
     # Load the roster configuration and region tree now: a bad file stops start-up with its line and reason.
     regions(bot.services)
     fut = asyncio.get_running_loop().run_in_executor(None, _warm_up)

@@ -14,14 +14,20 @@ file was processed (even with rejected rows), 2 when it could not be used at all
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.scores import RuleFileError, default_rules, load_rules
+from handlers.feature import Subparsers
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from storage.db import Database
 
 
 class FileProblem(Exception):
@@ -98,7 +104,7 @@ def read_activity(path: Path) -> tuple[list[Any], list[int]]:
     return items, [n for n, _r in rows]
 
 
-async def _open_db(args):
+async def _open_db(args: argparse.Namespace) -> tuple[Settings, Database]:
     from run_bot import load_settings_or_exit
     from storage.db import Database
     from storage.migrate import upgrade
@@ -107,12 +113,12 @@ async def _open_db(args):
     return settings, Database(settings.resolved_database_url)
 
 
-def _clock_now(settings) -> datetime:
+def _clock_now(settings: Settings) -> datetime:
     from bot.clock import SystemClock
     return SystemClock(settings.tz).now()
 
 
-async def cmd_teachers(args) -> int:
+async def cmd_teachers(args: argparse.Namespace) -> int:
     from domain.regions import RegionLevel, load_default_regions
     from domain.scores.activity import ItemError, TeacherRow, parse_teacher
     from storage.repositories.scores import TeacherRepository
@@ -157,7 +163,7 @@ async def cmd_teachers(args) -> int:
     return 0
 
 
-async def cmd_activity(args) -> int:
+async def cmd_activity(args: argparse.Namespace) -> int:
     from handlers.scores.service import ScoresRuntime, ingest
     path = Path(args.file)
     try:
@@ -180,7 +186,7 @@ async def cmd_activity(args) -> int:
     return 0
 
 
-async def cmd_rules(args) -> int:
+async def cmd_rules(args: argparse.Namespace) -> int:
     from domain.scores import Engine
     from storage.repositories.scores import RuleSetRepository, ScoreRepository
     if args.rules_cmd == "check":
@@ -221,7 +227,7 @@ async def cmd_rules(args) -> int:
         await db.dispose()
 
 
-async def cmd_rebuild(args) -> int:
+async def cmd_rebuild(args: argparse.Namespace) -> int:
     from handlers.scores.service import ScoresRuntime
     from storage.repositories.scores import ScoreRepository
     settings, db = await _open_db(args)
@@ -246,7 +252,7 @@ def describe_rules(rules) -> str:
     return "\n".join(lines)
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("scores", help="积分：导入教师名单、活动记录，规则文件，重算")
     sub = p.add_subparsers(dest="scores_cmd", required=True)
     t = sub.add_parser("teachers", help="导入教师名单（CSV 或 xlsx：账号、姓名、学校、县(市、区)、设区市）")

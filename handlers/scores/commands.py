@@ -11,7 +11,7 @@ from __future__ import annotations
 import hmac
 import json
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -26,6 +26,9 @@ from handlers.permissions import SCOPE
 from handlers.scores.people import access_of, regions
 from handlers.scores.service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
 from storage.repositories.scores import Teacher, TeacherRepository
+
+if TYPE_CHECKING:
+    from bot.app import BotApp
 
 router = Router("scores", section="积分")
 
@@ -308,5 +311,5 @@ async def activity_api(request: web.Request) -> web.Response:
     return web.json_response(report.as_dict(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
-def setup_http(app: web.Application, bot) -> None:
+def setup_http(app: web.Application, bot: BotApp) -> None:
     app.router.add_post("/api/v1/activity", activity_api)

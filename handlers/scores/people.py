@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.context import Context, MemoKey
+from bot.context import Context, MemoKey, Services
+from domain.regions import RegionTree
 from domain.roster import Member, Role
 from domain.territory import Level, Territory
 
 
-def regions(services):
+def regions(services: Services) -> RegionTree:
     """The region tree the roster uses (an operator may load another province)."""
     from handlers.roster.common import regions as roster_regions
     return roster_regions(services)
