@@ -93,12 +93,14 @@ async def _jobs_run(args: argparse.Namespace) -> int:
     _setup_logging(settings.log_level)
     bot = BotApp(settings, connect=False, serve_http=False)
     await bot.start()
+    scheduler, outbox = bot.scheduler, bot.outbox
+    assert scheduler is not None and outbox is not None   # start() built them
     try:
-        if args.job_id not in bot.scheduler.jobs:
-            print(f"unknown job {args.job_id}; known: {', '.join(sorted(bot.scheduler.jobs))}", file=sys.stderr)
+        if args.job_id not in scheduler.jobs:
+            print(f"unknown job {args.job_id}; known: {', '.join(sorted(scheduler.jobs))}", file=sys.stderr)
             return 2
-        result = await bot.scheduler.run_now(args.job_id)
-        await bot.outbox.flush_once()
+        result = await scheduler.run_now(args.job_id)
+        await outbox.flush_once()
         print(f"{args.job_id}: {result}")
     finally:
         await bot.stop()

@@ -122,6 +122,7 @@ class BotApp:
             return
         if not msg.msg_id and stream_message_id:
             msg = msg.__class__(**{**msg.__dict__, "msg_id": f"stream:{stream_message_id}"})
+        assert self.dispatcher is not None, "frames arrive only after start()"
         self.dispatcher.submit(msg)
 
     async def stop(self) -> None:

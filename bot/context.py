@@ -88,7 +88,7 @@ class Services:
     def use(self, key: ServiceKey[T]) -> T:
         """The shared object named by ``key``, built by its factory on first use."""
         try:
-            return self._shared[key]  # type: ignore[no-any-return]
+            return self._shared[key]
         except KeyError:
             value = self._shared[key] = key.factory(self)
             return value

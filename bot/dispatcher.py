@@ -77,14 +77,16 @@ class Dispatcher:
         except TimeoutError:
             ref = _ref()
             log.error("handler timeout msgId=%s ref=%s text=%r", msg.msg_id, ref, msg.text[:200])
-            outcome = Outcome("timeout", Reply("errors/timeout", {"ref": ref}), error_ref=ref)
-            await self._send(msg, outcome.reply)
+            apology = Reply("errors/timeout", {"ref": ref})
+            outcome = Outcome("timeout", apology, error_ref=ref)
+            await self._send(msg, apology)
         except Exception:  # the boundary of last resort: never let a message kill the loop
             ref = _ref()
             log.exception("dispatch failed msgId=%s ref=%s", msg.msg_id, ref)
-            outcome = Outcome("error", Reply("errors/internal", {"ref": ref}), error_ref=ref)
+            apology = Reply("errors/internal", {"ref": ref})
+            outcome = Outcome("error", apology, error_ref=ref)
             try:
-                await self._send(msg, outcome.reply)
+                await self._send(msg, apology)
             except Exception:
                 log.exception("could not send apology msgId=%s", msg.msg_id)
         self.metrics.observe(outcome.status, outcome.command, time.perf_counter() - started)

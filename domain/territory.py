@@ -50,7 +50,7 @@ class Territory:
         n = values.index(None) if None in values else 4
         if any(v is not None for v in values[n:]) or not all(values[:n]):
             raise ValueError(f"territory path with a gap: {values}")
-        if any(SEP in v for v in values[:n]):
+        if any(SEP in v for v in values[:n] if v is not None):
             raise ValueError(f"'{SEP}' in a territory name")
 
     @property
@@ -110,8 +110,8 @@ class Territory:
         p = list(parts)
         if not 1 <= len(p) <= 4:
             raise ValueError(f"a territory has 1 to 4 parts, got {len(p)}")
-        p += [None] * (4 - len(p))
-        return cls(*p)
+        rest: list[str | None] = [*p[1:], *[None] * (4 - len(p))]
+        return cls(p[0], *rest)
 
     @classmethod
     def from_path(cls, path: str) -> Territory:

@@ -7,7 +7,7 @@ ends without an exception, and rolls back otherwise.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,7 +53,7 @@ class UnitOfWork:
         self._sessions = sessions
         self._session: AsyncSession | None = None
         self.db = db
-        self._repos: dict[type, Any] = {}
+        self._repos: dict[Any, Any] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -67,7 +67,7 @@ class UnitOfWork:
         if self._session is None:
             return False
         touched = self._session.sync_session.info.get(_TOUCHED)
-        return bool(touched) and not touched.isdisjoint(tables)
+        return touched is not None and bool(touched) and not touched.isdisjoint(tables)
 
     async def rollback(self) -> None:
         """Undo everything written so far (the unit of work may go on)."""
@@ -86,7 +86,7 @@ class UnitOfWork:
         finally:
             await session.close()
 
-    def repo(self, cls: type[R]) -> R:
+    def repo(self, cls: Callable[[AsyncSession], R]) -> R:
         inst = self._repos.get(cls)
         if inst is None:
             inst = cls(self.session)

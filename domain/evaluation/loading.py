@@ -107,17 +107,17 @@ def parse_indicator_set(text: str, source: str = "") -> IndicatorSet:
                                         r.get("distinct"), str(r.get("label", r["kind"]))))
             if src == "reported" and not reqs:
                 raise _fail(source, where, "是报告类指标，需要 requires")
-            checks = []
+            conds: list[Condition] = []
             for text in item.get("checks") or ():
                 m = re.fullmatch(r"\s*([a-z_]+)\s*(\S+)\s*([0-9.]+)\s*", str(text))
                 if not m or m.group(1) not in REVIEW_METRICS or m.group(2) not in OPERATORS:
                     raise _fail(source, where, f"的检查“{text}”看不懂，指标可用：{'、'.join(REVIEW_METRICS)}")
-                checks.append(Condition(m.group(1), m.group(2), float(m.group(3))))
-            if src == "review_stats" and not checks:
+                conds.append(Condition(m.group(1), m.group(2), float(m.group(3))))
+            if src == "review_stats" and not conds:
                 raise _fail(source, where, "需要 checks")
             params = tuple((str(k), float(v)) for k, v in (item.get("params") or {}).items())
             out.append(Indicator(iid, role, n, str(item.get("title", iid)), str(item.get("text", "")), src,
-                                 tuple(reqs), tuple(checks), params))
+                                 tuple(reqs), tuple(conds), params))
         roles[role] = tuple(out)
     return IndicatorSet(year, kinds, roles, deadline, source)
 

@@ -95,7 +95,7 @@ class Indicator:
     checks: tuple[Condition, ...] = ()
     params: tuple[tuple[str, float], ...] = ()
 
-    def param(self, name: str, default: float | None = None) -> float | None:
+    def param(self, name: str, default: float) -> float:
         return dict(self.params).get(name, default)
 
     @property

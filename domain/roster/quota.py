@@ -160,8 +160,10 @@ class RosterBook:
 
     def remove(self, m: Member) -> None:
         k = _key(m)
-        for table, key in ((self._by_seat, (m.role, m.territory)), (self._by_mobile, (m.role, m.mobile)),
-                           (self._by_account, m.account)):
+        tables: tuple[tuple[dict[Any, list[Member]], object], ...] = (
+            (self._by_seat, (m.role, m.territory)), (self._by_mobile, (m.role, m.mobile)),
+            (self._by_account, m.account))
+        for table, key in tables:
             if key in table:
                 table[key] = [x for x in table[key] if _key(x) != k]
 

@@ -195,21 +195,21 @@ def _compile_condition(c):
     """A fast test for one condition: numbers and booleans straight, anything else via Condition.test."""
     f, want, op, slow = c.field, c.value, OPERATORS[c.op], c.test
     if isinstance(want, bool):
-        def test(d, f=f, want=want, op=op, slow=slow):
+        def test_bool(d, f=f, want=want, op=op, slow=slow):
             v = d.get(f)
             if v is True or v is False:
                 return op(v, want)
             return slow(d)
-    elif isinstance(want, (int, float)):
-        def test(d, f=f, want=want, op=op, slow=slow, _int=int, _float=float):
+        return test_bool
+    if isinstance(want, (int, float)):
+        def test_number(d, f=f, want=want, op=op, slow=slow, _int=int, _float=float):
             v = d.get(f)
             t = type(v)
             if t is _int or t is _float:
                 return op(v, want)
             return slow(d)
-    else:
-        test = slow
-    return test
+        return test_number
+    return slow
 
 
 def _compile_qualifier(rule: Rule):

@@ -6,6 +6,7 @@ The file is composed into YAML nodes first so that every problem can name the li
 from __future__ import annotations
 
 import re
+from typing import Any
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -178,6 +179,7 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
     actions: list[str] = []
     if "actions" in fields:
         anode = fields["actions"][1]
+        items: list[Any] | None
         if isinstance(anode, ScalarNode):
             items = [anode]
         elif isinstance(anode, SequenceNode) and anode.value:
@@ -206,7 +208,8 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
     conditions: list[Condition] = []
     if "conditions" in fields:
         cnode = fields["conditions"][1]
-        items = [cnode] if isinstance(cnode, ScalarNode) else cnode.value if isinstance(cnode, SequenceNode) else None
+        items = (
+            [cnode] if isinstance(cnode, ScalarNode) else cnode.value if isinstance(cnode, SequenceNode) else None)
         if items is None:
             r.fail(cnode, f"{where}的 conditions 应为条件列表，如 [\"minutes >= 15\"]")
             items = []
@@ -264,6 +267,7 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
 
     if len(r.problems) > before:
         return None
+    assert code is not None and group is not None and name is not None and points is not None   # checked above
     caps.sort(key=lambda c: PERIODS.index(c.per))
     return Rule(code=code, group=group, name=name, actions=tuple(actions), points=points, caps=tuple(caps),
                 conditions=tuple(conditions), match=match, kind=kind, streak=streak, description=description,
@@ -339,6 +343,7 @@ def parse_rules(text: str, source: str = "") -> RuleSet:
                     rules.append(rule)
         if r.problems:
             raise RuleFileError(r.problems, source)
+        assert name is not None   # a missing name is a problem above
         return RuleSet(name=name, rules=tuple(rules), timezone=timezone, year_start=year_start, source=source)
     finally:
         loader.dispose()

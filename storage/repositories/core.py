@@ -5,11 +5,12 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.core import (
@@ -47,7 +48,7 @@ class ProcessedMessageRepository:
 
     async def forget_before(self, cutoff: datetime) -> int:
         result = await self.session.execute(delete(ProcessedMessage).where(ProcessedMessage.received_at < cutoff))
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,11 @@ class GroupRepository:
 
 def _binding(r: GroupBinding) -> Binding:
     return Binding(r.conversation_id, r.role, r.title, r.bound_by, r.bound_at)
+
+
+def rowcount(result: Result[Any]) -> int | None:
+    """Rows an UPDATE or DELETE matched (SQLAlchemy types ``execute`` as a plain ``Result``)."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def audit_row(*, at: datetime, actor_id: str, action: str, entity: str, entity_id: str,
@@ -177,11 +183,11 @@ class DialogueRepository:
         result = await self.session.execute(
             delete(DialogueState).where(DialogueState.conversation_id == conversation_id,
                                         DialogueState.user_id == user_id))
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
     async def purge_expired(self, now: datetime) -> int:
         result = await self.session.execute(delete(DialogueState).where(DialogueState.expires_at <= now))
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
 
 class OutboxRepository:
@@ -195,7 +201,8 @@ class OutboxRepository:
         if kind not in ("group", "users"):
             raise ValueError(kind)
         rows: list[OutboxMessage] = []
-        chunks = [None] if kind == "group" else [user_ids[i:i + 20] for i in range(0, len(user_ids or []), 20)]
+        ids = user_ids or []
+        chunks = [None] if kind == "group" else [ids[i:i + 20] for i in range(0, len(ids), 20)]
         for chunk in chunks:
             row = OutboxMessage(kind=kind, conversation_id=conversation_id, user_ids=chunk, msg_key=msg_key,
                                 msg_param=msg_param, status="pending", attempts=0, next_attempt_at=now,
@@ -217,7 +224,7 @@ class OutboxRepository:
                 and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - stale_after),
             )).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
         )).all()
-        claimed: list[OutboxMessage] = []
+        claimed: list[int] = []
         for oid in due:
             res = await self.session.execute(
                 update(OutboxMessage)
@@ -226,7 +233,7 @@ class OutboxRepository:
                     and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - stale_after)))
                 .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
                 .execution_options(synchronize_session=False))
-            if res.rowcount == 1:
+            if rowcount(res) == 1:
                 claimed.append(oid)
         if not claimed:
             return []
@@ -277,4 +284,4 @@ class DownloadRepository:
 
     async def purge_expired(self, now: datetime) -> int:
         result = await self.session.execute(delete(Download).where(Download.expires_at <= now))
-        return result.rowcount or 0
+        return rowcount(result) or 0

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.roster import Member, Role, Status
 from domain.territory import Level, Territory
 from storage.models.roster import RosterMember, TerritoryGrant
+from storage.repositories.core import rowcount
 
 LIVE = (Status.PENDING.value, Status.ACTIVE.value)
 
@@ -223,7 +224,7 @@ class GrantRepository:
     async def revoke(self, user_id: str, territory: Territory) -> bool:
         result = await self.session.execute(delete(TerritoryGrant).where(
             TerritoryGrant.user_id == user_id, TerritoryGrant.territory == territory.path))
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
 
 def _grant(r: TerritoryGrant) -> GrantInfo:
