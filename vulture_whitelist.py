@@ -3,7 +3,7 @@
 Each group says who uses the names. Chat commands, dialogue steps, pydantic validators and SQLAlchemy event
 hooks are skipped by decorator (``ignore_decorators`` in pyproject.toml). Dead code is deleted, not listed here.
 """
-# ruff: noqa: B018
+# ruff: noqa: B018, F821
 _ = object()
 
 # Used by the tests, the simulator or the benchmarks (outside vulture's paths on purpose: only production

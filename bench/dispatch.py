@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,7 +48,7 @@ def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def start_target(kind: str, sim, workdir: Path, profile: str | None = None) -> subprocess.Popen:
@@ -63,10 +62,10 @@ def start_target(kind: str, sim, workdir: Path, profile: str | None = None) -> s
             cmd[1:1] = ["-m", "cProfile", "-o", profile]
     else:
         cmd = [sys.executable, "-c", (
-            "import sys, threading; sys.path.insert(0, %r)\n"
+            f"import sys, threading; sys.path.insert(0, {str(ROOT)!r})\n"
             "from simulator.echo_bot import EchoBot\n"
-            "b = EchoBot(); b.run_in_thread(%r, %r, %r)\n"
-            "threading.Event().wait()\n") % (str(ROOT), sim.base_url, sim.client_id, sim.client_secret)]
+            f"b = EchoBot(); b.run_in_thread({sim.base_url!r}, {sim.client_id!r}, {sim.client_secret!r})\n"
+            "threading.Event().wait()\n")]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -157,7 +156,8 @@ def measure(kind: str, args) -> dict:
             lat = [x * 1000 for x in load.latencies]
             peak = rss_mb(proc.pid)
             return {"throughput": throughput, "p50": pct(lat, 50), "p99": pct(lat, 99), "n": len(lat),
-                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak, "cpu_ms": cpu_ms, "gateway_ms": gateway_ms}
+                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak, "cpu_ms": cpu_ms,
+                    "gateway_ms": gateway_ms}
         finally:
             proc.terminate()
             try:

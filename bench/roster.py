@@ -58,7 +58,7 @@ def city_pastes(tree, city: str, start: int) -> tuple[dict[str, list[str]], int]
     for role, lines in rows.items():
         chunks, cur = [], []
         for line in lines:
-            if cur and len("\n".join(cur + [line])) > LIMIT:
+            if cur and len("\n".join([*cur, line])) > LIMIT:
                 chunks.append("/登记\n" + "\n".join(cur))
                 cur = []
             cur.append(line)
@@ -74,8 +74,8 @@ async def main_async(args) -> int:
     from domain.territory import Territory
     from handlers.roster.common import config
     from handlers.roster.export import roster_header
-    from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
     from simulator.server import DEFAULT_USERS, FakeDingTalk, SimUser
+    from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
     from storage.repositories.roster import RosterRepository
 
     tree = load_default_regions()
@@ -89,6 +89,7 @@ async def main_async(args) -> int:
     if args.pg:
         # A throwaway database on that server, dropped at the end.
         import uuid
+
         import asyncpg
         pg_admin = args.pg.replace("postgresql+asyncpg://", "postgresql://")
         pg_name = f"roster_bench_{uuid.uuid4().hex[:8]}"
@@ -174,12 +175,14 @@ async def main_async(args) -> int:
               f"({'SQLite' if db_url.startswith('sqlite') else 'PostgreSQL'})")
         print(f"  bot time {reg_busy['union']:.2f} s (target < 5 s) = time with at least one paste in hand; "
               f"sum over the {reg_busy['messages']} pastes {reg_busy['sum']:.2f} s "
-              f"{'' if args.sequential else '(they overlap: 11 cities at once)'}, slowest paste {reg_busy['max']:.2f} s")
+              f"{'' if args.sequential else '(they overlap: 11 cities at once)'}, "
+              f"slowest paste {reg_busy['max']:.2f} s")
         print(f"  wall {wall:.2f} s from the first paste sent to the last reply; stored {stored}; "
               f"rows refused {len(problems)}")
         print(f"  /名单 全省: {'all cities 100%' if province.count('100%') == len(tree.cities) else province[:200]}")
 
-        print(f"{'city':8} {'people':>6} {'chat s':>7} {'xlsx s':>7} {'docx s':>7}   (chat: /导出 名单, both files + links)")
+        print(f"{'city':8} {'people':>6} {'chat s':>7} {'xlsx s':>7} {'docx s':>7}"
+              "   (chat: /导出 名单, both files + links)")
         worst = 0.0
         for c in tree.cities:
             await bot.dispatcher.drain()

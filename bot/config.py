@@ -83,7 +83,8 @@ class Settings(BaseSettings):
     log_level: str = _env("BOT_LOG_LEVEL", "INFO")
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
         toml = _TomlSource(settings_cls, os.environ.get("BOT_CONFIG_FILE"))
         # Priority: explicit arguments (tests, CLI) > environment > TOML file > defaults.
         return (init_settings, env_settings, toml)

@@ -66,7 +66,7 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def drain(self, timeout: float = 10) -> None:
+    async def drain(self, timeout: float = 10) -> None:  # noqa: ASYNC109  (a deadline for several tasks)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
 
@@ -198,7 +198,8 @@ class Dispatcher:
         step = self.registry.dialogues.get(ctx.dialogue.kind)
         if step is None:  # a kind from an older version: end it cleanly
             await ctx.end_dialogue()
-            return Outcome("user_error", Reply("dialogue/cancelled", {"kind": (ctx.dialogue and ctx.dialogue.kind) or ""}))
+            kind = (ctx.dialogue and ctx.dialogue.kind) or ""
+            return Outcome("user_error", Reply("dialogue/cancelled", {"kind": kind}))
         args = Args(rest=ctx.text)
         reply = await step(ctx, args)
         return Outcome("ok", reply, command=f"dialogue:{ctx.dialogue.kind if ctx.dialogue else ''}")

@@ -368,7 +368,8 @@ def regions_from_csv(text: str, source: str = "<csv>") -> RegionTree:
             b.province = province
         elif province != b.province:
             raise RegionFileError(source, lineno,
-                                  f"a second province {province!r} (the file is for {b.province!r}; one province per file)")
+                                  f"a second province {province!r} "
+                                  f"(the file is for {b.province!r}; one province per file)")
         city = _check_name(source, lineno, city, "city")
         if city not in b.cities:
             b.add_city(city, lineno)

@@ -1,6 +1,8 @@
 """The annual cycle: /日程 lists the deadlines; a daily job reminds the groups."""
 from __future__ import annotations
 
+from typing import Any
+
 from bot.commands import Args, Router
 from bot.context import Context, ServiceKey, Services
 from bot.replies import Reply
@@ -21,7 +23,7 @@ def _cycle(services: Services) -> list[Deadline]:
 async def deadlines(ctx: Context, args: Args) -> Reply:
     today = ctx.now().date()
     role = ctx.group_role.value if ctx.group_role else None
-    items = []
+    items: list[dict[str, Any]] = []
     for d in _cycle(ctx.services):
         if role and role not in d.groups:
             continue

@@ -54,11 +54,12 @@ async def help_(ctx: Context, args: Args) -> Reply:
                 examples=("/绑定 审核员群",))
 async def bind(ctx: Context, args: Args) -> Reply:
     msg = ctx.message
-    before, after = await ctx.uow.groups.bind(msg.conversation_id, args.value("role", GroupRole).value, msg.conversation_title,
+    role = args.value("role", GroupRole)
+    before, after = await ctx.uow.groups.bind(msg.conversation_id, role.value, msg.conversation_title,
                                               ctx.actor.id, ctx.now())
     await ctx.audit("group.bind", "group", msg.conversation_id,
                     before={"role": before.role} if before else None, after={"role": after.role})
-    return Reply("core/bound", {"role": args.value("role", GroupRole).label, "previous": GroupRole(before.role).label if before else None,
+    return Reply("core/bound", {"role": role.label, "previous": GroupRole(before.role).label if before else None,
                                 "title": msg.conversation_title})
 
 

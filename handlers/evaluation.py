@@ -160,6 +160,7 @@ def _checklist_view(iset, items, role: str) -> list[dict[str, Any]]:
 async def report(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     seat = _pick_seat(ctx, access.seats)
+    assert seat is not None   # TEAM_MEMBER: the sender holds a seat
     today = ctx.now().date()
     iset = indicator_set_for(today.year)
     kind = kinds_matching(iset, seat.role.value, args.value("kind", str))
@@ -176,7 +177,9 @@ async def report(ctx: Context, args: Args) -> Reply:
                                    territory=seat.territory.path, kind=kind.word, fields=fields, now=ctx.now())
     await ctx.audit("evaluation.report", "eval_report", str(stored.id), after=stored.fields | {"kind": kind.word},
                     territory=seat.territory.path)
-    operators = [g.user_id for g in await ctx.uow.repo(GrantRepository).holders(seat.territory.city_territory)]
+    city = seat.territory.city_territory
+    assert city is not None   # a seat is in a city
+    operators = [g.user_id for g in await ctx.uow.repo(GrantRepository).holders(city)]
     if operators:
         await ctx.send_to_users(operators, Reply("evaluation/notify_new", {
             "id": stored.id, "name": seat.name, "seat": seat.seat_label, "role": seat.role.label,
@@ -218,6 +221,7 @@ async def pending_reports(ctx: Context, args: Args) -> Reply:
 async def confirm(ctx: Context, args: Args) -> Reply:
     r = await _decidable(ctx, args.value("id", int))
     done = await ctx.uow.repo(EvaluationRepository).decide(r.id, confirm=True, by=ctx.actor.id, now=ctx.now())
+    assert done is not None   # _decidable found it
     await ctx.audit("evaluation.confirm", "eval_report", str(r.id), before={"status": r.status},
                     after={"status": done.status}, territory=r.territory)
     await ctx.send_to_users([r.user_id], Reply("evaluation/notify_decided", {
@@ -234,6 +238,7 @@ async def decline(ctx: Context, args: Args) -> Reply:
     reason = args.value("reason", str).strip()[:200]
     done = await ctx.uow.repo(EvaluationRepository).decide(r.id, confirm=False, by=ctx.actor.id, now=ctx.now(),
                                                            reason=reason)
+    assert done is not None   # _decidable found it
     await ctx.audit("evaluation.reject", "eval_report", str(r.id), before={"status": r.status},
                     after={"status": done.status}, reason=reason, territory=r.territory)
     await ctx.send_to_users([r.user_id], Reply("evaluation/notify_decided", {
@@ -252,7 +257,7 @@ async def evaluate(ctx: Context, args: Args) -> Reply:
     year = args.optional("year", int) or today.year
     who = args.optional("who", str)
     if isinstance(who, str) and who.isdigit() and len(who) == 4 and args.optional("year", int) is None:
-        who, year = None, int(who)
+        year, who = int(who), None
     if not 2000 <= year <= today.year:
         return Reply("evaluation/bad_year", {"year": year})
     mention = _mention(ctx) if who else None
@@ -381,7 +386,8 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
     roster = ctx.uow.repo(RosterRepository)
     rows = []
     for rec in recs:
-        seats = [m for m in await roster.of_user(rec.user_id) if m.role.value == rec.role and m.status.value == "active"]
+        seats = [m for m in await roster.of_user(rec.user_id)
+                 if m.role.value == rec.role and m.status.value == "active"]
         rows.append(await form_row(ctx, seats[0], rec.note, year) if seats else dict(rec.row))
     order = {c.name: i for i, c in enumerate(tree.counties_of(city))}
     rows.sort(key=lambda r: (r["role"] != "admin", r["role"] != "trainer", r["county"] != "市本级",
@@ -398,5 +404,6 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
                                          "deadline": deadline_text}, private=True)
 
 
-EXPORTS = [ExportKind("推荐表", ("recommendation", "附件3", "推荐"), "优秀工作者推荐表（附件3）", export_recommendations)]
+EXPORTS = [ExportKind("推荐表", ("recommendation", "附件3", "推荐"), "优秀工作者推荐表（附件3）",
+                      export_recommendations)]
 

@@ -68,7 +68,8 @@ def _reported_item(ind: Indicator, iset: IndicatorSet, reports: Sequence[Report]
         return ChecklistItem(ind, PENDING, src, evidence, f"{len(pending)} 条待市级确认；{still}", ids)
     if rejected:
         last = rejected[-1]
-        return ChecklistItem(ind, NOT_ACHIEVED, src, evidence, f"被退回：{last.reason or '未说明原因'}；可补充后重新报告", ids)
+        note = f"被退回：{last.reason or '未说明原因'}；可补充后重新报告"
+        return ChecklistItem(ind, NOT_ACHIEVED, src, evidence, note, ids)
     if past_deadline:
         return ChecklistItem(ind, NOT_ACHIEVED, src, evidence, f"截止前未完成；{still}", ids)
     return ChecklistItem(ind, PENDING, src, evidence, still, ids)

@@ -79,9 +79,9 @@ def parse_report(kind: EvidenceKind, args: Sequence[str], today: date | None = N
             raise ReportError(f"内容多了，格式：{kind.usage}")
         t = text_idx[0]
         after = len(use) - t - 1
-        merged = args[:t] + [" ".join(args[t:len(args) - after])] + args[len(args) - after:]
+        merged = [*args[:t], " ".join(args[t:len(args) - after]), *args[len(args) - after:]]
         args = merged
-    for f, text in zip(use, args):
+    for f, text in zip(use, args, strict=False):
         values[f.name] = _parse_field(f, text, today)
     for c in kind.checks:
         ref = values.get(c.reference)

@@ -87,7 +87,8 @@ class QuotaRules:
                 try:
                     r = Role.parse(str(role))
                 except ValueError:
-                    raise QuotaError(f"unknown role {role!r} in {level} quotas (use admin, trainer, reviewer)") from None
+                    raise QuotaError(f"unknown role {role!r} in {level} quotas "
+                                     "(use admin, trainer, reviewer)") from None
                 table[r] = Quota.parse(value)
             out[level] = table
         return cls(city=out["city"], county=out["county"])

@@ -65,7 +65,7 @@ async def approve(ctx: Context, args: Args) -> Reply:
         raise UserError("roster/conflict") from None
     await ctx.audit("roster.approve", MEMBER, str(m.id), before={"status": m.status.value},
                     after={"status": saved.status.value}, territory=m.territory.path)
-    if not external(m.user_id):
+    if m.user_id and not external(m.user_id):
         await ctx.send_to_users([m.user_id], Reply("roster/notify_decided", {
             "approved": True, "role": m.role.label, "seat": m.seat_label, "reason": ""}), purpose="roster:decided")
     return Reply("roster/approved", {"number": m.id, "name": m.name, "role": m.role.label, "seat": m.seat_label})
@@ -83,7 +83,7 @@ async def reject(ctx: Context, args: Args) -> Reply:
                                                       decided_by=ctx.actor.id, note=reason)
     await ctx.audit("roster.reject", MEMBER, str(m.id), before={"status": m.status.value},
                     after={"status": saved.status.value}, reason=reason, territory=m.territory.path)
-    if not external(m.user_id):
+    if m.user_id and not external(m.user_id):
         await ctx.send_to_users([m.user_id], Reply("roster/notify_decided", {
             "approved": False, "role": m.role.label, "seat": m.seat_label, "reason": reason}),
             purpose="roster:decided")

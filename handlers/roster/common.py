@@ -132,7 +132,7 @@ def row_ranges(rows: Iterable[int]) -> str:
     if not nums:
         return ""
     parts, start, prev = [], nums[0], nums[0]
-    for n in nums[1:] + [None]:
+    for n in [*nums[1:], None]:
         if n is not None and n == prev + 1:
             prev = n
             continue
@@ -181,10 +181,10 @@ async def seat_book(repo: RosterRepository, tree: RegionTree, config_: RosterCon
     for city in sorted(set(cities)):
         await repo.lock_city(tree.province, city)
         for m in await repo.in_territory(Territory(tree.province, city)):
-            book_members[m.id] = m
+            book_members[m.id] = m           # type: ignore[index]  # stored members have ids
     for m in await repo.clashing(list(candidates)):
         if m.status.live:
-            book_members.setdefault(m.id, m)
+            book_members.setdefault(m.id, m)  # type: ignore[arg-type]
     return RosterBook(book_members.values(), config_.quotas)
 
 
@@ -204,17 +204,17 @@ async def register_rows(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig
                                          "你管辖范围内的县(市、区)（" + "、".join(t.label for t in scope) + "）"))
             res.member = None
         report.results.append(res)
-    good = [r for r in report.results if r.ok]
+    good = [(r, r.member) for r in report.results if r.ok and r.member is not None]
     if good:
-        book = await seat_book(repo, tree, config_, {r.member.city for r in good}, [r.member for r in good])
-        for r in good:
-            refusal = book.take(r.member)
+        book = await seat_book(repo, tree, config_, {m.city for _r, m in good}, [m for _r, m in good])
+        for r, m in good:
+            refusal = book.take(m)
             if refusal is not None:
-                r.errors.append(refusal.as_error(r.row, _refused_value(refusal.kind, r.member)))
+                r.errors.append(refusal.as_error(r.row, _refused_value(refusal.kind, m)))
                 r.member = None
     if all_or_nothing and report.rejected:
         return report
-    to_save = [r.member for r in report.results if r.ok]
+    to_save = [r.member for r in report.results if r.ok and r.member is not None]
     if not to_save:
         return report
     try:

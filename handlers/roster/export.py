@@ -60,7 +60,8 @@ def roster_header(city: str, contact: str, day: str) -> dict[str, str]:
     return {"报送单位": f"{city}教育技术中心", "联系人姓名": contact, "联系人电话": "", "手机": "", "报送日期": day}
 
 
-def roster_files(tree: RegionTree, cfg: RosterConfig, members: list[Member], header: dict[str, str]) -> tuple[bytes, bytes]:
+def roster_files(tree: RegionTree, cfg: RosterConfig, members: list[Member],
+                 header: dict[str, str]) -> tuple[bytes, bytes]:
     spec = roster_form_spec(rules=cfg.quotas)
     return (write_roster_xlsx(members, header, tree=tree, spec=spec),
             write_roster_docx(members, header, tree=tree, spec=spec))
@@ -125,6 +126,7 @@ async def export_roster(ctx: Context, where: str | None) -> Reply:
     tree, cfg = regions(ctx.services), config(ctx.services)
     city = await _city_for_export(ctx, where)
     members = await ctx.uow.repo(RosterRepository).in_territory(city, statuses=(Status.ACTIVE.value,))
+    assert city.city is not None   # _city_for_export gives a city
     header = roster_header(city.city, ctx.actor.name, ctx.now().date().isoformat())
     xlsx, docx = await asyncio.to_thread(roster_files, tree, cfg, members, header)
     links = await form_links(ctx, f"{city.city}-附件1", xlsx, docx)
@@ -255,12 +257,13 @@ def format_report(report, city: str, *, dry_run: bool = False) -> str:
                 lines.append(f"{e.text}（{who}）")
     saved = len(report.saved)
     if dry_run:
-        tail = f"{city}：共{len(report.results)}行，{len(report.accepted)}行通过，{len(report.rejected)}行有问题（试运行，未保存）"
+        tail = (f"{city}：共{len(report.results)}行，{len(report.accepted)}行通过，"
+                f"{len(report.rejected)}行有问题（试运行，未保存）")
     elif report.all_or_nothing and report.rejected:
         tail = f"{city}：共{len(report.results)}行，{len(report.rejected)}行有问题；按“全部或不导”，一行也没有保存"
     else:
         tail = f"{city}：共{len(report.results)}行，已登记{saved}行，{len(report.rejected)}行有问题"
-    return "\n".join(lines + [tail])
+    return "\n".join([*lines, tail])
 
 
 async def cli_export(args: argparse.Namespace) -> int:
@@ -302,5 +305,9 @@ async def on_startup(bot: BotApp) -> None:
     # Load the roster configuration and region tree now: a bad file stops start-up with its line and reason.
     regions(bot.services)
     fut = asyncio.get_running_loop().run_in_executor(None, _warm_up)
-    fut.add_done_callback(lambda f: f.cancelled() or (f.exception() and logging.getLogger("roster").warning(
-        "warm-up failed: %r", f.exception())))
+    fut.add_done_callback(_warm_up_done)
+
+
+def _warm_up_done(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled() and fut.exception():
+        logging.getLogger("roster").warning("warm-up failed: %r", fut.exception())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
 from bot.commands import Args, Router
 from bot.context import Context
@@ -48,14 +49,16 @@ from storage.repositories.roster import GrantRepository, RosterRepository, SeatC
 router = Router("roster", section="名单登记")
 DIALOGUE = "roster_register"
 
-_ROLE_WORD = re.compile(r"^[ \t\u3000]*(体系管理员|管理员|培训讲师|培训师|讲师|资源审核员|审核员|admin|trainer|reviewer)"
+_ROLE_WORD = re.compile(r"^[ \t\u3000]*"
+                        r"(体系管理员|管理员|培训讲师|培训师|讲师|资源审核员|审核员|admin|trainer|reviewer)"
                         r"(?=[ \t\u3000\n]|$)", re.I)
 _CITY_HINT = re.compile(r"^[ \t\u3000\n]*(?:城市|设区市|地市)[ \t\u3000]*[=＝:：][ \t\u3000]*(\S+)")
 _REASON = re.compile(r"(?:^|[\s,，;；])(?:原因|理由|说明)\s*[=＝:：]\s*(.+)$", re.S)
 _NUMBER = re.compile(r"^\s*[#＃]?(\d{1,9})(?=\s|$)")
 
 EXAMPLES = {
-    Role.ADMIN: "/登记 县=西湖区 姓名=张三 单位=西湖区教育发展中心 职称=高级教师 职务=主任 手机=13800138000 人员类型=区域平台管理员",
+    Role.ADMIN: "/登记 县=西湖区 姓名=张三 单位=西湖区教育发展中心 职称=高级教师 职务=主任 手机=13800138000 "
+                "人员类型=区域平台管理员",
     Role.TRAINER: "/登记 县=西湖区 姓名=张三 学段=小学 学科=语文 职称/职务=高级教师 手机=13800138000 往届=否",
     Role.REVIEWER: "/登记 县=西湖区 姓名=张三 学段=小学 学科=语文 学校=学军小学 账号=ZhangSan 手机=13800138000 "
                    "职称/职务=一级教师 教师类型=其他",
@@ -95,6 +98,7 @@ async def register(ctx: Context, args: Args) -> Reply:
     if not rows:
         if body.strip():
             raise UserError("roster/nothing_found")
+        assert role is not None   # no rows without a role word was refused above
         return await _start_dialogue(ctx, role, {}, city)
     if len(rows) == 1 and not all_or_nothing:
         return await _register_one(ctx, rows[0], city)
@@ -115,6 +119,7 @@ async def _register_one(ctx: Context, raw: RawRow, city: str | None) -> Reply:
             return await _start_dialogue(ctx, raw.role, {k: v for k, v in raw.values.items() if v.strip()}, city)
         return Reply("roster/row_errors", {"role": raw.role.label, "example": EXAMPLES[raw.role],
                                            **errors_view(res.errors)})
+    assert res.member is not None   # no errors: a member
     return await _save_one(ctx, res.member)
 
 
@@ -187,7 +192,7 @@ def _ask(ctx: Context, role: Role, column, *, error: str | None = None, value: s
 
 
 async def _start_dialogue(ctx: Context, role: Role, values: dict, city: str | None) -> Reply:
-    data = {"role": role.value, "values": {}, "city": city, "asking": None}
+    data: dict[str, Any] = {"role": role.value, "values": {}, "city": city, "asking": None}
     errors = _accept_many(ctx, data, values)
     nxt = _next_column(role, data["values"])
     if nxt is None:     # everything was given after all
@@ -263,6 +268,7 @@ async def _finish(ctx: Context, data: dict) -> Reply:
     res = validate_values(role, data["values"], regions(ctx.services), city=data.get("city"))
     if res.errors:
         return Reply("roster/row_errors", {"role": role.label, "example": EXAMPLES[role], **errors_view(res.errors)})
+    assert res.member is not None   # no errors: a member
     return await _save_one(ctx, res.member)
 
 
@@ -318,6 +324,7 @@ async def update(ctx: Context, args: Args) -> Reply:
         return Reply("roster/row_errors", {"role": member.role.label, "example": "/变更 手机=13900001111 原因=换号",
                                            **errors_view(res.errors)})
     new = res.member
+    assert new is not None   # no errors: a member
     before, after = member_diff(member, new)
     if not before:
         return Reply("roster/unchanged", {"name": member.name})

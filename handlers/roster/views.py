@@ -92,6 +92,7 @@ async def roster(ctx: Context, args: Args) -> Reply:
         return Reply("roster/province", {"province": tree.province, "cities": rows, "late": late,
                                          "pending": pending})
     if target.level is Level.CITY and not city_level:
+        assert target.city is not None
         c = city_completion(tree, target.city, members, cfg.quotas)
         terrs = [{"label": t.label, "seats": _seats_view(t), "missing": t.missing_text, "complete": t.complete}
                  for t in c.territories]

@@ -74,7 +74,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     out = []
     for i, r in grid[1:]:
         row = {}
-        for k, v in zip(keys, r):
+        for k, v in zip(keys, r, strict=False):
             if k:
                 row[k] = v.strip() if isinstance(v, str) else v
         out.append((i, row))
@@ -230,7 +230,7 @@ async def cmd_rules(args: argparse.Namespace) -> int:
 async def cmd_rebuild(args: argparse.Namespace) -> int:
     from handlers.scores.service import ScoresRuntime
     from storage.repositories.scores import ScoreRepository
-    settings, db = await _open_db(args)
+    _settings, db = await _open_db(args)
     try:
         runtime = ScoresRuntime()
         async with db.unit_of_work() as uow:
@@ -243,12 +243,14 @@ async def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def describe_rules(rules) -> str:
-    lines = [f"规则集：{rules.name}（时区 {rules.timezone}，积分年度从 {rules.year_start[0]}月{rules.year_start[1]}日起）"]
+    lines = [f"规则集：{rules.name}（时区 {rules.timezone}，"
+             f"积分年度从 {rules.year_start[0]}月{rules.year_start[1]}日起）"]
     for r in rules.rules:
         cond = "；条件：" + (" 或 " if r.match == "any" else " 且 ").join(str(c) for c in r.conditions) \
             if r.conditions else ""
         caps = "、".join(c.label() for c in r.caps) or "不限"
-        lines.append(f"- {r.group}/{r.name}（{r.code}）：{r.points_label()}，上限 {caps}；动作 {', '.join(r.actions)}{cond}")
+        lines.append(f"- {r.group}/{r.name}（{r.code}）：{r.points_label()}，"
+                     f"上限 {caps}；动作 {', '.join(r.actions)}{cond}")
     return "\n".join(lines)
 
 

@@ -136,7 +136,7 @@ def _territory_of(province: str, t: Teacher) -> Territory:
                       Arg("时间", "when", required=False, help="本周、本月、本年或年份，如 2026")],
                 examples=("/积分", "/积分 本周", "/积分 李明 本月", "/积分 LiMing01 2026"))
 async def score(ctx: Context, args: Args) -> Reply:
-    runtime, rules, today, target, period = await _query(ctx, args)
+    runtime, _rules, today, target, period = await _query(ctx, args)
     if period.start > today:
         return Reply("scores/future", {"period": period.label})
     access = await access_of(ctx)
@@ -195,6 +195,7 @@ async def rank(ctx: Context, args: Args) -> Reply:
     runtime, rules, today, where, period = await _query(ctx, args)
     access = await access_of(ctx)
     tree = regions(ctx.services)
+    territory: Territory | None
     if where:
         m = resolve_territory(tree, where)
         if m.territory is None:
@@ -208,6 +209,7 @@ async def rank(ctx: Context, args: Args) -> Reply:
                                                  "mine": [t.label for t in access.scopes]})
     if territory.level is Level.SCHOOL:
         territory = territory.parent()
+        assert territory is not None   # a school is inside a county
     rows = await ranking(ctx.uow, runtime, period, city=territory.city, county=territory.county, limit=RANK_LIMIT)
     ctx_out: dict[str, Any] = {
         "territory": territory.label, "period": _period_label(period, today),

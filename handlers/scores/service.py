@@ -101,7 +101,8 @@ async def ingest(db: Database, runtime: ScoresRuntime, items: Sequence[Any], now
     return report
 
 
-async def score_summary(uow: UnitOfWork, runtime: ScoresRuntime, teacher: Teacher, period: Period, today: date) -> ScoreSummary:
+async def score_summary(uow: UnitOfWork, runtime: ScoresRuntime, teacher: Teacher, period: Period,
+                        today: date) -> ScoreSummary:
     engine = await runtime.refresh(uow)
     rows = await uow.repo(ScoreRepository).events_for(teacher.id, engine, period.start, period.end)
     return engine.evaluate(rows, deduped=True).summary(period, as_of=min(today, period.end))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 from xml.sax.saxutils import escape
 
 from storage.forms.tables import (
@@ -123,9 +124,14 @@ def write_docx(spec: FormSpec, data: FormData, *, body_font: str = "仿宋", tit
     when = data.header.get("报送日期", "")
     _run(p, f"日期：{when}" + "　" * 6 if when else "　　　　年　　月　　日" + "　" * 6)
 
+    return _finish_document(doc, spec.title)
+
+
+def _finish_document(doc: Any, title: str) -> bytes:
+    """Fixed document properties: the same data gives the same bytes."""
     cp = doc.core_properties
     cp.author = cp.last_modified_by = "服务队伍助手"
-    cp.title = spec.title
+    cp.title = title
     cp.created = cp.modified = FIXED_TIME
     cp.last_printed = FIXED_TIME
     cp.revision = 1
@@ -178,7 +184,7 @@ def _table_xml(spec: FormSpec, section: SectionSpec, rows: list[list[str]], widt
            f'<w:tblLook w:val="04A0"/></w:tblPr><w:tblGrid>{grid}</w:tblGrid>']
     labels = [spec.first_column, *section.columns]
     out.append('<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>')
-    out.extend(_cell_xml(label, w, bold=True) for label, w in zip(labels, widths))
+    out.extend(_cell_xml(label, w, bold=True) for label, w in zip(labels, widths, strict=False))
     out.append("</w:tr>")
     for i, values in enumerate(rows):
         out.append('<w:tr><w:trPr><w:cantSplit/><w:trHeight w:val="400"/></w:trPr>')

@@ -112,8 +112,8 @@ def read_roster(data: bytes, filename: str = "", spec: FormSpec = ROSTER_FORM) -
     out = RosterFile(header=dict(form.header))
     for role in ROLES:
         keys = SECTIONS[role].keys
-        for values, rn in zip(form.sections.get(role.value, []), form.row_numbers.get(role.value, [])):
-            out.rows.append(RawRow(row=rn, role=role, values=dict(zip(keys, values)),
+        for values, rn in zip(form.sections.get(role.value, []), form.row_numbers.get(role.value, []), strict=False):
+            out.rows.append(RawRow(row=rn, role=role, values=dict(zip(keys, values, strict=False)),
                                    text="\t".join(values), mode="columns"))
     out.rows.sort(key=lambda r: r.row)
     return out

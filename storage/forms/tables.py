@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-FIXED_TIME = datetime(2021, 1, 1, 0, 0, 0)
+FIXED_TIME = datetime(2021, 1, 1, 0, 0, 0)  # noqa: DTZ001  (document and zip dates are naive by format)
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -144,7 +144,8 @@ def _match_header(spec: FormSpec, row: Sequence[str]) -> tuple[SectionSpec, dict
         if score < max(2, (len(section.columns) + 1) // 2):
             continue
         # Distinctive: how many of the section's labels matched (prefer the fuller match, then the title).
-        title_bonus = 1 if any(norm_text(section.title) in c or (c and c in norm_text(section.title)) for c in cells[:1]) else 0
+        title = norm_text(section.title)
+        title_bonus = 1 if any(title in c or (c and c in title) for c in cells[:1]) else 0
         key = (score * 2 + title_bonus - (len(section.columns) - score), -order)
         if best is None or key > best[:2]:
             best = (key[0], key[1], section, mapping)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from storage.forms.tables import (
     FIXED_TIME,
@@ -45,7 +46,7 @@ def write_xlsx(spec: FormSpec, data: FormData) -> bytes:
     r += 1
     for line in spec.header_layout:
         spans = _spread(width, len(line))
-        for (c0, c1), name in zip(spans, line):
+        for (c0, c1), name in zip(spans, line, strict=False):
             cell = ws.cell(r, c0, header_text(spec, name, data.header.get(name, "")))
             cell.font = body
             cell.alignment = left
@@ -88,6 +89,11 @@ def write_xlsx(spec: FormSpec, data: FormData) -> bytes:
         r += 1
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = min(max(w + 2, 8), 40)
+    return _finish_workbook(wb, ws)
+
+
+def _finish_workbook(wb: Any, ws: Any) -> bytes:
+    """A4 landscape, one page wide, fixed document properties: the same data gives the same bytes."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1

@@ -68,7 +68,8 @@ class GroupRepository:
         row = await self.session.get(GroupBinding, conversation_id)
         return _binding(row) if row else None
 
-    async def bind(self, conversation_id: str, role: str, title: str, by: str, now: datetime) -> tuple[Binding | None, Binding]:
+    async def bind(self, conversation_id: str, role: str, title: str, by: str,
+                   now: datetime) -> tuple[Binding | None, Binding]:
         row = await self.session.get(GroupBinding, conversation_id)
         before = _binding(row) if row else None
         if row is None:
@@ -212,7 +213,8 @@ class OutboxRepository:
         await self.session.flush()
         return rows
 
-    async def claim_due(self, now: datetime, limit: int = 20, stale_after: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:
+    async def claim_due(self, now: datetime, limit: int = 20,
+                        stale_after: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:
         """Claim due rows (pending, or 'sending' left behind by a crashed worker).
 
         The claim is a conditional UPDATE, so two bot instances never send the
@@ -258,7 +260,8 @@ class OutboxRepository:
 
     async def depth(self) -> int:
         return int(await self.session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))) or 0)
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_(("pending", "sending")))) or 0)
 
     async def get(self, oid: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, oid, populate_existing=True)
