@@ -95,7 +95,7 @@ def _binding(r: GroupBinding) -> Binding:
 
 def rowcount(result: Result[Any]) -> int | None:
     """Rows an UPDATE or DELETE matched (SQLAlchemy types ``execute`` as a plain ``Result``)."""
-    return cast("CursorResult[Any]", result).rowcount
+    return cast(CursorResult[Any], result).rowcount
 
 
 def audit_row(*, at: datetime, actor_id: str, action: str, entity: str, entity_id: str,
