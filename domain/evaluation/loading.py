@@ -104,8 +104,7 @@ def parse_indicator_set(text: str, source: str = "") -> IndicatorSet:
                 if not isinstance(count, int) or count < 1:
                     raise _fail(source, where, "的 count 应为正整数")
                 where_ = tuple((str(k), str(v)) for k, v in (r.get("where") or {}).items())
-                reqs.append(Requirement(r["kind"], count, where_,
-                                        r.get("distinct"), str(r.get("label", r["kind"]))))
+                reqs.append(Requirement(r["kind"], count, where_, r.get("distinct"), str(r.get("label", r["kind"]))))
             if src == "reported" and not reqs:
                 raise _fail(source, where, "是报告类指标，需要 requires")
             conds: list[Condition] = []
