@@ -43,7 +43,7 @@ def test_user_text_with_markup_goes_as_plain_text_unescaped():
 
 
 def test_plain_values_keep_the_markdown():
-    out = renderer.render("errors/unknown_command", {"name": "登记x", "suggestions": []})
+    out = renderer.render("errors/unknown_command", {"name": "登记x", "suggestions": [], "elsewhere": [], "unbound": False})
     assert out.markdown and "**/帮助**" in out.text and out.msg_key == "sampleMarkdown"
 
 
@@ -52,5 +52,5 @@ def test_plain_text_takes_the_templates_formatting_out():
 
 
 def test_long_output_is_truncated():
-    out = renderer.render("errors/unknown_command", {"name": "x" * 7000, "suggestions": []})
+    out = renderer.render("errors/unknown_command", {"name": "x" * 7000, "suggestions": [], "elsewhere": [], "unbound": False})
     assert len(out.text) < 6100 and "已截断" in out.text
