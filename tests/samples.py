@@ -45,6 +45,11 @@ SAMPLES: dict[str, list[dict]] = {
                     {"name": "外部", "id": "$:x", "staff": False, "superadmin": False, "group": None,
                      "is_group": False}],
     "common/sent_privately": [{}],
+    "demo/done": [{"members": 585, "teachers": 2186, "events": 177453}],
+    "demo/not_empty": [{}],
+    "demo/not_simulator": [{}],
+    "demo/started": [{}],
+    "demo/failed": [{}],
 }
 
 # Merge feature samples: tests/<feature>/samples.py defining SAMPLES.
