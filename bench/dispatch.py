@@ -263,7 +263,7 @@ class MixLoad:
         if kind == "/登记":
             c, k = rng.choice([x for x in plan["counties"] if not city or x[0] == city])
             self.n += 1
-            row = f"/登记 讲师 县={k} 姓名=测试{self.n} 学段=小学 学科=数学 职称=一级教师 手机=136{self.n:08d} 往届=否"
+            row = f"/登记 县={k} 姓名=测试{self.n} 学段=小学 学科=数学 职称=一级教师 手机=136{self.n:08d} 往届=否"
             return kind, row, op_id, "cid-trainer-group"
         return kind, kind, rng.choice((member_id, op_id)), group
 
