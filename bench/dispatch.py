@@ -80,6 +80,17 @@ def start_target(kind: str, sim, workdir: Path, profile: str | None = None, *, d
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
+def answer_time(sim, text: str, user, conversation, timeout: float) -> float | None:
+    """Seconds from the frame pushed to the reply received; None when no reply came in time."""
+    t0 = time.time()
+    msg_id = sim.send_message(text, user=user, conversation=conversation)
+    try:
+        rec = sim.wait_reply(msg_id, timeout)
+    except TimeoutError:
+        return None
+    return max(0.0, rec.at - t0)
+
+
 class Load:
     def __init__(self, sim, text: str, conversation_id: str):
         self.sim = sim
@@ -92,18 +103,13 @@ class Load:
         self.done = 0
 
     def one(self, i: int, timeout: float = 10.0) -> None:
-        user = self.users[i % len(self.users)]
-        t0 = time.time()
-        msg_id = self.sim.send_message(self.text, user=user, conversation=self.conv)
-        try:
-            rec = self.sim.wait_reply(msg_id, timeout)
-        except TimeoutError:
-            with self.lock:
-                self.errors += 1
-            return
+        seconds = answer_time(self.sim, self.text, self.users[i % len(self.users)], self.conv, timeout)
         with self.lock:
-            self.latencies.append(max(0.0, rec.at - t0))
-            self.done += 1
+            if seconds is None:
+                self.errors += 1
+            else:
+                self.latencies.append(seconds)
+                self.done += 1
 
     def closed_loop(self, users: int, seconds: float) -> float:
         stop = time.monotonic() + seconds
@@ -269,16 +275,12 @@ class MixLoad:
 
     def one(self, kind: str, text: str, user: str, conversation: str, timeout: float = 15.0) -> None:
         conv = self.sim.private(user) if conversation == "p2p" else self.sim.group(conversation)
-        t0 = time.time()
-        msg_id = self.sim.send_message(text, user=user, conversation=conv)
-        try:
-            rec = self.sim.wait_reply(msg_id, timeout)
-        except TimeoutError:
-            with self.lock:
-                self.errors += 1
-            return
+        seconds = answer_time(self.sim, text, user, conv, timeout)
         with self.lock:
-            self.latencies[kind].append(max(0.0, rec.at - t0) * 1000)
+            if seconds is None:
+                self.errors += 1
+            else:
+                self.latencies[kind].append(seconds * 1000)
 
     def open_loop(self, rate: float, seconds: float) -> None:
         n = int(rate * seconds)
