@@ -4,7 +4,7 @@ The order is the order of /帮助 within a section, of the jobs and of the start
 """
 from __future__ import annotations
 
-from handlers import calendar, core, evaluation
+from handlers import calendar, core, demo, evaluation
 from handlers.feature import ExportKind, Feature
 from handlers.roster import approvals, export, grants, members, views
 from handlers.scores import cli as scores_cli
@@ -13,6 +13,7 @@ from handlers.scores import commands as scores
 FEATURES: tuple[Feature, ...] = (
     Feature("calendar", routers=[calendar.router], jobs=calendar.JOBS),
     Feature("core", routers=[core.router]),
+    Feature("demo", routers=[demo.router], register_cli=demo.register_cli),
     Feature("evaluation", routers=[evaluation.router]),
     # /导出 belongs to the roster; its kinds are listed in the order /导出 names them (附件3 comes from evaluation)
     Feature("roster", routers=[members.router, approvals.router, export.router, grants.router, views.router],

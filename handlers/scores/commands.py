@@ -20,6 +20,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.evaluation import indicator_set_for, share_reached
+from domain.masking import mask_account
 from domain.scores import Period, RuleSet, ScoreSummary, parse_period, period_of
 from domain.territory import Level, Territory, resolve_territory
 from handlers.permissions import SCOPE
@@ -38,12 +39,6 @@ API_BATCH = 5_000
 
 
 # ── helpers ──
-def mask_account(account: str) -> str:
-    if len(account) <= 4:
-        return account[:1] + "*" * (len(account) - 1)
-    return account[:2] + "*" * (len(account) - 4) + account[-2:]
-
-
 def _period_label(p: Period, today: date) -> str:
     if p.kind == "year":
         return p.label
