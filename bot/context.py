@@ -98,8 +98,8 @@ class Services:
         self._shared[key] = value
 
     def download_url(self, file_id: str, expires_at: datetime) -> str:
-        from bot.links import sign_download
-        return sign_download(self.settings, file_id, expires_at)
+        from bot.links import LINK_SECRET, sign_download
+        return sign_download(self.settings.public_url, self.use(LINK_SECRET), file_id, expires_at)
 
 
 @dataclass

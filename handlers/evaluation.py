@@ -28,13 +28,13 @@ from domain.evaluation import (
     PENDING,
     ROLE_NAMES,
     SUBMITTED,
+    IndicatorLibrary,
     NoReviewStats,
     PointsShare,
     ReportError,
     ReviewStatsProvider,
     checklist,
     describe_report,
-    indicator_set_for,
     kinds_matching,
     parse_report,
 )
@@ -58,6 +58,12 @@ STATE_MARK = {ACHIEVED: "✅", NOT_ACHIEVED: "❌", PENDING: "⏳"}
 
 # ── helpers ──
 REVIEW_STATS = ServiceKey[ReviewStatsProvider]("review_stats", lambda _services: NoReviewStats())
+INDICATORS = ServiceKey[IndicatorLibrary]("evaluation.indicators", lambda _services: IndicatorLibrary())
+
+
+def indicators(services: Services) -> IndicatorLibrary:
+    """The 附件2 indicator sets (domain/data/evaluation), read once per bot."""
+    return services.use(INDICATORS)
 """The review feature installs its provider with ``services.provide(REVIEW_STATS, ...)``."""
 
 
@@ -116,7 +122,7 @@ def _year_of(fields: dict, today: date) -> int:
 async def _points_share(ctx: Context, m: Member, year: int) -> PointsShare | None:
     runtime = runtime_of(ctx.services)
     await runtime.refresh(ctx.uow)
-    iset = indicator_set_for(year)
+    iset = indicators(ctx.services).for_year(year)
     start, _end = runtime.rules.year_bounds(year)
     shares = await county_shares(ctx.uow, runtime, start, iset.min_points, city=m.territory.city,
                                  county=m.territory.county)
@@ -128,7 +134,7 @@ async def _points_share(ctx: Context, m: Member, year: int) -> PointsShare | Non
 
 
 async def member_checklist(ctx: Context, m: Member, year: int) -> list:
-    iset = indicator_set_for(year)
+    iset = indicators(ctx.services).for_year(year)
     role = m.role.value
     reports = [r.as_report() for r in await ctx.uow.repo(EvaluationRepository).reports_of(m.user_id or "", year, role)]
     points = await _points_share(ctx, m, year) if role == "admin" else None
@@ -162,7 +168,7 @@ async def report(ctx: Context, args: Args) -> Reply:
     seat = _pick_seat(ctx, access.seats)
     assert seat is not None   # TEAM_MEMBER: the sender holds a seat
     today = ctx.now().date()
-    iset = indicator_set_for(today.year)
+    iset = indicators(ctx.services).for_year(today.year)
     kind = kinds_matching(iset, seat.role.value, args.value("kind", str))
     if kind is None:
         return Reply("evaluation/kinds", {"word": args.value("kind", str), "role": seat.role.label,
@@ -207,7 +213,7 @@ async def _decidable(ctx: Context, report_id: int) -> StoredReport:
 async def pending_reports(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     items = await ctx.uow.repo(EvaluationRepository).pending(access.operator_cities(), access.province)
-    iset = indicator_set_for(ctx.now().year)
+    iset = indicators(ctx.services).for_year(ctx.now().year)
     return Reply("evaluation/pending", {"items": [
         {"id": r.id, "name": r.member_name, "role": ROLE_NAMES.get(r.role, r.role),
          "place": Territory.from_path(r.territory).label,
@@ -271,7 +277,7 @@ async def evaluate(ctx: Context, args: Args) -> Reply:
         seat = await _member_of_mention(ctx, access, mention)
         if seat.user_id != ctx.actor.id and not _can_manage_member(access, seat):
             return Reply("evaluation/not_yours", {"name": seat.name})
-    iset = indicator_set_for(year)
+    iset = indicators(ctx.services).for_year(year)
     items = await member_checklist(ctx, seat, year)
     counts = {s: sum(1 for i in items if i.state == s) for s in (ACHIEVED, NOT_ACHIEVED, PENDING)}
     return Reply("evaluation/checklist", {

@@ -14,7 +14,7 @@ the greatest year not after it. Reviewer indicators read a ``ReviewStatsProvider
 review-assignment work implements; the default provider has no data, so they stay 待提交.
 """
 from domain.evaluation.checklist import ChecklistItem, checklist
-from domain.evaluation.loading import indicator_set_for, indicator_sets, parse_indicator_set
+from domain.evaluation.loading import IndicatorLibrary, indicator_set_for, indicator_sets, parse_indicator_set
 from domain.evaluation.model import (
     ACHIEVED,
     CONFIRMED,
@@ -54,6 +54,7 @@ __all__ = [
     "EvidenceField",
     "EvidenceKind",
     "Indicator",
+    "IndicatorLibrary",
     "IndicatorSet",
     "NoReviewStats",
     "PointsShare",

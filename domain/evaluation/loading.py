@@ -122,20 +122,15 @@ def parse_indicator_set(text: str, source: str = "") -> IndicatorSet:
     return IndicatorSet(year, kinds, roles, deadline, source)
 
 
-_sets: dict[Path, list[IndicatorSet]] = {}
-
-
 def indicator_sets(directory: Path | str | None = None) -> list[IndicatorSet]:
+    """Every indicator set of the directory (default: ``domain/data/evaluation``), by year; read now."""
     d = Path(directory) if directory else EVALUATION_DIR
-    if d not in _sets:
-        sets = [parse_indicator_set(p.read_text(encoding="utf-8"), p.name) for p in sorted(d.glob("*.yaml"))]
-        _sets[d] = sorted(sets, key=lambda s: s.year)
-    return _sets[d]
+    sets = [parse_indicator_set(p.read_text(encoding="utf-8"), p.name) for p in sorted(d.glob("*.yaml"))]
+    return sorted(sets, key=lambda s: s.year)
 
 
-def indicator_set_for(year: int, directory: Path | str | None = None) -> IndicatorSet:
-    """The indicator set of ``year``: the latest file whose year is not after it (else the earliest)."""
-    sets = indicator_sets(directory)
+def set_for_year(sets: list[IndicatorSet], year: int) -> IndicatorSet:
+    """The indicator set of ``year``: the latest whose year is not after it (else the earliest)."""
     if not sets:
         raise EvaluationFileError("没有评价指标文件")
     chosen = sets[0]
@@ -143,3 +138,24 @@ def indicator_set_for(year: int, directory: Path | str | None = None) -> Indicat
         if s.year <= year:
             chosen = s
     return chosen
+
+
+def indicator_set_for(year: int, directory: Path | str | None = None) -> IndicatorSet:
+    """The indicator set of ``year``, read from the files now (the bot keeps an :class:`IndicatorLibrary`)."""
+    return set_for_year(indicator_sets(directory), year)
+
+
+class IndicatorLibrary:
+    """The indicator sets of one directory, read on first use and kept as long as this object."""
+
+    def __init__(self, directory: Path | str | None = None) -> None:
+        self.directory = directory
+        self._sets: list[IndicatorSet] | None = None
+
+    def sets(self) -> list[IndicatorSet]:
+        if self._sets is None:
+            self._sets = indicator_sets(self.directory)
+        return self._sets
+
+    def for_year(self, year: int) -> IndicatorSet:
+        return set_for_year(self.sets(), year)

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 class Role(str, enum.Enum):
@@ -179,19 +180,14 @@ class Section:
         """The column for a label, a short form or the English key (tolerant)."""
         return self._index.get(norm_label(label))
 
-    @property
+    @cached_property
     def _index(self) -> dict[str, Column]:
-        idx = _INDEX_CACHE.get(self.role)
-        if idx is None:
-            idx = {}
-            for c in self.columns:
-                for k in (c.key, c.label, *c.aliases):
-                    idx.setdefault(norm_label(k), c)
-            _INDEX_CACHE[self.role] = idx
+        """Normalised key, label and aliases → column (built once per section)."""
+        idx: dict[str, Column] = {}
+        for c in self.columns:
+            for k in (c.key, c.label, *c.aliases):
+                idx.setdefault(norm_label(k), c)
         return idx
-
-
-_INDEX_CACHE: dict[Role, dict[str, Column]] = {}
 
 _COUNTY_ALIASES = ("县", "县区", "区县", "县市区", "县(市、区)", "县（市、区）", "县(市,区)", "县(市/区)", "所在县区",
                    "县(市区)", "地区", "区域", "county")

@@ -19,10 +19,11 @@ from bot.commands import Arg, Args, Router
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
-from domain.evaluation import indicator_set_for, share_reached
+from domain.evaluation import share_reached
 from domain.masking import mask_account
 from domain.scores import Period, RuleSet, ScoreSummary, parse_period, period_of
 from domain.territory import Level, Territory, resolve_territory
+from handlers.evaluation import indicators
 from handlers.permissions import SCOPE
 from handlers.scores.people import access_of, regions
 from handlers.scores.service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
@@ -213,7 +214,7 @@ async def rank(ctx: Context, args: Args) -> Reply:
         "shares": [], "cities": [], "min_points": 0, "target": "", "year": "",
     }
     if territory.level <= Level.CITY:
-        iset = indicator_set_for(rules.scoring_year(period.start))
+        iset = indicators(ctx.services).for_year(rules.scoring_year(period.start))
         year = period_of(rules, "year", period.start)
         shares = await county_shares(ctx.uow, runtime, year.start, iset.min_points, city=territory.city)
         target = iset.target_share
