@@ -5,8 +5,22 @@ from datetime import date
 
 import pytest
 
-from bot.commands import (Arg, ArgError, ParseFailure, Registry, Router, choice, group_role, integer, iso_date,
-                          parse_args, positive_int, split_command, tokenize, GroupRole)
+from bot.commands import (
+    Arg,
+    ArgError,
+    GroupRole,
+    ParseFailure,
+    Registry,
+    Router,
+    choice,
+    group_role,
+    integer,
+    iso_date,
+    parse_args,
+    positive_int,
+    split_command,
+    tokenize,
+)
 from bot.incoming import from_callback_data, normalise_text
 
 
