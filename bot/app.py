@@ -42,12 +42,13 @@ class BotApp:
                  extra_routers: Sequence[Router] = (), migrate: bool = True, connect: bool = True,
                  serve_http: bool = True, features: Sequence[Feature] | None = None):
         from handlers.features import FEATURES
+        from handlers.features import routers as feature_routers
 
         self.settings = settings
         self.clock = clock or SystemClock(settings.tz)
         self.features: Sequence[Feature] = FEATURES if features is None else features
         if routers is None:
-            routers = [r for f in self.features for r in f.routers]
+            routers = feature_routers(tuple(self.features))
         self.registry = Registry()
         self.registry.include_routers(*routers, *extra_routers)
         self.metrics = Metrics()

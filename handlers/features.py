@@ -4,6 +4,7 @@ The order is the order of /帮助 within a section, of the jobs and of the start
 """
 from __future__ import annotations
 
+from bot.commands import Router
 from handlers import calendar, core, demo, evaluation
 from handlers.feature import ExportKind, Feature
 from handlers.roster import approvals, export, grants, members, views
@@ -21,6 +22,11 @@ FEATURES: tuple[Feature, ...] = (
             on_startup=export.on_startup),
     Feature("scores", routers=[scores.router], setup_http=scores.setup_http, register_cli=scores_cli.register),
 )
+
+
+def routers(features: tuple[Feature, ...] = FEATURES) -> list[Router]:
+    """Every feature's routers, in the order of the list."""
+    return [r for f in features for r in f.routers]
 
 
 def export_kinds(features: tuple[Feature, ...] = FEATURES) -> dict[str, ExportKind]:
