@@ -28,7 +28,7 @@ class _QuietSdkLog(logging.Filter):
     """Drop the SDK's noise: a WARNING 'unknown message topic' for every SYSTEM ping, and the
     '[start] network exception' it logs when stop() cancels it."""
 
-    def __init__(self, bot: "EchoBot"):
+    def __init__(self, bot: EchoBot):
         super().__init__()
         self.bot = bot
 
@@ -50,7 +50,7 @@ def echo_text(message: ChatbotMessage) -> str:
 
 
 class EchoHandler(dingtalk_stream.ChatbotHandler):
-    def __init__(self, bot: "EchoBot"):
+    def __init__(self, bot: EchoBot):
         super().__init__()
         self.bot = bot
 
@@ -66,7 +66,7 @@ class EchoHandler(dingtalk_stream.ChatbotHandler):
                 answer: Any = await resp.json(content_type=None)
                 if resp.status != 200 or not isinstance(answer, dict) or answer.get("errcode", 0) != 0:
                     log.warning("echo reply refused: %s %s", resp.status, answer)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             log.warning("echo reply failed: %r", exc)
         self.bot.handled += 1
         return AckMessage.STATUS_OK, "OK"
@@ -85,7 +85,7 @@ class EchoBot:
         self._thread: threading.Thread | None = None
 
     def run_in_thread(self, base_url: str, client_id: str, client_secret: str,
-                      timeout: float = 10.0) -> "EchoBot":
+                      timeout: float = 10.0) -> EchoBot:
         """Point the SDK at ``base_url`` and run the client on its own loop in a daemon thread.
 
         Returns once the client is started (not necessarily connected: use the fake server's
@@ -151,7 +151,7 @@ class EchoBot:
         thread.join(max(0.0, deadline))
         self._thread = None
 
-    def __enter__(self) -> "EchoBot":
+    def __enter__(self) -> EchoBot:
         return self
 
     def __exit__(self, *exc: Any) -> None:
