@@ -73,9 +73,13 @@ class EchoHandler(dingtalk_stream.ChatbotHandler):
 
 
 class EchoBot:
-    """``bot = EchoBot().run_in_thread(base_url, client_id, client_secret)`` … ``bot.stop()``."""
+    """``bot = EchoBot().run_in_thread(base_url, client_id, client_secret)`` … ``bot.stop()``.
 
-    def __init__(self) -> None:
+    ``handlers``: more SDK callback handlers by topic, e.g. ``{"/v1.0/card/instances/callback":
+    MyCardHandler()}`` (a ``dingtalk_stream.CallbackHandler``) for card button presses."""
+
+    def __init__(self, handlers: dict[str, dingtalk_stream.CallbackHandler] | None = None) -> None:
+        self.handlers = dict(handlers or {})
         self.client: dingtalk_stream.DingTalkStreamClient | None = None
         self.session: aiohttp.ClientSession | None = None
         self.handled = 0
@@ -105,6 +109,8 @@ class EchoBot:
             client = dingtalk_stream.DingTalkStreamClient(dingtalk_stream.Credential(client_id, client_secret),
                                                           logger=sdk_log)
             client.register_callback_handler(ChatbotMessage.TOPIC, EchoHandler(self))
+            for topic, handler in self.handlers.items():
+                client.register_callback_handler(topic, handler)
             self.client = client
 
             async def make_session() -> aiohttp.ClientSession:
