@@ -326,6 +326,8 @@ class Cards:
                           conversation_id=cid, msg_id=msg_id)
             if space.kind == "IM_ROBOT":
                 self.sim.openapi.delivered([space.target])
+            else:
+                self.sim.openapi.group_delivered(space.target)
             result.append({"spaceType": space.kind, "spaceId": space.target, "success": True})
         return result
 

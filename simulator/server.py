@@ -478,6 +478,10 @@ class FakeDingTalk:
         flow-controlled users, cards delivered to their robot chat). >1 for one send is a duplicate."""
         return self.openapi.delivered_counts()
 
+    def group_delivered_counts(self) -> dict[str, int]:
+        """Per group conversation id: how many messages reached it (group sends, cards delivered there)."""
+        return self.openapi.group_delivered_counts()
+
     def reset_counts(self) -> None:
         """Zero the call and delivery counters (and the rate-limit windows)."""
         self.openapi.reset_counts()

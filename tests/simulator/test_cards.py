@@ -57,6 +57,7 @@ async def test_create_then_deliver_to_a_user_and_a_group(fake, api):
     assert fake.read_text(delivered[0]) == "审核任务（2 项）\n1. 初中·化学 酸碱盐\n2. 小学·语文 古诗\n通过 退回\n通过"
     assert fake.card("trk-1").conversations == ["cid-p2p-t-hz-001", "cid-reviewer-group"]
     assert fake.delivered_counts() == {"t-hz-001": 1}
+    assert fake.group_delivered_counts() == {"cid-reviewer-group": 1}
     assert fake.call_counts() == {"card_create": 1, "card_deliver": 1}
 
 

@@ -50,6 +50,7 @@ async def test_rate_limit_per_api_answers_qps_403_beyond_n_a_second():
         per_second = fake.calls_per_second()
         assert sum(per_second["oto"].values()) == len(ok) and max(per_second["oto"].values()) <= 3
         assert fake.call_counts() == {"oto": len(ok), "group": 1}
+        assert fake.group_delivered_counts() == {"cid-admin-group": 1}
         assert sum(fake.delivered_counts().values()) == len(ok)
         rejected = [r for r in fake.records if r.kind == "rejected"]
         assert len(rejected) == len(refused) and all(r.payload["status"] == 403 for r in rejected)
