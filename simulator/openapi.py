@@ -69,6 +69,14 @@ class Invalid:
         self.text = text
 
 
+def minimum_seconds(calls: int, rate: int | None) -> float:
+    """The least wall time ``calls`` calls to one API can take at ``rate`` a second (sliding window):
+    ``rate`` at once, then ``rate`` more each second, so ``ceil(calls / rate) - 1`` seconds."""
+    if not rate or calls <= 0:
+        return 0.0
+    return float(-(-calls // rate) - 1)
+
+
 def new_code() -> str:
     return base64.b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
