@@ -164,6 +164,10 @@ async def test_press_reaches_the_sdk_handler_and_its_ack_updates_the_card(fake, 
         fake.press_card_button("trk-5", "t-hz-001", "reject-17")
     with pytest.raises(ValueError, match="not in a conversation"):        # someone else's 1:1 card
         fake.press_card_button("trk-5", "t-hz-002", "pass-18")
+    body = {k: v for k, v in card_body(fake, "trk-5b").items() if k != "callbackType"}
+    await api.call("POST", "/v1.0/card/instances/createAndDeliver", {**body, **robot_space("t-hz-001")})
+    with pytest.raises(ValueError, match="callbackType"):
+        fake.press_card_button("trk-5b", "t-hz-001", "pass-17")
 
 
 async def test_stale_press_in_a_group_and_an_ack_without_card_data(fake, api, card_bot):
