@@ -23,7 +23,7 @@ from bot.metrics import Metrics
 from bot.replies import Renderer
 from scheduler import JobRunner, JobSpec, Scheduler
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.startup_migrate import migrate_at_startup
 
 if TYPE_CHECKING:
     from handlers.feature import Feature
@@ -76,7 +76,7 @@ class BotApp:
     async def start(self) -> None:
         s = self.settings
         if self._migrate:
-            await upgrade(self.db.url)
+            await migrate_at_startup(self.db.url)    # Alembic stays out of this process
         self.http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5),
                                                   connector=aiohttp.TCPConnector(limit=100))
         self.api = DingTalkAPI(self.http_session, endpoint=s.dingtalk_openapi_endpoint,

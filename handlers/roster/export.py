@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -293,21 +292,8 @@ async def cli_export(args: argparse.Namespace) -> int:
 
 # --- start-up ------------------------------------------------------------------------------------------
 
-def _warm_up() -> None:
-    """Import the spreadsheet and Word libraries once, so the first /导出 is not the slow one."""
-    import docx  # noqa: F401
-    import openpyxl  # noqa: F401
-    write_roster_xlsx([], {})
-    write_roster_docx([], {})
-
-
 async def on_startup(bot: BotApp) -> None:
     # Load the roster configuration and region tree now: a bad file stops start-up with its line and reason.
+    # openpyxl (which pulls numpy when installed) and python-docx are NOT imported here: they cost ~25 MB
+    # of resident memory for the bot's whole life; the first /导出 imports them in its worker thread.
     regions(bot.services)
-    fut = asyncio.get_running_loop().run_in_executor(None, _warm_up)
-    fut.add_done_callback(_warm_up_done)
-
-
-def _warm_up_done(fut: asyncio.Future[None]) -> None:
-    if not fut.cancelled() and fut.exception():
-        logging.getLogger("roster").warning("warm-up failed: %r", fut.exception())
