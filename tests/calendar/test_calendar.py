@@ -42,6 +42,11 @@ async def test_reminder_job_posts_to_bound_groups(start_bot, chat, sim):
     assert "已把本群" in await chat.say("/绑定 审核员群", conversation="cid-reviewer-group")
     listing = await chat.say("/日程", conversation="cid-reviewer-group")
     assert "服务队伍名单报送" in listing and "3 天" in listing and "优秀工作者推荐" not in listing
+    admin = await chat.say("/日程", conversation="cid-admin-group")     # unbound: every deadline
+    assert "服务队伍名单报送" in admin and "优秀工作者推荐" in admin
+    clock.set(datetime(2026, 4, 28, 9, 0, tzinfo=SHANGHAI))             # the lines are kept per day
+    assert "2 天" in await chat.say("/日程", conversation="cid-reviewer-group")
+    clock.set(datetime(2026, 4, 27, 9, 0, tzinfo=SHANGHAI))
     assert await bot.scheduler.run_now("deadline_reminders") == 1
     async with bot.db.unit_of_work() as uow:
         rows = (await uow.session.scalars(select(OutboxMessage))).all()
