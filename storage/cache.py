@@ -53,5 +53,9 @@ class ReadCache(Generic[T]):
                 self._data.popitem(last=False)
         return value
 
+    def forget(self, key: Hashable) -> None:
+        """Drop one value (e.g. a not-found answer that should be asked again next time)."""
+        self._data.pop(key, None)
+
     def clear(self) -> None:
         self._data.clear()

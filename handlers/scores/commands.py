@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.commands import Arg, Args, Router
-from bot.context import Context
+from bot.context import Context, ServiceKey
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.evaluation import share_reached
@@ -27,6 +27,7 @@ from handlers.evaluation import indicators
 from handlers.permissions import SCOPE
 from handlers.scores.people import access_of, regions
 from handlers.scores.service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
+from storage.cache import READ_CACHE_TTL, ReadCache
 from storage.repositories.scores import Teacher, TeacherRepository
 
 if TYPE_CHECKING:
@@ -107,18 +108,35 @@ def render_score_context(teacher: Teacher, summary: ScoreSummary, today: date, *
     }
 
 
+# A person's own teacher record, by (user id, the accounts of their roster seats): what almost every /积分
+# asks first. The seats come from the roster's own cache, so roster writes do not invalidate this one;
+# a link or teacher written by this process is seen at once, by another within READ_CACHE_TTL. Not found
+# is not kept (a teacher imported a moment ago is found on the next /积分).
+OWN_TEACHER = ServiceKey[ReadCache[Teacher | None]](
+    "scores.own_teacher", lambda _s: ReadCache(["score_account_links", "score_teachers"], READ_CACHE_TTL))
+
+
 async def _own_teacher(ctx: Context, access) -> Teacher | None:
+    accounts = tuple(m.account for m in access.seats if m.account)
+    cache = ctx.services.use(OWN_TEACHER)
+    key = (ctx.actor.id, accounts)
+    teacher = await cache.get(ctx.uow, key, lambda: _load_own_teacher(ctx, accounts))
+    if teacher is None:
+        cache.forget(key)
+    return teacher
+
+
+async def _load_own_teacher(ctx: Context, seat_accounts: tuple[str, ...]) -> Teacher | None:
     repo = ctx.uow.repo(TeacherRepository)
     account = await repo.linked_account(ctx.actor.id)
     if account:
         t = await repo.by_account(account)
         if t:
             return t
-    for m in access.seats:
-        if m.account:
-            t = await repo.by_account(m.account)
-            if t:
-                return t
+    for a in seat_accounts:
+        t = await repo.by_account(a)
+        if t:
+            return t
     return None
 
 

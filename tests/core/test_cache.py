@@ -37,6 +37,15 @@ async def test_own_writes_are_seen_at_once(db):
     assert (cache.hits, cache.misses) == (1, 3)
 
 
+async def test_a_forgotten_value_is_read_again(db):
+    cache = ReadCache(["group_bindings"], ttl=3600)
+    assert await _role(db, cache) is None
+    cache.forget("cid-1")
+    cache.forget("never-cached")                              # nothing to forget: no error
+    assert await _role(db, cache) is None
+    assert (cache.hits, cache.misses) == (0, 2)
+
+
 async def test_values_read_after_an_own_write_are_not_cached(db):
     """A unit of work that wrote and then read may still roll back: its reading is not kept."""
     cache = ReadCache(["group_bindings"], ttl=3600)
