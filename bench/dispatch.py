@@ -269,8 +269,13 @@ class MixLoad:
         if kind == "/登记":
             _c, k = rng.choice([x for x in plan["counties"] if not city or x[0] == city])
             self.n += 1
-            row = f"/登记 县={k} 姓名=测试{self.n} 学段=小学 学科=数学 职称=一级教师 手机=136{self.n:08d} 往届=否"
-            return kind, row, op_id, "cid-trainer-group"
+            # A valid row (a name has no digits: 测试甲乙…), so /登记 measures a write, not a rejection.
+            name = "测试" + "".join("甲乙丙丁戊己庚辛壬癸"[int(c)] for c in str(self.n))
+            # A reviewer (3–5 a county; the demo leaves a seat free in most counties), so most rows are
+            # stored; once a county is full the answer is the quota message (still read, validate, reply).
+            row = (f"/登记 县={k} 姓名={name} 学段=小学 学科=数学 学校=测试小学 账号=Bench{self.n:05d} "
+                   f"手机=136{self.n:08d} 职称/职务=一级教师 教师类型=其他")
+            return kind, row, op_id, "cid-reviewer-group"
         return kind, kind, rng.choice((member_id, op_id)), group
 
     def one(self, kind: str, text: str, user: str, conversation: str, timeout: float = 15.0) -> None:
