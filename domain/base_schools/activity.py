@@ -77,8 +77,10 @@ def _first(item: Mapping[str, Any], detail: Mapping[str, Any], *names: str) -> A
 
 
 def _local_day(value: Any, tz: ZoneInfo, now: datetime) -> date:
-    if isinstance(value, bool) or value is None:
+    if value is None:
         raise ItemError("缺少时间 time，如 2026-11-05T08:30:00+08:00")
+    if isinstance(value, bool):
+        raise ItemError("时间格式不对，请用 ISO 8601，如 2026-11-05T08:30:00+08:00")
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise ItemError("时间格式不对，请用 ISO 8601，如 2026-11-05T08:30:00+08:00")
