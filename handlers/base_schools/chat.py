@@ -147,7 +147,7 @@ async def base_rank(ctx: Context, args: Args) -> Reply:
 
 
 @router.command("基地校负责人", alias="baselead", help="登记基地校项目负责人，登记后本人可查看本校指标",
-                args=[Arg("学校", "school", help="基地校名称"), Arg("负责人", "who", help="@负责人")],
+                args=[Arg("学校", "school", help="基地校名称"), Arg("负责人", "who", required=False, help="@负责人")],
                 permission=CITY_OPERATOR, examples=("/基地校负责人 杭州第十四中学 @李明",))
 async def set_lead(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
@@ -173,7 +173,7 @@ async def set_lead(ctx: Context, args: Args) -> Reply:
 async def report_lessons(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
     word, number = args.optional("school", str), args.optional("lessons", str)
-    if word is not None and number is None and word.isdigit():
+    if word is not None and number is None:          # one word: the count (a lead's own school)
         word, number = None, word
     if number is None or not number.isdigit() or not 0 <= int(number) <= 1000:
         raise UserError("base_schools/bad_lessons", value=number or "")
