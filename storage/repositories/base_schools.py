@@ -157,38 +157,44 @@ class BaseSchoolRepository:
         await self.session.flush()
         return new, dup
 
-    async def _or_upsert(self, model, keys: tuple[str, ...], col: str, masks: dict[tuple, int]) -> int:
-        """OR bit masks into rows; returns how many of the given bits were new."""
+    async def _or_upsert(self, model, keys: tuple[str, ...], col: str, masks: dict[tuple, int],
+                         group: int, member: int) -> int:
+        """OR bit masks into rows; returns how many of the given bits were new. Existing masks are read
+        per value of key ``group`` with an IN list on key ``member`` (one cached statement)."""
         table = model.__table__
         before: dict[tuple, int] = {}
-        items = list(masks.items())
-        for i in range(0, len(items), 500):
-            part = [k for k, _m in items[i:i + 500]]
-            q = select(*[table.c[k] for k in keys], table.c[col]).where(
-                tuple_(*[table.c[k] for k in keys]).in_(part))
-            for row in await self.session.execute(q):
-                before[tuple(row[:-1])] = row[-1]
-        fresh = sum((m & ~before.get(k, 0)).bit_count() for k, m in items)
-        for i in range(0, len(items), CHUNK):
-            rows = [dict(zip(keys, k), **{col: m}) for k, m in items[i:i + CHUNK]]
-            stmt = self._insert(model).values(rows)
-            stmt = stmt.on_conflict_do_update(index_elements=list(keys),
-                                              set_={col: table.c[col].op("|")(stmt.excluded[col])})
-            await self.session.execute(stmt)
+        wanted: dict[Any, set] = defaultdict(set)
+        for k in masks:
+            wanted[k[group]].add(k[member])
+        cols = [table.c[k] for k in keys]
+        for g, members in wanted.items():
+            ms = sorted(members)
+            for i in range(0, len(ms), 5000):
+                q = select(*cols, table.c[col]).where(table.c[keys[group]] == g,
+                                                      table.c[keys[member]].in_(ms[i:i + 5000]))
+                for row in await self.session.execute(q):
+                    before[tuple(row[:-1])] = row[-1]
+        fresh = sum((m & ~before.get(k, 0)).bit_count() for k, m in masks.items())
+        stmt = self._insert(model)
+        stmt = stmt.on_conflict_do_update(index_elements=list(keys),
+                                          set_={col: table.c[col].op("|")(stmt.excluded[col])})
+        rows = [dict(zip(keys, k), **{col: m}) for k, m in masks.items()]
+        for i in range(0, len(rows), 50_000):
+            await self.session.execute(stmt, rows[i:i + 50_000])      # executemany: compiled once
         return fresh
 
     async def _visits(self, items: Sequence[BaseItem]) -> tuple[int, int]:
         masks: dict[tuple, int] = defaultdict(int)
         for i in items:
             masks[(month_key(i.day), i.space_id, i.account)] |= 1 << (i.day.day - 1)
-        fresh = await self._or_upsert(BaseSpaceVisit, ("month", "space_id", "visitor"), "days", masks)
+        fresh = await self._or_upsert(BaseSpaceVisit, ("month", "space_id", "visitor"), "days", masks, 0, 2)
         return fresh, len(items) - fresh
 
     async def _active(self, items: Sequence[BaseItem]) -> tuple[int, int]:
         masks: dict[tuple, int] = defaultdict(int)
         for i in items:
             masks[(i.space_id, i.account, i.day.year)] |= 1 << (i.day.month - 1)
-        fresh = await self._or_upsert(BaseTeacherActivity, ("space_id", "account", "year"), "months", masks)
+        fresh = await self._or_upsert(BaseTeacherActivity, ("space_id", "account", "year"), "months", masks, 0, 1)
         return fresh, len(items) - fresh
 
     async def _opened(self, items: Sequence[BaseItem]) -> tuple[int, int]:
@@ -200,22 +206,23 @@ class BaseSchoolRepository:
             elif state.get(k) is None:
                 state[k] = i.day
         t = BaseTeacherSpace.__table__
-        for k, day in state.items():
-            stmt = self._insert(BaseTeacherSpace).values(space_id=k[0], account=k[1], opened_on=day)
-            keep = text("CASE WHEN excluded.opened_on IS NULL THEN NULL "
-                        "WHEN base_teacher_spaces.opened_on IS NULL THEN excluded.opened_on "
-                        "WHEN excluded.opened_on < base_teacher_spaces.opened_on THEN excluded.opened_on "
-                        "ELSE base_teacher_spaces.opened_on END")
-            await self.session.execute(stmt.on_conflict_do_update(index_elements=[t.c.space_id, t.c.account],
-                                                                  set_={"opened_on": keep}))
+        keep = text("CASE WHEN excluded.opened_on IS NULL THEN NULL "
+                    "WHEN base_teacher_spaces.opened_on IS NULL THEN excluded.opened_on "
+                    "WHEN excluded.opened_on < base_teacher_spaces.opened_on THEN excluded.opened_on "
+                    "ELSE base_teacher_spaces.opened_on END")
+        rows = [{"space_id": k[0], "account": k[1], "opened_on": day} for k, day in state.items()]
+        stmt = self._insert(BaseTeacherSpace)
+        await self.session.execute(stmt.on_conflict_do_update(index_elements=[t.c.space_id, t.c.account],
+                                                              set_={"opened_on": keep}), rows)
         return len(items), 0
 
     async def _lessons(self, items: Sequence[BaseItem]) -> tuple[int, int]:
         rows = {(i.space_id, i.lesson): i.day for i in sorted(items, key=lambda i: i.day, reverse=True)}
-        stmt = self._insert(BaseLesson).values([{"space_id": s, "lesson": le, "published_on": d}
-                                                for (s, le), d in rows.items()]).on_conflict_do_nothing()
-        res = await self.session.execute(stmt.returning(BaseLesson.lesson))
-        fresh = len(res.all())
+        values = [{"space_id": s, "lesson": le, "published_on": d} for (s, le), d in rows.items()]
+        fresh = 0
+        for i in range(0, len(values), CHUNK):
+            stmt = self._insert(BaseLesson).values(values[i:i + CHUNK]).on_conflict_do_nothing()
+            fresh += len((await self.session.execute(stmt.returning(BaseLesson.lesson))).all())
         return fresh, len(items) - fresh
 
     async def report_lessons(self, school_id: int, lessons: int, day: date, by: str, now: datetime) -> None:
