@@ -37,6 +37,7 @@ import time
 import uuid
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -77,8 +78,8 @@ async def load(kind: str, url: str, path: Path | None, args: argparse.Namespace)
     year_days = np.zeros(args.visitors, dtype=np.int32)
     events = rows = 0
     t0 = time.perf_counter()
-    conn = sqlite3.connect(path) if kind == "sqlite" else None
-    pg = None
+    conn = sqlite3.connect(path) if path is not None else None
+    pg: Any = None
     if kind == "postgres":
         import asyncpg
         pg = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
@@ -140,7 +141,7 @@ def feed_items(args: argparse.Namespace) -> list[dict]:
     return items
 
 
-async def timed(fn, repeat: int) -> tuple[float, object]:
+async def timed(fn, repeat: int) -> tuple[float, Any]:
     times, result = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -150,7 +151,12 @@ async def timed(fn, repeat: int) -> tuple[float, object]:
 
 
 async def run(kind: str, args: argparse.Namespace) -> dict:
-    from domain.base_schools import BaseSchool, load_definitions, month_period, year_period
+    from domain.base_schools import (
+        BaseSchool,
+        load_definitions,
+        month_period,
+        year_period,
+    )
     from handlers.base_schools.common import compute
     from handlers.base_schools.feed import ingest_base_items
     from storage.db import Database

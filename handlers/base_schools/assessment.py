@@ -62,9 +62,9 @@ def table_rows(rows: list[Ranked]) -> list[list[str]]:
 
 
 def notes(defs: Definitions, period: Period) -> list[str]:
-    return [f"注：统计期 {period.start.isoformat()} 至 {period.end.isoformat()}。活跃用户：实名登录访问基地校学科空间、"
-            f"访问天数不少于统计期天数的 {defs.day_share:.0%}（平均2天访问1次）。有效访问量：每位实名访问者每天计 1 次，"
-            "用于按用付费。排名为全省排名：先比达标项数，再比活跃用户、有效访问量，完全相同者并列。"]
+    return [(f"注：统计期 {period.start.isoformat()} 至 {period.end.isoformat()}。活跃用户：实名登录访问基地校学科空间、"
+             f"访问天数不少于统计期天数的 {defs.day_share:.0%}（平均2天访问1次）。有效访问量：每位实名访问者每天计 1 次，"
+             "用于按用付费。排名为全省排名：先比达标项数，再比活跃用户、有效访问量，完全相同者并列。")]
 
 
 async def export_assessment(ctx: Context, where: str | None) -> Reply:

@@ -177,7 +177,7 @@ async def report_lessons(ctx: Context, args: Args) -> Reply:
         word, number = None, word
     if number is None or not number.isdigit() or not 0 <= int(number) <= 1000:
         raise UserError("base_schools/bad_lessons", value=number or "")
-    year, schools = await _year_schools(ctx, _period(ctx, None, "month"))
+    _year, schools = await _year_schools(ctx, _period(ctx, None, "month"))
     if word is None:
         own = [s for s in schools if s.id in vis.led]
         if not own:

@@ -48,8 +48,9 @@ async def ingest_base_items(db: Any, items: Sequence[Any], now: datetime) -> Fee
                 if (it.day.year, it.space_id) in listed:
                     good.append(it)
                 else:
-                    report.rejected.append((n, f"空间编号“{it.space_id}”不属于{it.day.year}年的任何基地校，"
-                                               "请核对编号，或先导入当年基地校名单"))
+                    reason = (f"空间编号“{it.space_id}”不属于{it.day.year}年的任何基地校，"
+                              "请核对编号，或先导入当年基地校名单")
+                    report.rejected.append((n, reason))
             new, dup = await repo.store(good)
         report.accepted += new
         report.duplicates += dup

@@ -61,7 +61,7 @@ def read_school_list(data: bytes, name: str) -> list[tuple[int, dict[str, object
         from openpyxl import load_workbook
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:
+        except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file
             raise ListFileError("无法读取 xlsx 文件，请确认文件没有损坏") from None
         grid = [(i, list(r)) for i, r in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1)]
         wb.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, tuple_, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -130,8 +130,9 @@ class BaseSchoolRepository:
         return [_to_school(r) for r in (await self.session.scalars(q.order_by(BaseSchoolRow.year.desc()))).all()]
 
     async def is_lead(self, user_id: str) -> bool:
-        return await self.session.scalar(
-            select(func.count()).select_from(BaseSchoolRow).where(BaseSchoolRow.lead_user_id == user_id)) > 0
+        n = await self.session.scalar(
+            select(func.count()).select_from(BaseSchoolRow).where(BaseSchoolRow.lead_user_id == user_id))
+        return bool(n)
 
     async def set_lead(self, school_id: int, user_id: str | None, name: str | None = None) -> None:
         values: dict[str, Any] = {"lead_user_id": user_id}
@@ -234,7 +235,8 @@ class BaseSchoolRepository:
     async def visit_counts(self, start: date, end: date, need: int,
                            spaces: Sequence[str] | None = None) -> dict[str, VisitCounts]:
         """Per space: visitors with ≥ ``need`` visit days in start..end, all visitors, visitor-days."""
-        m1, m2, mask, params = period_masks(start, end)
+        m1, m2, mask, masks = period_masks(start, end)
+        params: dict[str, Any] = dict(masks)
         where = "month BETWEEN :m1 AND :m2"
         if spaces is not None:
             if not spaces:
@@ -274,11 +276,11 @@ class BaseSchoolRepository:
             wanted[m.year] |= 1 << (m.month - 1)
         got: dict[tuple[str, str], int] = defaultdict(int)
         if wanted:
-            rows = await self.session.execute(select(
+            acts = await self.session.execute(select(
                 BaseTeacherActivity.space_id, BaseTeacherActivity.account, BaseTeacherActivity.year,
                 BaseTeacherActivity.months).where(BaseTeacherActivity.space_id.in_(spaces),
                                                   BaseTeacherActivity.year.in_(list(wanted))))
-            for s, acc, y, bits in rows:
+            for s, acc, y, bits in acts:
                 got[(s, acc)] += (bits & wanted[y]).bit_count()
         for (s, _acc), n in got.items():
             out[s][2] += n >= need

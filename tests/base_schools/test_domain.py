@@ -7,8 +7,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.base_schools import (
-    BaseSchool, ConfigError, Counts, ItemError, figures, load_definitions, parse_definitions, parse_item,
-    parse_period, parse_schools, rank, rows_from_yaml, RowError,
+    BaseSchool,
+    ConfigError,
+    Counts,
+    ItemError,
+    RowError,
+    figures,
+    load_definitions,
+    parse_definitions,
+    parse_item,
+    parse_period,
+    parse_schools,
+    rank,
+    rows_from_yaml,
 )
 from domain.base_schools.activity import ACTIVE, LESSON, OPENED, VISIT, action_of
 from domain.regions import load_default_regions

@@ -9,7 +9,11 @@ from zoneinfo import ZoneInfo
 from domain.base_schools import BaseSchool, load_definitions, month_period, year_period
 from handlers.base_schools.common import compute
 from handlers.base_schools.feed import ingest_base_items
-from storage.repositories.base_schools import BaseSchoolRepository, day_mask, popcount_sql
+from storage.repositories.base_schools import (
+    BaseSchoolRepository,
+    day_mask,
+    popcount_sql,
+)
 
 SH = ZoneInfo("Asia/Shanghai")
 DEFS = load_definitions()
