@@ -153,7 +153,7 @@ async def set_lead(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
     year, schools = await _year_schools(ctx, _period(ctx, None, "month"))
     school = _pick(vis, schools, args.value("school", str))
-    if not vis.sees_city(school.city):
+    if vis.cities is not None and school.city not in vis.cities:
         raise UserError("base_schools/not_yours", name=school.name, city=school.city)
     who = ctx.mentions()
     if not who or not who[0].staff_id:

@@ -46,12 +46,14 @@ class Visibility:
     """Which schools the sender may see: every city (None), some cities, and the schools they lead."""
     cities: frozenset[str] | None
     led: frozenset[int]
+    led_cities: frozenset[str] = frozenset()
 
     def sees(self, s: BaseSchool) -> bool:
         return self.cities is None or s.city in self.cities or (s.id is not None and s.id in self.led)
 
     def sees_city(self, city: str) -> bool:
-        return self.cities is None or city in self.cities
+        """Schools of the city (operators), or the city's ranking (a lead of a school there)."""
+        return self.cities is None or city in self.cities or city in self.led_cities
 
     @property
     def operator(self) -> bool:
@@ -66,7 +68,7 @@ async def visibility(ctx: Context) -> Visibility:
     else:
         cities = frozenset(t.city for t in terr if t.city)
     led = await ctx.uow.repo(BaseSchoolRepository).led_by(ctx.actor.id)
-    return Visibility(cities, frozenset(s.id for s in led if s.id is not None))
+    return Visibility(cities, frozenset(s.id for s in led if s.id is not None), frozenset(s.city for s in led))
 
 
 async def listed_year(ctx: Context, today: date) -> int:

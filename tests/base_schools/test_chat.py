@@ -150,6 +150,10 @@ async def test_lead_sees_own_school_and_reports_lessons(bs):
     assert "精品微课程课时：20课时" in await bs("/基地校 本月", user=LI)
     rank = await bs("/基地校排行", user=LI)
     assert "杭州市基地校动态排名（2026年）" in rank
+    assert "杭州市基地校动态排名" in await bs("/基地校排行 杭州 本月", user=LI)
+    assert "只能查看本辖区" in await bs("/基地校排行 宁波", user=LI)
+    listing = await bs("/基地校 列表", user=LI)
+    assert "杭州第十四中学" in listing and "杭州学军中学" not in listing
     async with bs.bot.db.unit_of_work() as uow:
         entries = await uow.audit.list(entity="base_school")
     assert {e.action for e in entries} == {"base_schools.lead", "base_schools.lessons"}
@@ -182,7 +186,10 @@ async def test_export_and_november_job(bs):
     cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
     assert "杭州第十四中学" in cells and "0人 未达标" in cells and "2300" in cells
     assert any("年度考核表" in p.text for p in doc.paragraphs)
-    # the job posts the provincial ranking to the admin group, once, without personal data
+    # the job posts the provincial ranking to the admin group, once, without personal data; not before the day
+    bs.bot.clock.set(datetime(2026, 11, 29, 9, 10, tzinfo=SH))
+    assert (await bs.bot.scheduler.run_now("base_school_assessment"))["posted"] == 0
+    bs.bot.clock.set(NOW)
     assert (await bs.bot.scheduler.run_now("base_school_assessment"))["posted"] == 1
     rec = await asyncio.to_thread(bs.sim.wait_for, lambda r: r.kind == "group_send"
                                   and "年度考核排名" in bs.sim.text_of(r), 10)
