@@ -1,7 +1,7 @@
 """/基地校 [学校|列表] [时间|城市], /基地校排行 [城市] [时间], /基地校负责人 学校 @某人, /基地校微课 [学校] 课时数."""
 from __future__ import annotations
 
-from bot.commands import Arg, Args
+from bot.commands import Arg, Args, GroupRole
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
@@ -38,6 +38,7 @@ from handlers.roster_common import regions
 from storage.repositories.base_schools import BaseSchoolRepository
 
 RANK_LIMIT = 20
+WHERE = frozenset({GroupRole.ADMIN})      # the admin group and any 1:1 chat (leads ask privately)
 LIST_WORDS = ("列表", "名单", "list")
 
 
@@ -87,7 +88,7 @@ def _pick(vis: Visibility, schools: list[BaseSchool], word: str) -> BaseSchool:
 @router.command("基地校", alias="baseschool", help="基地校：名单，或某校各项指标是否达标及较上月变化",
                 args=[Arg("学校", "what", required=False, help="学校名称，或“列表”"),
                       Arg("时间或城市", "extra", required=False, help=f"时间如 {PERIOD_EXAMPLES}；列表后写城市")],
-                permission=BASE_SCHOOL_VIEWER,
+                groups=WHERE, permission=BASE_SCHOOL_VIEWER,
                 examples=("/基地校 列表", "/基地校 列表 杭州", "/基地校 杭州第十四中学", "/基地校 杭州第十四中学 本年"))
 async def base_school(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
@@ -118,7 +119,7 @@ async def base_school(ctx: Context, args: Args) -> Reply:
 @router.command("基地校排行", alias="baserank", help="基地校动态排名：达标指标数、活跃用户、有效访问量",
                 args=[Arg("城市", "where", required=False, help="设区市，或 全省"),
                       Arg("时间", "when", required=False, help=f"如 {PERIOD_EXAMPLES}，不写为本年")],
-                permission=BASE_SCHOOL_VIEWER, examples=("/基地校排行", "/基地校排行 杭州 本月", "/基地校排行 全省 本年"))
+                groups=WHERE, permission=BASE_SCHOOL_VIEWER, examples=("/基地校排行", "/基地校排行 杭州 本月", "/基地校排行 全省 本年"))
 async def base_rank(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
     today, defs = today_of(ctx), definitions(ctx.services)
@@ -148,7 +149,7 @@ async def base_rank(ctx: Context, args: Args) -> Reply:
 
 @router.command("基地校负责人", alias="baselead", help="登记基地校项目负责人，登记后本人可查看本校指标",
                 args=[Arg("学校", "school", help="基地校名称"), Arg("负责人", "who", required=False, help="@负责人")],
-                permission=CITY_OPERATOR, examples=("/基地校负责人 杭州第十四中学 @李明",))
+                groups=WHERE, permission=CITY_OPERATOR, examples=("/基地校负责人 杭州第十四中学 @李明",))
 async def set_lead(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
     year, schools = await _year_schools(ctx, _period(ctx, None, "month"))
@@ -169,7 +170,7 @@ async def set_lead(ctx: Context, args: Args) -> Reply:
 @router.command("基地校微课", alias="baselessons", help="报告本校精品微课程已发布的课时数",
                 args=[Arg("学校", "school", required=False, help="基地校名称；负责人可不写"),
                       Arg("课时数", "lessons", required=False, help="已发布的课时数，如 18")],
-                permission=BASE_SCHOOL_LEAD_OR_OPERATOR, examples=("/基地校微课 18", "/基地校微课 杭州第十四中学 18"))
+                groups=WHERE, permission=BASE_SCHOOL_LEAD_OR_OPERATOR, examples=("/基地校微课 18", "/基地校微课 杭州第十四中学 18"))
 async def report_lessons(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
     word, number = args.optional("school", str), args.optional("lessons", str)
