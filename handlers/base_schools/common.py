@@ -22,6 +22,7 @@ from domain.base_schools import (
     rank,
     year_of,
 )
+from domain.masking import MASK_CHAR
 from domain.territory import Level, resolve_territory
 from handlers.roster_common import held, regions
 from storage.repositories.base_schools import BaseSchoolRepository
@@ -131,8 +132,8 @@ def ranked(items: Sequence[SchoolFigures], defs: Definitions) -> list[Ranked]:
 
 
 def mask_name(name: str) -> str:
-    """王芳 → 王*; personal names in group chats."""
-    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
+    """王老师 → 王＊＊: personal names in group chats (the project's full-width mask character)."""
+    return name[:1] + MASK_CHAR * max(1, len(name) - 1) if name else ""
 
 
 def resolve_city(ctx: Context, word: str, vis: Visibility) -> str | None:

@@ -11,7 +11,7 @@ _row = {"rank": 1, "name": "杭州第十四中学", "city": "杭州市", "met": 
 
 SAMPLES = {
     "base_schools/list": [{"year": 2026, "where": "杭州市", "rows": [
-        {"name": "杭州第十四中学", "place": "杭州市拱墅区", "subject": "高中化学", "space_id": "SP1001", "lead": "王*"}]},
+        {"name": "杭州第十四中学", "place": "杭州市拱墅区", "subject": "高中化学", "space_id": "SP1001", "lead": "王＊＊"}]},
         {"year": 2026, "where": "", "rows": []}],
     "base_schools/school": [{"year": 2026, "period": "2026年11月", "as_of": "11月20日", "days": 20, "need_days": 10,
                              "school": _school, "has_trend": True},
