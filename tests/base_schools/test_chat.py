@@ -203,3 +203,12 @@ async def test_export_and_november_job(bs):
         assert len(rows_out) == 1
         from handlers.base_schools import assessment_done
         assert await assessment_done(uow, 2026) and not await assessment_done(uow, 2025)
+
+
+async def test_before_any_list(start_bot, chat):
+    await start_bot(clock=ManualClock(NOW))
+    assert "已把本群" in await chat.say("/绑定 管理员群")
+    assert "还没有基地校名单" in plain(await chat.say("/基地校 列表"))
+    assert "还没有基地校名单" in plain(await chat.say("/基地校排行 本月"))
+    assert "没有使用 /基地校 的权限" in plain(await chat.say("/基地校", user=LI))
+    assert "/基地校 只能在管理员群" in plain(await chat.say("/基地校", conversation="cid-trainer-group"))
