@@ -20,7 +20,6 @@ from domain.base_schools import (
     load_definitions,
     previous,
     rank,
-    year_of,
 )
 from domain.masking import MASK_CHAR
 from domain.territory import Level, resolve_territory
@@ -70,15 +69,6 @@ async def visibility(ctx: Context) -> Visibility:
         cities = frozenset(t.city for t in terr if t.city)
     led = await ctx.uow.repo(BaseSchoolRepository).led_by(ctx.actor.id)
     return Visibility(cities, frozenset(s.id for s in led if s.id is not None), frozenset(s.city for s in led))
-
-
-async def listed_year(ctx: Context, today: date) -> int:
-    """The list year for today (the newest list not after this year); a reply when there is none."""
-    defs = definitions(ctx.services)
-    year = await ctx.uow.repo(BaseSchoolRepository).latest_year(max(year_of(today, defs), today.year))
-    if year is None:
-        raise UserError("base_schools/no_list")
-    return year
 
 
 async def compute(repo: BaseSchoolRepository, schools: Sequence[BaseSchool], period: Period, today: date,
