@@ -234,7 +234,8 @@ class BaseSchoolRepository:
     # ── figures ──
     async def visit_counts(self, start: date, end: date, need: int,
                            spaces: Sequence[str] | None = None) -> dict[str, VisitCounts]:
-        """Per space: visitors with ≥ ``need`` visit days in start..end, all visitors, visitor-days."""
+        """Per space: visitors with ≥ ``need`` visit days in start..end, all visitors, visitor-days
+        (one GROUP BY per (space, visitor) over the month rows, then per space)."""
         m1, m2, mask, masks = period_masks(start, end)
         params: dict[str, Any] = dict(masks)
         where = "month BETWEEN :m1 AND :m2"
@@ -245,10 +246,12 @@ class BaseSchoolRepository:
             where += f" AND space_id IN ({', '.join(':' + n for n in names)})"
             params |= dict(zip(names, spaces))
         d = popcount_sql(f"CAST(days AS BIGINT) & {mask}")
+        # one month: a row per (space, visitor) already; longer: add the months up per visitor first
+        inner = (f"SELECT space_id, {d} AS d FROM base_space_visits WHERE {where}" if m1 == m2 else
+                 f"SELECT space_id, visitor, SUM({d}) AS d FROM base_space_visits WHERE {where} "
+                 "GROUP BY space_id, visitor")
         sql = (f"SELECT space_id, SUM(CASE WHEN d >= :need THEN 1 ELSE 0 END), "
-               f"SUM(CASE WHEN d > 0 THEN 1 ELSE 0 END), SUM(d) FROM ("
-               f"SELECT space_id, visitor, SUM({d}) AS d FROM base_space_visits WHERE {where} "
-               f"GROUP BY space_id, visitor) v GROUP BY space_id")
+               f"SUM(CASE WHEN d > 0 THEN 1 ELSE 0 END), SUM(d) FROM ({inner}) v GROUP BY space_id")
         rows = await self.session.execute(text(sql), {"m1": m1, "m2": m2, "need": need, **params})
         return {s: VisitCounts(int(a), int(n), int(v)) for s, a, n, v in rows}
 
