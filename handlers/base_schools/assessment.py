@@ -19,14 +19,11 @@ from handlers.base_schools.common import (
     resolve_city,
     visibility,
 )
-from handlers.roster_common import regions
+from handlers.downloads import form_links
+from handlers.feature import ExportKind
+from handlers.roster.common import regions
 from scheduler import JobContext, JobSpec
-from storage.forms.base_school_form import (
-    DOCX_MIME,
-    XLSX_MIME,
-    write_assessment_docx,
-    write_assessment_xlsx,
-)
+from storage.forms.base_school_form import write_assessment_docx, write_assessment_xlsx
 from storage.repositories.base_schools import BaseSchoolRepository
 
 PURPOSE = "base-assessment"
@@ -94,9 +91,7 @@ async def export_assessment(ctx: Context, where: str | None) -> Reply:
     table = table_rows(rows)
     xlsx = await asyncio.to_thread(write_assessment_xlsx, labels, table, header, notes(defs, period))
     docx = await asyncio.to_thread(write_assessment_docx, labels, table, header, notes(defs, period))
-    stem = f"{city or '全省'}-基地校考核-{year}"
-    links = [{"name": f"{stem}.xlsx", "url": await ctx.download_link(f"{stem}.xlsx", XLSX_MIME, xlsx)},
-             {"name": f"{stem}.docx", "url": await ctx.download_link(f"{stem}.docx", DOCX_MIME, docx)}]
+    links = await form_links(ctx, f"{city or '全省'}-基地校考核-{year}", xlsx, docx)
     province = regions(ctx.services).province
     await ctx.audit("base_schools.export", "base_school_assessment", f"{year}:{city or province}",
                     after={"count": len(rows), "year": year}, territory=f"{province}/{city}" if city else province)
@@ -122,13 +117,10 @@ async def november_assessment(job: JobContext) -> dict[str, Any]:
     if not groups:                      # nothing recorded: a run after the group is bound still posts
         return {"posted": 0, "schools": len(view)}
     await repo.record_assessment(year, view, job.now())
-    rendered = job.services.renderer.render("base_schools/assessment", {
-        "year": year, "rows": view, "count": len(view), "start": period.start.isoformat(),
-        "end": period.end.isoformat()})
+    reply = Reply("base_schools/assessment", {"year": year, "rows": view, "count": len(view),
+                                              "start": period.start.isoformat(), "end": period.end.isoformat()})
     for binding in groups:
-        await job.uow.outbox.enqueue(kind="group", conversation_id=binding.conversation_id, msg_key="sampleMarkdown",
-                                     msg_param={"title": rendered.title, "text": rendered.text}, now=job.now(),
-                                     purpose=f"{PURPOSE}:{year}")
+        await job.send_to_group(binding.conversation_id, reply, purpose=f"{PURPOSE}:{year}")
     return {"posted": len(groups), "schools": len(view)}
 
 
@@ -141,9 +133,4 @@ JOBS = [JobSpec("base_school_assessment", "基地校年度考核：考核日 9:1
                 {"hour": 9, "minute": 10}, november_assessment)]
 
 
-def _register_export() -> None:
-    from handlers.roster_export import ExportKind, register_export_kind
-    register_export_kind(ExportKind("基地校考核", ("基地校", "baseschools"), "基地校年度考核表", export_assessment))
-
-
-_register_export()
+EXPORTS = [ExportKind("基地校考核", ("基地校", "baseschools"), "基地校年度考核表", export_assessment)]

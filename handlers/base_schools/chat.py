@@ -34,7 +34,7 @@ from handlers.permissions import (
     BASE_SCHOOL_VIEWER,
     CITY_OPERATOR,
 )
-from handlers.roster_common import regions
+from handlers.roster.common import regions
 from storage.repositories.base_schools import BaseSchoolRepository
 
 RANK_LIMIT = 20

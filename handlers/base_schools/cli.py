@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from domain.base_schools import RowError, parse_schools, rows_from_yaml
+from handlers.feature import Subparsers
 from storage.forms.base_school_form import ListFileError, read_school_list
 
 
@@ -73,7 +74,7 @@ async def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: Any) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("base-schools", help="基地校：导入名单")
     sub = p.add_subparsers(dest="base_cmd", required=True)
     imp = sub.add_parser("import", help="导入基地校名单（YAML、xlsx 或 CSV）")

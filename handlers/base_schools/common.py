@@ -23,7 +23,7 @@ from domain.base_schools import (
 )
 from domain.masking import MASK_CHAR
 from domain.territory import Level, resolve_territory
-from handlers.roster_common import held, regions
+from handlers.roster.common import held, regions
 from storage.repositories.base_schools import BaseSchoolRepository
 
 router = Router("base_schools", section="考核与推荐")

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from storage.forms.tables import (
-    DOCX_MIME,
-    XLSX_MIME,
-    FormData,
-    FormSpec,
-    SectionSpec,
-    write_docx,
-    write_xlsx,
-)
+from storage.forms.docx_io import write_docx
+from storage.forms.tables import DOCX_MIME, XLSX_MIME, FormData, FormSpec, SectionSpec
+from storage.forms.xlsx_io import write_xlsx
 
 TITLE = "浙江省数字教育资源应用实践基地学校年度考核表"
 HEADER_FIELDS = ("考核单位", "考核年度", "统计截至")
