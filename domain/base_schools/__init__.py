@@ -3,6 +3,7 @@ of each school's subject space and teacher spaces over a period, and the dynamic
 
 Pure: no SQL, DingTalk or clock. Storage counts visits; this package decides what they mean.
 """
+
 from .activity import ACTIONS, BaseItem, ItemError, action_of, parse_item
 from .config import (
     ConfigError,
@@ -37,8 +38,34 @@ from .schools import (
 )
 
 __all__ = [
-    "ACTIONS", "PERIOD_EXAMPLES", "BaseItem", "BaseSchool", "Check", "ConfigError", "Counts", "Definitions",
-    "Indicator", "ItemError", "Period", "Ranked", "RowError", "SchoolFigures", "action_of", "figures",
-    "load_definitions", "match_school", "month_period", "parse_definitions", "parse_item", "parse_period",
-    "parse_school", "parse_schools", "previous", "rank", "rows_from_yaml", "trend", "year_of", "year_period",
+    "ACTIONS",
+    "PERIOD_EXAMPLES",
+    "BaseItem",
+    "BaseSchool",
+    "Check",
+    "ConfigError",
+    "Counts",
+    "Definitions",
+    "Indicator",
+    "ItemError",
+    "Period",
+    "Ranked",
+    "RowError",
+    "SchoolFigures",
+    "action_of",
+    "figures",
+    "load_definitions",
+    "match_school",
+    "month_period",
+    "parse_definitions",
+    "parse_item",
+    "parse_period",
+    "parse_school",
+    "parse_schools",
+    "previous",
+    "rank",
+    "rows_from_yaml",
+    "trend",
+    "year_of",
+    "year_period",
 ]

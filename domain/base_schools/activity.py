@@ -16,6 +16,7 @@ Action codes (``action``):
 ``space_id`` may also be written 空间编号 or inside ``detail``. Each item is checked on its own;
 the reason of a rejection is a short Chinese sentence.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,8 +27,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-VISIT, OPENED, ACTIVE, LESSON = "base.space_visit", "base.teacher_space_opened", "base.teacher_space_active", \
-    "base.lesson_published"
+VISIT, OPENED, ACTIVE, LESSON = (
+    "base.space_visit",
+    "base.teacher_space_opened",
+    "base.teacher_space_active",
+    "base.lesson_published",
+)
 ACTIONS = frozenset({VISIT, OPENED, ACTIVE, LESSON})
 ACTION_FIELDS = ("action", "动作", "code", "动作代码")
 MAX_ACCOUNT = 64
@@ -36,8 +41,9 @@ OLDEST = date(2000, 1, 1)
 _ACCOUNT_RE = re.compile(r"^[^\s\x00-\x1f]{1,64}$")
 _SPACE_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
-EXAMPLE = ('{"action": "base.space_visit", "space_id": "SP1001", "account": "LiMing01", '
-           '"time": "2026-11-05T08:30:00+08:00"}')
+EXAMPLE = (
+    '{"action": "base.space_visit", "space_id": "SP1001", "account": "LiMing01", "time": "2026-11-05T08:30:00+08:00"}'
+)
 
 
 class ItemError(ValueError):
@@ -51,7 +57,7 @@ class BaseItem:
     action: str
     space_id: str
     account: str | None
-    day: date                  # local day (the bot's time zone) of the event
+    day: date  # local day (the bot's time zone) of the event
     lesson: str | None = None
     opened: bool = True
 
@@ -124,7 +130,7 @@ def parse_item(item: object, *, tz: ZoneInfo, now: datetime) -> BaseItem:
         raise ItemError("动作 action 不是基地校动作")
     detail = item.get("detail", item.get("明细"))
     if detail is not None and not isinstance(detail, Mapping):
-        raise ItemError("明细 detail 应为对象，如 {\"lesson\": \"L01\"}")
+        raise ItemError('明细 detail 应为对象，如 {"lesson": "L01"}')
     detail = detail or {}
     space = _first(item, detail, "space_id", "空间编号", "space")
     if space is None:
@@ -153,7 +159,7 @@ def parse_item(item: object, *, tz: ZoneInfo, now: datetime) -> BaseItem:
     if action == LESSON:
         raw = _first(item, detail, "lesson", "课时", "event_id", "事件编号", "id")
         if raw is None:
-            raise ItemError("微课发布缺少课时编号 detail.lesson，如 {\"lesson\": \"L01\"}")
+            raise ItemError('微课发布缺少课时编号 detail.lesson，如 {"lesson": "L01"}')
         lesson = str(raw).strip()[:128]
     opened = True
     if action == OPENED:

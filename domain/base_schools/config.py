@@ -4,6 +4,7 @@ Defaults come from seed 003: 100 active users, teacher spaces 100% opened and 60
 18 micro-course lessons, one provincial premium space and three featured spaces; an active user
 visits on average once every 2 days (= on at least half of the period's days).
 """
+
 from __future__ import annotations
 
 import math
@@ -90,8 +91,9 @@ def parse_definitions(data: object) -> Definitions:
         value = raw.get("min")
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
             raise ConfigError(f"指标 {raw['key']} 的 min 应为非负数")
-        inds.append(Indicator(str(raw["key"]), str(raw.get("label") or raw["key"]), float(value),
-                              str(raw.get("unit") or "")))
+        inds.append(
+            Indicator(str(raw["key"]), str(raw.get("label") or raw["key"]), float(value), str(raw.get("unit") or ""))
+        )
     if len({i.key for i in inds}) != len(inds) or not inds:
         raise ConfigError("indicators 不能为空，每项指标只能出现一次")
     ranking = tuple(data.get("ranking") or ("met", "active_users", "effective_visits"))
@@ -109,7 +111,10 @@ def parse_definitions(data: object) -> Definitions:
     return Definitions(
         day_share=_share((data.get("active_user") or {}).get("min_share_of_days", 0.5), "min_share_of_days"),
         month_share=_share((data.get("teacher_space") or {}).get("min_share_of_months", 0.5), "min_share_of_months"),
-        indicators=tuple(inds), ranking=ranking, assessment_month=month, assessment_day=day,
+        indicators=tuple(inds),
+        ranking=ranking,
+        assessment_month=month,
+        assessment_day=day,
         year_start=(ys[0], ys[1]),
     )
 

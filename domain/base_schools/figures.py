@@ -1,5 +1,6 @@
 """Periods, each school's figures against the thresholds, the dynamic ranking (ties share a rank)
 and the trend since last month. Pure: the counts come from storage."""
+
 from __future__ import annotations
 
 import calendar
@@ -19,9 +20,9 @@ PERIOD_EXAMPLES = "本月、上月、本年、2026、2026-11"
 
 @dataclass(frozen=True)
 class Period:
-    kind: str            # "month" | "year"
+    kind: str  # "month" | "year"
     start: date
-    end: date            # last day of the period
+    end: date  # last day of the period
 
     @property
     def label(self) -> str:
@@ -95,10 +96,11 @@ def previous(p: Period, today: date, defs: Definitions) -> tuple[Period, date]:
 @dataclass(frozen=True)
 class Counts:
     """What storage counts for one school over a period."""
+
     active_users: int = 0
     visitors: int = 0
     effective_visits: int = 0
-    teacher_spaces: int = 0          # teacher spaces the feed knows of
+    teacher_spaces: int = 0  # teacher spaces the feed knows of
     opened: int = 0
     active_teachers: int = 0
     lessons: int = 0
@@ -153,8 +155,10 @@ class Ranked:
 
 def rank(items: Sequence[SchoolFigures], keys: Sequence[str]) -> list[Ranked]:
     """Competition ranking (1, 1, 3): larger first on each key in turn; equal on all keys → same rank."""
+
     def k(f: SchoolFigures) -> tuple[float, ...]:
         return tuple(round(f.key(name), 9) for name in keys)
+
     ordered = sorted(items, key=lambda f: (tuple(-x for x in k(f)), f.school.city, f.school.name))
     out: list[Ranked] = []
     for n, f in enumerate(ordered, start=1):

@@ -4,6 +4,7 @@ A row: 年度, 学校, 设区市, 县(市、区), 学科(专业), 空间编号 (
 platform), 项目负责人; optional 教师数 (teacher spaces expected; default: the teacher spaces the
 feed reports), 精品空间 (provincial premium spaces won) and 特色空间 (featured spaces won).
 """
+
 from __future__ import annotations
 
 import re
@@ -104,8 +105,10 @@ def parse_school(row: Mapping[str, Any], tree: RegionTree, default_year: int | N
     county_text = _pick(row, "county")
     county = None
     if county_text and county_text != "市本级":
-        c = tree.county(city.name, county_text) or tree.match(
-            county_text, city=city.name, levels=(RegionLevel.COUNTY,)).region
+        c = (
+            tree.county(city.name, county_text)
+            or tree.match(county_text, city=city.name, levels=(RegionLevel.COUNTY,)).region
+        )
         if c is None:
             raise RowError(f"县(市、区)“{county_text}”不属于{city.name}")
         county = c.name
@@ -118,15 +121,22 @@ def parse_school(row: Mapping[str, Any], tree: RegionTree, default_year: int | N
     if not SPACE_ID_RE.match(space_id):
         raise RowError(f"空间编号“{space_id[:40]}”只能含字母、数字和 _ . : -，不超过 64 位")
     return BaseSchool(
-        year=year, name=name, city=city.name, county=county, subject=subject, space_id=space_id,
-        lead=_pick(row, "lead")[:60], teachers=_count(row, "teachers", "教师数"),
+        year=year,
+        name=name,
+        city=city.name,
+        county=county,
+        subject=subject,
+        space_id=space_id,
+        lead=_pick(row, "lead")[:60],
+        teachers=_count(row, "teachers", "教师数"),
         premium_spaces=_count(row, "premium_spaces", "精品空间") or 0,
         featured_spaces=_count(row, "featured_spaces", "特色空间") or 0,
     )
 
 
-def parse_schools(rows: Iterable[tuple[int, Mapping[str, Any]]], tree: RegionTree,
-                  default_year: int | None = None) -> tuple[list[BaseSchool], list[tuple[int, str]]]:
+def parse_schools(
+    rows: Iterable[tuple[int, Mapping[str, Any]]], tree: RegionTree, default_year: int | None = None
+) -> tuple[list[BaseSchool], list[tuple[int, str]]]:
     """Valid schools and ``(row number, reason)`` for each rejected row; duplicates of a school
     or a space id within one year are rejected with the row they repeat."""
     good: list[BaseSchool] = []

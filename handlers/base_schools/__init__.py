@@ -7,6 +7,7 @@ Declared in ``handlers/features.py``::
     Feature("base_schools", routers=[base_schools.router], jobs=base_schools.JOBS, exports=base_schools.EXPORTS,
             register_cli=base_schools.register_cli)
 """
+
 from __future__ import annotations
 
 from handlers.base_schools import chat as _chat  # noqa: F401  (declares the commands on the router)
@@ -17,6 +18,7 @@ from handlers.feature import Subparsers
 
 def register_cli(subparsers: Subparsers) -> None:
     from handlers.base_schools.cli import register
+
     register(subparsers)
 
 

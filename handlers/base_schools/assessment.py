@@ -1,5 +1,6 @@
 """The November assessment: every school's figures for the assessment year and the provincial ranking;
 the job that posts it (no personal data) to the admin group; ``/导出 基地校考核`` as xlsx + docx."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,9 @@ def assessment_year_for(defs: Definitions, today: date) -> int:
     return today.year if today >= start else today.year - 1
 
 
-async def assess(repo: BaseSchoolRepository, defs: Definitions, year: int,
-                 today: date) -> tuple[Period, list[BaseSchool], list[Ranked]]:
+async def assess(
+    repo: BaseSchoolRepository, defs: Definitions, year: int, today: date
+) -> tuple[Period, list[BaseSchool], list[Ranked]]:
     period = assessment_period(defs, year)
     schools = await repo.schools(year)
     items = await compute(repo, schools, period, today, defs, all_spaces=True)
@@ -53,15 +55,30 @@ def table_rows(rows: list[Ranked]) -> list[list[str]]:
     for r in rows:
         f = r.figures
         cells = [f"{c.indicator.show(c.value)} {'达标' if c.met else '未达标'}" for c in f.checks]
-        out.append([str(r.rank), f.school.name, f.school.city, f.school.county or "市本级", f.school.subject, *cells,
-                    f"{f.met}/{len(f.checks)}", str(f.counts.effective_visits)])
+        out.append(
+            [
+                str(r.rank),
+                f.school.name,
+                f.school.city,
+                f.school.county or "市本级",
+                f.school.subject,
+                *cells,
+                f"{f.met}/{len(f.checks)}",
+                str(f.counts.effective_visits),
+            ]
+        )
     return out
 
 
 def notes(defs: Definitions, period: Period) -> list[str]:
-    return [(f"注：统计期 {period.start.isoformat()} 至 {period.end.isoformat()}。活跃用户：实名登录访问基地校学科空间、"
-             f"访问天数不少于统计期天数的 {defs.day_share:.0%}（平均2天访问1次）。有效访问量：每位实名访问者每天计 1 次，"
-             "用于按用付费。排名为全省排名：先比达标项数，再比活跃用户、有效访问量，完全相同者并列。")]
+    return [
+        (
+            f"注：统计期 {period.start.isoformat()} 至 {period.end.isoformat()}。活跃用户：实名登录访问基地校学科空间、"
+            f"访问天数不少于统计期天数的 {defs.day_share:.0%}（平均2天访问1次）。"
+            "有效访问量：每位实名访问者每天计 1 次，用于按用付费。"
+            "排名为全省排名：先比达标项数，再比活跃用户、有效访问量，完全相同者并列。"
+        )
+    ]
 
 
 async def export_assessment(ctx: Context, where: str | None) -> Reply:
@@ -86,17 +103,28 @@ async def export_assessment(ctx: Context, where: str | None) -> Reply:
     rows = [r for r in rows if city is None or r.figures.school.city == city]
     labels = [i.label for i in defs.indicators]
     as_of = min(period.end, today)
-    header = {"考核单位": f"{city}教育技术中心" if city else "浙江省教育技术中心", "考核年度": f"{year}年",
-              "统计截至": as_of.isoformat()}
+    header = {
+        "考核单位": f"{city}教育技术中心" if city else "浙江省教育技术中心",
+        "考核年度": f"{year}年",
+        "统计截至": as_of.isoformat(),
+    }
     table = table_rows(rows)
     xlsx = await asyncio.to_thread(write_assessment_xlsx, labels, table, header, notes(defs, period))
     docx = await asyncio.to_thread(write_assessment_docx, labels, table, header, notes(defs, period))
     links = await form_links(ctx, f"{city or '全省'}-基地校考核-{year}", xlsx, docx)
     province = regions(ctx.services).province
-    await ctx.audit("base_schools.export", "base_school_assessment", f"{year}:{city or province}",
-                    after={"count": len(rows), "year": year}, territory=f"{province}/{city}" if city else province)
-    return Reply("base_schools/exported", {"year": year, "where": city or "全省", "count": len(rows),
-                                           "as_of": as_of.isoformat(), "links": links}, private=True)
+    await ctx.audit(
+        "base_schools.export",
+        "base_school_assessment",
+        f"{year}:{city or province}",
+        after={"count": len(rows), "year": year},
+        territory=f"{province}/{city}" if city else province,
+    )
+    return Reply(
+        "base_schools/exported",
+        {"year": year, "where": city or "全省", "count": len(rows), "as_of": as_of.isoformat(), "links": links},
+        private=True,
+    )
 
 
 async def november_assessment(job: JobContext) -> dict[str, Any]:
@@ -114,11 +142,19 @@ async def november_assessment(job: JobContext) -> dict[str, Any]:
         return {"posted": 0, "schools": 0}
     view = ranking_view(rows, defs)
     groups = await job.uow.groups.for_role("admin")
-    if not groups:                      # nothing recorded: a run after the group is bound still posts
+    if not groups:  # nothing recorded: a run after the group is bound still posts
         return {"posted": 0, "schools": len(view)}
     await repo.record_assessment(year, view, job.now())
-    reply = Reply("base_schools/assessment", {"year": year, "rows": view, "count": len(view),
-                                              "start": period.start.isoformat(), "end": period.end.isoformat()})
+    reply = Reply(
+        "base_schools/assessment",
+        {
+            "year": year,
+            "rows": view,
+            "count": len(view),
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+        },
+    )
     for binding in groups:
         await job.send_to_group(binding.conversation_id, reply, purpose=f"{PURPOSE}:{year}")
     return {"posted": len(groups), "schools": len(view)}
@@ -129,8 +165,14 @@ async def assessment_done(uow: Any, year: int) -> bool:
     return await uow.repo(BaseSchoolRepository).assessment_done(year)
 
 
-JOBS = [JobSpec("base_school_assessment", "基地校年度考核：考核日 9:10 计算全省排名并发到管理员群",
-                {"hour": 9, "minute": 10}, november_assessment)]
+JOBS = [
+    JobSpec(
+        "base_school_assessment",
+        "基地校年度考核：考核日 9:10 计算全省排名并发到管理员群",
+        {"hour": 9, "minute": 10},
+        november_assessment,
+    )
+]
 
 
 EXPORTS = [ExportKind("基地校考核", ("基地校", "baseschools"), "基地校年度考核表", export_assessment)]

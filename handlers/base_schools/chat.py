@@ -1,4 +1,5 @@
 """/基地校 [学校|列表] [时间|城市], /基地校排行 [城市] [时间], /基地校负责人 学校 @某人, /基地校微课 [学校] 课时数."""
+
 from __future__ import annotations
 
 from bot.commands import Arg, Args, GroupRole
@@ -38,15 +39,14 @@ from handlers.roster.common import regions
 from storage.repositories.base_schools import BaseSchoolRepository
 
 RANK_LIMIT = 20
-WHERE = frozenset({GroupRole.ADMIN})      # the admin group and any 1:1 chat (leads ask privately)
+WHERE = frozenset({GroupRole.ADMIN})  # the admin group and any 1:1 chat (leads ask privately)
 LIST_WORDS = ("列表", "名单", "list")
 
 
 def _period(ctx: Context, word: str | None, default: str) -> Period:
     today, defs = today_of(ctx), definitions(ctx.services)
     if not word:
-        return month_period(today.year, today.month) if default == "month" else year_period(
-            year_of(today, defs), defs)
+        return month_period(today.year, today.month) if default == "month" else year_period(year_of(today, defs), defs)
     p = parse_period(word, today, defs)
     if p is None:
         raise UserError("base_schools/bad_period", word=word, examples=PERIOD_EXAMPLES)
@@ -66,17 +66,27 @@ async def _school_list(ctx: Context, vis: Visibility, where: str | None) -> Repl
     city = resolve_city(ctx, where, vis) if where else None
     year, schools = await _year_schools(ctx, _period(ctx, None, "month"))
     shown = [s for s in schools if vis.sees(s) and (city is None or s.city == city)]
-    rows = [{"name": s.name, "place": s.place, "subject": s.subject, "space_id": s.space_id,
-             "lead": (s.lead if ctx.is_private else mask_name(s.lead)) or "—"} for s in shown]
-    return Reply("base_schools/list", {"year": year, "where": city or ("全省" if vis.cities is None else ""),
-                                       "rows": rows})
+    rows = [
+        {
+            "name": s.name,
+            "place": s.place,
+            "subject": s.subject,
+            "space_id": s.space_id,
+            "lead": (s.lead if ctx.is_private else mask_name(s.lead)) or "—",
+        }
+        for s in shown
+    ]
+    return Reply(
+        "base_schools/list", {"year": year, "where": city or ("全省" if vis.cities is None else ""), "rows": rows}
+    )
 
 
 def _pick(vis: Visibility, schools: list[BaseSchool], word: str) -> BaseSchool:
     found = match_school(schools, word)
     if not found:
-        raise UserError("base_schools/unknown_school", word=word,
-                        example=next((s.name for s in schools if vis.sees(s)), "某某中学"))
+        raise UserError(
+            "base_schools/unknown_school", word=word, example=next((s.name for s in schools if vis.sees(s)), "某某中学")
+        )
     visible = [s for s in found if vis.sees(s)]
     if not visible:
         raise UserError("base_schools/not_yours", name=found[0].name, city=found[0].city)
@@ -85,11 +95,18 @@ def _pick(vis: Visibility, schools: list[BaseSchool], word: str) -> BaseSchool:
     return visible[0]
 
 
-@router.command("基地校", alias="baseschool", help="基地校：名单，或某校各项指标是否达标及较上月变化",
-                args=[Arg("学校", "what", required=False, help="学校名称，或“列表”"),
-                      Arg("时间或城市", "extra", required=False, help=f"时间如 {PERIOD_EXAMPLES}；列表后写城市")],
-                groups=WHERE, permission=BASE_SCHOOL_VIEWER,
-                examples=("/基地校 列表", "/基地校 列表 杭州", "/基地校 杭州第十四中学", "/基地校 杭州第十四中学 本年"))
+@router.command(
+    "基地校",
+    alias="baseschool",
+    help="基地校：名单，或某校各项指标是否达标及较上月变化",
+    args=[
+        Arg("学校", "what", required=False, help="学校名称，或“列表”"),
+        Arg("时间或城市", "extra", required=False, help=f"时间如 {PERIOD_EXAMPLES}；列表后写城市"),
+    ],
+    groups=WHERE,
+    permission=BASE_SCHOOL_VIEWER,
+    examples=("/基地校 列表", "/基地校 列表 杭州", "/基地校 杭州第十四中学", "/基地校 杭州第十四中学 本年"),
+)
 async def base_school(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
     what, extra = args.optional("what", str), args.optional("extra", str)
@@ -110,16 +127,32 @@ async def base_school(ctx: Context, args: Args) -> Reply:
     repo = ctx.uow.repo(BaseSchoolRepository)
     now, before = await compute_with_trend(repo, [school], period, today_of(ctx), defs)
     today = today_of(ctx)
-    return Reply("base_schools/school", {
-        "year": year, "period": period.label, "as_of": f"{period.as_of(today).month}月{period.as_of(today).day}日",
-        "days": period.days(today), "need_days": defs.required_days(period.days(today)),
-        "school": figures_view(now[0], before[0] if before else None), "has_trend": bool(before)})
+    return Reply(
+        "base_schools/school",
+        {
+            "year": year,
+            "period": period.label,
+            "as_of": f"{period.as_of(today).month}月{period.as_of(today).day}日",
+            "days": period.days(today),
+            "need_days": defs.required_days(period.days(today)),
+            "school": figures_view(now[0], before[0] if before else None),
+            "has_trend": bool(before),
+        },
+    )
 
 
-@router.command("基地校排行", alias="baserank", help="基地校动态排名：达标指标数、活跃用户、有效访问量",
-                args=[Arg("城市", "where", required=False, help="设区市，或 全省"),
-                      Arg("时间", "when", required=False, help=f"如 {PERIOD_EXAMPLES}，不写为本年")],
-                groups=WHERE, permission=BASE_SCHOOL_VIEWER, examples=("/基地校排行", "/基地校排行 杭州 本月", "/基地校排行 全省 本年"))
+@router.command(
+    "基地校排行",
+    alias="baserank",
+    help="基地校动态排名：达标指标数、活跃用户、有效访问量",
+    args=[
+        Arg("城市", "where", required=False, help="设区市，或 全省"),
+        Arg("时间", "when", required=False, help=f"如 {PERIOD_EXAMPLES}，不写为本年"),
+    ],
+    groups=WHERE,
+    permission=BASE_SCHOOL_VIEWER,
+    examples=("/基地校排行", "/基地校排行 杭州 本月", "/基地校排行 全省 本年"),
+)
 async def base_rank(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
     today, defs = today_of(ctx), definitions(ctx.services)
@@ -143,13 +176,28 @@ async def base_rank(ctx: Context, args: Args) -> Reply:
     rows = ranking_view(ranked(items, defs), defs)
     mine = {s.name for s in schools if s.id in vis.led}
     shown = [r for i, r in enumerate(rows) if i < RANK_LIMIT or r["name"] in mine]
-    return Reply("base_schools/rank", {"year": year, "period": period.label, "where": city or "全省",
-                                       "rows": shown, "count": len(rows), "more": len(rows) - len(shown)})
+    return Reply(
+        "base_schools/rank",
+        {
+            "year": year,
+            "period": period.label,
+            "where": city or "全省",
+            "rows": shown,
+            "count": len(rows),
+            "more": len(rows) - len(shown),
+        },
+    )
 
 
-@router.command("基地校负责人", alias="baselead", help="登记基地校项目负责人，登记后本人可查看本校指标",
-                args=[Arg("学校", "school", help="基地校名称"), Arg("负责人", "who", required=False, help="@负责人")],
-                groups=WHERE, permission=CITY_OPERATOR, examples=("/基地校负责人 杭州第十四中学 @李明",))
+@router.command(
+    "基地校负责人",
+    alias="baselead",
+    help="登记基地校项目负责人，登记后本人可查看本校指标",
+    args=[Arg("学校", "school", help="基地校名称"), Arg("负责人", "who", required=False, help="@负责人")],
+    groups=WHERE,
+    permission=CITY_OPERATOR,
+    examples=("/基地校负责人 杭州第十四中学 @李明",),
+)
 async def set_lead(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
     year, schools = await _year_schools(ctx, _period(ctx, None, "month"))
@@ -161,20 +209,33 @@ async def set_lead(ctx: Context, args: Args) -> Reply:
         raise UserError("base_schools/need_mention", school=school.name)
     repo = ctx.uow.repo(BaseSchoolRepository)
     await repo.set_lead(school.id or 0, who[0].staff_id, who[0].name)
-    await ctx.audit("base_schools.lead", "base_school", str(school.id), before={"lead": school.lead},
-                    after={"lead": who[0].name, "year": year}, territory=f"{regions(ctx.services).province}/"
-                    f"{school.city}")
+    await ctx.audit(
+        "base_schools.lead",
+        "base_school",
+        str(school.id),
+        before={"lead": school.lead},
+        after={"lead": who[0].name, "year": year},
+        territory=f"{regions(ctx.services).province}/{school.city}",
+    )
     return Reply("base_schools/lead_set", {"school": school.name, "name": who[0].name})
 
 
-@router.command("基地校微课", alias="baselessons", help="报告本校精品微课程已发布的课时数",
-                args=[Arg("学校", "school", required=False, help="基地校名称；负责人可不写"),
-                      Arg("课时数", "lessons", required=False, help="已发布的课时数，如 18")],
-                groups=WHERE, permission=BASE_SCHOOL_LEAD_OR_OPERATOR, examples=("/基地校微课 18", "/基地校微课 杭州第十四中学 18"))
+@router.command(
+    "基地校微课",
+    alias="baselessons",
+    help="报告本校精品微课程已发布的课时数",
+    args=[
+        Arg("学校", "school", required=False, help="基地校名称；负责人可不写"),
+        Arg("课时数", "lessons", required=False, help="已发布的课时数，如 18"),
+    ],
+    groups=WHERE,
+    permission=BASE_SCHOOL_LEAD_OR_OPERATOR,
+    examples=("/基地校微课 18", "/基地校微课 杭州第十四中学 18"),
+)
 async def report_lessons(ctx: Context, args: Args) -> Reply:
     vis = await visibility(ctx)
     word, number = args.optional("school", str), args.optional("lessons", str)
-    if word is not None and number is None:          # one word: the count (a lead's own school)
+    if word is not None and number is None:  # one word: the count (a lead's own school)
         word, number = None, word
     if number is None or not number.isdigit() or not 0 <= int(number) <= 1000:
         raise UserError("base_schools/bad_lessons", value=number or "")
@@ -188,8 +249,15 @@ async def report_lessons(ctx: Context, args: Args) -> Reply:
         school = _pick(vis, schools, word)
     repo = ctx.uow.repo(BaseSchoolRepository)
     await repo.report_lessons(school.id or 0, int(number), today_of(ctx), ctx.actor.id, ctx.now())
-    await ctx.audit("base_schools.lessons", "base_school", str(school.id), after={"lessons": int(number)},
-                    territory=f"{regions(ctx.services).province}/{school.city}")
+    await ctx.audit(
+        "base_schools.lessons",
+        "base_school",
+        str(school.id),
+        after={"lessons": int(number)},
+        territory=f"{regions(ctx.services).province}/{school.city}",
+    )
     need = definitions(ctx.services).indicator("lessons").min
-    return Reply("base_schools/lessons_reported", {"school": school.name, "lessons": int(number),
-                                                   "need": f"{need:g}", "met": int(number) >= need})
+    return Reply(
+        "base_schools/lessons_reported",
+        {"school": school.name, "lessons": int(number), "need": f"{need:g}", "met": int(number) >= need},
+    )

@@ -5,6 +5,7 @@ a header row (年度, 学校, 设区市, 县(市、区), 学科(专业), 空间�
 Prints one line per rejected row (第 N 行：原因) and a summary; valid rows are saved. Exit code 0 when
 the file was processed (even with rejected rows), 2 when it could not be used at all.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,6 +43,7 @@ async def cmd_import(args: argparse.Namespace) -> int:
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.repositories.base_schools import BaseSchoolRepository
+
     path = Path(args.file)
     try:
         rows, year, word = read_list(path)
@@ -57,15 +59,24 @@ async def cmd_import(args: argparse.Namespace) -> int:
     db = Database(settings.resolved_database_url)
     try:
         from bot.clock import SystemClock
+
         now = SystemClock(settings.tz).now()
         async with db.unit_of_work() as uow:
             added, updated, same = await uow.repo(BaseSchoolRepository).upsert(good, tree.province, now)
-            await uow.audit.record(at=now, actor_id="cli", actor_name="命令行", action="base_schools.import",
-                                   entity="base_school_list", entity_id=path.name, before=None,
-                                   after={"added": added, "updated": updated, "rejected": len(bad)},
-                                   reason=None, territory=tree.province)
+            await uow.audit.record(
+                at=now,
+                actor_id="cli",
+                actor_name="命令行",
+                action="base_schools.import",
+                entity="base_school_list",
+                entity_id=path.name,
+                before=None,
+                after={"added": added, "updated": updated, "rejected": len(bad)},
+                reason=None,
+                territory=tree.province,
+            )
             if args.dry_run:
-                await uow.rollback()         # a dry run reports, saves nothing
+                await uow.rollback()  # a dry run reports, saves nothing
     finally:
         await db.dispose()
     years = "、".join(str(y) for y in sorted({s.year for s in good})) or "—"

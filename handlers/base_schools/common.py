@@ -1,5 +1,6 @@
 """Shared glue of the base-school commands, export, job and CLI: definitions, who sees which
 school, computing every school's figures for a period, and the views handed to templates."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -30,7 +31,8 @@ router = Router("base_schools", section="考核与推荐")
 
 DEFINITIONS = ServiceKey[Definitions](
     "base_schools.definitions",
-    lambda services: load_definitions(getattr(services.settings, "base_schools_config", "") or None))
+    lambda services: load_definitions(getattr(services.settings, "base_schools_config", "") or None),
+)
 
 
 def definitions(services: Services) -> Definitions:
@@ -44,6 +46,7 @@ def today_of(ctx: Context) -> date:
 @dataclass(frozen=True)
 class Visibility:
     """Which schools the sender may see: every city (None), some cities, and the schools they lead."""
+
     cities: frozenset[str] | None
     led: frozenset[int]
     led_cities: frozenset[str] = frozenset()
@@ -71,14 +74,22 @@ async def visibility(ctx: Context) -> Visibility:
     return Visibility(cities, frozenset(s.id for s in led if s.id is not None), frozenset(s.city for s in led))
 
 
-async def compute(repo: BaseSchoolRepository, schools: Sequence[BaseSchool], period: Period, today: date,
-                  defs: Definitions, *, all_spaces: bool = False) -> list[SchoolFigures]:
+async def compute(
+    repo: BaseSchoolRepository,
+    schools: Sequence[BaseSchool],
+    period: Period,
+    today: date,
+    defs: Definitions,
+    *,
+    all_spaces: bool = False,
+) -> list[SchoolFigures]:
     counts = await repo.counts(schools, period, today, defs, all_spaces=all_spaces)
     return [figures(s, counts[s.space_id], defs) for s in schools]
 
 
-async def compute_with_trend(repo: BaseSchoolRepository, schools: Sequence[BaseSchool], period: Period,
-                             today: date, defs: Definitions) -> tuple[list[SchoolFigures], list[SchoolFigures]]:
+async def compute_with_trend(
+    repo: BaseSchoolRepository, schools: Sequence[BaseSchool], period: Period, today: date, defs: Definitions
+) -> tuple[list[SchoolFigures], list[SchoolFigures]]:
     now = await compute(repo, schools, period, today, defs, all_spaces=len(schools) > 1)
     before_period, before_day = previous(period, today, defs)
     if before_day < before_period.start:
@@ -99,22 +110,46 @@ def figures_view(f: SchoolFigures, before: SchoolFigures | None) -> dict[str, An
     checks = []
     for c in f.checks:
         prev = before.key(c.indicator.key) if before else None
-        checks.append({"label": c.indicator.label, "value": c.indicator.show(c.value),
-                       "threshold": c.indicator.show(c.indicator.min), "met": c.met,
-                       "trend": _trend_text(None if prev is None else c.value - prev, c.indicator.is_rate)})
+        checks.append(
+            {
+                "label": c.indicator.label,
+                "value": c.indicator.show(c.value),
+                "threshold": c.indicator.show(c.indicator.min),
+                "met": c.met,
+                "trend": _trend_text(None if prev is None else c.value - prev, c.indicator.is_rate),
+            }
+        )
     ev_delta = None if before is None else f.counts.effective_visits - before.counts.effective_visits
-    return {"name": f.school.name, "place": f.school.place, "subject": f.school.subject, "checks": checks,
-            "met": f.met, "total": len(f.checks), "visitors": f.counts.visitors,
-            "effective_visits": f.counts.effective_visits, "ev_trend": _trend_text(ev_delta, False),
-            "teachers": f.teachers, "opened": f.counts.opened, "active_teachers": f.counts.active_teachers}
+    return {
+        "name": f.school.name,
+        "place": f.school.place,
+        "subject": f.school.subject,
+        "checks": checks,
+        "met": f.met,
+        "total": len(f.checks),
+        "visitors": f.counts.visitors,
+        "effective_visits": f.counts.effective_visits,
+        "ev_trend": _trend_text(ev_delta, False),
+        "teachers": f.teachers,
+        "opened": f.counts.opened,
+        "active_teachers": f.counts.active_teachers,
+    }
 
 
 def ranking_view(ranked: Sequence[Ranked], defs: Definitions) -> list[dict[str, Any]]:
     """Rows of a ranking without personal data: rank, school, city, indicators met, active users, visits."""
-    return [{"rank": r.rank, "name": r.figures.school.name, "city": r.figures.school.city,
-             "met": r.figures.met, "total": len(r.figures.checks),
-             "active_users": r.figures.counts.active_users,
-             "effective_visits": r.figures.counts.effective_visits} for r in ranked]
+    return [
+        {
+            "rank": r.rank,
+            "name": r.figures.school.name,
+            "city": r.figures.school.city,
+            "met": r.figures.met,
+            "total": len(r.figures.checks),
+            "active_users": r.figures.counts.active_users,
+            "effective_visits": r.figures.counts.effective_visits,
+        }
+        for r in ranked
+    ]
 
 
 def ranked(items: Sequence[SchoolFigures], defs: Definitions) -> list[Ranked]:

@@ -6,6 +6,7 @@ one answer counts both.
     report = await ingest(db, runtime, items, now)          # scores, unchanged
     merge(report)                                           # our counts and rejections, original indices
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -39,7 +40,7 @@ async def ingest_base_items(db: Any, items: Sequence[Any], now: datetime) -> Fee
         except ItemError as exc:
             report.rejected.append((n, exc.reason))
     for start in range(0, len(parsed), BATCH):
-        part = parsed[start:start + BATCH]
+        part = parsed[start : start + BATCH]
         async with db.unit_of_work() as uow:
             repo = uow.repo(BaseSchoolRepository)
             listed = await repo.listed_spaces({it.day.year for _n, it in part})
@@ -48,8 +49,9 @@ async def ingest_base_items(db: Any, items: Sequence[Any], now: datetime) -> Fee
                 if (it.day.year, it.space_id) in listed:
                     good.append(it)
                 else:
-                    reason = (f"空间编号“{it.space_id}”不属于{it.day.year}年的任何基地校，"
-                              "请核对编号，或先导入当年基地校名单")
+                    reason = (
+                        f"空间编号“{it.space_id}”不属于{it.day.year}年的任何基地校，请核对编号，或先导入当年基地校名单"
+                    )
                     report.rejected.append((n, reason))
             new, dup = await repo.store(good)
         report.accepted += new
@@ -72,6 +74,6 @@ async def route_activity(db: Any, items: list[Any], now: datetime) -> tuple[list
         report.received += mine.received
         report.accepted += mine.accepted
         report.duplicates += mine.duplicates
-        report.rejected = sorted([(rest[i], r) for i, r in report.rejected]
-                                 + [(ours[i], r) for i, r in mine.rejected])
+        report.rejected = sorted([(rest[i], r) for i, r in report.rejected] + [(ours[i], r) for i, r in mine.rejected])
+
     return [items[i] for i in rest], merge

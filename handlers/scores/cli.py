@@ -173,7 +173,7 @@ async def cmd_activity(args: argparse.Namespace) -> int:
         return 2
     settings, db = await _open_db(args)
     try:
-        from handlers.base_schools.feed import route_activity     # base-school action codes go there
+        from handlers.base_schools.feed import route_activity  # base-school action codes go there
         rest, merge_base = await route_activity(db, items, _clock_now(settings))
         report = await ingest(db, ScoresRuntime(), rest, _clock_now(settings))
         merge_base(report)

@@ -299,7 +299,7 @@ async def activity_api(request: web.Request) -> web.Response:
         items, bad_lines = parse_body(bytes(body))
     except ValueError as exc:
         return _json_error(400, str(exc))
-    from handlers.base_schools.feed import route_activity     # base-school action codes go there
+    from handlers.base_schools.feed import route_activity  # base-school action codes go there
     items, merge_base = await route_activity(bot.db, items, bot.clock.now())
     runtime = runtime_of(bot.services)
     # small transactions: the bot keeps answering chat between them (SQLite has one connection)

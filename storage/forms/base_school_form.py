@@ -1,5 +1,6 @@
 """基地校年度考核表: every school's indicators, value and met or not, indicators met, rank, and the
 effective visits for pay-by-use; as .xlsx and a printable .docx (the generic sectioned-form writer)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -18,24 +19,35 @@ __all__ = ["DOCX_MIME", "XLSX_MIME", "assessment_spec", "write_assessment_docx",
 
 def assessment_spec(indicator_labels: Sequence[str], notes: Sequence[str] = ()) -> FormSpec:
     columns = (*FIXED_COLUMNS, *indicator_labels, *TAIL_COLUMNS)
-    return FormSpec(title=TITLE, sections=(SectionSpec("schools", "基地校", columns),),
-                    header_fields=HEADER_FIELDS, header_layout=(HEADER_FIELDS,), first_column="",
-                    notes=tuple(notes), stamp_field="考核单位", sheet_name="基地校考核")
+    return FormSpec(
+        title=TITLE,
+        sections=(SectionSpec("schools", "基地校", columns),),
+        header_fields=HEADER_FIELDS,
+        header_layout=(HEADER_FIELDS,),
+        first_column="",
+        notes=tuple(notes),
+        stamp_field="考核单位",
+        sheet_name="基地校考核",
+    )
 
 
 def _data(rows: Sequence[Sequence[str]], header: Mapping[str, str]) -> FormData:
-    return FormData(header={k: str(header.get(k, "") or "") for k in HEADER_FIELDS},
-                    sections={"schools": [[str(v) for v in r] for r in rows]})
+    return FormData(
+        header={k: str(header.get(k, "") or "") for k in HEADER_FIELDS},
+        sections={"schools": [[str(v) for v in r] for r in rows]},
+    )
 
 
-def write_assessment_xlsx(labels: Sequence[str], rows: Sequence[Sequence[str]], header: Mapping[str, str],
-                          notes: Sequence[str] = ()) -> bytes:
+def write_assessment_xlsx(
+    labels: Sequence[str], rows: Sequence[Sequence[str]], header: Mapping[str, str], notes: Sequence[str] = ()
+) -> bytes:
     """``rows``: one per school in rank order, values in the columns' order (see ``assessment_spec``)."""
     return write_xlsx(assessment_spec(labels, notes), _data(rows, header))
 
 
-def write_assessment_docx(labels: Sequence[str], rows: Sequence[Sequence[str]], header: Mapping[str, str],
-                          notes: Sequence[str] = ()) -> bytes:
+def write_assessment_docx(
+    labels: Sequence[str], rows: Sequence[Sequence[str]], header: Mapping[str, str], notes: Sequence[str] = ()
+) -> bytes:
     return write_docx(assessment_spec(labels, notes), _data(rows, header), stamp_text="考核单位（盖章）：")
 
 
@@ -48,14 +60,16 @@ def read_school_list(data: bytes, name: str) -> list[tuple[int, dict[str, object
     (row number in the file, {header: value}) for every non-blank row below it."""
     import csv
     import io
+
     lower = name.lower()
     if lower.endswith(".xls"):
         raise ListFileError("不支持旧版 .xls，请在 Excel 中另存为 .xlsx")
     if lower.endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
         from openpyxl import load_workbook
+
         try:
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:  # noqa: BLE001 - openpyxl raises many kinds on a damaged file
+        except Exception:
             raise ListFileError("无法读取 xlsx 文件，请确认文件没有损坏") from None
         grid = [(i, list(r)) for i, r in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1)]
         wb.close()
@@ -72,4 +86,5 @@ def read_school_list(data: bytes, name: str) -> list[tuple[int, dict[str, object
     if not grid:
         raise ListFileError("文件没有内容")
     keys = [str(h).strip() if h is not None else "" for h in grid[0][1]]
-    return [(i, {k: v for k, v in zip(keys, r) if k}) for i, r in grid[1:]]
+    # rows may be shorter or longer than the header (empty trailing cells): zip pairs what is there
+    return [(i, {k: v for k, v in zip(keys, r, strict=False) if k}) for i, r in grid[1:]]

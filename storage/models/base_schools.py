@@ -6,6 +6,7 @@ bit, so ingestion is idempotent without event keys, and a year of ~20 M visit ev
 12 rows per visitor and space. The active-user count for any period is one GROUP BY over these rows
 with the bits of the period's days counted in SQL (see storage/repositories/base_schools.py).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -38,7 +39,7 @@ class BaseSchoolRow(Base):
 
 class BaseSpaceVisit(Base):
     __tablename__ = "base_space_visits"
-    month: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)   # 202611
+    month: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # 202611
     space_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     visitor: Mapped[str] = mapped_column(String(64), primary_key=True)
     days: Mapped[int] = mapped_column(Integer)
@@ -48,7 +49,7 @@ class BaseTeacherSpace(Base):
     __tablename__ = "base_teacher_spaces"
     space_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
-    opened_on: Mapped[date | None] = mapped_column(Date)             # NULL: known, not opened
+    opened_on: Mapped[date | None] = mapped_column(Date)  # NULL: known, not opened
 
 
 class BaseTeacherActivity(Base):
@@ -56,7 +57,7 @@ class BaseTeacherActivity(Base):
     space_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     account: Mapped[str] = mapped_column(String(64), primary_key=True)
     year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    months: Mapped[int] = mapped_column(Integer)          # bit m-1 = active in month m
+    months: Mapped[int] = mapped_column(Integer)  # bit m-1 = active in month m
 
 
 class BaseLesson(Base):

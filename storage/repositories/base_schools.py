@@ -5,6 +5,7 @@ visitor) the days of the period are counted from the month masks (bits outside t
 off, a SWAR popcount in SQL), ``HAVING`` keeps visitors with at least one day, and the outer
 ``GROUP BY space_id`` counts those reaching the required days. Flush, never commit.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -57,10 +58,10 @@ def period_masks(start: date, end: date) -> tuple[int, int, str, dict[str, int]]
     if m1 == m2:
         return m1, m2, "CAST(:mask_a AS BIGINT)", {"mask_a": day_mask(start.day, end.day)}
     last_a = calendar.monthrange(start.year, start.month)[1]
-    case = ("CASE month WHEN :m_a THEN CAST(:mask_a AS BIGINT) WHEN :m_b THEN CAST(:mask_b AS BIGINT) "
-            f"ELSE {ALL_DAYS} END")
-    return m1, m2, case, {"m_a": m1, "m_b": m2, "mask_a": day_mask(start.day, last_a),
-                          "mask_b": day_mask(1, end.day)}
+    case = (
+        f"CASE month WHEN :m_a THEN CAST(:mask_a AS BIGINT) WHEN :m_b THEN CAST(:mask_b AS BIGINT) ELSE {ALL_DAYS} END"
+    )
+    return m1, m2, case, {"m_a": m1, "m_b": m2, "mask_a": day_mask(start.day, last_a), "mask_b": day_mask(1, end.day)}
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,20 @@ class VisitCounts:
 
 
 def _to_school(r: BaseSchoolRow) -> BaseSchool:
-    return BaseSchool(year=r.year, name=r.name, city=r.city, county=r.county, subject=r.subject,
-                      space_id=r.space_id, lead=r.lead, teachers=r.teachers, premium_spaces=r.premium_spaces,
-                      featured_spaces=r.featured_spaces, id=r.id, lead_user_id=r.lead_user_id)
+    return BaseSchool(
+        year=r.year,
+        name=r.name,
+        city=r.city,
+        county=r.county,
+        subject=r.subject,
+        space_id=r.space_id,
+        lead=r.lead,
+        teachers=r.teachers,
+        premium_spaces=r.premium_spaces,
+        featured_spaces=r.featured_spaces,
+        id=r.id,
+        lead_user_id=r.lead_user_id,
+    )
 
 
 class BaseSchoolRepository:
@@ -91,13 +103,30 @@ class BaseSchoolRepository:
     async def upsert(self, schools: Sequence[BaseSchool], province: str, now: datetime) -> tuple[int, int, int]:
         """Add or update schools by (year, name); returns (added, updated, unchanged)."""
         added = updated = same = 0
-        existing = {(r.year, r.name): r for r in (await self.session.scalars(select(BaseSchoolRow).where(
-            BaseSchoolRow.year.in_({s.year for s in schools})))).all()} if schools else {}
+        existing = (
+            {
+                (r.year, r.name): r
+                for r in (
+                    await self.session.scalars(
+                        select(BaseSchoolRow).where(BaseSchoolRow.year.in_({s.year for s in schools}))
+                    )
+                ).all()
+            }
+            if schools
+            else {}
+        )
         for s in schools:
-            values = {"city": s.city, "county": s.county, "subject": s.subject, "space_id": s.space_id,
-                      "lead": s.lead, "teachers": s.teachers, "premium_spaces": s.premium_spaces,
-                      "featured_spaces": s.featured_spaces,
-                      "territory": "/".join(p for p in (province, s.city, s.county) if p)}
+            values = {
+                "city": s.city,
+                "county": s.county,
+                "subject": s.subject,
+                "space_id": s.space_id,
+                "lead": s.lead,
+                "teachers": s.teachers,
+                "premium_spaces": s.premium_spaces,
+                "featured_spaces": s.featured_spaces,
+                "territory": "/".join(p for p in (province, s.city, s.county) if p),
+            }
             row = existing.get((s.year, s.name))
             if row is None:
                 self.session.add(BaseSchoolRow(year=s.year, name=s.name, updated_at=now, **values))
@@ -131,7 +160,8 @@ class BaseSchoolRepository:
 
     async def is_lead(self, user_id: str) -> bool:
         n = await self.session.scalar(
-            select(func.count()).select_from(BaseSchoolRow).where(BaseSchoolRow.lead_user_id == user_id))
+            select(func.count()).select_from(BaseSchoolRow).where(BaseSchoolRow.lead_user_id == user_id)
+        )
         return bool(n)
 
     async def set_lead(self, school_id: int, user_id: str | None, name: str | None = None) -> None:
@@ -141,16 +171,21 @@ class BaseSchoolRepository:
         await self.session.execute(update(BaseSchoolRow).where(BaseSchoolRow.id == school_id).values(**values))
 
     async def listed_spaces(self, years: Iterable[int]) -> set[tuple[int, str]]:
-        rows = await self.session.execute(select(BaseSchoolRow.year, BaseSchoolRow.space_id).where(
-            BaseSchoolRow.year.in_(set(years))))
+        rows = await self.session.execute(
+            select(BaseSchoolRow.year, BaseSchoolRow.space_id).where(BaseSchoolRow.year.in_(set(years)))
+        )
         return {(y, s) for y, s in rows}
 
     # ── the feed ──
     async def store(self, items: Sequence[BaseItem]) -> tuple[int, int]:
         """Store valid items; returns (new, duplicates)."""
         new = dup = 0
-        for action, fn in ((VISIT, self._visits), (OPENED, self._opened), (ACTIVE, self._active),
-                           (LESSON, self._lessons)):
+        for action, fn in (
+            (VISIT, self._visits),
+            (OPENED, self._opened),
+            (ACTIVE, self._active),
+            (LESSON, self._lessons),
+        ):
             part = [i for i in items if i.action == action]
             if part:
                 n, d = await fn(part)
@@ -158,8 +193,9 @@ class BaseSchoolRepository:
         await self.session.flush()
         return new, dup
 
-    async def _or_upsert(self, model, keys: tuple[str, ...], col: str, masks: dict[tuple, int],
-                         group: int, member: int) -> int:
+    async def _or_upsert(
+        self, model, keys: tuple[str, ...], col: str, masks: dict[tuple, int], group: int, member: int
+    ) -> int:
         """OR bit masks into rows; returns how many of the given bits were new. Existing masks are read
         per value of key ``group`` with an IN list on key ``member`` (one cached statement)."""
         table = model.__table__
@@ -171,17 +207,19 @@ class BaseSchoolRepository:
         for g, members in wanted.items():
             ms = sorted(members)
             for i in range(0, len(ms), 5000):
-                q = select(*cols, table.c[col]).where(table.c[keys[group]] == g,
-                                                      table.c[keys[member]].in_(ms[i:i + 5000]))
+                q = select(*cols, table.c[col]).where(
+                    table.c[keys[group]] == g, table.c[keys[member]].in_(ms[i : i + 5000])
+                )
                 for row in await self.session.execute(q):
                     before[tuple(row[:-1])] = row[-1]
         fresh = sum((m & ~before.get(k, 0)).bit_count() for k, m in masks.items())
         stmt = self._insert(model)
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys),
-                                          set_={col: table.c[col].op("|")(stmt.excluded[col])})
-        rows = [dict(zip(keys, k), **{col: m}) for k, m in masks.items()]
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={col: table.c[col].op("|")(stmt.excluded[col])}
+        )
+        rows = [dict(zip(keys, k, strict=True), **{col: m}) for k, m in masks.items()]
         for i in range(0, len(rows), 50_000):
-            await self.session.execute(stmt, rows[i:i + 50_000])      # executemany: compiled once
+            await self.session.execute(stmt, rows[i : i + 50_000])  # executemany: compiled once
         return fresh
 
     async def _visits(self, items: Sequence[BaseItem]) -> tuple[int, int]:
@@ -207,14 +245,17 @@ class BaseSchoolRepository:
             elif state.get(k) is None:
                 state[k] = i.day
         t = BaseTeacherSpace.__table__
-        keep = text("CASE WHEN excluded.opened_on IS NULL THEN NULL "
-                    "WHEN base_teacher_spaces.opened_on IS NULL THEN excluded.opened_on "
-                    "WHEN excluded.opened_on < base_teacher_spaces.opened_on THEN excluded.opened_on "
-                    "ELSE base_teacher_spaces.opened_on END")
+        keep = text(
+            "CASE WHEN excluded.opened_on IS NULL THEN NULL "
+            "WHEN base_teacher_spaces.opened_on IS NULL THEN excluded.opened_on "
+            "WHEN excluded.opened_on < base_teacher_spaces.opened_on THEN excluded.opened_on "
+            "ELSE base_teacher_spaces.opened_on END"
+        )
         rows = [{"space_id": k[0], "account": k[1], "opened_on": day} for k, day in state.items()]
         stmt = self._insert(BaseTeacherSpace)
-        await self.session.execute(stmt.on_conflict_do_update(index_elements=[t.c.space_id, t.c.account],
-                                                              set_={"opened_on": keep}), rows)
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=[t.c.space_id, t.c.account], set_={"opened_on": keep}), rows
+        )
         return len(items), 0
 
     async def _lessons(self, items: Sequence[BaseItem]) -> tuple[int, int]:
@@ -222,18 +263,20 @@ class BaseSchoolRepository:
         values = [{"space_id": s, "lesson": le, "published_on": d} for (s, le), d in rows.items()]
         fresh = 0
         for i in range(0, len(values), CHUNK):
-            stmt = self._insert(BaseLesson).values(values[i:i + CHUNK]).on_conflict_do_nothing()
+            stmt = self._insert(BaseLesson).values(values[i : i + CHUNK]).on_conflict_do_nothing()
             fresh += len((await self.session.execute(stmt.returning(BaseLesson.lesson))).all())
         return fresh, len(items) - fresh
 
     async def report_lessons(self, school_id: int, lessons: int, day: date, by: str, now: datetime) -> None:
-        self.session.add(BaseLessonReport(school_id=school_id, lessons=lessons, reported_on=day, reported_by=by,
-                                          at=now))
+        self.session.add(
+            BaseLessonReport(school_id=school_id, lessons=lessons, reported_on=day, reported_by=by, at=now)
+        )
         await self.session.flush()
 
     # ── figures ──
-    async def visit_counts(self, start: date, end: date, need: int,
-                           spaces: Sequence[str] | None = None) -> dict[str, VisitCounts]:
+    async def visit_counts(
+        self, start: date, end: date, need: int, spaces: Sequence[str] | None = None
+    ) -> dict[str, VisitCounts]:
         """Per space: visitors with ≥ ``need`` visit days in start..end, all visitors, visitor-days
         (one GROUP BY per (space, visitor) over the month rows, then per space)."""
         m1, m2, mask, masks = period_masks(start, end)
@@ -244,31 +287,42 @@ class BaseSchoolRepository:
                 return {}
             names = [f"s{i}" for i in range(len(spaces))]
             where += f" AND space_id IN ({', '.join(':' + n for n in names)})"
-            params |= dict(zip(names, spaces))
+            params |= dict(zip(names, spaces, strict=True))
         d = popcount_sql(f"CAST(days AS BIGINT) & {mask}")
         # one month: a row per (space, visitor) already; longer: add the months up per visitor first
-        inner = (f"SELECT space_id, {d} AS d FROM base_space_visits WHERE {where}" if m1 == m2 else
-                 f"SELECT space_id, visitor, SUM({d}) AS d FROM base_space_visits WHERE {where} "
-                 "GROUP BY space_id, visitor")
-        sql = (f"SELECT space_id, SUM(CASE WHEN d >= :need THEN 1 ELSE 0 END), "
-               f"SUM(CASE WHEN d > 0 THEN 1 ELSE 0 END), SUM(d) FROM ({inner}) v GROUP BY space_id")
+        inner = (
+            f"SELECT space_id, {d} AS d FROM base_space_visits WHERE {where}"
+            if m1 == m2
+            else f"SELECT space_id, visitor, SUM({d}) AS d FROM base_space_visits WHERE {where} "
+            "GROUP BY space_id, visitor"
+        )
+        sql = (
+            f"SELECT space_id, SUM(CASE WHEN d >= :need THEN 1 ELSE 0 END), "
+            f"SUM(CASE WHEN d > 0 THEN 1 ELSE 0 END), SUM(d) FROM ({inner}) v GROUP BY space_id"
+        )
         rows = await self.session.execute(text(sql), {"m1": m1, "m2": m2, "need": need, **params})
         return {s: VisitCounts(int(a), int(n), int(v)) for s, a, n, v in rows}
 
     async def ceiling(self, start: date, end: date) -> int:
         """The floor of any visit query: one plain aggregate over the same rows (for the benchmark)."""
-        rows = await self.session.execute(text(
-            "SELECT space_id, COUNT(*), SUM(days) FROM base_space_visits WHERE month BETWEEN :m1 AND :m2 "
-            "GROUP BY space_id"), {"m1": month_key(start), "m2": month_key(end)})
+        rows = await self.session.execute(
+            text(
+                "SELECT space_id, COUNT(*), SUM(days) FROM base_space_visits WHERE month BETWEEN :m1 AND :m2 "
+                "GROUP BY space_id"
+            ),
+            {"m1": month_key(start), "m2": month_key(end)},
+        )
         return len(rows.all())
 
-    async def teacher_counts(self, spaces: Sequence[str], period: Period, today: date,
-                             defs: Definitions) -> dict[str, tuple[int, int, int]]:
+    async def teacher_counts(
+        self, spaces: Sequence[str], period: Period, today: date, defs: Definitions
+    ) -> dict[str, tuple[int, int, int]]:
         """Per space: (teacher spaces known, opened by the as-of day, active over the period)."""
         as_of = period.as_of(today)
         out: dict[str, list[int]] = {s: [0, 0, 0] for s in spaces}
-        rows = await self.session.execute(select(BaseTeacherSpace.space_id, BaseTeacherSpace.opened_on).where(
-            BaseTeacherSpace.space_id.in_(spaces)))
+        rows = await self.session.execute(
+            select(BaseTeacherSpace.space_id, BaseTeacherSpace.opened_on).where(BaseTeacherSpace.space_id.in_(spaces))
+        )
         for s, opened in rows:
             out[s][0] += 1
             out[s][1] += opened is not None and opened <= as_of
@@ -279,10 +333,14 @@ class BaseSchoolRepository:
             wanted[m.year] |= 1 << (m.month - 1)
         got: dict[tuple[str, str], int] = defaultdict(int)
         if wanted:
-            acts = await self.session.execute(select(
-                BaseTeacherActivity.space_id, BaseTeacherActivity.account, BaseTeacherActivity.year,
-                BaseTeacherActivity.months).where(BaseTeacherActivity.space_id.in_(spaces),
-                                                  BaseTeacherActivity.year.in_(list(wanted))))
+            acts = await self.session.execute(
+                select(
+                    BaseTeacherActivity.space_id,
+                    BaseTeacherActivity.account,
+                    BaseTeacherActivity.year,
+                    BaseTeacherActivity.months,
+                ).where(BaseTeacherActivity.space_id.in_(spaces), BaseTeacherActivity.year.in_(list(wanted)))
+            )
             for s, acc, y, bits in acts:
                 got[(s, acc)] += (bits & wanted[y]).bit_count()
         for (s, _acc), n in got.items():
@@ -292,21 +350,26 @@ class BaseSchoolRepository:
     async def lesson_counts(self, schools: Sequence[BaseSchool], as_of: date) -> dict[str, int]:
         """Per space: lessons published by the as-of day (feed), or the latest report if larger."""
         spaces = [s.space_id for s in schools]
-        rows = await self.session.execute(select(BaseLesson.space_id, func.count()).where(
-            BaseLesson.space_id.in_(spaces), BaseLesson.published_on <= as_of).group_by(BaseLesson.space_id))
+        rows = await self.session.execute(
+            select(BaseLesson.space_id, func.count())
+            .where(BaseLesson.space_id.in_(spaces), BaseLesson.published_on <= as_of)
+            .group_by(BaseLesson.space_id)
+        )
         out = {s: 0 for s in spaces} | {s: int(n) for s, n in rows}
         ids = {s.id: s.space_id for s in schools if s.id is not None}
-        reports = await self.session.execute(select(
-            BaseLessonReport.school_id, BaseLessonReport.lessons).where(
-            BaseLessonReport.school_id.in_(list(ids)), BaseLessonReport.reported_on <= as_of).order_by(
-            BaseLessonReport.reported_on, BaseLessonReport.id))
+        reports = await self.session.execute(
+            select(BaseLessonReport.school_id, BaseLessonReport.lessons)
+            .where(BaseLessonReport.school_id.in_(list(ids)), BaseLessonReport.reported_on <= as_of)
+            .order_by(BaseLessonReport.reported_on, BaseLessonReport.id)
+        )
         latest = {sid: n for sid, n in reports}
         for sid, n in latest.items():
             out[ids[sid]] = max(out[ids[sid]], n)
         return out
 
-    async def counts(self, schools: Sequence[BaseSchool], period: Period, today: date,
-                     defs: Definitions, *, all_spaces: bool = False) -> dict[str, Counts]:
+    async def counts(
+        self, schools: Sequence[BaseSchool], period: Period, today: date, defs: Definitions, *, all_spaces: bool = False
+    ) -> dict[str, Counts]:
         """Everything the figures need, per space id (a few statements for any number of schools)."""
         spaces = [s.space_id for s in schools]
         as_of = period.as_of(today)
@@ -326,8 +389,12 @@ class BaseSchoolRepository:
     # ── the assessment ──
     async def record_assessment(self, year: int, ranking: list[dict[str, Any]], now: datetime) -> bool:
         """Remember the year's assessment; False when it was already done."""
-        res = await self.session.execute(self._insert(BaseAssessment).values(
-            year=year, done_at=now, ranking=ranking).on_conflict_do_nothing().returning(BaseAssessment.year))
+        res = await self.session.execute(
+            self._insert(BaseAssessment)
+            .values(year=year, done_at=now, ranking=ranking)
+            .on_conflict_do_nothing()
+            .returning(BaseAssessment.year)
+        )
         return res.first() is not None
 
     async def assessment_done(self, year: int) -> bool:

@@ -1,5 +1,6 @@
 """``python3 run_bot.py base-schools import FILE`` (YAML, xlsx, CSV) with per-row reports, and base-school
 items in ``scores activity FILE``."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,7 +17,8 @@ from storage.repositories.base_schools import BaseSchoolRepository
 
 YAML = """year: 2026
 schools:
-  - {学校: 杭州第十四中学, 设区市: 杭州市, 县(市、区): 拱墅区, 学科(专业): 高中化学, 空间编号: SP1, 项目负责人: 王老师, 教师数: 120}
+  - {学校: 杭州第十四中学, 设区市: 杭州市, 县(市、区): 拱墅区, 学科(专业): 高中化学, 空间编号: SP1,
+     项目负责人: 王老师, 教师数: 120}
   - {学校: 宁波中学, 设区市: 宁波, 学科: 英语, 空间编号: SP2}
   - {学校: 某校, 设区市: 火星市, 学科: 英语, 空间编号: SP3}
   - {学校: 另一校, 设区市: 杭州市, 学科: 英语, 空间编号: SP1}
@@ -57,8 +59,10 @@ def test_yaml_import_reports_bad_rows(cli, capsys):
     assert "第 4 项：空间编号“SP1”与第 1 行重复" in out
     assert "基地校名单（2026年）：新增 2，更新 0，未变 0，未导入 2。" in out
     schools = cli.query(lambda uow: uow.repo(BaseSchoolRepository).schools(2026))
-    assert [(s.name, s.city, s.teachers) for s in schools] == [("宁波中学", "宁波市", None),
-                                                               ("杭州第十四中学", "杭州市", 120)]
+    assert [(s.name, s.city, s.teachers) for s in schools] == [
+        ("宁波中学", "宁波市", None),
+        ("杭州第十四中学", "杭州市", 120),
+    ]
     f.write_text(YAML.replace("教师数: 120", "教师数: 130"), encoding="utf-8")
     assert cli("base-schools", "import", str(f)) == 0
     assert "新增 0，更新 1，未变 1" in capsys.readouterr().out
@@ -101,9 +105,11 @@ def test_scores_activity_file_routes_base_items(cli, capsys):
     f.write_text(YAML.replace("year: 2026", f"year: {yesterday_at.year}"), encoding="utf-8")
     assert cli("base-schools", "import", str(f)) == 0
     capsys.readouterr()
-    items = [{"action": "base.space_visit", "space_id": "SP1", "account": "v1", "time": yesterday},
-             {"action": "base.space_visit", "space_id": "SP404", "account": "v1", "time": yesterday},
-             {"action": "base.space_visit", "space_id": "SP1", "time": yesterday}]
+    items = [
+        {"action": "base.space_visit", "space_id": "SP1", "account": "v1", "time": yesterday},
+        {"action": "base.space_visit", "space_id": "SP404", "account": "v1", "time": yesterday},
+        {"action": "base.space_visit", "space_id": "SP1", "time": yesterday},
+    ]
     a = cli.tmp / "activity.json"
     a.write_text(json.dumps(items), encoding="utf-8")
     assert cli("scores", "activity", str(a)) == 0

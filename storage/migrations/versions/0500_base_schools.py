@@ -4,6 +4,7 @@ micro-course lessons and the November assessment.
 Revision ID: 0500_base_schools
 Revises: 0001_core
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -89,6 +90,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for t in ("base_assessments", "base_lesson_reports", "base_lessons", "base_teacher_activity",
-              "base_teacher_spaces", "base_space_visits", "base_schools"):
+    for t in (
+        "base_assessments",
+        "base_lesson_reports",
+        "base_lessons",
+        "base_teacher_activity",
+        "base_teacher_spaces",
+        "base_space_visits",
+        "base_schools",
+    ):
         op.drop_table(t)
