@@ -10,7 +10,8 @@ grouped graph has the same feasible assignments as the per-resource one, only sm
 
 Objective, lexicographic:
 1. coverage: the maximum flow F (``SimpleMaxFlow``);
-2. the largest total load: the least L with max flow F when no reviewer may pass L (binary search);
+2. the largest total load over the pool: the least L (not below the largest existing load) with
+   max flow F when no reviewer may pass L (binary search);
 3. even spread: reviewer → sink is one unit arc per extra task; the task that brings the
    reviewer to total load k costs k·M, so a reviewer's cost is convex and the min-cost flow
    minimises Σ load² exactly;
@@ -126,8 +127,12 @@ def _max_flow(arcs: _Arcs, g: Graph, limit: int | None) -> int:
 
 
 def least_max_load(arcs: _Arcs, g: Graph, flow: int) -> int:
-    """The least L such that the maximum flow is still ``flow`` when no total load passes L."""
-    lo = int(g.loads.min())                        # no reviewer can end below its own load
+    """The least L such that the maximum flow is still ``flow`` when no total load passes L.
+
+    L never goes below the pool's largest existing load: that is the plan's largest load anyway,
+    and a tighter bound would only spoil the spread (step 3) for nothing.
+    """
+    lo = int(g.loads.max())                        # the pool's largest load can only grow
     hi = int((g.loads + g.room).max())
     while lo < hi:
         mid = (lo + hi) // 2
