@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from .check import check_plan
@@ -87,7 +87,8 @@ def _uncovered(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], pol
         where = (d.level, territory(d.level, d.city, d.county, d.school))
         stage, subject = canonical_stage(d.stage), canonical_subject(d.subject, syn)
         by_reason: dict[str, list[str]] = {}
-        for r in relevant.get((*where, stage, subject), []) + relevant.get((*where, None), []):
+        unfiled = [r for r in relevant.get((*where, None), []) if _could_be(r, stage, subject, syn)]
+        for r in relevant.get((*where, stage, subject), []) + unfiled:
             reason = eligible(d, r, policy)
             if reason in SILENT_REASONS:
                 continue
@@ -105,6 +106,12 @@ def _uncovered(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], pol
             {k: len(v) for k, v in by_reason.items()},
             {k: tuple(sorted(v)) for k, v in by_reason.items()}))
     return tuple(out)
+
+
+def _could_be(r: ReviewerInfo, stage: str | None, subject: str | None, syn: Mapping[str, str]) -> bool:
+    """A reviewer missing 学段 or 学科 whose other field does not rule this demand out."""
+    r_stage, r_subject = canonical_stage(r.stage), canonical_subject(r.subject, syn)
+    return (r_stage is None or r_stage == stage) and (r_subject is None or r_subject == subject)
 
 
 def _row(obj: object) -> dict:

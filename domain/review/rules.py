@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .model import LEVEL_CITY, LEVEL_COUNTY, LEVEL_PROVINCE, LEVEL_SCHOOL, Demand, MatchPolicy, ReviewerInfo
 from .subjects import canonical_stage, canonical_subject
@@ -26,6 +27,7 @@ R_ASSIGNED = "assigned"                              # already on this resource 
 SILENT_REASONS = frozenset({R_LEVEL, R_TERRITORY, R_STAGE, R_SUBJECT})
 
 
+@lru_cache(maxsize=1 << 16)
 def norm(text: str | None) -> str | None:
     """Names compared after NFKC and without surrounding/inner spaces; empty → None."""
     if text is None:
@@ -141,11 +143,12 @@ class Pools:
         if len(self.reviewers) != len(reviewers):
             raise ValueError("reviewer ids must be unique")
         self.members: dict[PoolKey, frozenset[str]] = {}
+        self._keys: dict[tuple, PoolKey | bool | None] = {}
         groups: dict[PoolKey, list[str]] = {}
         self.by_account: dict[str, list[str]] = {}
         self.by_school: dict[str, list[str]] = {}
-        self.by_city: dict[str | None, list[str]] = {}
-        self.by_county: dict[str, list[str]] = {}
+        self.by_city: dict[tuple[PoolKey, str | None], list[str]] = {}     # per pool: region candidates
+        self.by_county: dict[tuple[PoolKey, str | None], list[str]] = {}
         self.by_token: dict[str, list[str]] = {}
         syn = policy.subject_synonyms
         for r in reviewers:
@@ -159,9 +162,9 @@ class Pools:
                 self.by_account.setdefault(r.account, []).append(r.id)
             if norm(r.school) is not None:
                 self.by_school.setdefault(norm(r.school), []).append(r.id)  # type: ignore[arg-type]
-            self.by_city.setdefault(norm(r.city), []).append(r.id)
+            self.by_city.setdefault((key, norm(r.city)), []).append(r.id)
             if norm(r.county) is not None:
-                self.by_county.setdefault(norm(r.county), []).append(r.id)  # type: ignore[arg-type]
+                self.by_county.setdefault((key, norm(r.county)), []).append(r.id)
             for token in r.conflicts:
                 self.by_token.setdefault(token, []).append(r.id)
                 if norm(token) is not None and norm(token) != token:
@@ -169,13 +172,18 @@ class Pools:
         self.members = {k: frozenset(v) for k, v in groups.items()}
 
     def key_of(self, d: Demand) -> PoolKey | None:
-        stage = canonical_stage(d.stage)
-        subject = canonical_subject(d.subject, self.policy.subject_synonyms)
-        if stage is None or subject is None:
-            return None
-        return PoolKey(d.level, territory(d.level, d.city, d.county, d.school), stage, subject)
+        memo = (d.level, d.stage, d.subject, d.city, d.county, d.school) if d.level != LEVEL_PROVINCE else (
+            d.level, d.stage, d.subject)
+        key = self._keys.get(memo, False)
+        if key is False:
+            stage = canonical_stage(d.stage)
+            subject = canonical_subject(d.subject, self.policy.subject_synonyms)
+            key = None if stage is None or subject is None else PoolKey(
+                d.level, territory(d.level, d.city, d.county, d.school), stage, subject)
+            self._keys[memo] = key
+        return key  # type: ignore[return-value]
 
-    def _candidates(self, d: Demand) -> Iterable[str]:
+    def _candidates(self, d: Demand, key: PoolKey) -> Iterable[str]:
         yield from d.excluded
         if d.submitter_account is not None:
             yield from self.by_account.get(d.submitter_account, ())
@@ -186,10 +194,10 @@ class Pools:
             yield from self.by_school.get(school, ())
             yield from self.by_token.get(school, ())
         if d.level not in (LEVEL_CITY, LEVEL_COUNTY, LEVEL_SCHOOL):
-            yield from self.by_city.get(norm(d.city), ())
-            yield from self.by_city.get(None, ())
+            yield from self.by_city.get((key, norm(d.city)), ())
+            yield from self.by_city.get((key, None), ())
             if norm(d.county) is not None:
-                yield from self.by_county.get(norm(d.county), ())  # type: ignore[arg-type]
+                yield from self.by_county.get((key, norm(d.county)), ())
 
     def split(self, d: Demand) -> tuple[PoolKey | None, frozenset[str]]:
         """The demand's pool and the members of it that a per-demand rule excludes."""
@@ -197,6 +205,6 @@ class Pools:
         members = self.members.get(key, frozenset()) if key is not None else frozenset()
         if not members:
             return key, frozenset()
-        out = {rid for rid in set(self._candidates(d)) & members
+        out = {rid for rid in set(self._candidates(d, key)) & members  # type: ignore[arg-type]
                if _personal(d, self.reviewers[rid], self.policy) is not None}
         return key, frozenset(out)

@@ -43,6 +43,7 @@ def default_subject_synonyms() -> Mapping[str, str]:
     return load_subject_synonyms(DEFAULT_SYNONYMS_FILE)
 
 
+@lru_cache(maxsize=1024)
 def canonical_stage(text: str | None) -> str | None:
     """学前 / 小学 / 初中 / 高中 / 中职, or None when missing or unrecognisable."""
     if text is None or not str(text).strip():
