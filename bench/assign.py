@@ -21,6 +21,7 @@ The machine is shared while others work: times are noisy.
   python3 bench/assign.py                       # 10,000 x 500, province and city level
   python3 bench/assign.py --resources 1000 --reviewers 100 --runs 1
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,13 +45,40 @@ from domain.review.matching import Demand, MatchPolicy, Plan, ReviewerInfo, plan
 
 # (stage, subject, weight): 小学语文 / 数学 ten times a 中职 subject
 SUBJECTS = [
-    ("小学", "语文", 10), ("小学", "数学", 10), ("小学", "英语", 5), ("小学", "科学", 3), ("小学", "道德与法治", 2),
-    ("初中", "语文", 6), ("初中", "数学", 6), ("初中", "英语", 5), ("初中", "科学", 4), ("初中", "历史与社会", 2),
-    ("高中", "语文", 4), ("高中", "数学", 4), ("高中", "英语", 3), ("高中", "物理", 2), ("高中", "化学", 2),
-    ("高中", "生物", 2), ("学前", "语言", 1.5), ("学前", "艺术", 1), ("中职", "专业课", 1), ("中职", "公共基础课", 1),
+    ("小学", "语文", 10),
+    ("小学", "数学", 10),
+    ("小学", "英语", 5),
+    ("小学", "科学", 3),
+    ("小学", "道德与法治", 2),
+    ("初中", "语文", 6),
+    ("初中", "数学", 6),
+    ("初中", "英语", 5),
+    ("初中", "科学", 4),
+    ("初中", "历史与社会", 2),
+    ("高中", "语文", 4),
+    ("高中", "数学", 4),
+    ("高中", "英语", 3),
+    ("高中", "物理", 2),
+    ("高中", "化学", 2),
+    ("高中", "生物", 2),
+    ("学前", "语言", 1.5),
+    ("学前", "艺术", 1),
+    ("中职", "专业课", 1),
+    ("中职", "公共基础课", 1),
 ]
-CITY_WEIGHT = {"杭州市": 12, "宁波市": 9, "温州市": 9, "嘉兴市": 5, "湖州市": 3, "绍兴市": 5, "金华市": 7,
-               "衢州市": 2, "舟山市": 1, "台州市": 6, "丽水市": 2}
+CITY_WEIGHT = {
+    "杭州市": 12,
+    "宁波市": 9,
+    "温州市": 9,
+    "嘉兴市": 5,
+    "湖州市": 3,
+    "绍兴市": 5,
+    "金华市": 7,
+    "衢州市": 2,
+    "舟山市": 1,
+    "台州市": 6,
+    "丽水市": 2,
+}
 
 
 def regions() -> dict[str, list[str]]:
@@ -74,11 +102,24 @@ def instance(n_res: int, n_rev: int, level: str, needed: int, seed: int) -> tupl
     for i in range(n_rev):
         stage, subject, _ = SUBJECTS[i % len(SUBJECTS)] if i < 2 * len(SUBJECTS) else rnd.choices(SUBJECTS, sw)[0]
         city, county, school = place()
-        reviewers.append(ReviewerInfo(
-            id=f"rv{i:04}", name=f"审核员{i}", stage=None if rnd.random() < 0.01 else stage, subject=subject,
-            city=city, county=county, school=school, account=f"acct{i:04}", level=level,
-            active=rnd.random() > 0.02, on_leave=rnd.random() < 0.05, load=rnd.randint(0, 3),
-            cap=rnd.choice([None] * 9 + [10]), on_time_rate=round(rnd.uniform(0.6, 1.0), 2)))
+        reviewers.append(
+            ReviewerInfo(
+                id=f"rv{i:04}",
+                name=f"审核员{i}",
+                stage=None if rnd.random() < 0.01 else stage,
+                subject=subject,
+                city=city,
+                county=county,
+                school=school,
+                account=f"acct{i:04}",
+                level=level,
+                active=rnd.random() > 0.02,
+                on_leave=rnd.random() < 0.05,
+                load=rnd.randint(0, 3),
+                cap=rnd.choice([None] * 9 + [10]),
+                on_time_rate=round(rnd.uniform(0.6, 1.0), 2),
+            )
+        )
     teachers = [f"t{j:05}" for j in range(int(n_res * 0.7))]
     demands = []
     for j in range(n_res):
@@ -86,8 +127,9 @@ def instance(n_res: int, n_rev: int, level: str, needed: int, seed: int) -> tupl
         city, county, school = place()
         submitter = rnd.choice(teachers) if rnd.random() > 0.01 else rnd.choice(reviewers).account
         excluded = frozenset({rnd.choice(reviewers).id}) if rnd.random() < 0.02 else frozenset()
-        demands.append(Demand(f"res{j:05}", f"资源{j}", stage, subject, level, city, county, school, submitter,
-                              needed, excluded))
+        demands.append(
+            Demand(f"res{j:05}", f"资源{j}", stage, subject, level, city, county, school, submitter, needed, excluded)
+        )
     # declared conflicts: 3% of reviewers avoid a submitter, a school or a resource
     out = []
     for r in reviewers:
@@ -102,6 +144,7 @@ def instance(n_res: int, n_rev: int, level: str, needed: int, seed: int) -> tupl
 # ── the independent reference ──
 def eligibility(demands: list[Demand], reviewers: list[ReviewerInfo], policy: MatchPolicy) -> np.ndarray:
     """Boolean resource x reviewer matrix from the raw fields (numpy, no domain code)."""
+
     def codes(values: list) -> tuple[np.ndarray, np.ndarray]:
         table: dict = {}
         a = np.array([table.setdefault(v, len(table)) for v in values[0]])
@@ -117,8 +160,11 @@ def eligibility(demands: list[Demand], reviewers: list[ReviewerInfo], policy: Ma
     if demands and demands[0].level == "city":
         ok &= eq(lambda d: d.city, lambda r: r.city)
     else:
-        ok &= ~(eq(lambda d: (d.city, d.county), lambda r: (r.city, r.county)) if policy.province_exclusion == "county"
-                else eq(lambda d: d.city, lambda r: r.city))
+        ok &= ~(
+            eq(lambda d: (d.city, d.county), lambda r: (r.city, r.county))
+            if policy.province_exclusion == "county"
+            else eq(lambda d: d.city, lambda r: r.city)
+        )
     ok &= ~eq(lambda d: (d.city, d.county, d.school), lambda r: (r.city, r.county, r.school))
     ok &= ~eq(lambda d: d.submitter_account, lambda r: r.account)
     cap = np.array([(r.cap if r.cap is not None else (policy.default_cap or 10**9)) for r in reviewers])
@@ -133,8 +179,7 @@ def eligibility(demands: list[Demand], reviewers: list[ReviewerInfo], policy: Ma
         if not r.conflicts:
             continue
         for i, d in enumerate(demands):
-            if (d.resource_id in r.conflicts or d.submitter_account in r.conflicts
-                                or d.school in r.conflicts):
+            if d.resource_id in r.conflicts or d.submitter_account in r.conflicts or d.school in r.conflicts:
                 ok[i, k] = False
     return ok
 
@@ -176,8 +221,11 @@ def _spread_lp(ok: np.ndarray, needed: np.ndarray, load: np.ndarray, room: np.nd
     di, rj = np.nonzero(ok & (room > 0)[None, :])
     nx = len(di)
     ur = np.repeat(np.arange(len(room)), room)
-    uk = np.concatenate([np.arange(load[r] + 1, load[r] + room[r] + 1) for r in range(len(room))]) if len(ur) else \
-        np.zeros(0, int)
+    uk = (
+        np.concatenate([np.arange(load[r] + 1, load[r] + room[r] + 1) for r in range(len(room))])
+        if len(ur)
+        else np.zeros(0, int)
+    )
     ny = len(ur)
     c = np.concatenate([np.zeros(nx), uk.astype(float)])
     a_ub = coo_matrix((np.ones(nx), (di, np.arange(nx))), shape=(len(needed), nx + ny))
@@ -218,19 +266,31 @@ def run(label: str, n_res: int, n_rev: int, level: str, needed: int, runs: int, 
     solve = statistics.median(times)
     print(f"\n== {label}: {n_res} resources x {n_rev} reviewers, {needed} per resource ==")
     print(f"solve (median of {runs}): {solve:.3f} s   runs: {', '.join(f'{t:.3f}' for t in times)}   ceiling 2 s")
-    print(f"assignments {len(plan.assignments)} of {sum(d.needed for d in demands)}; uncovered resources "
-          f"{len(plan.uncovered)} ({plan.missing} reviewer slots); pool {len(plan.pool)} reviewers")
+    print(
+        f"assignments {len(plan.assignments)} of {sum(d.needed for d in demands)}; uncovered resources "
+        f"{len(plan.uncovered)} ({plan.missing} reviewer slots); pool {len(plan.pool)} reviewers"
+    )
     print(f"largest load {plan.max_load}, mean load {plan.mean_load:.2f}")
-    print(f"reference (independent, {ref['seconds']:.1f} s): coverage {ref['flow']}, least largest load "
-          f"{ref['max_load']}, least spread Σ(k) {ref['spread']:.0f}")
-    print(f"matcher:  coverage {len(plan.assignments)}, largest load {plan.max_load}, spread Σ(k) {mine}  "
-          f"→ gap {gap * 100:.3f}% (target ≤ 0.5%)")
-    print(f"checker violations: {len(violations)} ({check_s:.1f} s)" + (f"  first: {violations[0]}" if violations
-                                                                        else ""))
+    print(
+        f"reference (independent, {ref['seconds']:.1f} s): coverage {ref['flow']}, least largest load "
+        f"{ref['max_load']}, least spread Σ(k) {ref['spread']:.0f}"
+    )
+    print(
+        f"matcher:  coverage {len(plan.assignments)}, largest load {plan.max_load}, spread Σ(k) {mine}  "
+        f"→ gap {gap * 100:.3f}% (target ≤ 0.5%)"
+    )
+    print(
+        f"checker violations: {len(violations)} ({check_s:.1f} s)" + (f"  first: {violations[0]}" if violations else "")
+    )
     for line in plan.explain(demands, reviewers)[:5]:
         print("  ", line)
-    ok = (solve < 2 and not violations and len(plan.assignments) == ref["flow"]
-          and plan.max_load == ref["max_load"] and gap <= 0.005)
+    ok = (
+        solve < 2
+        and not violations
+        and len(plan.assignments) == ref["flow"]
+        and plan.max_load == ref["max_load"]
+        and gap <= 0.005
+    )
     print("RESULT:", "met" if ok else "MISSED")
     return ok
 

@@ -11,6 +11,7 @@ Per reviewer and period (local dates, both ends included):
 
 The ranking by use sums clicks and downloads of the feedback rows in the period.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -18,6 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+from domain.evaluation import ReviewStats
 
 from .subjects import canonical_subject, default_subject_synonyms
 
@@ -31,7 +34,7 @@ POSITIVE_RATING = 4
 @dataclass(frozen=True)
 class Period:
     start: date
-    end: date          # included
+    end: date  # included
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -61,17 +64,17 @@ class TaskRow:
     resource_id: str
     assigned_at: datetime
     due_at: datetime | None
-    done_at: datetime | None          # when the verdict was given
-    verdict: str | None               # "pass" / "reject" (also 通过 / 退回); None when none was given
-    state: str | None = None          # domain.review.flow.TaskState value: open, done, declined, overdue, cancelled
+    done_at: datetime | None  # when the verdict was given
+    verdict: str | None  # "pass" / "reject" (also 通过 / 退回); None when none was given
+    state: str | None = None  # domain.review.flow.TaskState value: open, done, declined, overdue, cancelled
 
 
 @dataclass(frozen=True)
 class FeedbackRow:
     resource_id: str
-    at: datetime | None = None        # when the platform reported it (None: no date, never in a period)
-    rating: int | None = None         # 1..5
-    like: bool | None = None          # like (True) / dislike (False)
+    at: datetime | None = None  # when the platform reported it (None: no date, never in a period)
+    rating: int | None = None  # 1..5
+    like: bool | None = None  # like (True) / dislike (False)
     clicks: int = 0
     downloads: int = 0
 
@@ -92,8 +95,8 @@ class ReviewerStats:
     rejected: int = 0
     declined: int = 0
     on_time: int = 0
-    late: int = 0                     # finished late, timed out or open past due
-    rated: int = 0                    # ratings of resources passed in the period
+    late: int = 0  # finished late, timed out or open past due
+    rated: int = 0  # ratings of resources passed in the period
     positive: int = 0
 
     @property
@@ -108,12 +111,17 @@ class ReviewerStats:
     def good_rate(self) -> float | None:
         return self.positive / self.rated if self.rated else None
 
-    def to_review_stats(self):  # type: ignore[no-untyped-def]
+    def to_review_stats(self) -> ReviewStats:
         """domain.evaluation.ReviewStats: ``completed`` is the tasks judged for punctuality (a task that
         timed out counts as completed late), so its on_time_rate is this one's."""
-        from domain.evaluation import ReviewStats
-        return ReviewStats(assigned=self.assigned, completed=self.judged, on_time=self.on_time,
-                           reviewed=self.passed + self.rejected, rated=self.rated, good=self.positive)
+        return ReviewStats(
+            assigned=self.assigned,
+            completed=self.judged,
+            on_time=self.on_time,
+            reviewed=self.passed + self.rejected,
+            rated=self.rated,
+            good=self.positive,
+        )
 
 
 def verdict_of(task: TaskRow) -> str | None:
@@ -128,16 +136,18 @@ def _judged_at(t: TaskRow) -> tuple[datetime | None, bool]:
     return t.due_at, False
 
 
-def reviewer_stats(tasks: Iterable[TaskRow], feedback: Iterable[FeedbackRow], period: Period, as_of: datetime,
-                   tz: ZoneInfo = LOCAL) -> dict[str, ReviewerStats]:
+def reviewer_stats(
+    tasks: Iterable[TaskRow], feedback: Iterable[FeedbackRow], period: Period, as_of: datetime, tz: ZoneInfo = LOCAL
+) -> dict[str, ReviewerStats]:
     """Figures per reviewer id (every reviewer with a task row appears)."""
     if as_of.tzinfo is None:
         raise ValueError("aware datetimes only")
     counts: dict[str, dict[str, int]] = {}
     passed_by: dict[str, set[str]] = {}
     for t in tasks:
-        c = counts.setdefault(t.reviewer_id, dict.fromkeys(
-            ("assigned", "done", "passed", "rejected", "declined", "on_time", "late"), 0))
+        c = counts.setdefault(
+            t.reviewer_id, dict.fromkeys(("assigned", "done", "passed", "rejected", "declined", "on_time", "late"), 0)
+        )
         if period.contains(t.assigned_at, tz):
             c["assigned"] += 1
             if t.state == "declined":
@@ -188,7 +198,7 @@ class ResourceRow:
 
 @dataclass(frozen=True)
 class RankedResource:
-    rank: int                 # 1, 1, 3 for ties
+    rank: int  # 1, 1, 3 for ties
     resource: ResourceRow
     clicks: int
     downloads: int
@@ -198,15 +208,26 @@ class RankedResource:
         return self.clicks + self.downloads
 
 
-def rank_by_use(resources: Sequence[ResourceRow], feedback: Iterable[FeedbackRow], period: Period | None, *,
-                subject: str | None = None, city: str | None = None, limit: int | None = 10,
-                synonyms: Mapping[str, str] | None = None, tz: ZoneInfo = LOCAL) -> list[RankedResource]:
+def rank_by_use(
+    resources: Sequence[ResourceRow],
+    feedback: Iterable[FeedbackRow],
+    period: Period | None,
+    *,
+    subject: str | None = None,
+    city: str | None = None,
+    limit: int | None = 10,
+    synonyms: Mapping[str, str] | None = None,
+    tz: ZoneInfo = LOCAL,
+) -> list[RankedResource]:
     """Resources with any use in the period, by clicks + downloads (then downloads, then id)."""
     syn = synonyms if synonyms is not None else default_subject_synonyms()
     want = canonical_subject(subject, syn) if subject else None
-    chosen = {r.resource_id: r for r in resources
-              if (want is None or canonical_subject(r.subject, syn) == want)
-              and (city is None or r.city.strip() == city.strip())}
+    chosen = {
+        r.resource_id: r
+        for r in resources
+        if (want is None or canonical_subject(r.subject, syn) == want)
+        and (city is None or r.city.strip() == city.strip())
+    }
     sums: dict[str, list[int]] = {}
     for f in feedback:
         if f.resource_id not in chosen or (period is not None and not period.contains(f.at, tz)):
@@ -214,8 +235,9 @@ def rank_by_use(resources: Sequence[ResourceRow], feedback: Iterable[FeedbackRow
         s = sums.setdefault(f.resource_id, [0, 0])
         s[0] += max(0, f.clicks)
         s[1] += max(0, f.downloads)
-    ordered = sorted(((rid, c, d) for rid, (c, d) in sums.items() if c + d > 0),
-                     key=lambda x: (-(x[1] + x[2]), -x[2], x[0]))
+    ordered = sorted(
+        ((rid, c, d) for rid, (c, d) in sums.items() if c + d > 0), key=lambda x: (-(x[1] + x[2]), -x[2], x[0])
+    )
     out: list[RankedResource] = []
     for i, (rid, c, d) in enumerate(ordered):
         if limit is not None and i >= limit:

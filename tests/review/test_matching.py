@@ -1,5 +1,6 @@
 """The matcher: hard rules (independent checker, many random instances), the objective against an
 exact MILP of a different formulation, demand classes, explanations of uncovered demand."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -26,14 +27,33 @@ from domain.review.rules import Pools
 
 
 def rev(rid: str, **kw) -> ReviewerInfo:
-    base = dict(id=rid, name=rid, stage="初中", subject="化学", city="衢州市", county="柯城区",
-                school=f"{rid}学校", account=f"acc-{rid}", level="city")
+    base = dict(
+        id=rid,
+        name=rid,
+        stage="初中",
+        subject="化学",
+        city="衢州市",
+        county="柯城区",
+        school=f"{rid}学校",
+        account=f"acc-{rid}",
+        level="city",
+    )
     return ReviewerInfo(**{**base, **kw})
 
 
 def dem(res: str, **kw) -> Demand:
-    base = dict(resource_id=res, title=res, stage="初中", subject="化学", level="city", city="衢州市",
-                county="衢江区", school="衢江中学", submitter_account="teacher-1", needed=1)
+    base = dict(
+        resource_id=res,
+        title=res,
+        stage="初中",
+        subject="化学",
+        level="city",
+        city="衢州市",
+        county="衢江区",
+        school="衢江中学",
+        submitter_account="teacher-1",
+        needed=1,
+    )
     return Demand(**{**base, **kw})
 
 
@@ -44,7 +64,7 @@ POLICY = MatchPolicy()
 def test_eligible_rules_and_synonyms() -> None:
     d = dem("r1")
     assert eligible(d, rev("a"), POLICY) is None
-    assert eligible(d, rev("a", stage="初级中学", subject="初中化学"), POLICY) is None   # spellings
+    assert eligible(d, rev("a", stage="初级中学", subject="初中化学"), POLICY) is None  # spellings
     assert eligible(dem("r2", subject="道德与法治"), rev("a", subject="思品"), POLICY) is None
     assert eligible(d, rev("a", subject="物理"), POLICY) == "subject"
     assert eligible(d, rev("a", stage="高中"), POLICY) == "stage"
@@ -57,7 +77,7 @@ def test_eligible_rules_and_synonyms() -> None:
     assert eligible(d, rev("a", load=3), MatchPolicy(default_cap=3)) == "cap"
     assert eligible(dem("r1", excluded=frozenset({"a"})), rev("a"), POLICY) == "excluded"
     assert eligible(d, rev("a", account="teacher-1"), POLICY) == "submitter"
-    assert eligible(d, rev("a", account="Teacher-1"), POLICY) is None          # accounts are case-sensitive
+    assert eligible(d, rev("a", account="Teacher-1"), POLICY) is None  # accounts are case-sensitive
     assert eligible(d, rev("a", school="衢江中学", county="衢江区"), POLICY) == "same_school"
     assert eligible(d, rev("a", school="衢江 中学", county=None), POLICY) == "same_school"
     for token in ("teacher-1", "衢江中学", "r1"):
@@ -96,27 +116,46 @@ def instances(draw, max_reviewers: int = 8, max_demands: int = 8):  # type: igno
     for i in range(n_r):
         city, county = draw(st.sampled_from(CITIES))
         tokens = accounts + ["一中", "二中"] + [f"res{j}" for j in range(n_d)]
-        reviewers.append(ReviewerInfo(
-            id=f"v{i}", name=f"v{i}", stage=draw(st.sampled_from(["小学", "小学", "初中", None])),
-            subject=draw(st.sampled_from(SUBJECTS)), city=city, county=county,
-            school=draw(st.sampled_from(SCHOOLS)), account=draw(st.sampled_from([*accounts, None])),
-            level=draw(st.sampled_from(["city", "province", "province"])),
-            active=draw(st.booleans() | st.just(True)), on_leave=draw(st.sampled_from([False, False, True])),
-            load=draw(st.integers(0, 3)), cap=draw(st.sampled_from([None, None, 1, 2, 4])),
-            on_time_rate=draw(st.sampled_from([0.5, 0.8, 0.95, 1.0])),
-            conflicts=frozenset(draw(st.lists(st.sampled_from(tokens), max_size=2)))))
+        reviewers.append(
+            ReviewerInfo(
+                id=f"v{i}",
+                name=f"v{i}",
+                stage=draw(st.sampled_from(["小学", "小学", "初中", None])),
+                subject=draw(st.sampled_from(SUBJECTS)),
+                city=city,
+                county=county,
+                school=draw(st.sampled_from(SCHOOLS)),
+                account=draw(st.sampled_from([*accounts, None])),
+                level=draw(st.sampled_from(["city", "province", "province"])),
+                active=draw(st.booleans() | st.just(True)),
+                on_leave=draw(st.sampled_from([False, False, True])),
+                load=draw(st.integers(0, 3)),
+                cap=draw(st.sampled_from([None, None, 1, 2, 4])),
+                on_time_rate=draw(st.sampled_from([0.5, 0.8, 0.95, 1.0])),
+                conflicts=frozenset(draw(st.lists(st.sampled_from(tokens), max_size=2))),
+            )
+        )
     demands = []
     for j in range(n_d):
         city, county = draw(st.sampled_from(CITIES))
-        demands.append(Demand(
-            resource_id=f"res{j}", title=f"资源{j}", stage=draw(st.sampled_from(["小学", "初中"])),
-            subject=draw(st.sampled_from([s for s in SUBJECTS if s])),
-            level=draw(st.sampled_from(["city", "province"])),
-            city=city, county=county, school=draw(st.sampled_from(SCHOOLS)),
-            submitter_account=draw(st.sampled_from([*accounts, None])), needed=draw(st.integers(0, 3)),
-            excluded=frozenset(draw(st.lists(st.sampled_from([r.id for r in reviewers]), max_size=2)))))
-    policy = MatchPolicy(province_exclusion=draw(st.sampled_from(["county", "city"])),
-                         default_cap=draw(st.sampled_from([None, 2, 5])))
+        demands.append(
+            Demand(
+                resource_id=f"res{j}",
+                title=f"资源{j}",
+                stage=draw(st.sampled_from(["小学", "初中"])),
+                subject=draw(st.sampled_from([s for s in SUBJECTS if s])),
+                level=draw(st.sampled_from(["city", "province"])),
+                city=city,
+                county=county,
+                school=draw(st.sampled_from(SCHOOLS)),
+                submitter_account=draw(st.sampled_from([*accounts, None])),
+                needed=draw(st.integers(0, 3)),
+                excluded=frozenset(draw(st.lists(st.sampled_from([r.id for r in reviewers]), max_size=2))),
+            )
+        )
+    policy = MatchPolicy(
+        province_exclusion=draw(st.sampled_from(["county", "city"])), default_cap=draw(st.sampled_from([None, 2, 5]))
+    )
     return demands, reviewers, policy
 
 
@@ -145,16 +184,17 @@ def _exact(demands, reviewers, policy) -> tuple[int, int, int, int]:  # type: ig
     for r in reviewers:
         cap = policy.cap_of(r)
         room[r.id] = 10**6 if cap is None else max(0, cap - r.load)
-    pairs = [(d, r) for d in demands if d.needed > 0 for r in reviewers
-             if room[r.id] > 0 and not pair_problems(d, r, policy)]
+    pairs = [
+        (d, r) for d in demands if d.needed > 0 for r in reviewers if room[r.id] > 0 and not pair_problems(d, r, policy)
+    ]
     if not pairs:
         return 0, 0, 0, 0
     pool = sorted({r.id for _, r in pairs})
     load0 = {r.id: r.load for r in reviewers}
     top = max(load0[v] for v in pool) + sum(d.needed for d in demands)
-    units = [(v, k) for v in pool for k in range(load0[v] + 1, top + 1)]     # y[v,k]: v's load reaches k
+    units = [(v, k) for v in pool for k in range(load0[v] + 1, top + 1)]  # y[v,k]: v's load reaches k
     nx, ny = len(pairs), len(units)
-    n = nx + ny + 1                                                          # + z (the largest load)
+    n = nx + ny + 1  # + z (the largest load)
     rows, lo, hi = [], [], []
 
     def row(coeffs: dict[int, float], low: float, high: float) -> None:
@@ -170,9 +210,9 @@ def _exact(demands, reviewers, policy) -> tuple[int, int, int, int]:  # type: ig
     for v in pool:
         xs = {i: 1 for i, (_, r) in enumerate(pairs) if r.id == v}
         ys = {nx + j: -1 for j, (u, _) in enumerate(units) if u == v}
-        row({**xs, **ys}, 0, 0)                                              # new tasks = units used
+        row({**xs, **ys}, 0, 0)  # new tasks = units used
         row(xs, 0, room[v])
-        row({**xs, n - 1: -1}, -np.inf, -load0[v])                           # load + new <= z
+        row({**xs, n - 1: -1}, -np.inf, -load0[v])  # load + new <= z
     integrality = np.ones(n)
     bounds = Bounds(np.zeros(n), np.concatenate([np.ones(nx + ny), [np.inf]]))
 
@@ -203,17 +243,39 @@ def _exact(demands, reviewers, policy) -> tuple[int, int, int, int]:  # type: ig
 def dense_instances(draw):  # type: ignore[no-untyped-def]
     """Few pools, uneven loads and overlapping eligibility: where max load, spread and ties compete."""
     n_r, n_d = draw(st.integers(2, 6)), draw(st.integers(2, 10))
-    reviewers = [ReviewerInfo(
-        id=f"v{i}", name=f"v{i}", stage="小学", subject=draw(st.sampled_from(["语文", "语文", "数学"])),
-        city=draw(st.sampled_from(["杭州市", "宁波市", "温州市"])), county=None, school=None, account=None,
-        level="province", load=draw(st.integers(0, 5)), cap=draw(st.sampled_from([None, None, 3, 6])),
-        on_time_rate=draw(st.sampled_from([0.5, 0.9, 1.0]))) for i in range(n_r)]
-    demands = [Demand(
-        resource_id=f"res{j}", title="", stage="小学", subject=draw(st.sampled_from(["语文", "语文", "数学"])),
-        level="province", city=draw(st.sampled_from(["杭州市", "宁波市", "温州市", "湖州市"])), county=None,
-        school=None, submitter_account=None, needed=draw(st.integers(1, 2)),
-        excluded=frozenset(draw(st.lists(st.sampled_from([r.id for r in reviewers]), max_size=1))))
-        for j in range(n_d)]
+    reviewers = [
+        ReviewerInfo(
+            id=f"v{i}",
+            name=f"v{i}",
+            stage="小学",
+            subject=draw(st.sampled_from(["语文", "语文", "数学"])),
+            city=draw(st.sampled_from(["杭州市", "宁波市", "温州市"])),
+            county=None,
+            school=None,
+            account=None,
+            level="province",
+            load=draw(st.integers(0, 5)),
+            cap=draw(st.sampled_from([None, None, 3, 6])),
+            on_time_rate=draw(st.sampled_from([0.5, 0.9, 1.0])),
+        )
+        for i in range(n_r)
+    ]
+    demands = [
+        Demand(
+            resource_id=f"res{j}",
+            title="",
+            stage="小学",
+            subject=draw(st.sampled_from(["语文", "语文", "数学"])),
+            level="province",
+            city=draw(st.sampled_from(["杭州市", "宁波市", "温州市", "湖州市"])),
+            county=None,
+            school=None,
+            submitter_account=None,
+            needed=draw(st.integers(1, 2)),
+            excluded=frozenset(draw(st.lists(st.sampled_from([r.id for r in reviewers]), max_size=1))),
+        )
+        for j in range(n_d)
+    ]
     return demands, reviewers, MatchPolicy(province_exclusion="city")
 
 
@@ -222,8 +284,12 @@ def _objective(plan: Plan, reviewers) -> tuple[int, int, int, int]:  # type: ign
     load0 = {r.id: r.load for r in reviewers}
     tie = {r.id: round(100 * (1 - r.on_time_rate)) for r in reviewers}
     spread = sum(sum(range(load0[v] + 1, load0[v] + n + 1)) for v, n in new.items())
-    return (len(plan.assignments), plan.max_load if plan.assignments else 0, spread,
-            sum(tie[v] * n for v, n in new.items()))
+    return (
+        len(plan.assignments),
+        plan.max_load if plan.assignments else 0,
+        spread,
+        sum(tie[v] * n for v, n in new.items()),
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -236,10 +302,12 @@ def test_objective_equals_the_exact_milp(inst) -> None:  # type: ignore[no-untyp
 
 def test_lexicographic_order_on_a_hand_instance() -> None:
     # 4 resources need 1 each; a can take all, b only r1 and r2 (same school as r3, r4)
-    reviewers = [rev("a", on_time_rate=0.5), rev("b", school="衢江二中", county="衢江区", on_time_rate=1.0),
-                 rev("c", load=2, on_time_rate=1.0)]
-    demands = [dem("r1", school="x"), dem("r2", school="y"),
-               dem("r3", school="衢江二中"), dem("r4", school="衢江二中")]
+    reviewers = [
+        rev("a", on_time_rate=0.5),
+        rev("b", school="衢江二中", county="衢江区", on_time_rate=1.0),
+        rev("c", load=2, on_time_rate=1.0),
+    ]
+    demands = [dem("r1", school="x"), dem("r2", school="y"), dem("r3", school="衢江二中"), dem("r4", school="衢江二中")]
     plan = plan_assignments(demands, reviewers, POLICY)
     assert len(plan.assignments) == 4
     assert not plan.uncovered
@@ -295,38 +363,50 @@ def test_explains_nobody_of_that_subject() -> None:
 
 def test_explains_no_stage_or_subject_on_file() -> None:
     lines = _explain([dem("r1")], [rev("a", stage=None), rev("b", subject=None), rev("c", subject="物理")])
-    assert lines == ["初中·化学（衢州市）：没有该学段学科的审核员（另有2人未登记学段或学科），"
-                     "1个资源还缺1人次，请增补审核员"]
+    assert lines == [
+        "初中·化学（衢州市）：没有该学段学科的审核员（另有2人未登记学段或学科），1个资源还缺1人次，请增补审核员"
+    ]
 
 
 def test_explains_leave_and_same_school_as_in_the_issue() -> None:
     reviewers = [rev("a", on_leave=True), rev("b", on_leave=True), rev("c", school="衢江中学", county="衢江区")]
     lines = _explain([dem("r1"), dem("r2")], reviewers)
-    assert lines == ["初中·化学（衢州市）：没有可用的审核员（2人请假，1人与提交人同校），2个资源还缺2人次，"
-                     "请待销假后再分配或增补审核员"]
+    assert lines == [
+        "初中·化学（衢州市）：没有可用的审核员（2人请假，1人与提交人同校），2个资源还缺2人次，"
+        "请待销假后再分配或增补审核员"
+    ]
 
 
 def test_explains_the_submitter_and_conflicts() -> None:
-    reviewers = [rev("a", account="teacher-1"), rev("b", conflicts=frozenset({"teacher-1"})),
-                 rev("c", conflicts=frozenset({"r1"}))]
+    reviewers = [
+        rev("a", account="teacher-1"),
+        rev("b", conflicts=frozenset({"teacher-1"})),
+        rev("c", conflicts=frozenset({"r1"})),
+    ]
     lines = _explain([dem("r1")], reviewers)
-    assert lines == ["初中·化学（衢州市）：没有可用的审核员（1人是提交人本人，2人申报了回避），"
-                     "1个资源还缺1人次，请增补审核员"]
+    assert lines == [
+        "初中·化学（衢州市）：没有可用的审核员（1人是提交人本人，2人申报了回避），1个资源还缺1人次，请增补审核员"
+    ]
 
 
 def test_explains_cap_reached_before_and_during_the_plan() -> None:
     reviewers = [rev("a", load=5, cap=5), rev("b", cap=1)]
     lines = _explain([dem("r1"), dem("r2")], reviewers)
-    assert lines == ["初中·化学（衢州市）：没有可用的审核员（2人已达任务上限），1个资源还缺1人次，"
-                     "请提高任务上限或增补审核员"]
+    assert lines == [
+        "初中·化学（衢州市）：没有可用的审核员（2人已达任务上限），1个资源还缺1人次，请提高任务上限或增补审核员"
+    ]
 
 
 def test_explains_excluded_and_province_county() -> None:
-    reviewers = [rev("a", level="province", county="衢江区"),
-                 rev("b", level="province", city="杭州市", county="西湖区")]
+    reviewers = [
+        rev("a", level="province", county="衢江区"),
+        rev("b", level="province", city="杭州市", county="西湖区"),
+    ]
     lines = _explain([dem("r1", level="province", needed=1, excluded=frozenset({"b"}))], reviewers)
-    assert lines == ["初中·化学（省级，衢州市资源）：没有可用的审核员（1人已审过、不能审或超时，"
-                     "1人与提交人同县（区）），1个资源还缺1人次，请增补审核员"]
+    assert lines == [
+        "初中·化学（省级，衢州市资源）：没有可用的审核员（1人已审过、不能审或超时，"
+        "1人与提交人同县（区）），1个资源还缺1人次，请增补审核员"
+    ]
 
 
 def test_explains_not_enough_reviewers_for_two_each() -> None:
@@ -334,7 +414,8 @@ def test_explains_not_enough_reviewers_for_two_each() -> None:
     plan = plan_assignments([dem("r1", level="province", needed=2)], reviewers, POLICY)
     assert plan.uncovered[0].reasons == {"assigned": 1}
     assert plan.explain([dem("r1", level="province", needed=2)], reviewers) == [
-        "初中·化学（省级，衢州市资源）：可用审核员不足（1人已分配到这些资源），1个资源还缺1人次，请增补审核员"]
+        "初中·化学（省级，衢州市资源）：可用审核员不足（1人已分配到这些资源），1个资源还缺1人次，请增补审核员"
+    ]
 
 
 def test_duplicate_resource_ids_are_refused() -> None:
