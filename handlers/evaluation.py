@@ -284,7 +284,8 @@ async def evaluate(ctx: Context, args: Args) -> Reply:
         "name": seat.name, "role": seat.role.label, "seat": seat.seat_label, "year": year,
         "items": _checklist_view(iset, items, seat.role.value), "achieved": counts[ACHIEVED],
         "missed": counts[NOT_ACHIEVED], "pending": counts[PENDING], "mine": seat.user_id == ctx.actor.id,
-        "deadline": f"{iset.report_deadline[0]}月{iset.report_deadline[1]}日"})
+        "deadline": f"{iset.report_deadline[0]}月{iset.report_deadline[1]}日",
+        "closed": today > iset.deadline(year), "next_year": max(year, today.year) + 1})
 
 
 # ── 附件3: /推荐, /撤回推荐, /导出 推荐表 ──

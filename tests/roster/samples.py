@@ -24,12 +24,21 @@ SAMPLES = {
     "roster/notify_pending": [{"number": 12, "name": "张三", "role": "资源审核员", "seat": "杭州市西湖区"}],
     "roster/ask": [
         {"minutes": 30, "role": "资源审核员", "label": "县(市、区)", "hint": "所在县(市、区)，如 西湖区", "optional": False, "step": 1,
-         "steps": 9, "error": None, "value": "", "first": True},
+         "steps": 9, "error": None, "value": "", "first": True, "choices": [], "current": "", "notice": ""},
         {"minutes": 30, "role": "资源审核员", "label": "手机", "hint": "11位手机号，以13–19开头", "optional": False, "step": 7,
-         "steps": 9, "error": "11位手机号，以13–19开头", "value": "12345", "first": False},
+         "steps": 9, "error": "11位手机号，以13–19开头", "value": "12345", "first": False, "choices": [],
+         "current": "", "notice": ""},
+        {"minutes": 30, "role": "资源审核员", "label": "学段", "hint": "", "optional": False, "step": 3,
+         "steps": 9, "error": None, "value": "", "first": False, "choices": ["学前", "小学", "初中"],
+         "current": "小学", "notice": "已是第一项"},
         {"minutes": 30, "role": "培训讲师", "label": "职称/职务", "hint": "职称或职务", "optional": True, "step": 5, "steps": 7,
-         "error": None, "value": "", "first": False},
+         "error": None, "value": "", "first": False, "choices": [], "current": "", "notice": ""},
     ],
+    "roster/confirm": [{"role": "资源审核员", "error": None, "minutes": 30, "last": 2,
+                        "fields": [{"number": 1, "label": "姓名", "value": "Zhang_San"},
+                                   {"number": 2, "label": "手机", "value": "138＊＊＊＊8000"}]},
+                       {"role": "资源审核员", "error": "没有第12项，请写 1–2", "minutes": 30, "last": 2,
+                        "fields": [{"number": 1, "label": "姓名", "value": "张三"}]}],
     "roster/refused": [{"kind": "quota_full", "message": "杭州市西湖区资源审核员名额已满（限3–5名，已登记：甲、乙）",
                         "holders": ["甲", "乙"], "role": "资源审核员", "seat": "杭州市西湖区"}],
     "roster/conflict": [{}],
@@ -61,13 +70,18 @@ SAMPLES = {
     "roster/removed": [{"number": 3, "name": "张三", "role": "资源审核员", "seat": "杭州市西湖区", "reason": "调离"}],
     "roster/me": [{"name": "张三", "records": [_m], "grants": [{"label": "杭州市", "level": "市级管理员"}], "is_group": True},
                   {"name": "张三", "records": [], "grants": [], "is_group": False}],
-    "roster/province": [{"province": "浙江省", "pending": 2, "late": ["宁波市"], "cities": [
-        {"city": "杭州市", "percent": 100, "filled": 70, "required": 70, "done": 14, "territories": 14, "complete": True},
-        {"city": "宁波市", "percent": 80, "filled": 44, "required": 55, "done": 0, "territories": 11, "complete": False}]},
-        {"province": "浙江省", "pending": 0, "late": [], "cities": []}],
-    "roster/city": [{"city": "杭州市", "percent": 80, "done": 1, "total": 2, "pending": 1, "territories": [
-        {"label": "市本级", "seats": _seats, "missing": "缺资源审核员1名", "complete": False},
-        {"label": "西湖区", "seats": _seats, "missing": "", "complete": True}]}],
+    "roster/province": [
+        {"province": "浙江省", "pending": 2, "late": ["宁波市"], "gaps_only": gaps, "cities": [
+            {"city": "杭州市", "filled": 70, "required": 70, "done": 14, "territories": 14, "complete": True,
+             "gaps": []},
+            {"city": "宁波市", "filled": 44, "required": 55, "done": 0, "territories": 11, "complete": False,
+             "gaps": [{"label": "市本级", "missing": "缺资源审核员1名"}]}]} for gaps in (False, True)] + [
+        {"province": "浙江省", "pending": 0, "late": [], "cities": [], "gaps_only": False}],
+    "roster/city": [{"city": "杭州市", "filled": 8, "required": 10, "done": 1, "total": 2, "pending": 1,
+                     "gaps_only": gaps, "territories": [
+                         {"label": "市本级", "seats": _seats, "missing": "缺资源审核员1名", "complete": False},
+                         {"label": "西湖区", "seats": _seats, "missing": "", "complete": True}][: 1 if gaps else 2]}
+                    for gaps in (False, True)],
     "roster/territory": [{"label": "杭州市西湖区", "seats": _seats, "missing": "缺资源审核员1名", "complete": False,
                           "people": [dict(_m, pending=True)], "manages": True, "masked": True, "pending": 1},
                          {"label": "杭州市（市本级）", "seats": _seats, "missing": "", "complete": True, "people": [],

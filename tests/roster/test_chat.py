@@ -212,6 +212,8 @@ async def test_guided_dialogue_reasks_and_survives_a_restart(start_bot, roster):
     assert "请重新填写「手机」" in await say("12345")
     assert "「是否为往届讲师团成员」" in await say("139 0000 1111")
     reply = await say("√")
+    assert "请核对培训讲师登记" in reply and "7. 是否为往届讲师团成员：是" in reply
+    reply = await say("确认")
     assert "等待市级管理员审批" in reply and "杭州市西湖区培训讲师" in reply
     [m] = await members(bot)
     assert m.values == {"county": "西湖区", "name": "李明", "stage": "小学", "subject": "语文", "title_post": "",
