@@ -54,7 +54,7 @@ def _ask(ctx: Context, role: Role, column: Column, *, error: str | None = None, 
         hint = ""
     return Reply("roster/ask", {
         "minutes": ctx.settings.bot_dialogue_minutes, "role": role.label, "label": column.label,
-        "hint": hint, "choices": options, "optional": not column.required,
+        "hint": hint, "choices": options, "optional": not column.required and "无" not in hint,
         "step": [c.key for c in cols].index(column.key) + 1, "steps": len(cols),
         "error": error, "value": value, "first": first, "current": current, "notice": notice})
 

@@ -117,10 +117,11 @@ async def test_bulk_paste_reports_each_row(hz_bot, roster):
     ])
     reply = await roster.say("/登记\n" + paste, user=HZ, conversation=REVIEWER_G)
     assert "已登记 2 行，3 行有问题" in reply
-    assert "第3行–3行" not in reply and "通过：第3、7行" in reply
-    assert "第4行「手机」：“12345”不对，应为11位手机号，以13–19开头" in reply
-    assert "第6行「县(市、区)」：“鄞州区”不对，应为杭州市下属的县(市、区)（“鄞州区”属于宁波市）" in reply
-    assert "第8行「平台账号」" in reply
+    # Rows are the pasted data rows: the /登记 line, the header and the empty line are not counted.
+    assert "第1行–1行" not in reply and "通过：第1、4行" in reply
+    assert "第2行「手机」：“12345”不对，应为11位手机号，以13–19开头" in reply
+    assert "第3行「县(市、区)」：“鄞州区”不对，应为杭州市下属的县(市、区)（“鄞州区”属于宁波市）" in reply
+    assert "第5行「平台账号」" in reply
     saved = {m.name: m for m in await members(hz_bot)}
     assert set(saved) == {"甲一", "丁四"}
     assert saved["丁四"].values["stage"] == "高中"
@@ -130,7 +131,7 @@ async def test_bulk_paste_reports_each_row(hz_bot, roster):
 async def test_all_or_nothing(hz_bot, roster):
     paste = "\n".join([reviewer_row("西湖区", "甲一", 1), reviewer_row("西湖区", "乙二", 2, stage="大学")])
     reply = await roster.say("/登记 全部或不导\n" + paste, user=HZ, conversation=REVIEWER_G)
-    assert "登记未保存：1 行有问题" in reply and "一行也没有保存" in reply and "第3行「学段」" in reply
+    assert "登记未保存：1 行有问题" in reply and "一行也没有保存" in reply and "第2行「学段」" in reply
     assert await members(hz_bot) == []
     paste = "\n".join([reviewer_row("西湖区", "甲一", 1), reviewer_row("西湖区", "乙二", 2)])
     assert "已登记 2 行" in await roster.say("/登记 全部或不导\n" + paste, user=HZ, conversation=REVIEWER_G)
