@@ -118,7 +118,7 @@ async def _city_for_export(ctx: Context, where: str | None) -> Territory:
     if t.level is not Level.CITY:
         raise UserError("roster/need_city")
     if not can_manage([s for s in scope if s.level <= Level.CITY], t):
-        raise UserError("roster/outside", seat=t.label, scope=[s.label for s in scope])
+        raise UserError("roster/outside", seat=t.label, scope=[s.label for s in scope], registering=False)
     return t
 
 

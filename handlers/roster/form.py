@@ -197,6 +197,7 @@ async def _finish(ctx: Context, data: dict) -> Reply:
     role = Role(data["role"])
     res = validate_values(role, data["values"], regions(ctx.services), city=data.get("city"))
     if res.errors:
-        return Reply("roster/row_errors", {"role": role.label, "example": EXAMPLES[role], **errors_view(res.errors)})
+        return Reply("roster/row_errors", {"role": role.label, "example": EXAMPLES[role], "action": "登记",
+                                           **errors_view(res.errors)})
     assert res.member is not None   # no errors: a member
     return await save_one(ctx, res.member)

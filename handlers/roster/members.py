@@ -105,7 +105,7 @@ async def _register_one(ctx: Context, raw: RawRow, city: str | None) -> Reply:
         only_missing = raw.mode == "kv" and not raw.errors and all(e.value == "" for e in res.errors)
         if only_missing:
             return await start_form(ctx, raw.role, {k: v for k, v in raw.values.items() if v.strip()}, city)
-        return Reply("roster/row_errors", {"role": raw.role.label, "example": EXAMPLES[raw.role],
+        return Reply("roster/row_errors", {"role": raw.role.label, "example": EXAMPLES[raw.role], "action": "登记",
                                            **errors_view(res.errors)})
     assert res.member is not None   # no errors: a member
     return await save_one(ctx, res.member)
@@ -146,6 +146,17 @@ async def _target(ctx: Context, number: int | None, command: str) -> Member:
                     records=[{"id": m.id, "role": m.role.label, "seat": m.seat_label} for m in mine])
 
 
+def _change_errors(member: Member, errors: list) -> Reply:
+    """A refused /变更: headed as a change, with an example for this record that works."""
+    col = SECTIONS[member.role].find(errors[0].field_label) if errors else None
+    if col is not None and col.enum is not None:
+        example = f"/变更 {member.id} {col.label}={col.enum.values[0]} 原因=…"
+    else:
+        example = f"/变更 {member.id} 手机=13900001111 原因=换号"
+    return Reply("roster/row_errors", {"role": member.role.label, "example": example, "action": "变更",
+                                       **errors_view(errors)})
+
+
 @router.command("变更", alias="update", groups=ROLE_GROUPS, raw=True, help="修改登记信息（人员调整）",
                 examples=("/变更 手机=13900001111 原因=换号", "/变更 12 学校=学军中学 原因=调动"))
 async def update(ctx: Context, args: Args) -> Reply:
@@ -156,12 +167,10 @@ async def update(ctx: Context, args: Args) -> Reply:
     if not raw.values and not raw.errors:
         raise UserError("roster/nothing_to_change", fields=list(SECTIONS[member.role].labels))
     if raw.errors:
-        return Reply("roster/row_errors", {"role": member.role.label, "example": "/变更 手机=13900001111 原因=换号",
-                                           **errors_view(raw.errors)})
+        return _change_errors(member, raw.errors)
     res = apply_changes(member, raw.values, regions(ctx.services))
     if res.errors:
-        return Reply("roster/row_errors", {"role": member.role.label, "example": "/变更 手机=13900001111 原因=换号",
-                                           **errors_view(res.errors)})
+        return _change_errors(member, res.errors)
     new = res.member
     assert new is not None   # no errors: a member
     before, after = member_diff(member, new)

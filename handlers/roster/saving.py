@@ -33,7 +33,8 @@ async def save_one(ctx: Context, member: Member) -> Reply:
         status = Status.ACTIVE
     else:
         if scope and member.name != ctx.actor.name:
-            raise UserError("roster/outside", seat=member.seat_label, scope=[t.label for t in scope])
+            raise UserError("roster/outside", seat=member.seat_label, scope=[t.label for t in scope],
+                            registering=True)
         user_id = ctx.actor.id
         status = Status.ACTIVE if ctx.settings.roster_auto_approve else Status.PENDING
     member = replace(member, status=status, user_id=user_id)

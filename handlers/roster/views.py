@@ -139,7 +139,7 @@ async def changes(ctx: Context, args: Args) -> Reply:
     scope = await held(ctx)
     target, _ = resolve_where(tree, args.optional("where", str), scope)
     if not can_manage(scope, target):
-        raise UserError("roster/outside", seat=target.label, scope=[t.label for t in scope])
+        raise UserError("roster/outside", seat=target.label, scope=[t.label for t in scope], registering=False)
     entries = await ctx.uow.audit.list(entity=MEMBER, territory_prefix=target.path, limit=30)
     names = await ctx.uow.repo(RosterRepository).get_many(int(e.entity_id) for e in entries if e.entity_id.isdigit())
     full = ctx.is_private

@@ -294,7 +294,8 @@ async def test_views_mask_numbers_in_groups(hz_bot, roster):
     city = await roster.say("/名单", user=HZ, conversation=ADMIN_G)
     assert city.startswith("#### 杭州市名单") and "西湖区：管理员0/1名，讲师0/1名，审核员3/3–5名" in city
     province = await roster.say("/名单 全省", user=LI, conversation=ADMIN_G)
-    assert "杭州市：4%" in province and "宁波市：0%" in province and "未完成：" in province
+    assert "杭州市：已齐 0/14 个地区，已登记 3/70 人" in province and "宁波市：已齐 0/11" in province
+    assert "未齐：" in province and "%" not in province
     assert "编号" not in province and "甲一" not in province
 
 
