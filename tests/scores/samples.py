@@ -72,7 +72,6 @@ SAMPLES = {
     "evaluation/not_member_self": [{}],
     "evaluation/ambiguous_member": [{"name": "李明", "options": ["杭州市西湖区 培训讲师", "宁波市鄞州区 资源审核员"]}],
     "evaluation/not_yours": [{"name": "李明"}],
-    "evaluation/no_staff": [{"name": "李明"}],
     "evaluation/already_recommended": [{"name": "李明", "year": 2026}],
     "evaluation/recommended": [{"name": "李明", "role": "培训讲师", "seat": "杭州市西湖区", "year": 2026, "count": 2,
                                 "achieved": 3, "total": 4}],
