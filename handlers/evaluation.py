@@ -43,6 +43,7 @@ from domain.territory import Territory
 from handlers.downloads import form_links
 from handlers.feature import ExportKind
 from handlers.permissions import CITY_OPERATOR, TEAM_MEMBER
+from handlers.roster.submission import form_header
 from handlers.scores.people import Access, access_of, regions
 from handlers.scores.service import county_shares, runtime_of
 from storage.forms.recommendation_form import (
@@ -421,8 +422,7 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
     rows.sort(key=lambda r: (r["role"] != "admin", r["role"] != "trainer", r["county"] != "市本级",
                              order.get(r["county"], 999), r["name"]))
     _due, deadline_text = recommendation_deadline(ctx.services, today)
-    header = {"报送单位": f"{city}教育技术中心", "联系人姓名": ctx.actor.name, "联系人电话": "", "手机": "",
-              "报送日期": today.isoformat()}
+    header = await form_header(ctx, city)
     xlsx = await asyncio.to_thread(write_recommendation_xlsx, rows, header, deadline=deadline_text)
     docx = await asyncio.to_thread(write_recommendation_docx, rows, header, deadline=deadline_text)
     links = await form_links(ctx, f"{city}-附件3", xlsx, docx)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from bot.commands import Router
 from handlers import calendar, core, demo, evaluation
 from handlers.feature import ExportKind, Feature
-from handlers.roster import approvals, export, form, grants, members, views
+from handlers.roster import approvals, export, form, grants, members, submission, views
 from handlers.scores import cli as scores_cli
 from handlers.scores import commands as scores
 
@@ -18,7 +18,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("evaluation", routers=[evaluation.router]),
     # /导出 belongs to the roster; its kinds are listed in the order /导出 names them (附件3 comes from evaluation)
     Feature("roster", routers=[members.router, form.router, approvals.router, export.router, grants.router,
-                                views.router],
+                                views.router, submission.router],
             exports=[*export.EXPORTS, *evaluation.EXPORTS], register_cli=export.register_cli,
             on_startup=export.on_startup),
     Feature("scores", routers=[scores.router], setup_http=scores.setup_http, register_cli=scores_cli.register),

@@ -93,6 +93,13 @@ SAMPLES = {
     "roster/grant_refused": [{"reason": "杭州市西湖区的管理员只能由市级管理员授权（逐级授权）"}],
     "roster/granted": [{"name": "陈建国", "territory": "杭州市", "level": "市级管理员", "existed": False},
                        {"name": "陈建国", "territory": "杭州市", "level": "市级管理员", "existed": True}],
+    "roster/submission": [{"city": "杭州市", "year": 2026, "changed": True, "set": True, "header": [
+        {"label": "报送单位", "value": "杭州市教育技术中心"}, {"label": "联系人姓名", "value": "陈_建国"},
+        {"label": "手机", "value": "13800138000"}]},
+                          {"city": "杭州市", "year": 2026, "changed": False, "set": False, "header": [
+                              {"label": "联系人电话", "value": "（未填）"}]}],
+    "roster/submission_errors": [{"errors": ["「手机」“123”不对，应为11位手机号，以13–19开头"],
+                                  "example": "/报送信息 联系人=陈建国 电话=0571-85000000 手机=13800138000"}],
     "roster/notify_revoked": [{"territories": ["杭州市西湖区的县级管理员"], "by": "陈建国"}],
     "roster/notify_granted": [{"territory": "杭州市", "level": "市级管理员", "by": "王芳"}],
     "roster/nothing_to_revoke": [{"name": "李明"}],
