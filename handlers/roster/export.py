@@ -121,10 +121,8 @@ async def _city_for_export(ctx: Context, where: str | None) -> Territory:
     return t
 
 
-def _wants_province(tree: RegionTree, where: str | None, scope: list[Territory]) -> bool:
-    if where:
-        return where.strip() in ("全省", "省", tree.province)
-    return any(t.level is Level.PROVINCE for t in scope)
+def _wants_province(tree: RegionTree, where: str | None) -> bool:
+    return bool(where) and where.strip() in ("全省", "省", tree.province)
 
 
 def province_files(tree: RegionTree, cfg: RosterConfig, members: list[Member],
@@ -158,7 +156,7 @@ async def export_province(ctx: Context) -> Reply:
 async def export_roster(ctx: Context, where: str | None) -> Reply:
     tree, cfg = regions(ctx.services), config(ctx.services)
     scope = await held(ctx)
-    if _wants_province(tree, where, scope):
+    if _wants_province(tree, where):
         if not any(t.level is Level.PROVINCE for t in scope):
             raise UserError("roster/outside", seat=tree.province, scope=[s.label for s in scope], registering=False)
         return await export_province(ctx)
