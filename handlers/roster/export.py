@@ -122,7 +122,7 @@ async def _city_for_export(ctx: Context, where: str | None) -> Territory:
 
 
 def _wants_province(tree: RegionTree, where: str | None) -> bool:
-    return bool(where) and where.strip() in ("全省", "省", tree.province)
+    return where is not None and where.strip() in ("全省", "省", tree.province)
 
 
 def province_files(tree: RegionTree, cfg: RosterConfig, members: list[Member],

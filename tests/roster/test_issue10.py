@@ -63,7 +63,7 @@ async def _download(url: str) -> bytes:
 
 
 async def test_guided_form_choices_back_and_confirmation(start_bot, sim):
-    _bot_, r = await _bot(start_bot, sim)
+    _, r = await _bot(start_bot, sim)
     say = lambda text: r.say(text, user=ZHANG, conversation=REVIEWER_G)  # noqa: E731
     assert "资源审核员登记（共9项）" in await say("/登记")
     assert "第2/9项" in await say("萧山区")
@@ -97,7 +97,7 @@ async def test_guided_form_choices_back_and_confirmation(start_bot, sim):
 
 
 async def test_roster_views_have_one_definition_of_completion_and_a_gaps_view(start_bot, sim):
-    _bot_, r = await _bot(start_bot, sim)
+    _, r = await _bot(start_bot, sim)
     paste = "\n".join(reviewer_row("西湖区", n, i) for i, n in enumerate(["甲一", "乙二", "丙三"], 1))
     await r.say("/登记\n" + paste, user=HZ, conversation=REVIEWER_G)
     await r.say("/登记 县=西湖区 姓名=丁四 学段=小学 学科=语文 职称/职务=一级教师 手机=13700000009 往届=否",
@@ -116,7 +116,7 @@ async def test_roster_views_have_one_definition_of_completion_and_a_gaps_view(st
 
 async def test_checklist_after_the_deadline_says_it_passed_and_what_is_next(start_bot, sim):
     clock = ManualClock(datetime(2026, 12, 2, 9, 0, tzinfo=SHANGHAI))
-    _bot_, r = await _bot(start_bot, sim, clock)
+    _, r = await _bot(start_bot, sim, clock)
     pending = await r.say("/登记 县=西湖区 姓名=李明 学段=小学 学科=语文 职称/职务=一级教师 手机=13700000009 往届=否",
                           user=LI, conversation=TRAINER_G)
     assert "等待市级管理员审批" in pending
@@ -128,7 +128,7 @@ async def test_checklist_after_the_deadline_says_it_passed_and_what_is_next(star
 
 
 async def test_usage_and_refusals_read_right(start_bot, sim):
-    _bot_, r = await _bot(start_bot, sim)
+    _, r = await _bot(start_bot, sim)
     await r.say("/授权 @林晓燕 宁波市")
     reply = await r.say("/报告", user=LI, conversation=TRAINER_G)
     assert "缺少「类型」" in reply and "应为缺少" not in reply and "例如：/报告 培训" in reply
@@ -145,7 +145,7 @@ async def test_usage_and_refusals_read_right(start_bot, sim):
 
 
 async def test_identity_grants_no_internal_id_and_revocation_notice(start_bot, sim):
-    _bot_, r = await _bot(start_bot, sim)
+    _, r = await _bot(start_bot, sim)
     who = await r.say("/我是谁", user=HZ)
     assert "管理权限：杭州市的市级管理员" in who
     ext = await r.say("/我是谁", user="ext-001", conversation=REVIEWER_G)
@@ -158,7 +158,7 @@ async def test_identity_grants_no_internal_id_and_revocation_notice(start_bot, s
 
 
 async def test_score_periods_and_paste_rows(start_bot, sim):
-    _bot_, r = await _bot(start_bot, sim)
+    _, r = await _bot(start_bot, sim)
     for word in ("上周", "本月", "2025"):
         reply = await r.say(f"/积分 {word}", user=LI, conversation=REVIEWER_G)
         assert "没有找到账号或姓名" not in reply and "平台账号" in reply, (word, reply)
