@@ -51,3 +51,11 @@ SCOPE = Permission("体系管理员、市级或省级管理员", _scope)
 
 TEAM_MEMBER = Permission("服务队伍成员（已登记的体系管理员、培训讲师、资源审核员）", _member)
 """Holds an active roster seat."""
+
+
+async def _reminder_operator(ctx: Context) -> bool:
+    return any(t.level <= Level.COUNTY for t in await held(ctx))
+
+
+REMINDER_OPERATOR = Permission("省、市、县级管理员", _reminder_operator)
+"""Adds, pauses and urges reminders inside the territories they hold; sees /发送统计."""

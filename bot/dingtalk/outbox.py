@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from datetime import timedelta
 
 from bot.clock import Clock
@@ -22,6 +23,9 @@ from storage.db import Database
 log = logging.getLogger("bot.outbox")
 
 MAX_TRANSIENT_ATTEMPTS = 30
+MAX_ATTEMPTS = 8          # any send (throttled or not) is dead-lettered after this many tries
+API_GROUP = "groupMessages/send"
+API_OTO = "oToMessages/batchSend"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -30,13 +34,43 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * (0.8 + 0.4 * random.random()))
 
 
+class Pacer:
+    """At most ``rate`` calls per second to one API (evenly spaced, so bursts never trip QpsLimit).
+
+    Pacing is real elapsed time (``time.monotonic``), not the bot's business clock.
+    """
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next)
+            self._next = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
+    def pause(self, seconds: float) -> None:
+        """After a QpsLimit answer: nobody calls this API for ``seconds``."""
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
 class OutboxWorker:
-    def __init__(self, db: Database, api: DingTalkAPI, clock: Clock, metrics: Metrics, *, poll_seconds: float = 2.0):
+    def __init__(self, db: Database, api: DingTalkAPI, clock: Clock, metrics: Metrics, *, poll_seconds: float = 2.0,
+                 qps: float = 20.0, max_attempts: int = MAX_ATTEMPTS, stale_seconds: float = 120.0,
+                 operators: tuple[str, ...] = ()):
         self.db = db
         self.api = api
         self.clock = clock
         self.metrics = metrics
         self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.stale_after = timedelta(seconds=stale_seconds)
+        self.operators = operators
+        self.pacers = {API_GROUP: Pacer(qps), API_OTO: Pacer(qps)}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -72,18 +106,35 @@ class OutboxWorker:
             self._wake.clear()
 
     async def flush_once(self, limit: int = 20) -> bool:
-        """Send what is due; True if a full batch was claimed (more may be waiting)."""
+        """Send what is due; True if a full batch was claimed (more may be waiting).
+
+        Each row's outcome is committed as soon as DingTalk answers it, so a crash loses at most the
+        rows whose answer had not been written yet.
+        """
         now = self.clock.now()
         async with self.db.unit_of_work() as uow:
-            rows = await uow.outbox.claim_due(now, limit=limit)
+            rows = await uow.outbox.claim_due(now, limit=limit, stale_after=self.stale_after)
             claimed = [(r.id, r.kind, r.conversation_id, list(r.user_ids or []), r.msg_key, dict(r.msg_param),
-                        r.attempts) for r in rows]
-        results = await asyncio.gather(*(self._send_one(*c) for c in claimed))
-        async with self.db.unit_of_work() as uow:
-            for update in results:
-                await update(uow)
-            self.metrics.outbox_depth.set(await uow.outbox.depth())
+                        r.attempts, r.purpose) for r in rows]
+        results = await asyncio.gather(*(self._send_and_record(*c) for c in claimed))
+        if any(results):
+            await self._tell_operators(sum(results))
+        if claimed:
+            async with self.db.unit_of_work() as uow:
+                self.metrics.outbox_depth.set(await uow.outbox.depth())
         return len(claimed) == limit
+
+    async def _send_and_record(self, oid, kind, conversation_id, user_ids, msg_key, msg_param, attempts,
+                               purpose) -> int:
+        """Send one row and commit its outcome; 1 if it was dead-lettered (and should be reported)."""
+        api = API_GROUP if kind == "group" else API_OTO
+        await self.pacers[api].wait()
+        update = await self._send_one(oid, kind, conversation_id, user_ids, msg_key, msg_param, attempts)
+        month = self.clock.now().strftime("%Y-%m")
+        async with self.db.unit_of_work() as uow:
+            dead = await update(uow)
+            await uow.outbox.count_call(month, api)
+        return 1 if dead and purpose != "deadletter" else 0
 
     async def _send_one(self, oid, kind, conversation_id, user_ids, msg_key, msg_param, attempts):
         try:
@@ -96,7 +147,9 @@ class OutboxWorker:
                 if res.invalid_ids:
                     log.warning("outbox %s: invalid user ids %s", oid, res.invalid_ids)
         except SendError as exc:
-            if exc.retry and (exc.throttled or attempts < MAX_TRANSIENT_ATTEMPTS):
+            if exc.throttled:
+                self.pacers[API_GROUP if kind == "group" else API_OTO].pause(1.0)
+            if exc.retry and attempts < min(self.max_attempts, MAX_TRANSIENT_ATTEMPTS):
                 self.metrics.sends.labels(result="throttled" if exc.throttled else "retry").inc()
                 at = self.clock.now() + backoff(attempts)
                 log.info("outbox %s: retry at %s (%s)", oid, at.isoformat(), exc)
@@ -104,14 +157,11 @@ class OutboxWorker:
                 async def later(uow, oid=oid, at=at, err=str(exc)):
                     await uow.outbox.reschedule(oid, at, err)
                 return later
-            self.metrics.sends.labels(result="failed").inc()
-            log.error("outbox %s failed for good: %s", oid, exc)
-
-            async def failed(uow, oid=oid, err=str(exc)):
-                await uow.outbox.mark_failed(oid, err)
-            return failed
+            return self._dead(oid, str(exc))
         if throttled:
-            # Those people did not get it: send again to them alone, later.
+            # Those people did not get it: send again to them alone, later (dead-lettered after the bound).
+            if attempts >= self.max_attempts:
+                return self._dead(oid, f"flow-controlled {attempts} times: {throttled}", user_ids=throttled)
             self.metrics.sends.labels(result="throttled").inc()
             at = self.clock.now() + backoff(attempts)
 
@@ -123,6 +173,29 @@ class OutboxWorker:
         async def sent(uow, oid=oid):
             await uow.outbox.mark_sent(oid, self.clock.now())
         return sent
+
+    def _dead(self, oid: int, err: str, user_ids: list[str] | None = None):
+        self.metrics.sends.labels(result="failed").inc()
+        log.error("outbox %s failed for good: %s", oid, err)
+
+        async def failed(uow, oid=oid, err=err, ids=user_ids) -> bool:
+            if ids is not None:
+                await uow.outbox.reschedule(oid, self.clock.now(), err, user_ids=ids)
+            await uow.outbox.mark_failed(oid, err)
+            return True
+        return failed
+
+    async def _tell_operators(self, n: int) -> None:
+        """Dead letters: one 1:1 note to the provincial operators per hour."""
+        if not self.operators:
+            return
+        now = self.clock.now()
+        text = (f"有 {n} 条消息多次重试仍未发出，已停止重试。\n\n"
+                "请检查机器人的发送权限和本月调用量（/发送统计），处理后可重新发送。")
+        async with self.db.unit_of_work() as uow:
+            await uow.outbox.enqueue(kind="users", user_ids=list(self.operators), msg_key="sampleMarkdown",
+                                     msg_param={"title": "消息发送失败", "text": text}, now=now,
+                                     purpose="deadletter", dedup_key=f"deadletter:{now:%Y-%m-%dT%H}")
 
 
 class ReplySender:
