@@ -31,11 +31,11 @@ async def deadlines(ctx: Context, args: Args) -> Reply:
                       "workdays": workdays_between(today, due), "action": d.action})
     items.sort(key=lambda i: i["days"])
     from handlers.reminders.service import holiday_warning
-    return Reply("calendar/list", {"items": items, "progress": await _progress(ctx),
+    return Reply("calendar/list", {"items": items, "progress": await _progress(ctx, role),
                                    "holidays": holiday_warning(ctx.services, today)})
 
 
-async def _progress(ctx: Context) -> list[dict]:
+async def _progress(ctx: Context, role: str | None) -> list[dict]:
     """Each obligation with its next due date and how far it is done (the "done" queries now)."""
     from domain.reminders.planner import progress
     from handlers.reminders.done import DONE_QUERIES, subjects_for
@@ -46,6 +46,8 @@ async def _progress(ctx: Context) -> list[dict]:
     for ob in await obligations(ctx.uow, ctx.services, ctx.now()):
         due = current_due(ob, today, ctx.services)
         if due is None or ob.paused:
+            continue
+        if role and role not in ob.groups and ob.audience.role != role:
             continue
         subjects = await subjects_for(ctx.uow, ob, e)
         statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e)

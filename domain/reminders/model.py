@@ -145,7 +145,10 @@ def _ladder(raw: Any) -> Ladder:
 
 def load_obligations(text: str, known_queries: set[str] | None = None) -> list[Obligation]:
     """The ``obligations`` of annual_cycle.yaml; ``deadline: roster`` takes the date of a deadline."""
-    raw = yaml.safe_load(text) or {}
+    try:
+        raw = yaml.safe_load(text) or {}
+    except (yaml.YAMLError, ValueError) as exc:
+        raise ObligationError(f"提醒事项文件读不懂：{exc}") from None
     deadlines = {str(d["id"]): (int(d["month"]), int(d["day"])) for d in raw.get("deadlines") or []}
     out: list[Obligation] = []
     seen: set[str] = set()

@@ -61,10 +61,16 @@ class YearOverride:
 
 
 def parse_holiday_file(text: str, source: str = "") -> YearOverride:
-    raw = yaml.safe_load(text) or {}
+    try:
+        raw = yaml.load(text, Loader=yaml.BaseLoader) or {}     # dates stay text: we name a bad one
+    except yaml.YAMLError as exc:
+        raise HolidayFileError(f"{source}：文件读不懂（{exc}），日期请写成 2027-01-01") from None
     if not isinstance(raw, dict) or "year" not in raw:
         raise HolidayFileError(f"{source}：需要 year、holidays、workdays 三项")
-    year = int(raw["year"])
+    try:
+        year = int(raw["year"])
+    except ValueError:
+        raise HolidayFileError(f"{source}：year 应为年份，如 2027") from None
     holidays, workdays = _days(raw.get("holidays"), source), _days(raw.get("workdays"), source)
     wrong = sorted(d for d in holidays | workdays if d.year != year)
     if wrong:
