@@ -52,7 +52,7 @@ class Lease:
                        or_(SchedulerLease.holder == self.holder, SchedulerLease.expires_at < now))
                 .values(holder=self.holder, expires_at=now + self.ttl)
                 .execution_options(synchronize_session=False))
-            got = res.rowcount == 1
+            got = getattr(res, "rowcount", 0) == 1
         was, self.leader = self.leader, got
         if got and not was:
             log.info("scheduler lease %s taken by %s: this instance runs the scheduled jobs", self.name, self.holder)

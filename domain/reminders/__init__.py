@@ -1,5 +1,13 @@
 """Reminders: obligations as data, the working-day ladder and the run planner (pure)."""
-from domain.reminders.ladder import DUE, ESCALATE, Step, ladder_days, next_due, step_label, steps_on
+from domain.reminders.ladder import (
+    DUE,
+    ESCALATE,
+    Step,
+    ladder_days,
+    next_due,
+    step_label,
+    steps_on,
+)
 from domain.reminders.model import (
     AUDIENCE_WORDS,
     AfterEvent,
@@ -12,7 +20,16 @@ from domain.reminders.model import (
     Yearly,
     load_obligations,
 )
-from domain.reminders.planner import Item, Key, Line, Plan, RunInput, Status, Subject, plan_run
+from domain.reminders.planner import (
+    Item,
+    Key,
+    Line,
+    Plan,
+    RunInput,
+    Status,
+    Subject,
+    plan_run,
+)
 from domain.reminders.workdays import HolidayFileError, WorkCalendar, parse_holiday_file
 
 __all__ = ["AUDIENCE_WORDS", "DUE", "ESCALATE", "AfterEvent", "Audience", "AudienceKind", "HolidayFileError",

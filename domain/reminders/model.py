@@ -44,7 +44,7 @@ class Audience:
         return self.kind.value
 
     @classmethod
-    def parse(cls, word: str) -> "Audience":
+    def parse(cls, word: str) -> Audience:
         kind, role = AUDIENCE_WORDS[word.strip()]
         return cls(kind, role)
 
@@ -106,7 +106,7 @@ class Obligation:
     number: int = 0                  # the short number people use in /收到 and /提醒 (set by storage)
     paused: bool = False
 
-    def with_number(self, number: int, paused: bool) -> "Obligation":
+    def with_number(self, number: int, paused: bool) -> Obligation:
         from dataclasses import replace
         return replace(self, number=number, paused=paused)
 

@@ -101,7 +101,7 @@ class WorkCalendar:
     _cache: dict[date, bool] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls, directory: Path | str | None = None) -> "WorkCalendar":
+    def load(cls, directory: Path | str | None = None) -> WorkCalendar:
         return cls(load_holiday_dir(directory))
 
     def has_data(self, year: int) -> bool:

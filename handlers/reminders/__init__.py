@@ -19,13 +19,13 @@ JOBS = [JobSpec("reminders", "工作日 9:00 提醒未完成的人，逾期上�
                 catch_up=True)]
 
 
-async def on_startup(bot: "BotApp") -> None:
+async def on_startup(bot: BotApp) -> None:
     warning = holiday_warning(bot.services, bot.clock.now().date())
     if warning:
         log.warning("holiday data: %s", warning)
 
 
-def health(bot: "BotApp") -> dict[str, Any]:
+def health(bot: BotApp) -> dict[str, Any]:
     today = bot.clock.now().date()
     missing = calendar(bot.services).missing_years(today)
     leader = bot.scheduler.is_leader if bot.scheduler else False

@@ -4,7 +4,17 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from bot.commands import Arg, Args, ArgError, Router, iso_date, positive_int, text, tokenize
+from bot.commands import (
+    Arg,
+    ArgError,
+    Args,
+    Chat,
+    Router,
+    iso_date,
+    positive_int,
+    text,
+    tokenize,
+)
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
@@ -104,7 +114,7 @@ async def _list(ctx: Context) -> Reply:
     return Reply("reminders/list", {"items": items})
 
 
-@router.command("提醒", alias="remind", help="管理截止提醒：新增、暂停、恢复、列表", raw=True,
+@router.command("提醒", alias="remind", help="截止提醒：新增、暂停、恢复、列表", raw=True,
                 permission=REMINDER_OPERATOR,
                 examples=("/提醒 列表", "/提醒 新增 上报培训计划 2026-12-20 县级管理员 杭州市", "/提醒 暂停 3"))
 async def remind(ctx: Context, args: Args) -> Reply:
@@ -139,7 +149,8 @@ async def _mine(ctx: Context, number: int) -> tuple[Obligation, date]:
 NUMBER = Arg("编号", "number", positive_int, help="提醒里写的编号")
 
 
-@router.command("收到", alias="ack", help="收到提醒：截止当天前不再提醒你", args=[NUMBER], examples=("/收到 3",))
+@router.command("收到", alias="ack", help="收到提醒：截止当天前不再提醒你", args=[NUMBER], chat=Chat.PRIVATE,
+                examples=("/收到 3",))
 async def ack(ctx: Context, args: Args) -> Reply:
     ob, due = await _mine(ctx, args.value("number", int))
     await ctx.uow.repo(ReminderRepository).acknowledge(ob.id, due, ctx.actor.id, ACK, ctx.now())
@@ -147,7 +158,7 @@ async def ack(ctx: Context, args: Args) -> Reply:
     return Reply("reminders/acked", {"number": ob.number, "title": ob.title, "due": due_text(due)})
 
 
-@router.command("已完成", alias="done", help="告诉机器人提醒的事已完成（会核对）", args=[NUMBER],
+@router.command("已完成", alias="done", help="提醒的事已完成（会核对）", args=[NUMBER], chat=Chat.PRIVATE,
                 examples=("/已完成 3",))
 async def done(ctx: Context, args: Args) -> Reply:
     ob, due = await _mine(ctx, args.value("number", int))
@@ -170,7 +181,7 @@ async def done(ctx: Context, args: Args) -> Reply:
 
 # --- /催办 -----------------------------------------------------------------------------------------
 
-@router.command("催办", alias="urge", help="立即再提醒一次未完成的人（每人每天限一次）",
+@router.command("催办", alias="urge", help="立即提醒未完成的人（每人每天一次）",
                 args=[Arg("事项", "item", text, help="/提醒 列表 里的编号"), Arg("地区", "where", text, required=False)],
                 permission=REMINDER_OPERATOR, examples=("/催办 1", "/催办 1 西湖区"))
 async def urge(ctx: Context, args: Args) -> Reply:
@@ -215,7 +226,7 @@ async def urge(ctx: Context, args: Args) -> Reply:
 API_LABELS = {"oToMessages/batchSend": "单聊消息（批量）", "groupMessages/send": "群消息"}
 
 
-@router.command("发送统计", alias="sendstats", help="查看本月调用钉钉接口的次数和上限",
+@router.command("发送统计", alias="sendstats", help="本月调用钉钉接口的次数和上限",
                 permission=REMINDER_OPERATOR, examples=("/发送统计",))
 async def send_stats(ctx: Context, args: Args) -> Reply:
     now = ctx.now()

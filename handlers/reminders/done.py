@@ -59,9 +59,9 @@ async def subjects_for(uow: UnitOfWork, ob: Obligation, env: Env) -> list[Subjec
     tree = env.tree
     if ob.audience.kind is AudienceKind.CITY:
         grants: dict[str, list[str]] = defaultdict(list)
-        for uid, path in (await uow.session.execute(
+        for holder, where in (await uow.session.execute(
                 select(TerritoryGrant.user_id, TerritoryGrant.territory).where(TerritoryGrant.level == 1))).all():
-            grants[path].append(uid)
+            grants[where].append(holder)
         out = []
         for c in tree.cities:
             path = Territory(tree.province, c.name).path
@@ -72,10 +72,10 @@ async def subjects_for(uow: UnitOfWork, ob: Obligation, env: Env) -> list[Subjec
                RosterMember.territory).where(RosterMember.status == SeatState.ACTIVE.value)
     if ob.audience.kind is AudienceKind.COUNTY:
         admins: dict[str, list[str]] = defaultdict(list)
-        for _id, uid, _role, _city, _county, path in (await uow.session.execute(
+        for _id, uid, _role, _city, _county, seat in (await uow.session.execute(
                 q.where(RosterMember.role == Role.ADMIN.value, RosterMember.county.is_not(None)))).all():
             if uid:
-                admins[path].append(uid)
+                admins[seat].append(uid)
         out = []
         for c in tree.cities:
             for k in tree.counties_of(c.name):
@@ -87,10 +87,10 @@ async def subjects_for(uow: UnitOfWork, ob: Obligation, env: Env) -> list[Subjec
     if ob.audience.role:
         q = q.where(RosterMember.role == ob.audience.role)
     out = []
-    for mid, uid, role, city, county, path in (await uow.session.execute(q.order_by(RosterMember.id))).all():
-        if uid and _inside(path, ob.territory):
+    for mid, uid, role, city, county, seat in (await uow.session.execute(q.order_by(RosterMember.id))).all():
+        if uid and _inside(seat, ob.territory):
             label = f"{city}{county or '市本级'}{Role(role).label}"
-            out.append(Subject(f"m:{mid}:{role}:{uid}", label, city, (uid,), path))
+            out.append(Subject(f"m:{mid}:{role}:{uid}", label, city, (uid,), seat))
     return out
 
 

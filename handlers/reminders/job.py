@@ -16,7 +16,14 @@ from typing import Any
 
 from bot.replies import Reply
 from domain.reminders import Obligation, RunInput, Step, plan_run, steps_on
-from domain.reminders.planner import Item, Key, Line, Plan, group_by_content, lines_by_person
+from domain.reminders.planner import (
+    Item,
+    Key,
+    Line,
+    Plan,
+    group_by_content,
+    lines_by_person,
+)
 from handlers.reminders.done import DONE_QUERIES, Env, operators, subjects_for
 from handlers.reminders.service import calendar, command_url, due_text, env, obligations
 from scheduler import JobContext

@@ -7,7 +7,13 @@ from urllib.parse import quote
 
 from bot.context import ServiceKey, Services
 from domain.calendar import DEFAULT_CYCLE
-from domain.reminders import Audience, Obligation, OnDate, WorkCalendar, load_obligations
+from domain.reminders import (
+    Audience,
+    Obligation,
+    OnDate,
+    WorkCalendar,
+    load_obligations,
+)
 from domain.reminders.ladder import next_due
 from handlers.reminders.done import DONE_QUERIES, Env
 from handlers.roster_common import config, regions

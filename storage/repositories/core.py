@@ -223,6 +223,11 @@ class OutboxRepository:
                                            .where(ApiCallCount.month == month))).all()
         return {api: int(calls) for api, calls in rows}
 
+    async def next_attempt(self) -> datetime | None:
+        """When the earliest pending row is due (the sender sleeps until then, not a whole poll period)."""
+        return await self.session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == "pending"))
+
     async def failed_since(self, since: datetime) -> int:
         return int(await self.session.scalar(
             select(func.count()).select_from(OutboxMessage).where(

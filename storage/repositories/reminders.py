@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,7 +17,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.reminders.planner import Key
-from storage.models.reminders import ReminderAck, ReminderDelivery, ReminderItem, ReminderRun
+from storage.models.reminders import (
+    ReminderAck,
+    ReminderDelivery,
+    ReminderItem,
+    ReminderRun,
+)
 from storage.repositories.core import insert_ignore
 
 CHUNK = 400

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from domain.calendar import DEFAULT_CYCLE
 from domain.reminders import (
     DUE,
     ESCALATE,
@@ -22,8 +23,16 @@ from domain.reminders import (
     steps_on,
 )
 from domain.reminders.model import AfterEvent, Audience, AudienceKind
-from domain.reminders.planner import ACK, CITY_OVERDUE, CITY_UNACKED, DONE, PROVINCE, RunInput, group_by_content, plan_run
-from domain.calendar import DEFAULT_CYCLE
+from domain.reminders.planner import (
+    ACK,
+    CITY_OVERDUE,
+    CITY_UNACKED,
+    DONE,
+    PROVINCE,
+    RunInput,
+    group_by_content,
+    plan_run,
+)
 
 CAL = WorkCalendar.load()
 
@@ -34,13 +43,13 @@ def _ob(due: date, **kw) -> Obligation:
 
 
 def test_labour_day_2026_gets_no_step_and_the_make_up_saturday_does():
-    days = dict((d, name) for name, d in ladder_days(date(2026, 4, 30), Ladder(), CAL))
+    days = {d: name for name, d in ladder_days(date(2026, 4, 30), Ladder(), CAL)}
     assert not any(date(2026, 5, d) in days for d in range(1, 6))      # 1–5 May: the holiday
     assert days[date(2026, 5, 9)] == ESCALATE                          # Saturday 9 May is a working day
     assert days[date(2026, 4, 30)] == DUE and days[date(2026, 5, 6)] == "T+1"
     # A step that would fall in the holiday moves to the working day before it.
     due = date(2026, 5, 8)          # T-7 = 1 May (holiday) → 30 April; T-3 = 5 May → 30 April too
-    steps = dict((name, d) for name, d in ladder_days(due, Ladder(), CAL))
+    steps = {name: d for name, d in ladder_days(due, Ladder(), CAL)}
     assert steps["T-3"] == date(2026, 4, 30) and "T-7" not in steps    # the later step wins the shared day
     assert all(CAL.is_workday(d) for d in steps.values())
 

@@ -1,7 +1,6 @@
 """A whole year of time travel through the real bot: the job at 09:00 every day with the injected clock."""
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
