@@ -98,16 +98,16 @@ async def send_plan(job: JobContext, plan: Plan, today: date, now: datetime, *, 
     fresh = [(k.person, item) for k, item in plan.personal if k in new]
     for items, people in group_by_content(fresh):
         rendered = renderer.reply(Reply("reminders/personal", {"items": _items_view(items)}))
-        rows = await uow.outbox.enqueue(kind="users", user_ids=people, msg_key="sampleMarkdown",
-                                        msg_param={"title": rendered.title, "text": rendered.text}, now=now,
+        rows = await uow.outbox.enqueue(kind="users", user_ids=people, msg_key=rendered.msg_key,
+                                        msg_param=rendered.msg_param, now=now,
                                         purpose=purpose, dedup_key=f"rem:{today}:" + _digest("", items, people))
         counts["people"] += len(people)
         counts["rows"] += len(rows)
     for kind, pairs in (("city", plan.city), ("province", plan.province)):
         for op, lines in lines_by_person((k, ln) for k, ln in pairs if k in new).items():
             rendered = renderer.reply(Reply(f"reminders/{kind}_list", {"lines": _lines_view(lines)}))
-            rows = await uow.outbox.enqueue(kind="users", user_ids=[op], msg_key="sampleMarkdown",
-                                            msg_param={"title": rendered.title, "text": rendered.text}, now=now,
+            rows = await uow.outbox.enqueue(kind="users", user_ids=[op], msg_key=rendered.msg_key,
+                                            msg_param=rendered.msg_param, now=now,
                                             purpose=f"{purpose}:{kind}",
                                             dedup_key=f"rem{kind}:{today}:" + _digest(op, lines))
             counts["operators"] += 1
@@ -130,8 +130,8 @@ async def _digests(job: JobContext, plan: Plan, today: date, now: datetime) -> i
         rendered = job.services.renderer.reply(Reply("reminders/digest", {"items": view}))
         for binding in await job.uow.groups.for_role(role):
             rows = await job.uow.outbox.enqueue(
-                kind="group", conversation_id=binding.conversation_id, msg_key="sampleMarkdown",
-                msg_param={"title": rendered.title, "text": rendered.text}, now=now, purpose="reminder:digest",
+                kind="group", conversation_id=binding.conversation_id, msg_key=rendered.msg_key,
+                msg_param=rendered.msg_param, now=now, purpose="reminder:digest",
                 dedup_key=f"remdigest:{today}:{binding.conversation_id}")
             n += len(rows)
     return n
