@@ -25,7 +25,7 @@ from domain.reminders.planner import (
     lines_by_person,
 )
 from handlers.reminders.done import DONE_QUERIES, Env, operators, subjects_for
-from handlers.reminders.service import calendar, command_url, due_text, env, obligations
+from handlers.reminders.service import calendar, due_text, env, obligations
 from scheduler import JobContext
 from storage.db import UnitOfWork
 from storage.repositories.reminders import ReminderRepository
@@ -75,8 +75,7 @@ async def plan_today(uow: UnitOfWork, services: Any, now: datetime, steps: list[
 
 def _items_view(items: tuple[Item, ...]) -> list[dict[str, Any]]:
     return [{"number": i.number, "title": i.title, "due": due_text(i.due), "step": i.step_text,
-             "missing": i.missing, "action": i.action, "ack_url": command_url(f"/收到 {i.number}"),
-             "done_url": command_url(f"/已完成 {i.number}")} for i in items]
+             "missing": i.missing, "action": i.action} for i in items]
 
 
 def _lines_view(lines: list[Line]) -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from urllib.parse import quote
 
 from bot.context import ServiceKey, Services
 from domain.calendar import DEFAULT_CYCLE
@@ -63,11 +62,6 @@ def find(obs: list[Obligation], number: int) -> Obligation | None:
 
 def due_text(d: date) -> str:
     return f"{d.month}月{d.day}日"
-
-
-def command_url(text: str) -> str:
-    """A link that makes DingTalk send ``text`` as the user's message (a button press is a message)."""
-    return "dtmd://dingtalkclient/sendMessage?content=" + quote(text)
 
 
 def current_due(ob: Obligation, today: date, services: Services) -> date | None:

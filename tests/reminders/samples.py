@@ -1,6 +1,5 @@
 _item = {"number": 1, "title": "名单报送", "due": "4月30日", "step": "还有 3 天截止", "missing": "西湖区还缺资源审核员2名",
-         "action": "用 /登记 补齐名单", "ack_url": "dtmd://dingtalkclient/sendMessage?content=%2F%E6%94%B6%E5%88%B0%201",
-         "done_url": "dtmd://dingtalkclient/sendMessage?content=x"}
+         "action": "用 /登记 补齐名单"}
 _line = {"title": "名单报送", "due": "4月30日", "label": "杭州市西湖区", "missing": "西湖区还缺资源审核员2名"}
 
 SAMPLES = {

@@ -32,6 +32,7 @@ async def test_paced_sends_with_flow_control_reach_everyone_once(start_bot, sim)
     flow = sum(len((r.response or {}).get("flowControlledStaffIdList", [])) for r in sim.records
                if r.kind == "oto_send")
     assert flow > 0                                                        # some were refused, then sent again
+    await bot.outbox.stop()                                                # every answer written
     async with bot.db.unit_of_work() as uow:
         calls = await uow.outbox.calls_in(bot.clock.now().strftime("%Y-%m"))
     assert calls["oToMessages/batchSend"] == sum(1 for r in sim.records if r.kind == "oto_send")
