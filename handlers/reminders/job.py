@@ -111,8 +111,26 @@ async def send_plan(job: JobContext, plan: Plan, today: date, now: datetime, *, 
                                             dedup_key=f"rem{kind}:{today}:" + _digest(op, lines))
             counts["operators"] += 1
             counts["rows"] += len(rows)
-    counts["groups"] = await _digests(job, plan, today, now)
+    if await _within_cap(job, now, counts["rows"]):
+        counts["groups"] = await _digests(job, plan, today, now)
     return counts
+
+
+async def _within_cap(job: JobContext, now: datetime, planned: int) -> bool:
+    """The monthly API-call cap: personal reminders (already one per person per run) go first; the group
+    digests are left out, and the operators told once a day, when they would pass it."""
+    cap = job.services.settings.dingtalk_monthly_cap
+    used = sum((await job.uow.outbox.calls_in(now.strftime("%Y-%m"))).values())
+    if used + planned < cap:
+        return True
+    log.error("monthly DingTalk call cap: %d used + %d planned of %d; group digests left out", used, planned, cap)
+    ops = list(job.services.settings.bot_superadmins)
+    if ops:
+        rendered = job.services.renderer.reply(Reply("reminders/cap", {"used": used, "planned": planned, "cap": cap}))
+        await job.uow.outbox.enqueue(kind="users", user_ids=ops, msg_key=rendered.msg_key,
+                                     msg_param=rendered.msg_param, now=now, purpose="reminder:cap",
+                                     dedup_key=f"remcap:{now.date()}")
+    return False
 
 
 async def _digests(job: JobContext, plan: Plan, today: date, now: datetime) -> int:

@@ -28,4 +28,5 @@ SAMPLES = {
                          "apis": [{"label": "群消息", "calls": 20}], "pending": 0, "failed": 0},
                         {"month": "2026-04", "total": 9000, "cap": 10000, "percent": 90, "apis": [], "pending": 3,
                          "failed": 2}],
+    "reminders/cap": [{"used": 9990, "planned": 40, "cap": 10000}],
 }

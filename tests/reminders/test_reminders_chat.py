@@ -115,3 +115,21 @@ async def test_only_the_leader_runs_jobs(start_bot, chat, database_url):
     assert await _count(two.db, ReminderDelivery) == 0
     await one.scheduler._fire("reminders")
     assert await _count(two.db, ReminderDelivery) == 1
+
+
+async def test_healthz_names_the_year_without_holiday_data_and_the_leader(start_bot):
+    import aiohttp
+    bot = await start_bot(clock=ManualClock(datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)))
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{bot.http_port}/healthz") as r:
+        body = await r.json()
+    assert body["holidays"]["missing_years"] == [2027] and "2027 年还没有节假日数据" in body["holidays"]["note"]
+    assert body["scheduler"]["leader"] is True
+
+
+async def test_over_the_monthly_cap_digests_wait_and_operators_are_told(start_bot, chat):
+    clock = ManualClock(datetime(2026, 4, 16, 9, 0, tzinfo=SHANGHAI))      # T-14 of the roster
+    bot = await start_bot(clock=clock, dingtalk_monthly_cap=0)
+    await chat.say("/绑定 管理员群", conversation="cid-admin-group")
+    await bot.scheduler.run_now("reminders")
+    assert "快到上限" in await chat.private_to("op-zj-001", "调用量")
+    assert await _count(bot.db, OutboxMessage, OutboxMessage.purpose == "reminder:digest") == 0
