@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import NamedTuple
 
 from domain.reminders.ladder import DUE, ESCALATE, Step, step_label
 from domain.reminders.model import Obligation
@@ -20,8 +21,7 @@ CITY_OVERDUE = "CITY-LATE"
 PROVINCE = "PROV"
 
 
-@dataclass(frozen=True)
-class Subject:
+class Subject(NamedTuple):
     """What one obligation is about for one responsible unit: a city, a county or a person."""
 
     key: str
@@ -31,22 +31,19 @@ class Subject:
     territory: str = ""             # path of the territory it belongs to (浙江省/杭州市/西湖区)
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     done: bool
     missing: str = ""               # 西湖区还缺资源审核员 2 名
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(NamedTuple):
     obligation: str
     due: date
     step: str
     person: str
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One line of a personal reminder."""
 
     number: int
@@ -61,8 +58,7 @@ class Item:
         return step_label(self.step)
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One laggard in an operator's escalation list or a group digest (no personal data)."""
 
     title: str
@@ -93,13 +89,6 @@ class RunInput:
     province_operators: tuple[str, ...] = ()
 
 
-def _silenced(step: Step, ack: str | None) -> bool:
-    """An acknowledged person hears nothing more until the due day."""
-    if ack == DONE:
-        return True
-    return ack == ACK and step.step.startswith("T-")
-
-
 def plan_run(inp: RunInput) -> Plan:
     plan = Plan()
     for step in inp.steps:
@@ -126,19 +115,20 @@ def _personal(plan: Plan, inp: RunInput, ob: Obligation, step: Step, subject: Su
               line: Line) -> None:
     item = Item(ob.number, ob.title, step.due, step.step, status.missing, ob.action)
     unacked_person = False
+    before_due = step.step.startswith("T-")
     for person in subject.people:
-        ack = inp.acks.get((ob.id, step.due, person))
+        ack = inp.acks.get((ob.id, step.due, person)) if inp.acks else None
         if ack == DONE and not status.done:
             ack = None                # said 已完成 but the store disagrees: keep reminding
-        if not _silenced(step, ack):
+        if not (ack == DONE or (ack == ACK and before_due)):     # acknowledged: silent until the due day
             plan.personal.append((Key(ob.id, step.due, step.step, person), item))
-        if ack is None and inp.delivered.get((ob.id, step.due, person), 0) >= 2:
+        if ack is None and inp.delivered and inp.delivered.get((ob.id, step.due, person), 0) >= 2:
             unacked_person = True
+    if not (step.overdue or unacked_person):
+        return
     ops = [op for op in inp.city_operators.get(subject.city or "", ()) if op not in subject.people]
-    if step.overdue:
-        plan.city.extend((Key(ob.id, step.due, CITY_OVERDUE, op), line) for op in ops)
-    elif unacked_person:
-        plan.city.extend((Key(ob.id, step.due, CITY_UNACKED, op), line) for op in ops)
+    reason = CITY_OVERDUE if step.overdue else CITY_UNACKED
+    plan.city.extend((Key(ob.id, step.due, reason, op), line) for op in ops)
 
 
 def group_by_content(pairs: Iterable[tuple[str, Item]]) -> list[tuple[tuple[Item, ...], list[str]]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 from typing import Any
 
@@ -28,6 +29,21 @@ from storage.models.reminders import ReminderAck
 from storage.models.roster import RosterMember, TerritoryGrant
 from storage.models.scores import EvalReport, Recommendation
 from storage.repositories.roster import to_member
+
+
+_ROLE_LABEL = {r.value: r.label for r in Role}
+
+
+async def _rows(uow: UnitOfWork, stmt: Any) -> list[Any]:
+    """Plain rows through the session's connection (no ORM bookkeeping: 100,000 rows stay cheap)."""
+    conn = await uow.session.connection()
+    return list((await conn.execute(stmt)).all())
+
+
+@lru_cache(maxsize=8)
+def _indicators(year: int) -> Any:
+    from domain.evaluation import indicator_set_for
+    return indicator_set_for(year)
 
 
 @dataclass(frozen=True)
@@ -59,8 +75,8 @@ async def subjects_for(uow: UnitOfWork, ob: Obligation, env: Env) -> list[Subjec
     tree = env.tree
     if ob.audience.kind is AudienceKind.CITY:
         grants: dict[str, list[str]] = defaultdict(list)
-        for holder, where in (await uow.session.execute(
-                select(TerritoryGrant.user_id, TerritoryGrant.territory).where(TerritoryGrant.level == 1))).all():
+        for holder, where in await _rows(uow, select(TerritoryGrant.user_id, TerritoryGrant.territory)
+                                         .where(TerritoryGrant.level == 1)):
             grants[where].append(holder)
         out = []
         for c in tree.cities:
@@ -72,8 +88,8 @@ async def subjects_for(uow: UnitOfWork, ob: Obligation, env: Env) -> list[Subjec
                RosterMember.territory).where(RosterMember.status == SeatState.ACTIVE.value)
     if ob.audience.kind is AudienceKind.COUNTY:
         admins: dict[str, list[str]] = defaultdict(list)
-        for _id, uid, _role, _city, _county, seat in (await uow.session.execute(
-                q.where(RosterMember.role == Role.ADMIN.value, RosterMember.county.is_not(None)))).all():
+        for _id, uid, _role, _city, _county, seat in await _rows(uow, q.where(
+                RosterMember.role == Role.ADMIN.value, RosterMember.county.is_not(None))):
             if uid:
                 admins[seat].append(uid)
         out = []
@@ -87,9 +103,9 @@ async def subjects_for(uow: UnitOfWork, ob: Obligation, env: Env) -> list[Subjec
     if ob.audience.role:
         q = q.where(RosterMember.role == ob.audience.role)
     out = []
-    for mid, uid, role, city, county, seat in (await uow.session.execute(q.order_by(RosterMember.id))).all():
-        if uid and _inside(seat, ob.territory):
-            label = f"{city}{county or '市本级'}{Role(role).label}"
+    for mid, uid, role, city, county, seat in await _rows(uow, q.order_by(RosterMember.id)):
+        if uid and (ob.territory is None or _inside(seat, ob.territory)):
+            label = f"{city}{county or '市本级'}{_ROLE_LABEL[role]}"
             out.append(Subject(f"m:{mid}:{role}:{uid}", label, city, (uid,), seat))
     return out
 
@@ -144,9 +160,8 @@ async def roster_complete(uow: UnitOfWork, ob: Obligation, due: date, subjects: 
 async def recommendations_confirmed(uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject],
                                     env: Env) -> dict[str, Status]:
     """A city has marked its 附件3 recommendations for the due date's year (at least one, not withdrawn)."""
-    rows = (await uow.session.execute(select(Recommendation.city).where(
-        Recommendation.year == due.year, Recommendation.withdrawn_at.is_(None)).distinct())).scalars().all()
-    cities = set(rows)
+    cities = {r[0] for r in await _rows(uow, select(Recommendation.city).where(
+        Recommendation.year == due.year, Recommendation.withdrawn_at.is_(None)).distinct())}
     return {s.key: Status(Territory.from_path(s.key).city in cities, "还没有标记推荐人选（用 /推荐）")
             for s in subjects}
 
@@ -161,7 +176,7 @@ async def _reports(uow: UnitOfWork, year: int, kind: str | None = None) -> dict[
     if kind:
         q = q.where(EvalReport.kind == kind)
     out: dict[str, list[Any]] = defaultdict(list)
-    for row in (await uow.session.execute(q)).all():
+    for row in await _rows(uow, q):
         out[row.user_id].append(row)
     return out
 
@@ -190,25 +205,33 @@ async def semester_report_submitted(uow: UnitOfWork, ob: Obligation, due: date, 
 async def evaluation_reports_submitted(uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject],
                                        env: Env) -> dict[str, Status]:
     """A member has reported (submitted or confirmed) every evidence their role's indicators ask for."""
-    from domain.evaluation import Report, indicator_set_for
-    iset = indicator_set_for(due.year)
+    from domain.evaluation import Report
+    iset = _indicators(due.year)
     reports = await _reports(uow, due.year)
     needs = {role: [q for ind in iset.indicators(role) for q in ind.requires] for role in ("admin", "trainer",
                                                                                           "reviewer")}
+    nothing = {role: _missing_text([q.label for q in qs]) for role, qs in needs.items()}
     out = {}
     for s in subjects:
         uid, role = _person(s)
-        mine = [Report(r.id, r.kind, r.fields, r.status) for r in reports.get(uid, []) if r.role == role]
+        if uid not in reports:                      # nothing reported yet: everything is missing
+            out[s.key] = Status(not needs.get(role), nothing.get(role, ""))
+            continue
+        mine = [Report(r.id, r.kind, r.fields, r.status) for r in reports[uid] if r.role == role]
         missing = []
         for q in needs.get(role, []):
             ok = [r for r in mine if q.matches(r)]
             n = len({str(r.fields.get(q.distinct)) for r in ok}) if q.distinct else len(ok)
             if n < q.count:
                 missing.append(q.label)
-        text = ("还缺报告：" + "、".join(missing[:4]) + (f"等 {len(missing)} 项" if len(missing) > 4 else "")
-                if missing else "")
-        out[s.key] = Status(not missing, text)
+        out[s.key] = Status(not missing, _missing_text(missing))
     return out
+
+
+def _missing_text(missing: list[str]) -> str:
+    if not missing:
+        return ""
+    return "还缺报告：" + "、".join(missing[:4]) + (f"等 {len(missing)} 项" if len(missing) > 4 else "")
 
 
 @done_query("self_reported")
