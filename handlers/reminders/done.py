@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -29,7 +29,6 @@ from storage.models.reminders import ReminderAck
 from storage.models.roster import RosterMember, TerritoryGrant
 from storage.models.scores import EvalReport, Recommendation
 from storage.repositories.roster import to_member
-
 
 _ROLE_LABEL = {r.value: r.label for r in Role}
 
