@@ -3,8 +3,10 @@
 The reminders themselves are the reminders feature's job (handlers/reminders/)."""
 from __future__ import annotations
 
+from typing import Any
+
 from bot.commands import Args, Router
-from bot.context import Context, Services, ServiceKey
+from bot.context import Context, ServiceKey, Services
 from bot.replies import Reply
 from domain.calendar import Deadline, load_cycle, workdays_between
 
@@ -22,7 +24,7 @@ def _cycle(services: Services) -> list[Deadline]:
 async def deadlines(ctx: Context, args: Args) -> Reply:
     today = ctx.now().date()
     role = ctx.group_role.value if ctx.group_role else None
-    items = []
+    items: list[dict[str, Any]] = []
     for d in _cycle(ctx.services):
         if role and role not in d.groups:
             continue

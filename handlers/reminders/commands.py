@@ -25,7 +25,7 @@ from handlers.permissions import REMINDER_OPERATOR
 from handlers.reminders.done import DONE_QUERIES, subjects_for
 from handlers.reminders.job import send_plan
 from handlers.reminders.service import current_due, due_text, env, find, obligations
-from handlers.roster_common import held, regions
+from handlers.roster.common import held, regions
 from scheduler import JobContext
 from storage.repositories.reminders import ReminderRepository
 

@@ -15,7 +15,7 @@ from domain.reminders import (
 )
 from domain.reminders.ladder import next_due
 from handlers.reminders.done import DONE_QUERIES, Env
-from handlers.roster_common import config, regions
+from handlers.roster.common import config, regions
 from storage.db import UnitOfWork
 from storage.repositories.reminders import ReminderRepository, StoredItem
 
