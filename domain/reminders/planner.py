@@ -77,6 +77,9 @@ class Plan:
     done: int = 0
 
 
+NOT_DONE = Status(False)
+
+
 @dataclass(frozen=True)
 class RunInput:
     steps: list[Step]
@@ -94,8 +97,9 @@ def plan_run(inp: RunInput) -> Plan:
     for step in inp.steps:
         ob = inp.obligations[step.obligation]
         statuses = inp.statuses.get(ob.id, {})
+        items: dict[str, Item] = {}          # one Item per distinct "missing" text (100,000 people, few texts)
         for subject in inp.subjects.get(ob.id, []):
-            status = statuses.get(subject.key, Status(False))
+            status = statuses.get(subject.key) or NOT_DONE
             if status.done:
                 plan.done += 1
                 continue
@@ -107,13 +111,16 @@ def plan_run(inp: RunInput) -> Plan:
                 continue
             for g in ob.groups:
                 plan.digests[g].append(line)
-            _personal(plan, inp, ob, step, subject, status, line)
+            item = items.get(status.missing)
+            if item is None:
+                item = items[status.missing] = Item(ob.number, ob.title, step.due, step.step, status.missing,
+                                                    ob.action)
+            _personal(plan, inp, ob, step, subject, status, line, item)
     return plan
 
 
 def _personal(plan: Plan, inp: RunInput, ob: Obligation, step: Step, subject: Subject, status: Status,
-              line: Line) -> None:
-    item = Item(ob.number, ob.title, step.due, step.step, status.missing, ob.action)
+              line: Line, item: Item) -> None:
     unacked_person = False
     before_due = step.step.startswith("T-")
     for person in subject.people:
@@ -124,7 +131,7 @@ def _personal(plan: Plan, inp: RunInput, ob: Obligation, step: Step, subject: Su
             plan.personal.append((Key(ob.id, step.due, step.step, person), item))
         if ack is None and inp.delivered and inp.delivered.get((ob.id, step.due, person), 0) >= 2:
             unacked_person = True
-    if not (step.overdue or unacked_person):
+    if not (unacked_person or step.overdue):
         return
     ops = [op for op in inp.city_operators.get(subject.city or "", ()) if op not in subject.people]
     reason = CITY_OVERDUE if step.overdue else CITY_UNACKED

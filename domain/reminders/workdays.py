@@ -49,7 +49,8 @@ def _days(value: Any, source: str) -> set[date]:
             else:
                 out.add(date.fromisoformat(text.strip()))
         except ValueError as exc:
-            raise HolidayFileError(f"{source}：日期“{text}”有误（{exc}），请写成 2027-01-01 或 2027-02-06..2027-02-13") from None
+            raise HolidayFileError(f"{source}：日期“{text}”有误（{exc}），"
+                                   "请写成 2027-01-01 或 2027-02-06..2027-02-13") from None
     return out
 
 

@@ -182,7 +182,8 @@ async def done(ctx: Context, args: Args) -> Reply:
 # --- /催办 -----------------------------------------------------------------------------------------
 
 @router.command("催办", alias="urge", help="立即提醒未完成的人（每人每天一次）",
-                args=[Arg("事项", "item", text, help="/提醒 列表 里的编号"), Arg("地区", "where", text, required=False)],
+                args=[Arg("事项", "item", text, help="/提醒 列表 里的编号"),
+                      Arg("地区", "where", text, required=False)],
                 permission=REMINDER_OPERATOR, examples=("/催办 1", "/催办 1 西湖区"))
 async def urge(ctx: Context, args: Args) -> Reply:
     ob = await _item(ctx, args.value("item", str))
