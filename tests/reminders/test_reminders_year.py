@@ -26,7 +26,7 @@ async def test_a_year_of_reminders(start_bot, chat, sim):
     bot = await start_bot(clock=clock)
     await chat.say("/绑定 管理员群", conversation="cid-admin-group")
     # 西湖区 lacks a trainer and reviewers; 萧山区 is complete. Both county admins are linked to DingTalk.
-    await seed(bot.db, [(Role.ADMIN, XIHU, "t-hz-001")] + _complete(XIAOSHAN, "t-hz-002"),
+    await seed(bot.db, [(Role.ADMIN, XIHU, "t-hz-001"), *_complete(XIAOSHAN, "t-hz-002")],
                grants=[("city-hz-001", "杭州市")])
     acked = False
     day = date(2026, 1, 1)
