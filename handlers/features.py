@@ -5,7 +5,7 @@ The order is the order of /帮助 within a section, of the jobs and of the start
 from __future__ import annotations
 
 from bot.commands import Router
-from handlers import calendar, core, demo, evaluation, reminders
+from handlers import base_schools, calendar, core, demo, evaluation, reminders
 from handlers.feature import ExportKind, Feature
 from handlers.roster import approvals, export, grants, members, views
 from handlers.scores import cli as scores_cli
@@ -21,6 +21,8 @@ FEATURES: tuple[Feature, ...] = (
             exports=[*export.EXPORTS, *evaluation.EXPORTS], register_cli=export.register_cli,
             on_startup=export.on_startup),
     Feature("scores", routers=[scores.router], setup_http=scores.setup_http, register_cli=scores_cli.register),
+    Feature("base_schools", routers=[base_schools.router], jobs=base_schools.JOBS, exports=base_schools.EXPORTS,
+            register_cli=base_schools.register_cli),
     # after roster and scores: its /帮助 lines come last in 审批与管理; its job runs the reminders of every feature
     Feature("reminders", routers=[reminders.router], jobs=reminders.JOBS, on_startup=reminders.on_startup,
             health=reminders.health),
