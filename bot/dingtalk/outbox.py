@@ -87,9 +87,13 @@ class OutboxWorker:
 
     async def _send_one(self, oid, kind, conversation_id, user_ids, msg_key, msg_param, attempts):
         try:
+            throttled: list[str] = []
             if kind == "group":
                 await self.api.send_group(conversation_id, msg_key, msg_param)
-                throttled: list[str] = []
+            elif kind == "card":
+                await self.api.send_card(user_ids[0], msg_key, msg_param["outTrackId"], msg_param["params"])
+            elif kind == "card_update":
+                await self.api.update_card(msg_param["outTrackId"], msg_param["params"])
             else:
                 res = await self.api.send_users(user_ids, msg_key, msg_param)
                 throttled = [u for u in res.throttled_ids if u in user_ids]
@@ -106,9 +110,14 @@ class OutboxWorker:
                 return later
             self.metrics.sends.labels(result="failed").inc()
             log.error("outbox %s failed for good: %s", oid, exc)
+            alt = msg_param.get("fallback") if kind == "card" else None
 
-            async def failed(uow, oid=oid, err=str(exc)):
+            async def failed(uow, oid=oid, err=str(exc), alt=alt, to=user_ids):
                 await uow.outbox.mark_failed(oid, err)
+                if alt:   # a card that cannot be sent: its action card with the text commands instead
+                    await uow.outbox.enqueue(kind="users", user_ids=to, msg_key=alt["msgKey"],
+                                             msg_param=alt["msgParam"], now=self.clock.now(), purpose="card-fallback")
+                    self.wake()
             return failed
         if throttled:
             # Those people did not get it: send again to them alone, later.

@@ -178,10 +178,13 @@ class OutboxRepository:
                       conversation_id: str | None = None, user_ids: list[str] | None = None,
                       reply_to_msg_id: str | None = None, purpose: str = "") -> list[OutboxMessage]:
         """Write a send to the outbox; a batch to more than 20 people becomes several rows."""
-        if kind not in ("group", "users"):
+        if kind not in ("group", "users", "card", "card_update"):
             raise ValueError(kind)
         rows: list[OutboxMessage] = []
-        chunks = [None] if kind == "group" else [user_ids[i:i + 20] for i in range(0, len(user_ids or []), 20)]
+        if kind == "users":
+            chunks = [user_ids[i:i + 20] for i in range(0, len(user_ids or []), 20)]
+        else:   # a group message, an interactive card to one person, a card update
+            chunks = [user_ids]
         for chunk in chunks:
             row = OutboxMessage(kind=kind, conversation_id=conversation_id, user_ids=chunk, msg_key=msg_key,
                                 msg_param=msg_param, status="pending", attempts=0, next_attempt_at=now,
