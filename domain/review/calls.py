@@ -87,12 +87,15 @@ class ReviewConfig:
     calls: tuple[ReviewCall, ...] = field(default=())
 
     def subject(self, word: str) -> str | None:
+        """The canonical 学科 (synonyms: domain/data/subject_synonyms.yaml, then review.yaml's)."""
+        from domain.review.subjects import canonical_subject, default_subject_synonyms
         w = clean(word)
-        w = self.subject_synonyms.get(w, w)
+        w = self.subject_synonyms.get(w) or canonical_subject(w, default_subject_synonyms()) or w
         return w if w in self.subjects else None
 
     def stage(self, word: str) -> str | None:
-        w = clean(word)
+        from domain.review.subjects import canonical_stage
+        w = canonical_stage(clean(word)) or clean(word)
         return w if w in self.stages else None
 
     def resource_type(self, word: str) -> str | None:
@@ -213,7 +216,7 @@ def parse_chat_call(text: str, defaults: ReviewCall) -> ReviewCall:
         raise CallError("缺少名称，请写 名称=2026年优质资源征集")
     if "deadline" not in values:
         raise CallError("缺少截止日期，请写 截止=2026-05-28")
-    split = lambda v: [p for p in re.split(r"[,，、]", v) if p]  # noqa: E731
+    split = lambda v: [p for p in re.split(r"[,，、]", v) if p]
     levels = [lv.as_dict() for lv in defaults.levels]
     if "levels" in values:
         base = {lv.pool: lv.as_dict() for lv in defaults.levels}

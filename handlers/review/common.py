@@ -36,7 +36,7 @@ def config(services: Services) -> ReviewConfig:
 class Env:
     """What handlers and jobs share: a unit of work, the services, the time and who acts."""
 
-    uow: "UnitOfWork"
+    uow: UnitOfWork
     services: Services
     now: datetime
     actor_id: str = BOT_ACTOR[0]
@@ -44,7 +44,7 @@ class Env:
     ctx: Context | None = None
 
     @classmethod
-    def of(cls, ctx: Context) -> "Env":
+    def of(cls, ctx: Context) -> Env:
         return cls(ctx.uow, ctx.services, ctx.now(), ctx.actor.id, ctx.actor.name, ctx)
 
     @property

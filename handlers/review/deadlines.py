@@ -17,10 +17,18 @@ from domain.calendar import is_workday, workdays_between
 from domain.review.calls import add_workdays
 from domain.review.flow import Status, TaskState
 from handlers.permissions import REVIEW_OPERATOR
-from handlers.review.common import TASK, Env, catalogue, operator_scope, pick_call, router, task_view
-from handlers.review.engine import assign_now, demands, plan_levels
+from handlers.review.common import (
+    TASK,
+    Env,
+    catalogue,
+    operator_scope,
+    pick_call,
+    router,
+    task_view,
+)
+from handlers.review.engine import assign_now
 from handlers.review.push import refresh_card
-from handlers.review.verdicts import reassign
+from handlers.review.verdicts import FIELD_NAMES, reassign
 from scheduler import JobContext, JobSpec
 
 
@@ -132,7 +140,7 @@ async def resource(ctx: Context, args: Args) -> Reply:
                 "verdict": {"pass": "通过", "reject": "退回"}.get(t.verdict or "", ""), "reason": t.reason or "",
                 "reviewer": "本人" if t.reviewer_id == ctx.actor.id else f"审核员{i + 1}",
                 "due": t.due_on.isoformat()} for i, t in enumerate(tasks)]
-    fixes = [{"field": c.field, "before": c.before, "after": c.after} for c in await repo.corrections(n)]
+    fixes = [{"field": FIELD_NAMES.get(c.field, c.field), "before": c.before, "after": c.after} for c in await repo.corrections(n)]
     return Reply("review/resource", {"n": r.id, "title": r.title, "catalogue": catalogue(r), "link": r.link,
                                      "status": Status(r.status).label, "call": call.name if call else "",
                                      "level": call.levels[r.level_index].name if call else "",

@@ -11,8 +11,15 @@ from datetime import date
 from bot.replies import Reply
 from domain.review.calls import ReviewCall, ReviewLevel
 from domain.review.flow import Decision, Status, TaskState, after_decision, decide
-from domain.review.matching import Demand, MatchPolicy, Plan, ReviewerInfo, plan_assignments
-from domain.roster import Role, Status as SeatStatus
+from domain.review.matching import (
+    Demand,
+    MatchPolicy,
+    Plan,
+    ReviewerInfo,
+    plan_assignments,
+)
+from domain.roster import Role
+from domain.roster import Status as SeatStatus
 from domain.territory import Territory
 from handlers.review.common import ENTITY, TASK, Env
 from handlers.review.push import push_tasks
@@ -23,8 +30,7 @@ ACTIVE_TASK = (TaskState.OPEN.value, TaskState.DONE.value)
 
 
 def policy(env: Env) -> MatchPolicy:
-    return MatchPolicy(province_exclusion=env.config.settings.province_exclusion,
-                       subject_synonyms=dict(env.config.subject_synonyms))
+    return MatchPolicy(province_exclusion=env.config.settings.province_exclusion)
 
 
 async def reviewers(env: Env, level: ReviewLevel, day: date) -> list[ReviewerInfo]:
@@ -51,7 +57,7 @@ async def reviewers(env: Env, level: ReviewLevel, day: date) -> list[ReviewerInf
 
 
 def _pool_level(level: ReviewLevel) -> str:
-    return "province" if level.pool == "province" else "city"
+    return level.pool          # school | county | city | province, as the matcher names its pools
 
 
 @dataclass(frozen=True)

@@ -128,9 +128,9 @@ async def resources_api(request: web.Request) -> web.Response:
 # ── chat: one resource ──
 @router.command("提交资源", alias="addresource", help="登记一个待审资源（运营人员）", raw=True,
                 permission=OPERATOR,
-                examples=("/提交资源 外部编号=R001 资源名称=分数的意义 资源类型=微课 学段=小学 学科=数学 "
+                examples=(("/提交资源 外部编号=R001 资源名称=分数的意义 资源类型=微课 学段=小学 学科=数学 "
                           "链接=https://example.cn/r/1 提交人=李明 提交人账号=LiMing01 学校=西湖小学 "
-                          "县区=西湖区 设区市=杭州市",))
+                          "县区=西湖区 设区市=杭州市"),))
 async def add_resource(ctx: Context, args: Args) -> Reply:
     values = dict(re.findall(r"(\S+?)\s*[=＝]\s*(\S+)", args.rest or ""))
     if not values:

@@ -20,7 +20,7 @@ from domain.review.flow import VERDICT_NAMES, TaskState
 from handlers.review.common import Env, task_view
 from storage.models.review import ReviewTask
 
-CARD_TEMPLATE = "review_tasks.schema"       # the card template registered for the robot
+CARD_TEMPLATE = "zj-review-tasks.schema"    # the card template registered for the robot
 ACTIONS = (("pass", "通过"), ("reject", "退回"), ("decline", "不能审"))
 ACTION_COMMANDS = {"pass": "通过", "reject": "退回", "decline": "不能审"}
 
@@ -50,11 +50,13 @@ async def card_params(env: Env, call: ReviewCall | None, tasks: Sequence[ReviewT
         views.append(view)
     rendered = env.services.renderer.reply(Reply("review/tasks_card", {"tasks": views, "call": call.name if call
                                                                        else ""}))
-    buttons = [{"id": f"{a}:{v['n']}", "text": f"{label} #{v['n']}", "task": v["n"]}
-               for v in views if v["open"] for a, label in ACTIONS]
+    buttons = [{"id": f"{a}:{v['n']}", "text": f"{label} #{v['n']}", "task": str(v["n"]),
+                "params": {"action": f"{a}:{v['n']}"}} for v in views for a, label in ACTIONS]
+    status = {str(v["n"]): v["status"] for v in views if not v["open"]}
     return {"title": rendered.title, "markdown": rendered.text,
             "tasks": json.dumps(views, ensure_ascii=False),
-            "buttons": json.dumps(buttons, ensure_ascii=False)}
+            "buttons": json.dumps(buttons, ensure_ascii=False),
+            "status": json.dumps(status, ensure_ascii=False)}
 
 
 def fallback(env: Env, params: dict[str, str], first_link: str) -> dict[str, Any]:
