@@ -14,7 +14,7 @@ from typing import Any
 from dingtalk_stream.card_callback import CardCallbackMessage
 
 CARD_TOPIC = "/v1.0/card/instances/callback"
-ACTION_TEXT = {"pass": "/通过", "reject": "/退回", "decline": "/不能审"}
+ACTION_TEXT = {"pass": "/通过", "reject": "/不通过", "decline": "/不能审"}
 _ACTION = re.compile(r"^(pass|reject|decline):(\d{1,9})$")
 
 

@@ -1,4 +1,4 @@
-"""Verdicts: /通过 N [评语], /退回 N 原因, /修改编目 N 字段=值…, /不能审 N 原因 — typed, or a card
+"""Verdicts: /通过 N [评语], /不通过 N 原因, /修改编目 N 字段=值…, /不能审 N 原因 — typed, or a card
 button (bot/dingtalk/cards.py turns the press into the same text). N is the resource number.
 
 Only the assigned reviewer may give a verdict; a second one says it is already recorded; a task
@@ -71,22 +71,22 @@ async def approve(ctx: Context, args: Args) -> Reply:
                                           "level": call.levels[t.level_index].name})
 
 
-@router.command("退回", alias="reject", help="审核退回，必须写明原因",
+@router.command("不通过", alias="fail", help="审核不通过（退回），必须写明原因",
                 args=[N_ARG, Arg("原因", "reason", required=False, greedy=True)],
-                examples=("/退回 12 章节与内容不符",))
+                examples=("/不通过 12 章节与内容不符",))
 async def reject(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
     n = args.value("n", int)
     reason = (args.optional("reason", str) or "").strip()
     r, t, call = await my_task(env, n)
     if not reason:
-        raise UserError("review/reason_needed", n=n, command="退回")
+        raise UserError("review/reason_needed", n=n, command="不通过")
     outcome = await _record(env, r, t, call, REJECT, reason)
     return Reply("review/verdict_saved", {"n": r.id, "title": r.title, "verdict": "退回", "outcome": outcome,
                                           "level": call.levels[t.level_index].name})
 
 
-@router.command("不能审", alias="decline", help="不能审这个资源（写明原因），系统立即改派",
+@router.command("不能审", alias="cannot", help="不能审这个资源（写明原因），系统立即改派",
                 args=[N_ARG, Arg("原因", "reason", required=False, greedy=True)],
                 examples=("/不能审 12 与提交人同校",))
 async def decline(ctx: Context, args: Args) -> Reply:

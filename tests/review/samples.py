@@ -45,7 +45,7 @@ SAMPLES: dict[str, list[dict]] = {
     "review/moved": [{"n": 12}],
     "review/decided": [{"n": 12}],
     "review/not_assigned": [{"n": 12}],
-    "review/reason_needed": [{"n": 12, "command": "退回"}],
+    "review/reason_needed": [{"n": 12, "command": "不通过"}],
     "review/verdict_saved": [{"n": 12, "title": "分数的意义", "verdict": v, "outcome": o, "level": "省级评审"}
                              for v, o in (("通过", "need_more"), ("通过", "next"), ("通过", "shelved"),
                                           ("退回", "rejected"), ("通过", "pending"))],
