@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers.review import assign, calls, deadlines, intake, stats, verdicts  # noqa: F401  (commands)
+from handlers.review import assign, calls, deadlines, intake, reports, stats, verdicts  # noqa: F401  (commands)
 from handlers.review.common import config, router
 from handlers.review.deadlines import JOBS
 

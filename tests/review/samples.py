@@ -71,4 +71,9 @@ SAMPLES: dict[str, list[dict]] = {
                          "rows": [{"city": "杭州市", "level": "市级初审", "submitted": 3, "assigned": 3, "done": 1,
                                    "overdue": 0, "passed": 1, "rejected": 0}]},
                         {"call": "2026年征集", "city": "全省", "rows": []}],
+    "review/top": [{"rows": [{"rank": 1, "n": 3, "title": "分数的意义", "place": "杭州市", "subject": "小学·数学",
+                              "clicks": 30, "downloads": 4}], "period": "本月", "where": "杭州市", "subject": "数学"},
+                   {"rows": [], "period": "本年", "where": "全省", "subject": ""}],
+    "review/bad_period": [{"word": "上周"}],
+    "review/bad_rank_word": [{"word": "某某"}],
 }
