@@ -387,6 +387,7 @@ class ParseFailure(Exception):
     arg: Arg | None
     value: str
     expected: str
+    missing: bool = False           # a required argument was not given (``expected`` is its help)
 
 
 def parse_args(spec: CommandSpec, rest: str) -> Args:
@@ -434,7 +435,7 @@ def parse_args(spec: CommandSpec, rest: str) -> Args:
             except ArgError as exc:
                 raise ParseFailure(a, values[a], exc.expected) from None
         elif a.required:
-            raise ParseFailure(a, "", f"缺少{a.label}" + (f"（{a.help}）" if a.help else ""))
+            raise ParseFailure(a, "", a.help, missing=True)
         else:
             result.set(a.key, a.default)
     return result

@@ -185,15 +185,15 @@ class Context:
     async def send_to_users(self, user_ids: list[str], reply: Reply, purpose: str = "") -> None:
         """Queue a 1:1 message to people (committed with this unit of work)."""
         rendered = self.services.renderer.reply(reply)
-        await self.uow.outbox.enqueue(kind="users", user_ids=list(user_ids), msg_key="sampleMarkdown",
-                                      msg_param={"title": rendered.title, "text": rendered.text},
+        await self.uow.outbox.enqueue(kind="users", user_ids=list(user_ids), msg_key=rendered.msg_key,
+                                      msg_param=rendered.msg_param,
                                       now=self.now(), reply_to_msg_id=self.message.msg_id, purpose=purpose)
         self.outbox_written = True
 
     async def send_to_group(self, conversation_id: str, reply: Reply, purpose: str = "") -> None:
         rendered = self.services.renderer.reply(reply)
-        await self.uow.outbox.enqueue(kind="group", conversation_id=conversation_id, msg_key="sampleMarkdown",
-                                      msg_param={"title": rendered.title, "text": rendered.text},
+        await self.uow.outbox.enqueue(kind="group", conversation_id=conversation_id, msg_key=rendered.msg_key,
+                                      msg_param=rendered.msg_param,
                                       now=self.now(), reply_to_msg_id=self.message.msg_id, purpose=purpose)
         self.outbox_written = True
 

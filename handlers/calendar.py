@@ -46,8 +46,7 @@ async def send_reminders(job: JobContext) -> int:
         for role in d.groups:
             for binding in await job.uow.groups.for_role(role):
                 await job.uow.outbox.enqueue(kind="group", conversation_id=binding.conversation_id,
-                                             msg_key="sampleMarkdown",
-                                             msg_param={"title": rendered.title, "text": rendered.text},
+                                             msg_key=rendered.msg_key, msg_param=rendered.msg_param,
                                              now=job.now(), purpose=f"reminder:{d.id}:{due.isoformat()}:{left}")
                 sent += 1
     return sent

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from bot.commands import HELP_SECTIONS, Arg, Args, Chat, GroupRole, Router, group_role
 from bot.context import Context
+from bot.dispatcher import unknown_command
 from handlers.permissions import SUPERADMIN
 from bot.replies import Reply
 
@@ -24,9 +25,7 @@ async def help_(ctx: Context, args: Args) -> Reply:
         name = command.lstrip("/／")
         spec = registry.find(name)
         if spec is None:
-            allowed = [s for s in registry.commands if s.allowed_in(ctx.group_role, ctx.is_group)]
-            return Reply("errors/unknown_command", {
-                "name": name, "suggestions": [_brief(s) for s in registry.suggest(name, allowed)]})
+            return unknown_command(ctx, name)
         return Reply("help/command", {
             "c": _brief(spec),
             "args": [{"label": a.label, "required": a.required, "help": a.help} for a in spec.args],

@@ -23,6 +23,7 @@ from bot.replies import Reply
 from domain.evaluation import indicator_set_for
 from domain.scores import Period, RuleSet, ScoreSummary, parse_period, period_of
 from domain.territory import Level, Territory, resolve_territory
+from domain.masking import mask_account
 from handlers.permissions import SCOPE
 from handlers.scores_people import access_of, regions
 from handlers.scores_service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
@@ -37,12 +38,6 @@ API_BATCH = 5_000
 
 
 # ── helpers ──
-def mask_account(account: str) -> str:
-    if len(account) <= 4:
-        return account[:1] + "*" * (len(account) - 1)
-    return account[:2] + "*" * (len(account) - 4) + account[-2:]
-
-
 def _period_label(p: Period, rules: RuleSet, today: date) -> str:
     if p.kind == "year":
         return p.label

@@ -294,9 +294,9 @@ class Cards:
 
     def _check_space(self, space: Space, body: dict[str, Any], inst: CardInstance) -> Space:
         if space.kind not in inst.space_models:
-            model = "imRobotOpenSpaceModel" if space.kind == "IM_ROBOT" else "imGroupOpenSpaceModel"
+            needed = "imRobotOpenSpaceModel" if space.kind == "IM_ROBOT" else "imGroupOpenSpaceModel"
             raise CardError("invalidParameter.openSpace.notSupported",
-                            f"卡片创建时没有 {model}，不能投放到 {space.kind}")
+                            f"卡片创建时没有 {needed}，不能投放到 {space.kind}")
         if space.kind == "IM_ROBOT":
             model = body.get("imRobotOpenDeliverModel")
             if not isinstance(model, dict) or model.get("spaceType", "IM_ROBOT") != "IM_ROBOT":
@@ -350,7 +350,8 @@ class Cards:
             raise CardError("invalidParameter.outTrackId.notExist", f"卡片实例 {track!r} 不存在")
         if body.get("cardData") is None and body.get("privateData") is None:
             raise CardError("invalidParameter.cardData.missing", "cardData 和 privateData 不能都为空")
-        options = body.get("cardUpdateOptions") if isinstance(body.get("cardUpdateOptions"), dict) else {}
+        raw_options = body.get("cardUpdateOptions")
+        options: dict[str, Any] = raw_options if isinstance(raw_options, dict) else {}
         self._apply(inst, body.get("cardData"), body.get("privateData"),
                     by_key=bool(options.get("updateCardDataByKey")),
                     private_by_key=bool(options.get("updatePrivateDataByKey")))

@@ -51,7 +51,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -252,7 +252,7 @@ class FakeDingTalk:
 
     @web.middleware
     async def _json_errors(self, request: web.Request,
-                           handler: Callable[[web.Request], Coroutine[Any, Any, web.StreamResponse]]
+                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
                            ) -> web.StreamResponse:
         try:
             return await handler(request)
@@ -346,15 +346,15 @@ class FakeDingTalk:
 
     def push_frame(self, frame: dict[str, Any] | str, timeout: float | None = None) -> None:
         """Push a raw frame (dict, or an already-encoded JSON string) to the connected bot."""
-        frame = json.loads(frame if isinstance(frame, str) else json.dumps(frame))      # private copy
+        copy: dict[str, Any] = json.loads(frame if isinstance(frame, str) else json.dumps(frame))  # private
         msg_id = conv = None
-        if frame.get("type") == "CALLBACK" and isinstance(frame.get("data"), str):
+        if copy.get("type") == "CALLBACK" and isinstance(copy.get("data"), str):
             try:
-                data = json.loads(frame["data"])
+                data = json.loads(copy["data"])
                 msg_id, conv = data.get("msgId"), data.get("conversationId")
             except ValueError:
                 pass
-        self._run(self.gateway.push(frame, wait=timeout, msg_id=msg_id, conversation_id=conv),
+        self._run(self.gateway.push(copy, wait=timeout, msg_id=msg_id, conversation_id=conv),
                   (timeout or self.delivery_timeout) + 5)
 
     def send_ping(self, opaque: str | None = None) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from bot.replies import MESSAGES_DIR, Renderer, md_escape
+from bot.replies import MESSAGES_DIR, Renderer, plain_text
 from tests.samples import SAMPLES
 
 renderer = Renderer()
@@ -34,13 +34,23 @@ def test_strict_undefined():
         renderer.render("errors/internal", {})
 
 
-def test_user_text_is_escaped():
-    out = renderer.render("input/not_command", {"text": "**粗** [链接](http://x) <b>"})
-    assert "**粗**" not in out.text and "\\*\\*粗\\*\\*" in out.text
-    assert "<b>" not in out.text and "&lt;b&gt;" in out.text
-    assert md_escape("a_b#c|d`") == "a\\_b\\#c\\|d\\`"
+def test_user_text_with_markup_goes_as_plain_text_unescaped():
+    value = "**粗** [链接](http://x) <b> a_b\\c"
+    out = renderer.render("input/not_command", {"text": value})
+    assert not out.markdown and out.msg_key == "sampleText"
+    assert value in out.text and "\\*" not in out.text and "&lt;" not in out.text
+    assert out.msg_param == {"content": out.text}
+
+
+def test_plain_values_keep_the_markdown():
+    out = renderer.render("errors/unknown_command", {"name": "登记x", "suggestions": [], "elsewhere": [], "unbound": False})
+    assert out.markdown and "**/帮助**" in out.text and out.msg_key == "sampleMarkdown"
+
+
+def test_plain_text_takes_the_templates_formatting_out():
+    assert plain_text("#### 标题\n**粗** 与 *斜*\n[下载](http://x/y)\n> 引用") == "标题\n粗 与 斜\n下载：http://x/y\n引用"
 
 
 def test_long_output_is_truncated():
-    out = renderer.render("errors/unknown_command", {"name": "x" * 7000, "suggestions": []})
+    out = renderer.render("errors/unknown_command", {"name": "x" * 7000, "suggestions": [], "elsewhere": [], "unbound": False})
     assert len(out.text) < 6100 and "已截断" in out.text
