@@ -74,16 +74,15 @@ class Env:
         if not ids:
             return
         rendered = self.services.renderer.reply(reply)
-        await self.uow.outbox.enqueue(kind="users", user_ids=ids, msg_key="sampleMarkdown",
-                                      msg_param={"title": rendered.title, "text": rendered.text}, now=self.now,
-                                      purpose=purpose)
+        await self.uow.outbox.enqueue(kind="users", user_ids=ids, msg_key=rendered.msg_key,
+                                      msg_param=rendered.msg_param, now=self.now, purpose=purpose)
         self._wrote()
 
     async def to_reviewer_groups(self, reply: Reply, purpose: str) -> None:
         rendered = self.services.renderer.reply(reply)
         for g in await self.uow.groups.for_role("reviewer"):
-            await self.uow.outbox.enqueue(kind="group", conversation_id=g.conversation_id, msg_key="sampleMarkdown",
-                                          msg_param={"title": rendered.title, "text": rendered.text}, now=self.now,
+            await self.uow.outbox.enqueue(kind="group", conversation_id=g.conversation_id,
+                                          msg_key=rendered.msg_key, msg_param=rendered.msg_param, now=self.now,
                                           purpose=purpose)
             self._wrote()
 

@@ -15,7 +15,14 @@ from handlers.permissions import SCOPE
 from handlers.review.common import Env, config, operator_scope, pick_call, router
 from handlers.roster_common import regions
 from handlers.roster_export import ExportKind, register_export_kind
-from storage.forms.review_form import DOCX_MIME, XLSX_MIME, review_form_data, review_form_spec, write_docx, write_xlsx
+from storage.forms.review_form import (
+    DOCX_MIME,
+    XLSX_MIME,
+    review_form_data,
+    review_form_spec,
+    write_docx,
+    write_xlsx,
+)
 
 RANK_LIMIT = 10
 SECTION = {Status.SHELVED.value: "shelved", Status.REJECTED.value: "rejected"}

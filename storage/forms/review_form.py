@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from storage.forms.tables import DOCX_MIME, XLSX_MIME, FormData, FormSpec, SectionSpec, write_docx, write_xlsx
+from storage.forms.tables import (
+    DOCX_MIME,
+    XLSX_MIME,
+    FormData,
+    FormSpec,
+    SectionSpec,
+    write_docx,
+    write_xlsx,
+)
 
 COLUMNS = ("编号", "资源名称", "类别", "学段", "学科", "教材版本", "章节", "资源类型", "县(市、区)", "学校", "提交人",
            "审核级别", "意见")
