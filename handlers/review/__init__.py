@@ -24,5 +24,5 @@ def register_cli(subparsers) -> None:
 
 async def on_startup(bot) -> None:
     from handlers.evaluation import REVIEW_STATS
-    bot.services.provide(REVIEW_STATS, stats.DbReviewStats(bot.db.url))
+    bot.services.provide(REVIEW_STATS, stats.DbReviewStats(bot.db))
     await calls.ensure_default_calls(bot.db, config(bot.services), bot.clock.now())

@@ -31,16 +31,22 @@ def positive_of(feedback: list[Any]) -> bool | None:
 
 
 class DbReviewStats:
-    """Reads on its own connection: /考核 calls it while its own unit of work holds one."""
+    """Reads in a unit of work of its own: /考核 calls it while its own holds a connection. SQLite's
+    pool has one connection, so there it reads through a second engine on the same file."""
 
-    def __init__(self, url: str):
-        self.url = url
-        self._db: Database | None = None
+    def __init__(self, db: Database):
+        self.db = db
+        self._own: Database | None = None
+
+    def _database(self) -> Database:
+        if self.db.dialect != "sqlite":
+            return self.db
+        if self._own is None:
+            self._own = Database(self.db.url)
+        return self._own
 
     async def review_stats(self, member_id: str, start: date, end: date) -> ReviewStats | None:
-        if self._db is None:
-            self._db = Database(self.url, pool_size=1, max_overflow=0)
-        async with self._db.unit_of_work() as uow:
+        async with self._database().unit_of_work() as uow:
             repo = uow.repo(ReviewRepository)
             tasks = [t for t in await repo.tasks_of_reviewer(member_id)
                      if start <= t.assigned_at.date() <= end]
@@ -59,8 +65,8 @@ class DbReviewStats:
                                reviewed=len(done), rated=len(rated), good=sum(1 for r in rated if r))
 
     async def dispose(self) -> None:
-        if self._db is not None:
-            await self._db.dispose()
+        if self._own is not None:
+            await self._own.dispose()
 
 
 @dataclass
