@@ -30,6 +30,24 @@ class CallError(ValueError):
     """A call definition that cannot be used; the message is Chinese and names the field."""
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML with dates left as text, so a wrong date gets a message naming the field."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def _yaml(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"第 {mark.line + 1} 行" if mark is not None else "文件"
+        raise CallError(f"{where}不是有效的 YAML，请检查缩进和冒号") from None
+
+
 @dataclass(frozen=True)
 class ReviewLevel:
     id: str                       # school | county | city | province
@@ -172,7 +190,7 @@ def parse_call(raw: Mapping[str, Any]) -> ReviewCall:
 
 
 def load_config(text: str | None = None) -> ReviewConfig:
-    data = yaml.safe_load(text if text is not None else DEFAULT_FILE.read_text("utf-8")) or {}
+    data = _yaml(text if text is not None else DEFAULT_FILE.read_text("utf-8")) or {}
     s = data.get("settings") or {}
     settings = ReviewSettings(
         province_exclusion=str(s.get("province_exclusion", "county")),
@@ -189,7 +207,7 @@ def load_config(text: str | None = None) -> ReviewConfig:
 
 
 def load_calls_file(text: str) -> list[ReviewCall]:
-    data = yaml.safe_load(text) or {}
+    data = _yaml(text) or {}
     items = data.get("calls", data) if isinstance(data, dict) else data
     if isinstance(items, dict):
         items = [items]
