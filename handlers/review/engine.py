@@ -178,14 +178,15 @@ async def settle(env: Env, call: ReviewCall, r: ReviewResource) -> str:
             t.state = TaskState.CANCELLED.value
     move = after_decision(st.decision, r.level_index, len(call.levels))
     assert move is not None
-    before = {"status": r.status, "level": r.level_index}
+    level_before = r.level_index
+    before: dict[str, object] = {"status": r.status, "level": level_before}
     r.status, r.level_index, r.updated_at = move.status.value, move.level_index, env.now
     await env.audit("review.move", ENTITY, str(r.id), before=before,
                     after={"status": r.status, "level": r.level_index}, territory=f"{env.province}/{r.city}")
     if move.status is Status.REJECTED:
-        reasons = [t.reason for t in tasks if t.level_index == before["level"] and t.verdict == "reject" and t.reason]
+        reasons = [t.reason for t in tasks if t.level_index == level_before and t.verdict == "reject" and t.reason]
         await env.to_users(await env.city_operators(r.city), Reply("review/rejected_notice", {
-            "n": r.id, "title": r.title, "level": call.levels[int(before["level"])].name,
+            "n": r.id, "title": r.title, "level": call.levels[level_before].name,
             "reasons": reasons, "submitter": r.submitter_name, "school": r.school}), purpose="review.rejected")
         return "rejected"
     if move.status is Status.SHELVED:

@@ -82,12 +82,12 @@ async def export_results(ctx: Context, where: str | None) -> Reply:
     by_res = defaultdict(list)
     for t in await env.repo.tasks_of(r.id for r in resources):
         by_res[t.resource_id].append(t)
-    rows = []
+    rows: list[dict[str, str]] = []
     for r in resources:
         notes = "；".join(f"{call.levels[t.level_index].name}{'通过' if t.verdict == 'pass' else '退回'}"
                          + (f"：{t.reason}" if t.reason else "")
                          for t in by_res[r.id] if t.state == TaskState.DONE.value)
-        rows.append({"section": SECTION.get(r.status, "reviewing"), "n": r.id, "title": r.title,
+        rows.append({"section": SECTION.get(r.status, "reviewing"), "n": str(r.id), "title": r.title,
                      "category": r.category, "stage": r.stage, "subject": r.subject, "edition": r.edition,
                      "chapter": r.chapter, "type": r.rtype, "county": r.county, "school": r.school,
                      "submitter": r.submitter_name, "level": call.levels[r.level_index].name, "notes": notes})

@@ -22,9 +22,9 @@ LIKE = {"like": True, "赞": True, "好评": True, "up": True, "dislike": False,
 
 def positive_of(feedback: list[Any]) -> bool | None:
     """A resource's rating: positive when most of its feedback is (likes, or ratings of 4 and 5)."""
-    votes = [f.positive if f.positive is not None else (f.rating >= 4 if f.rating is not None else None)
-             for f in feedback]
-    votes = [v for v in votes if v is not None]
+    raw = [f.positive if f.positive is not None else (f.rating >= 4 if f.rating is not None else None)
+           for f in feedback]
+    votes = [bool(v) for v in raw if v is not None]
     if not votes:
         return None
     return sum(votes) * 2 > len(votes)

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.review.calls import ReviewCall, call_from_row
@@ -197,7 +197,7 @@ class ReviewRepository:
     async def add_conflict(self, user_id: str, value: str, now: datetime) -> bool:
         res = await self.session.execute(insert_ignore(self.session, ReviewConflict, [
             {"user_id": user_id, "value": value, "created_at": now}]))
-        return bool(res.rowcount)
+        return bool(getattr(res, "rowcount", 0))
 
     async def conflicts(self) -> dict[str, frozenset[str]]:
         out: dict[str, set[str]] = {}
@@ -238,12 +238,8 @@ class ReviewRepository:
     async def claim_send(self, key: str, now: datetime) -> bool:
         """True the first time ``key`` is claimed (in this unit of work's transaction)."""
         res = await self.session.execute(insert_ignore(self.session, ReviewSend, [{"key": key, "created_at": now}]))
-        return bool(res.rowcount)
+        return bool(getattr(res, "rowcount", 0))
 
     async def sent_keys(self, prefix: str) -> set[str]:
         rows = await self.session.scalars(select(ReviewSend.key).where(ReviewSend.key.like(prefix + "%")))
         return set(rows.all())
-
-
-def open_or(state: str) -> Any:
-    return or_(ReviewTask.state == TaskState.OPEN.value, ReviewTask.state == state)
