@@ -3,7 +3,8 @@
 The card-instance OpenAPI (protocol notes §9.3), every call with ``x-acs-dingtalk-access-token``:
 
 ``POST /v1.0/card/instances``                 create: ``cardTemplateId``, ``outTrackId``,
-                                              ``cardData.cardParamMap``, ``callbackType`` "STREAM",
+                                              ``cardData.cardParamMap``, ``callbackType`` "STREAM"
+                                              (without it presses do not reach the stream),
                                               ``imRobotOpenSpaceModel`` / ``imGroupOpenSpaceModel``
                                               (needed to deliver to that kind of space), optional
                                               ``privateData`` → ``{"success": true, "result": outTrackId}``
@@ -91,7 +92,7 @@ class CardInstance:
     private: dict[str, dict[str, str]] = field(default_factory=dict)
     space_models: frozenset[str] = frozenset()        # IM_ROBOT / IM_GROUP it may be delivered to
     conversations: list[str] = field(default_factory=list)
-    callback_type: str = "STREAM"
+    callback_type: str = "STREAM"          # "" (no callbacks) | STREAM | HTTP
 
     def view(self, staff_id: str | None = None) -> dict[str, str]:
         return {**self.params, **(self.private.get(staff_id or "", {}))}
@@ -260,8 +261,8 @@ class Cards:
         params = _param_map(body.get("cardData"), "cardData")
         check_template(params)
         private = _private_maps(body.get("privateData"))
-        callback = body.get("callbackType", "STREAM")
-        if callback not in ("STREAM", "HTTP"):
+        callback = body.get("callbackType", "")
+        if callback not in ("STREAM", "HTTP", ""):
             raise CardError("invalidParameter.callbackType.invalid", "callbackType 只能是 STREAM 或 HTTP")
         models = frozenset(kind for kind, key in (("IM_ROBOT", "imRobotOpenSpaceModel"),
                                                   ("IM_GROUP", "imGroupOpenSpaceModel"))
@@ -326,6 +327,8 @@ class Cards:
                           conversation_id=cid, msg_id=msg_id)
             if space.kind == "IM_ROBOT":
                 self.sim.openapi.delivered([space.target])
+            else:
+                self.sim.openapi.group_delivered(space.target)
             result.append({"spaceType": space.kind, "spaceId": space.target, "success": True})
         return result
 
@@ -398,6 +401,9 @@ class Cards:
         if cid is None or cid not in convs or (cid.startswith(P2P_PREFIX) and cid != own):
             raise ValueError(f"card {out_track_id!r} is not in a conversation {user.name} sees "
                              f"(delivered to {convs})")
+        if inst.callback_type != "STREAM":
+            raise ValueError(f"card {out_track_id!r} was created with callbackType {inst.callback_type!r}: "
+                             "button presses reach the stream only with callbackType STREAM")
         button = next((b for b in visible_buttons(view) if b["id"] == action_id), None)
         if button is None and not force:
             raise ValueError(f"card {out_track_id!r} shows no button {action_id!r} to {user.staff_id}: "

@@ -10,7 +10,7 @@ of :mod:`simulator.cards` (``card_create``, ``card_deliver``, ``card_create_and_
 Limits, switchable per :class:`~simulator.server.FakeDingTalk`:
 
 * ``rate_limit=N``: at most N calls a second per API (a sliding one-second window over the
-  calls it let through); beyond it HTTP 403 ``Forbidden.AccessDenied.QpsLimitForAppkeyAndApi``.
+  calls it let through, whatever their answer); beyond it HTTP 403 ``Forbidden.AccessDenied.QpsLimitForAppkeyAndApi``.
   Default ``None``: no limit.
 * at most 20 userIds per batchSend (always);
 * ``flow_control_ratio=0.02``: each deliverable user of a batchSend lands in
@@ -18,7 +18,8 @@ Limits, switchable per :class:`~simulator.server.FakeDingTalk`:
 
 :meth:`OpenApi.calls_per_second` counts the calls answered 200 per API and wall-clock second;
 :meth:`OpenApi.delivered_counts` how many 1:1 messages (batchSend, cards delivered to the robot
-chat) reached each user, so a benchmark can report duplicates and losses.
+chat) reached each user, and :meth:`OpenApi.group_delivered_counts` how many messages (group sends,
+cards) reached each group, so a benchmark can report duplicates and losses.
 """
 from __future__ import annotations
 
@@ -68,6 +69,14 @@ class Invalid:
         self.text = text
 
 
+def minimum_seconds(calls: int, rate: int | None) -> float:
+    """The least wall time ``calls`` calls to one API can take at ``rate`` a second (sliding window):
+    ``rate`` at once, then ``rate`` more each second, so ``ceil(calls / rate) - 1`` seconds."""
+    if not rate or calls <= 0:
+        return 0.0
+    return float(-(-calls // rate) - 1)
+
+
 def new_code() -> str:
     return base64.b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
@@ -85,6 +94,7 @@ class OpenApi:
         self._windows: dict[str, deque[float]] = {}
         self._per_second: dict[str, Counter[int]] = {}
         self._delivered: Counter[str] = Counter()
+        self._group_delivered: Counter[str] = Counter()
 
     def setup(self, app: web.Application) -> None:
         r = app.router
@@ -155,6 +165,10 @@ class OpenApi:
         with self.book.cond:
             self._delivered.update(staff_ids)
 
+    def group_delivered(self, conversation_id: str) -> None:
+        with self.book.cond:
+            self._group_delivered[conversation_id] += 1
+
     # ----------------------------------------------------------------- counters and switches
 
     def calls_per_second(self) -> dict[str, dict[int, int]]:
@@ -165,10 +179,15 @@ class OpenApi:
         with self.book.cond:
             return dict(self._delivered)
 
+    def group_delivered_counts(self) -> dict[str, int]:
+        with self.book.cond:
+            return dict(self._group_delivered)
+
     def reset_counts(self) -> None:
         with self.book.cond:
             self._per_second.clear()
             self._delivered.clear()
+            self._group_delivered.clear()
             self._windows.clear()
 
     def throttle(self, api: str, mode: str = "403", times: int = 1) -> None:
@@ -249,6 +268,7 @@ class OpenApi:
             msg_id = self.book.attribute([cid])
             self.book.add("group_send", body, conversation_id=cid, msg_id=msg_id, response=answer)
             self.accepted("group")
+            self.group_delivered(cid)
         return web.json_response(answer)
 
     async def _h_oto_send(self, request: web.Request) -> web.Response:

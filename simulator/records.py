@@ -5,6 +5,32 @@ Tests wait for records (:meth:`RecordBook.wait_for`, :meth:`RecordBook.wait_repl
 sleeping. The book also attributes proactive sends to the message they answer: a "reply kind"
 record landing in a conversation answers the oldest unanswered message (or card button press)
 there that is younger than the attribution window.
+
+Record kinds:
+
+``open_connection``  POST /v1.0/gateway/connections/open accepted (payload: request body)
+``connected``        a bot WebSocket was accepted (payload: connectionId, ticket)
+``disconnected``     a bot WebSocket ended (payload: connectionId, close code)
+``message``          a chat message pushed to the bot (payload: the callback ``data`` dict)
+``card_callback``    a card button press pushed to the bot (payload: the callback ``data`` dict)
+``push``             any other frame pushed to the bot (ping, disconnect, raw frames)
+``ack``              a frame received from the bot (payload: the frame; ``msg_id``/``conversation_id``
+                     are those of the message or press it acknowledges, ``None`` for SYSTEM frames)
+``webhook_reply``    an accepted POST to a session webhook (payload: the body; ``msg_id`` is the
+                     message whose session webhook was used)
+``token``            an access token was issued
+``group_send``       an accepted POST /v1.0/robot/groupMessages/send (payload: body)
+``oto_send``         an accepted POST /v1.0/robot/oToMessages/batchSend (payload: body; ``response``
+                     tells who was flow-controlled or invalid)
+``card_create``, ``card_deliver``, ``card_update``   card-instance calls (see :mod:`simulator.cards`)
+``card``             a legacy robot interactive-card call (accepted, not rendered)
+``file_download``    POST /v1.0/robot/messageFiles/download
+``rejected``         any refused request (payload: ``api``, ``status``, ``error``, ``request``)
+
+A proactive send (``group_send``/``oto_send``/``card_deliver``/``card_update``) gets the
+``msg_id`` of the oldest unanswered message or card press (less than ``attribution_window``
+seconds old) in the conversation it goes to (for ``oto_send``: the 1:1 chats of its recipients),
+so ``wait_reply`` also finds answers that fell back to the OpenAPI or came as a card.
 """
 from __future__ import annotations
 

@@ -18,31 +18,7 @@ Everything the bot sends (ACK frames, webhook replies, OpenAPI calls) and every
 message pushed to the bot becomes a :class:`Record`. Tests wait for records with
 :meth:`FakeDingTalk.wait_for` / :meth:`FakeDingTalk.wait_reply` instead of sleeping.
 
-Record kinds:
-
-``open_connection``  POST /v1.0/gateway/connections/open accepted (payload: request body)
-``connected``        a bot WebSocket was accepted (payload: connectionId, ticket)
-``disconnected``     a bot WebSocket ended (payload: connectionId, close code)
-``message``          a chat message pushed to the bot (payload: the callback ``data`` dict)
-``card_callback``    a card button press pushed to the bot (payload: the callback ``data`` dict)
-``push``             any other frame pushed to the bot (ping, disconnect, raw frames)
-``ack``              a frame received from the bot (payload: the frame; ``msg_id``/``conversation_id``
-                     are those of the message or press it acknowledges, ``None`` for SYSTEM frames)
-``webhook_reply``    an accepted POST to a session webhook (payload: the body; ``msg_id`` is the
-                     message whose session webhook was used)
-``token``            an access token was issued
-``group_send``       an accepted POST /v1.0/robot/groupMessages/send (payload: body)
-``oto_send``         an accepted POST /v1.0/robot/oToMessages/batchSend (payload: body; ``response``
-                     tells who was flow-controlled or invalid)
-``card_create``, ``card_deliver``, ``card_update``   card-instance calls (see :mod:`simulator.cards`)
-``card``             a legacy robot interactive-card call (accepted, not rendered)
-``file_download``    POST /v1.0/robot/messageFiles/download
-``rejected``         any refused request (payload: ``api``, ``status``, ``error``, ``request``)
-
-A proactive send (``group_send``/``oto_send``/``card_deliver``/``card_update``) gets the
-``msg_id`` of the oldest unanswered message or card press (less than ``attribution_window``
-seconds old) in the conversation it goes to (for ``oto_send``: the 1:1 chats of its recipients),
-so :meth:`wait_reply` also finds answers that fell back to the OpenAPI or came as a card.
+Record kinds and reply attribution: see :mod:`simulator.records`.
 """
 from __future__ import annotations
 
@@ -60,7 +36,15 @@ from simulator.cards import CARD_CALLBACK_TOPIC, CARD_TEMPLATE_ID, CardInstance,
 from simulator.chat import BOT_MESSAGE_TOPIC, WEBHOOK_MAX_BYTES, WEBHOOK_TTL_MS, ChatMessages
 from simulator.directory import DEFAULT_GROUPS, DEFAULT_USERS, Directory, SimConversation, SimUser
 from simulator.gateway import TICKET_TTL_S, StreamGateway
-from simulator.openapi import BAD_TOKEN, BATCH_MAX_USERS, GROUP_MSGPARAM_MAX_BYTES, MSG_KEYS, THROTTLE_403, OpenApi
+from simulator.openapi import (
+    BAD_TOKEN,
+    BATCH_MAX_USERS,
+    GROUP_MSGPARAM_MAX_BYTES,
+    MSG_KEYS,
+    THROTTLE_403,
+    OpenApi,
+    minimum_seconds,
+)
 from simulator.records import REPLY_KINDS, Record, RecordBook
 from simulator.render import chat_items, read_text, text_of
 
@@ -473,10 +457,20 @@ class FakeDingTalk:
         """Accepted calls per API in total."""
         return {api: sum(per.values()) for api, per in self.calls_per_second().items()}
 
+    def minimum_seconds(self, rate: int | None = None) -> float:
+        """The least time the accepted calls so far could take under ``rate`` (default ``rate_limit``)
+        calls a second per API: the slowest API's ``ceil(calls / rate) - 1`` (APIs run side by side)."""
+        rate = rate or self.rate_limit
+        return max((minimum_seconds(n, rate) for n in self.call_counts().values()), default=0.0)
+
     def delivered_counts(self) -> dict[str, int]:
         """Per staff id: how many 1:1 messages reached them (batchSend minus invalid and
         flow-controlled users, cards delivered to their robot chat). >1 for one send is a duplicate."""
         return self.openapi.delivered_counts()
+
+    def group_delivered_counts(self) -> dict[str, int]:
+        """Per group conversation id: how many messages reached it (group sends, cards delivered there)."""
+        return self.openapi.group_delivered_counts()
 
     def reset_counts(self) -> None:
         """Zero the call and delivery counters (and the rate-limit windows)."""

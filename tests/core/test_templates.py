@@ -54,3 +54,50 @@ def test_plain_text_takes_the_templates_formatting_out():
 def test_long_output_is_truncated():
     out = renderer.render("errors/unknown_command", {"name": "x" * 7000, "suggestions": [], "elsewhere": [], "unbound": False})
     assert len(out.text) < 6100 and "已截断" in out.text
+
+
+def _leaves(value, out):
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _leaves(v, out)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _leaves(v, out)
+    return out
+
+
+def _with_markup(value):
+    """Every string of a sample context with characters that would form markup appended."""
+    if isinstance(value, str):
+        return value + " a_b*c*\\d[e](f)"
+    if isinstance(value, dict):
+        return {k: _with_markup(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_markup(v) for v in value]
+    return value
+
+
+def _read(out) -> str:
+    """What a person reads on the chat page (DingTalk's markdown subset, or the plain text)."""
+    from simulator.markdown import to_plain_text
+    return to_plain_text(out.text) if out.markdown else out.text
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_value_reads_exactly_as_stored(name):
+    """Issue 10: no escapes, no markup formed by data, whether or not the renderer knows escapes."""
+    for context in SAMPLES[name]:
+        for ctx in (context, _with_markup(context)):
+            try:
+                out = renderer.render(name, ctx)
+            except Exception:            # a value a template computes with (a number word, a date): skip
+                if ctx is context:
+                    raise
+                continue
+            shown = _read(out)
+            assert "\\*" not in shown and "\\_" not in shown and "&lt;" not in shown, (name, shown)
+            for v in _leaves(ctx, []):
+                if v and v in out.text and not v.startswith("http"):    # a URL is a link's target
+                    assert v in shown, (name, v, shown)

@@ -57,6 +57,7 @@ async def test_create_then_deliver_to_a_user_and_a_group(fake, api):
     assert fake.read_text(delivered[0]) == "审核任务（2 项）\n1. 初中·化学 酸碱盐\n2. 小学·语文 古诗\n通过 退回\n通过"
     assert fake.card("trk-1").conversations == ["cid-p2p-t-hz-001", "cid-reviewer-group"]
     assert fake.delivered_counts() == {"t-hz-001": 1}
+    assert fake.group_delivered_counts() == {"cid-reviewer-group": 1}
     assert fake.call_counts() == {"card_create": 1, "card_deliver": 1}
 
 
@@ -163,6 +164,10 @@ async def test_press_reaches_the_sdk_handler_and_its_ack_updates_the_card(fake, 
         fake.press_card_button("trk-5", "t-hz-001", "reject-17")
     with pytest.raises(ValueError, match="not in a conversation"):        # someone else's 1:1 card
         fake.press_card_button("trk-5", "t-hz-002", "pass-18")
+    body = {k: v for k, v in card_body(fake, "trk-5b").items() if k != "callbackType"}
+    await api.call("POST", "/v1.0/card/instances/createAndDeliver", {**body, **robot_space("t-hz-001")})
+    with pytest.raises(ValueError, match="callbackType"):
+        fake.press_card_button("trk-5b", "t-hz-001", "pass-17")
 
 
 async def test_stale_press_in_a_group_and_an_ack_without_card_data(fake, api, card_bot):

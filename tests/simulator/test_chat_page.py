@@ -145,6 +145,8 @@ def test_cards_and_markdown_on_the_chat_page(fake, card_bot):
         assert card.locator(".card-title").inner_text() == "审核任务（2 项）"
         assert card.locator(".md strong").inner_text() == "初中·化学"
         assert card.locator(".card-btn").all_inner_texts() == ["通过", "退回", "通过"]
+        card.scroll_into_view_if_needed()
+        page.screenshot(path=CARD_SCREENSHOT.replace(".png", "_buttons.png"))
         card.locator(".card-btn[data-action='reject-17']").click()
         card.locator(".task-status").filter(has_text="已退回（t-hz-001）").wait_for(timeout=5000)
         card = page.locator(".msg.bot[data-card='trk-page']")

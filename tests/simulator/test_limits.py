@@ -7,6 +7,7 @@ import time
 
 import aiohttp
 
+from simulator.openapi import minimum_seconds
 from simulator.server import THROTTLE_403, FakeDingTalk, SimUser
 
 USERS = [SimUser(f"u{i:02d}", f"用户{i}") for i in range(40)] + [SimUser("x1", "外部", external=True)]
@@ -50,6 +51,8 @@ async def test_rate_limit_per_api_answers_qps_403_beyond_n_a_second():
         per_second = fake.calls_per_second()
         assert sum(per_second["oto"].values()) == len(ok) and max(per_second["oto"].values()) <= 3
         assert fake.call_counts() == {"oto": len(ok), "group": 1}
+        assert fake.group_delivered_counts() == {"cid-admin-group": 1}
+        assert fake.minimum_seconds() == minimum_seconds(len(ok), 3) == (len(ok) - 1) // 3
         assert sum(fake.delivered_counts().values()) == len(ok)
         rejected = [r for r in fake.records if r.kind == "rejected"]
         assert len(rejected) == len(refused) and all(r.payload["status"] == 403 for r in rejected)
@@ -79,6 +82,11 @@ async def test_flow_control_ratio_is_seeded_and_counted():
             fake.reset_counts()
             assert fake.delivered_counts() == {} and fake.calls_per_second() == {}
     assert picked[0] == picked[1]
+
+
+def test_minimum_seconds():
+    assert [minimum_seconds(n, 20) for n in (0, 1, 20, 21, 40, 41, 700)] == [0, 0, 0, 1, 1, 2, 34]
+    assert minimum_seconds(700, None) == 0
 
 
 async def test_batch_send_still_takes_at_most_20_users():
