@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.commands import Router
+from bot.commands import GroupRole, Router
 from bot.context import Context, ServiceKey, Services
 from bot.errors import UserError
 from bot.replies import Reply
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from storage.db import UnitOfWork
 
 router = Router("review", section="资源审核")
+OPERATOR_GROUPS = frozenset({GroupRole.ADMIN})     # operators' commands: the admin group and 1:1 chats
 
 REVIEW_CONFIG = ServiceKey[ReviewConfig]("review.config", lambda _s: load_config())
 ENTITY = "review_resource"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from bot.commands import Arg, Args, positive_int
+from bot.commands import Arg, Args, Chat, positive_int
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
@@ -18,6 +18,7 @@ from domain.review.calls import add_workdays
 from domain.review.flow import Status, TaskState
 from handlers.permissions import REVIEW_OPERATOR
 from handlers.review.common import (
+    OPERATOR_GROUPS,
     TASK,
     Env,
     catalogue,
@@ -109,7 +110,7 @@ JOBS = [JobSpec("review_deadlines", "审核任务：提醒、超时改派、自�
 
 
 # ── /任务 ──
-@router.command("任务", alias="tasks", help="我的待审任务")
+@router.command("任务", chat=Chat.PRIVATE, alias="tasks", help="我的待审任务")
 async def my_tasks(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
     repo = env.repo
@@ -122,7 +123,7 @@ async def my_tasks(ctx: Context, args: Args) -> Reply:
 
 
 # ── /资源 N ──
-@router.command("资源", alias="resource", help="一个资源的编目和审核经过",
+@router.command("资源", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="resource", help="一个资源的编目和审核经过",
                 args=[Arg("资源编号", "n", positive_int)], examples=("/资源 12",))
 async def resource(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
@@ -148,7 +149,7 @@ async def resource(ctx: Context, args: Args) -> Reply:
 
 
 # ── /进度 ──
-@router.command("进度", alias="progress", help="审核进度：各市、各级的提交、分配、完成、超时、通过、退回",
+@router.command("进度", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="progress", help="审核进度：各市、各级的提交、分配、完成、超时、通过、退回",
                 args=[Arg("征集活动或城市", "a", required=False), Arg("城市", "b", required=False)],
                 permission=REVIEW_OPERATOR, examples=("/进度", "/进度 杭州市"))
 async def progress(ctx: Context, args: Args) -> Reply:

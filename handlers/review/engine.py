@@ -131,20 +131,21 @@ async def commit(env: Env, call: ReviewCall, pairs: Sequence[tuple[int, str]], n
     """Create the tasks of ``pairs`` (resource id, reviewer id) and push them, one message per reviewer."""
     repo = env.repo
     created: list[ReviewTask] = []
+    due = [lv.due(env.now.date()) for lv in call.levels]
     for rid, reviewer_id in pairs:
         r = await repo.resource(rid)
         if r is None:
             continue
-        level = call.levels[r.level_index]
         t = repo.add_task(resource_id=r.id, level_index=r.level_index, reviewer_id=reviewer_id,
                           reviewer_name=names.get(reviewer_id, ""), assigned_at=env.now,
-                          due_on=level.due(env.now.date()), batch_key=batch_key)
+                          due_on=due[r.level_index], batch_key=batch_key)
         r.status, r.updated_at = Status.REVIEWING.value, env.now
         created.append(t)
     await repo.flush()
-    for t in created:
-        await env.audit("review.assign", TASK, str(t.id), after={"resource": t.resource_id, "reviewer": t.reviewer_id,
-                                                                 "level": t.level_index, "due": t.due_on.isoformat()})
+    repo.add_audits({"at": env.now, "actor_id": env.actor_id, "actor_name": env.actor_name, "action": "review.assign",
+                     "entity": TASK, "entity_id": str(t.id), "territory": None,
+                     "after": {"resource": t.resource_id, "reviewer": t.reviewer_id, "level": t.level_index,
+                               "due": t.due_on.isoformat()}} for t in created)
     await push_tasks(env, call, created, batch_key)
     return created
 

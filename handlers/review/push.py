@@ -73,12 +73,14 @@ async def push_tasks(env: Env, call: ReviewCall, tasks: Sequence[ReviewTask], ba
         by_reviewer[t.reviewer_id].append(t)
     repo = env.repo
     sent = 0
-    for reviewer_id, mine in by_reviewer.items():
-        if not await repo.claim_send(f"push:{batch_key}:{reviewer_id}", env.now):
-            continue
-        cid = card_id(batch_key, reviewer_id)
+    fresh = await repo.claim_sends([f"push:{batch_key}:{r}" for r in by_reviewer], env.now)
+    mine_of = {r: mine for r, mine in by_reviewer.items() if f"push:{batch_key}:{r}" in fresh}
+    for reviewer_id, mine in mine_of.items():
         for t in mine:
-            t.card_id = cid
+            t.card_id = card_id(batch_key, reviewer_id)
+    await repo.flush()           # one flush for all card ids, then one small one per card
+    for reviewer_id, mine in mine_of.items():
+        cid = card_id(batch_key, reviewer_id)
         params = await card_params(env, call, mine)
         first = await repo.resource(mine[0].resource_id)
         card = {"template": CARD_TEMPLATE, "outTrackId": cid, "params": params,

@@ -6,13 +6,20 @@ import asyncio
 from collections import defaultdict
 from datetime import date
 
-from bot.commands import Arg, Args
+from bot.commands import Arg, Args, Chat
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.review.flow import Status, TaskState
 from handlers.permissions import SCOPE
-from handlers.review.common import Env, config, operator_scope, pick_call, router
+from handlers.review.common import (
+    OPERATOR_GROUPS,
+    Env,
+    config,
+    operator_scope,
+    pick_call,
+    router,
+)
 from handlers.roster_common import regions
 from handlers.roster_export import ExportKind, register_export_kind
 from storage.forms.review_form import (
@@ -37,7 +44,7 @@ def _period(word: str | None, today: date) -> tuple[date, date, str]:
     raise UserError("review/bad_period", word=word)
 
 
-@router.command("资源排行", alias="toprs", help="资源按点击和下载排行",
+@router.command("资源排行", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="toprs", help="资源按点击和下载排行",
                 args=[Arg("学科", "a", required=False), Arg("城市", "b", required=False),
                       Arg("时间", "c", required=False, help="本月 或 本年")],
                 permission=SCOPE, examples=("/资源排行", "/资源排行 数学 杭州市 本月"))

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.review.calls import ReviewCall, call_from_row
 from domain.review.flow import Status, TaskState
 from domain.review.intake import ResourceIn
+from storage.models.core import AuditEntry
 from storage.models.review import (
     ReviewCallRow,
     ReviewConflict,
@@ -234,11 +235,24 @@ class ReviewRepository:
         if row is not None:
             await self.session.delete(row)
 
+    # -- audit in bulk (one flush for a whole plan) ------------------------------------------------
+    def add_audits(self, entries: Iterable[dict[str, Any]]) -> None:
+        self.session.add_all([AuditEntry(**e) for e in entries])
+
     # -- send keys -----------------------------------------------------------------------------------
     async def claim_send(self, key: str, now: datetime) -> bool:
         """True the first time ``key`` is claimed (in this unit of work's transaction)."""
         res = await self.session.execute(insert_ignore(self.session, ReviewSend, [{"key": key, "created_at": now}]))
         return bool(getattr(res, "rowcount", 0))
+
+    async def claim_sends(self, keys: Sequence[str], now: datetime) -> set[str]:
+        """The keys of ``keys`` claimed now (not claimed before), in one statement per 500."""
+        out: set[str] = set()
+        keys = list(dict.fromkeys(keys))
+        for i in range(0, len(keys), 500):
+            stmt = insert_ignore(self.session, ReviewSend, [{"key": k, "created_at": now} for k in keys[i:i + 500]])
+            out.update((await self.session.execute(stmt.returning(ReviewSend.key))).scalars())
+        return out
 
     async def sent_keys(self, prefix: str) -> set[str]:
         rows = await self.session.scalars(select(ReviewSend.key).where(ReviewSend.key.like(prefix + "%")))
