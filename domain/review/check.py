@@ -3,6 +3,7 @@
 Written apart from domain/review/rules.py on purpose (it shares only the 学段/学科 spelling
 tables), so a mistake in the matcher's rules or indexes shows up as a violation here.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -31,8 +32,7 @@ def pair_problems(d: Demand, r: ReviewerInfo, policy: MatchPolicy) -> list[str]:
         bad.append("other city")
     elif d.level == "county" and (_n(r.city), _n(r.county)) != (_n(d.city), _n(d.county)):
         bad.append("other county")
-    elif d.level == "school" and (_n(r.city), _n(r.county), _n(r.school)) != (_n(d.city), _n(d.county),
-                                                                              _n(d.school)):
+    elif d.level == "school" and (_n(r.city), _n(r.county), _n(r.school)) != (_n(d.city), _n(d.county), _n(d.school)):
         bad.append("other school")
     rs, rj = canonical_stage(r.stage), canonical_subject(r.subject, syn)
     if rs is None or rj is None:
@@ -47,15 +47,23 @@ def pair_problems(d: Demand, r: ReviewerInfo, policy: MatchPolicy) -> list[str]:
         bad.append("excluded")
     if d.submitter_account and r.account == d.submitter_account:
         bad.append("submitter")
-    if (d.level != "school" and _n(d.school) and _n(d.school) == _n(r.school)
-            and not _known_differ(d.city, r.city) and not _known_differ(d.county, r.county)):
+    if (
+        d.level != "school"
+        and _n(d.school)
+        and _n(d.school) == _n(r.school)
+        and not _known_differ(d.city, r.city)
+        and not _known_differ(d.county, r.county)
+    ):
         bad.append("same school")
     if d.level not in ("city", "county", "school"):
         if _province_area(d, r, policy):
             bad.append("submitter's area")
     conflicts = {_n(c) for c in r.conflicts} | set(r.conflicts)
-    if d.resource_id in r.conflicts or (d.submitter_account and d.submitter_account in r.conflicts) or (
-            _n(d.school) and _n(d.school) in conflicts):
+    if (
+        d.resource_id in r.conflicts
+        or (d.submitter_account and d.submitter_account in r.conflicts)
+        or (_n(d.school) and _n(d.school) in conflicts)
+    ):
         bad.append("declared conflict")
     return bad
 
@@ -70,8 +78,9 @@ def _province_area(d: Demand, r: ReviewerInfo, policy: MatchPolicy) -> bool:
     return same_city
 
 
-def check_plan(plan: Plan, demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo],
-               policy: MatchPolicy) -> list[str]:
+def check_plan(
+    plan: Plan, demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], policy: MatchPolicy
+) -> list[str]:
     """Violations of ``plan`` (empty when it keeps every rule and its accounting is right)."""
     out: list[str] = []
     dem = {d.resource_id: d for d in demands}
@@ -99,8 +108,14 @@ def check_plan(plan: Plan, demands: Sequence[Demand], reviewers: Sequence[Review
     return out
 
 
-def _accounting(plan: Plan, demands: Sequence[Demand], rev: dict[str, ReviewerInfo], per_resource: Counter[str],
-                new: Counter[str], policy: MatchPolicy) -> list[str]:
+def _accounting(
+    plan: Plan,
+    demands: Sequence[Demand],
+    rev: dict[str, ReviewerInfo],
+    per_resource: Counter[str],
+    new: Counter[str],
+    policy: MatchPolicy,
+) -> list[str]:
     out = []
     missing = {u.resource_id: u.missing for u in plan.uncovered}
     on: dict[str, set[str]] = {}
@@ -118,8 +133,11 @@ def _accounting(plan: Plan, demands: Sequence[Demand], rev: dict[str, ReviewerIn
         if short > 0:
             for r in rev.values():
                 cap = policy.cap_of(r)
-                if (r.id not in on.get(d.resource_id, ()) and (cap is None or r.load + new[r.id] < cap)
-                        and not pair_problems(d, r, policy)):
+                if (
+                    r.id not in on.get(d.resource_id, ())
+                    and (cap is None or r.load + new[r.id] < cap)
+                    and not pair_problems(d, r, policy)
+                ):
                     out.append(f"{d.resource_id}: uncovered although reviewer {r.id} is free")
                     break
     if plan.pool:

@@ -1,7 +1,8 @@
 """Uncovered demand in words a person can act on, one line per stage·subject (city).
 
-    初中·化学（衢州市）：没有可用的审核员（2人请假，1人与提交人同校），3个资源还缺3人次
+初中·化学（衢州市）：没有可用的审核员（2人请假，1人与提交人同校），3个资源还缺3人次
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -35,9 +36,17 @@ _NEXT = {
 
 
 def _label(d: Demand) -> str:
-    where = d.city if d.level == LEVEL_CITY else (
-        f"{d.city}{d.county or ''}" if d.level == LEVEL_COUNTY else (
-            d.school or d.city if d.level == LEVEL_SCHOOL else f"{_LEVEL_NAMES.get(d.level, d.level)}，{d.city}资源"))
+    where = (
+        d.city
+        if d.level == LEVEL_CITY
+        else (
+            f"{d.city}{d.county or ''}"
+            if d.level == LEVEL_COUNTY
+            else (
+                d.school or d.city if d.level == LEVEL_SCHOOL else f"{_LEVEL_NAMES.get(d.level, d.level)}，{d.city}资源"
+            )
+        )
+    )
     return f"{d.stage}·{d.subject}（{where}）"
 
 
@@ -58,17 +67,22 @@ def explain_plan(plan: Plan, demands: Sequence[Demand], reviewers: Sequence[Revi
         d = dem.get(u.resource_id)
         if d is None:
             continue
-        key = (d.level, d.stage, d.subject, d.city, d.county if d.level == LEVEL_COUNTY else None,
-               d.school if d.level == LEVEL_SCHOOL else None)
-        g = groups.setdefault(key, {"demand": d, "resources": 0, "missing": 0, "any_assigned": False,
-                                    "by_reason": {}})
+        key = (
+            d.level,
+            d.stage,
+            d.subject,
+            d.city,
+            d.county if d.level == LEVEL_COUNTY else None,
+            d.school if d.level == LEVEL_SCHOOL else None,
+        )
+        g = groups.setdefault(key, {"demand": d, "resources": 0, "missing": 0, "any_assigned": False, "by_reason": {}})
         g["resources"] += 1
         g["missing"] += u.missing
         g["any_assigned"] = g["any_assigned"] or got.get(u.resource_id, 0) > 0
         for reason, ids in (u.reviewers_by_reason or {}).items():
             g["by_reason"].setdefault(reason, set()).update(ids)
         if not u.reviewers_by_reason:
-            for reason, n in u.reasons.items():   # counts only: keep the largest
+            for reason, n in u.reasons.items():  # counts only: keep the largest
                 cur = g["by_reason"].setdefault(reason, set())
                 cur.update(f"{reason}#{i}" for i in range(n))
     return [_line(g) for _, g in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0]))]

@@ -13,12 +13,12 @@ spread (Σ load²), then the better on-time record. ``plan_assignments`` solves 
 flow over demand classes (domain/review/solver.py); ``check_plan`` (domain/review/check.py) is an
 independent checker of every rule; ``Plan.explain`` says in Chinese why demand is uncovered.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from .check import check_plan
@@ -38,17 +38,28 @@ from .rules import R_ASSIGNED, R_CAP, SILENT_REASONS, eligible, territory
 from .solver import solve
 from .subjects import canonical_stage, canonical_subject
 
-R_BUSY = "busy"     # eligible, below the cap, not on this resource — cannot happen in a maximum flow
+R_BUSY = "busy"  # eligible, below the cap, not on this resource — cannot happen in a maximum flow
 
 __all__ = [
-    "LEVEL_CITY", "LEVEL_COUNTY", "LEVEL_PROVINCE", "LEVEL_SCHOOL", "Assignment", "Demand", "MatchPolicy", "Plan",
-    "ReviewerInfo", "Uncovered", "check_plan", "eligible", "fingerprint", "plan_assignments",
+    "LEVEL_CITY",
+    "LEVEL_COUNTY",
+    "LEVEL_PROVINCE",
+    "LEVEL_SCHOOL",
+    "Assignment",
+    "Demand",
+    "MatchPolicy",
+    "Plan",
+    "ReviewerInfo",
+    "Uncovered",
+    "check_plan",
+    "eligible",
+    "fingerprint",
+    "plan_assignments",
 ]
 
 
 def plan_assignments(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], policy: MatchPolicy) -> Plan:
     """The optimal plan for ``demands`` (one per resource id) over ``reviewers``."""
-    t0 = time.perf_counter()
     ids = [d.resource_id for d in demands]
     if len(set(ids)) != len(ids):
         raise ValueError("one demand per resource id")
@@ -65,13 +76,23 @@ def plan_assignments(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo
         assigned_to.setdefault(a.resource_id, set()).add(a.reviewer_id)
     uncovered = _uncovered(ordered, reviewers, policy, got, loads, assigned_to)
     return Plan(
-        assignments=tuple(assignments), uncovered=uncovered, loads=loads,
-        max_load=max(pool_loads, default=0), mean_load=(sum(pool_loads) / len(pool_loads)) if pool_loads else 0.0,
-        pool=pool, solve_seconds=time.perf_counter() - t0)
+        assignments=tuple(assignments),
+        uncovered=uncovered,
+        loads=loads,
+        max_load=max(pool_loads, default=0),
+        mean_load=(sum(pool_loads) / len(pool_loads)) if pool_loads else 0.0,
+        pool=pool,
+    )
 
 
-def _uncovered(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], policy: MatchPolicy,
-               got: dict[str, int], loads: dict[str, int], assigned_to: dict[str, set[str]]) -> tuple[Uncovered, ...]:
+def _uncovered(
+    demands: Sequence[Demand],
+    reviewers: Sequence[ReviewerInfo],
+    policy: MatchPolicy,
+    got: dict[str, int],
+    loads: dict[str, int],
+    assigned_to: dict[str, set[str]],
+) -> tuple[Uncovered, ...]:
     """Why each demand short of reviewers is short: reviewers of its pool, counted by reason."""
     short = [d for d in demands if d.needed > 0 and got.get(d.resource_id, 0) < d.needed]
     if not short:
@@ -87,7 +108,8 @@ def _uncovered(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], pol
         where = (d.level, territory(d.level, d.city, d.county, d.school))
         stage, subject = canonical_stage(d.stage), canonical_subject(d.subject, syn)
         by_reason: dict[str, list[str]] = {}
-        for r in relevant.get((*where, stage, subject), []) + relevant.get((*where, None), []):
+        unfiled = [r for r in relevant.get((*where, None), []) if _could_be(r, stage, subject, syn)]
+        for r in relevant.get((*where, stage, subject), []) + unfiled:
             reason = eligible(d, r, policy)
             if reason in SILENT_REASONS:
                 continue
@@ -100,11 +122,21 @@ def _uncovered(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], pol
                 else:
                     reason = R_BUSY
             by_reason.setdefault(reason, []).append(r.id)
-        out.append(Uncovered(
-            d.resource_id, d.needed - got.get(d.resource_id, 0),
-            {k: len(v) for k, v in by_reason.items()},
-            {k: tuple(sorted(v)) for k, v in by_reason.items()}))
+        out.append(
+            Uncovered(
+                d.resource_id,
+                d.needed - got.get(d.resource_id, 0),
+                {k: len(v) for k, v in by_reason.items()},
+                {k: tuple(sorted(v)) for k, v in by_reason.items()},
+            )
+        )
     return tuple(out)
+
+
+def _could_be(r: ReviewerInfo, stage: str | None, subject: str | None, syn: Mapping[str, str]) -> bool:
+    """A reviewer missing 学段 or 学科 whose other field does not rule this demand out."""
+    r_stage, r_subject = canonical_stage(r.stage), canonical_subject(r.subject, syn)
+    return (r_stage is None or r_stage == stage) and (r_subject is None or r_subject == subject)
 
 
 def _row(obj: object) -> dict:
@@ -112,15 +144,17 @@ def _row(obj: object) -> dict:
     return {k: sorted(v) if isinstance(v, frozenset) else v for k, v in row.items()}
 
 
-def fingerprint(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo],
-                policy: MatchPolicy | None = None) -> str:
+def fingerprint(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], policy: MatchPolicy | None = None) -> str:
     """A stable hash of the inputs (order-independent), so a confirmation can refuse changed data."""
     data: dict[str, object] = {
         "demands": sorted((_row(d) for d in demands), key=lambda x: x["resource_id"]),
         "reviewers": sorted((_row(r) for r in reviewers), key=lambda x: x["id"]),
     }
     if policy is not None:
-        data["policy"] = {"province_exclusion": policy.province_exclusion, "default_cap": policy.default_cap,
-                          "subject_synonyms": sorted(policy.subject_synonyms.items())}
+        data["policy"] = {
+            "province_exclusion": policy.province_exclusion,
+            "default_cap": policy.default_cap,
+            "subject_synonyms": sorted(policy.subject_synonyms.items()),
+        }
     blob = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:32]

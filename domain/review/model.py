@@ -1,4 +1,5 @@
 """The matcher's inputs and its plan (plain, frozen dataclasses; pure)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -12,20 +13,20 @@ LEVEL_CITY, LEVEL_PROVINCE, LEVEL_COUNTY, LEVEL_SCHOOL = "city", "province", "co
 
 @dataclass(frozen=True)
 class ReviewerInfo:
-    id: str                 # staff id
+    id: str  # staff id
     name: str
-    stage: str | None       # 学段; None = not on file → never matched (explained)
-    subject: str | None     # 学科; None = not on file
+    stage: str | None  # 学段; None = not on file → never matched (explained)
+    subject: str | None  # 学科; None = not on file
     city: str | None
     county: str | None
     school: str | None
-    account: str | None     # platform account (to recognise the submitter); compared exactly
-    level: str              # "city" or "province" (or "county", "school"): the level's pool served
+    account: str | None  # platform account (to recognise the submitter); compared exactly
+    level: str  # "city" or "province" (or "county", "school"): the level's pool served
     active: bool = True
     on_leave: bool = False  # computed by the caller for the assignment date
-    load: int = 0           # open tasks already held (counts toward cap and balance)
+    load: int = 0  # open tasks already held (counts toward cap and balance)
     cap: int | None = None  # per-reviewer cap on the total load (None: policy default)
-    on_time_rate: float = 1.0   # 0..1, the better record is preferred as the last tie-break
+    on_time_rate: float = 1.0  # 0..1, the better record is preferred as the last tie-break
     conflicts: frozenset[str] = frozenset()  # declared conflicts (/回避): accounts, schools or resource ids
 
 
@@ -35,13 +36,13 @@ class Demand:
     title: str
     stage: str
     subject: str
-    level: str              # "city" | "province" (also "county", "school" if configured)
-    city: str               # submitter's city
+    level: str  # "city" | "province" (also "county", "school" if configured)
+    city: str  # submitter's city
     county: str | None
     school: str | None
     submitter_account: str | None
-    needed: int             # reviewers still needed for this resource at this level
-    excluded: frozenset[str] = frozenset()   # reviewer ids never to pick (assigned, declined, timed out)
+    needed: int  # reviewers still needed for this resource at this level
+    excluded: frozenset[str] = frozenset()  # reviewer ids never to pick (assigned, declined, timed out)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Assignment:
 class Uncovered:
     resource_id: str
     missing: int
-    reasons: Mapping[str, int]          # reason code → count of reviewers excluded by it
+    reasons: Mapping[str, int]  # reason code → count of reviewers excluded by it
     reviewers_by_reason: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
 
@@ -94,27 +95,16 @@ class Uncovered:
 class Plan:
     assignments: tuple[Assignment, ...]
     uncovered: tuple[Uncovered, ...]
-    loads: Mapping[str, int]            # reviewer id → total load after the plan (existing + new)
-    max_load: int                       # over the pool: reviewers eligible for at least one demand
-    mean_load: float                    # over the same pool
-    pool: tuple[str, ...] = ()          # the reviewers max_load and mean_load are taken over
-    solve_seconds: float = field(default=0.0, compare=False)
+    loads: Mapping[str, int]  # reviewer id → total load after the plan (existing + new)
+    max_load: int  # over the pool: reviewers eligible for at least one demand
+    mean_load: float  # over the same pool
+    pool: tuple[str, ...] = ()  # the reviewers max_load and mean_load are taken over
 
     def explain(self, demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo]) -> list[str]:
         """Chinese lines a person can act on, one per stage·subject (city) with uncovered demand."""
         from .explain import explain_plan
+
         return explain_plan(self, demands, reviewers)
-
-    def by_reviewer(self) -> dict[str, list[str]]:
-        """Reviewer id → the resource ids newly assigned to them, in plan order."""
-        out: dict[str, list[str]] = {}
-        for a in self.assignments:
-            out.setdefault(a.reviewer_id, []).append(a.resource_id)
-        return out
-
-    @property
-    def covered(self) -> int:
-        return len(self.assignments)
 
     @property
     def missing(self) -> int:

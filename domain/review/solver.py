@@ -10,20 +10,22 @@ grouped graph has the same feasible assignments as the per-resource one, only sm
 
 Objective, lexicographic:
 1. coverage: the maximum flow F (``SimpleMaxFlow``);
-2. the largest total load: the least L with max flow F when no reviewer may pass L (binary search);
+2. the largest total load over the pool: the least L (not below the largest existing load) with
+   max flow F when no reviewer may pass L (binary search);
 3. even spread: reviewer → sink is one unit arc per extra task; the task that brings the
    reviewer to total load k costs k·M, so a reviewer's cost is convex and the min-cost flow
    minimises Σ load² exactly;
 4. on-time record: + t_r per task, t_r = round(100·(1 − on_time_rate)); M = 100·F + 1 makes
    step 3 strictly dominate step 4.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from ortools.graph.python import max_flow, min_cost_flow  # type: ignore[import-untyped]
+from ortools.graph.python import max_flow, min_cost_flow
 
 from .model import Assignment, Demand, MatchPolicy, ReviewerInfo
 from .rules import PoolKey, Pools
@@ -36,7 +38,7 @@ _COST_LIMIT = 2**60
 class DemandClass:
     key: tuple
     needed: int
-    reviewers: tuple[int, ...]                 # indexes into Graph.reviewer_ids
+    reviewers: tuple[int, ...]  # indexes into Graph.reviewer_ids
     demands: list[Demand] = field(default_factory=list)
 
 
@@ -44,10 +46,10 @@ class DemandClass:
 class Graph:
     classes: list[DemandClass]
     reviewer_ids: list[str]
-    loads: np.ndarray          # existing load per graph reviewer
-    room: np.ndarray           # how many more tasks the cap allows (a large number when uncapped)
-    ties: np.ndarray           # tie-break cost per task
-    empty: list[Demand]        # demands nobody can take
+    loads: np.ndarray  # existing load per graph reviewer
+    room: np.ndarray  # how many more tasks the cap allows (a large number when uncapped)
+    ties: np.ndarray  # tie-break cost per task
+    empty: list[Demand]  # demands nobody can take
 
 
 def build_graph(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], policy: MatchPolicy) -> Graph:
@@ -99,8 +101,7 @@ class _Arcs:
             tails.append(self.source)
             heads.append(self.class0 + ci)
             caps.append(k * c.needed)
-        self.n_source_arcs = len(tails)
-        self.class_arc: list[tuple[int, int, int]] = []      # (class index, graph reviewer, arc index)
+        self.class_arc: list[tuple[int, int, int]] = []  # (class index, graph reviewer, arc index)
         for ci, c in enumerate(g.classes):
             k = len(c.demands)
             for ri in c.reviewers:
@@ -126,8 +127,12 @@ def _max_flow(arcs: _Arcs, g: Graph, limit: int | None) -> int:
 
 
 def least_max_load(arcs: _Arcs, g: Graph, flow: int) -> int:
-    """The least L such that the maximum flow is still ``flow`` when no total load passes L."""
-    lo = int(g.loads.min())                        # no reviewer can end below its own load
+    """The least L such that the maximum flow is still ``flow`` when no total load passes L.
+
+    L never goes below the pool's largest existing load: that is the plan's largest load anyway,
+    and a tighter bound would only spoil the spread (step 3) for nothing.
+    """
+    lo = int(g.loads.max())  # the pool's largest load can only grow
     hi = int((g.loads + g.room).max())
     while lo < hi:
         mid = (lo + hi) // 2
@@ -145,17 +150,20 @@ def _min_cost(arcs: _Arcs, g: Graph, flow: int, limit: int) -> dict[tuple[int, i
         tie_steps //= 10
         big = flow * tie_steps + 1
     ties = g.ties * tie_steps // TIE_STEPS
-    top = np.minimum(g.loads + g.room, limit)                   # highest total load per reviewer
+    top = np.minimum(g.loads + g.room, limit)  # highest total load per reviewer
     counts = np.clip(top - g.loads, 0, None)
     rev = np.repeat(np.arange(len(counts)), counts)
     starts = np.repeat(g.loads, counts)
     offsets = np.arange(len(rev)) - np.repeat(np.cumsum(counts) - counts, counts)
-    k = starts + offsets + 1                                    # the total load this unit brings
+    k = starts + offsets + 1  # the total load this unit brings
     mcf = min_cost_flow.SimpleMinCostFlow()
     mcf.add_arcs_with_capacity_and_unit_cost(arcs.tails, arcs.heads, arcs.caps, np.zeros(len(arcs.tails), np.int64))
     mcf.add_arcs_with_capacity_and_unit_cost(
-        (arcs.rev0 + rev).astype(np.int32), np.full(len(rev), arcs.sink, dtype=np.int32),
-        np.ones(len(rev), dtype=np.int64), (k * big + ties[rev]).astype(np.int64))
+        (arcs.rev0 + rev).astype(np.int32),
+        np.full(len(rev), arcs.sink, dtype=np.int32),
+        np.ones(len(rev), dtype=np.int64),
+        (k * big + ties[rev]).astype(np.int64),
+    )
     supplies = np.zeros(arcs.num_nodes, dtype=np.int64)
     supplies[arcs.source], supplies[arcs.sink] = flow, -flow
     mcf.set_nodes_supplies(np.arange(arcs.num_nodes, dtype=np.int32), supplies)
@@ -187,8 +195,9 @@ def _split(g: Graph, flows: dict[tuple[int, int], int]) -> tuple[list[Assignment
     return assignments, got
 
 
-def solve(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], policy: MatchPolicy) -> tuple[
-        list[Assignment], dict[str, int], Graph]:
+def solve(
+    demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], policy: MatchPolicy
+) -> tuple[list[Assignment], dict[str, int], Graph]:
     """The optimal assignments, the number each resource got, and the graph (for the plan's figures)."""
     g = build_graph(demands, reviewers, policy)
     if not g.classes:
@@ -201,4 +210,3 @@ def solve(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo], policy: 
     flows = _min_cost(arcs, g, flow, limit)
     assignments, got = _split(g, flows)
     return assignments, got, g
-

@@ -4,10 +4,10 @@ A subject is compared after NFKC, without spaces and in lower case; a leading st
 ("小学语文", "初中数学", "中职计算机") is dropped, then ``domain/data/subject_synonyms.yaml`` (or the
 policy's own table) maps the spelling to its canonical name.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
@@ -18,9 +18,13 @@ from domain.roster.fields import STAGE, norm_label
 DEFAULT_SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "subject_synonyms.yaml"
 
 # longest first, so "普通高中" is stripped before "高中"
-_STAGE_PREFIXES = tuple(sorted(
-    {norm_label(w) for w in ("学前", "幼儿园", "小学", "初中", "高中", "普高", "普通高中", "中职", "中专", "职高")},
-    key=len, reverse=True))
+_STAGE_PREFIXES = tuple(
+    sorted(
+        {norm_label(w) for w in ("学前", "幼儿园", "小学", "初中", "高中", "普高", "普通高中", "中职", "中专", "职高")},
+        key=len,
+        reverse=True,
+    )
+)
 
 
 def load_subject_synonyms(path: str | Path | None = None) -> Mapping[str, str]:
@@ -38,8 +42,8 @@ def normalise_synonyms(table: Mapping[str, str]) -> Mapping[str, str]:
     return MappingProxyType({norm_label(k): str(v).strip() for k, v in table.items() if norm_label(k)})
 
 
-@lru_cache(maxsize=1)
 def default_subject_synonyms() -> Mapping[str, str]:
+    """The table of domain/data/subject_synonyms.yaml (read on each call: build a MatchPolicy once per run)."""
     return load_subject_synonyms(DEFAULT_SYNONYMS_FILE)
 
 
@@ -61,6 +65,6 @@ def canonical_subject(text: str | None, synonyms: Mapping[str, str]) -> str | No
         return synonyms[key]
     for prefix in _STAGE_PREFIXES:
         if key.startswith(prefix) and len(key) > len(prefix):
-            key = key[len(prefix):]
+            key = key[len(prefix) :]
             break
     return synonyms.get(key, key)

@@ -27,10 +27,11 @@ from handlers.review.common import (
     router,
 )
 from handlers.review.engine import LevelPlan, commit, demands, plan_levels
-from handlers.roster_common import regions
+from handlers.roster.common import regions
 
 
-@router.command("请假", chat=Chat.PRIVATE, alias="leave", help="审核员请假：这段时间不派审核任务",
+@router.command("请假", chat=Chat.PRIVATE, alias="leave",
+                help="审核员请假：这段时间不派审核任务",
                 args=[Arg("开始", "start", iso_date, help="如 2026-05-10"), Arg("结束", "end", iso_date)],
                 permission=REVIEWER, examples=("/请假 2026-05-10 2026-05-15",))
 async def leave(ctx: Context, args: Args) -> Reply:
@@ -44,7 +45,8 @@ async def leave(ctx: Context, args: Args) -> Reply:
     return Reply("review/leave_saved", {"start": start.isoformat(), "end": end.isoformat()})
 
 
-@router.command("回避", chat=Chat.PRIVATE, alias="conflict", help="声明回避：不审某人（平台账号）、某校或某个资源的作品",
+@router.command("回避", chat=Chat.PRIVATE, alias="conflict",
+                help="声明回避：不审某人（平台账号）、某校或某个资源的作品",
                 args=[Arg("对象", "what", text, greedy=True, help="提交人的平台账号、学校名称或资源编号")],
                 permission=REVIEWER, examples=("/回避 LiMing01", "/回避 西湖小学", "/回避 12"))
 async def conflict(ctx: Context, args: Args) -> Reply:
@@ -96,7 +98,9 @@ def _preview_view(call: ReviewCall, scope: Scope, plans: list[LevelPlan], resour
     return {"call": call.name, "city": scope.city or "全省", "resources": resources, "levels": levels}
 
 
-@router.command("分配", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="assign", help="分配审核任务：先 预览，再 确认（本地区的运营人员）", raw=True,
+@router.command("分配", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="assign",
+                help="分配审核任务：先 预览，再 确认（本地区的运营人员）",
+                raw=True,
                 permission=REVIEW_OPERATOR,
                 examples=("/分配 预览", "/分配 预览 杭州市", "/分配 确认"))
 async def assign(ctx: Context, args: Args) -> Reply:

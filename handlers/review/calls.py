@@ -21,8 +21,10 @@ def call_view(c: ReviewCall) -> dict:
                         "auto": lv.auto_assign} for lv in c.levels]}
 
 
-@router.command("征集", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="calls", help="征集活动：列表，或 新建 名称=… 截止=…（省级）", raw=True,
-                examples=("/征集 列表", "/征集 新建 名称=2026年微课征集 截止=2026-06-30 级别=市级初审,省级评审 人数=1,2"))
+@router.command("征集", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="calls",
+                help="征集活动：列表，或 新建 名称=… 截止=…（省级）", raw=True,
+                examples=("/征集 列表",
+                          "/征集 新建 名称=2026年微课征集 截止=2026-06-30 级别=市级初审,省级评审 人数=1,2"))
 async def calls_command(ctx: Context, args: Args) -> Reply:
     rest = (args.rest or "").strip()
     word, _, tail = rest.partition(" ")

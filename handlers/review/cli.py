@@ -1,8 +1,10 @@
 """``python3 run_bot.py reviews …``:
 
-    reviews import FILE        resources from CSV or xlsx (columns: 外部编号, 资源名称, 资源类型, 类别, 学段, 学科,
-                               教材版本, 章节, 链接, 征集活动, 提交人账号, 提交人, 学校, 县区, 设区市) — the API's checks
-    reviews feedback FILE      platform feedback (资源编号/resource_id, 评分/rating or 评价/like, 点击/clicks, 下载/downloads)
+    reviews import FILE        resources from CSV or xlsx (columns: 外部编号, 资源名称, 资源类型, 类别, 学段,
+                               学科, 教材版本, 章节, 链接, 征集活动, 提交人账号, 提交人, 学校, 县区, 设区市)
+                               — the API's checks
+    reviews feedback FILE      platform feedback (资源编号/resource_id, 评分/rating or 评价/like,
+                               点击/clicks, 下载/downloads)
     reviews calls FILE.yaml    create or change calls (征集活动) from a YAML file (see domain/data/review.yaml)
 
 One line per refused row (第 N 行「字段」…：怎么改) and a summary; exit 0 when the file was processed, 2 when
@@ -15,13 +17,13 @@ from pathlib import Path
 
 
 async def _setup():
-    from handlers.scores_cli import _clock_now, _open_db
+    from handlers.scores.cli import _clock_now, _open_db
     settings, db = await _open_db(None)
     return settings, db, _clock_now(settings)
 
 
 def _rows(path: str):
-    from handlers.scores_cli import FileProblem, read_rows
+    from handlers.scores.cli import FileProblem, read_rows
     try:
         rows = read_rows(Path(path))
     except FileProblem as exc:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 from bot.commands import GroupRole, Router
 from bot.context import Context, ServiceKey, Services
 from bot.errors import UserError
+from bot.proactive import enqueue_reply
 from bot.replies import Reply
 from domain.review.calls import ReviewCall, ReviewConfig, load_config
 from domain.territory import Level, Territory
-from handlers.roster_common import held, regions
+from handlers.roster.common import held, regions
 from storage.models.review import ReviewResource, ReviewTask
 from storage.repositories.review import ReviewRepository
 from storage.repositories.roster import GrantRepository
@@ -72,19 +73,14 @@ class Env:
 
     async def to_users(self, user_ids: list[str], reply: Reply, purpose: str) -> None:
         ids = list(dict.fromkeys(u for u in user_ids if u))
-        if not ids:
-            return
-        rendered = self.services.renderer.reply(reply)
-        await self.uow.outbox.enqueue(kind="users", user_ids=ids, msg_key=rendered.msg_key,
-                                      msg_param=rendered.msg_param, now=self.now, purpose=purpose)
-        self._wrote()
+        if ids:
+            await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now, user_ids=ids, purpose=purpose)
+            self._wrote()
 
     async def to_reviewer_groups(self, reply: Reply, purpose: str) -> None:
-        rendered = self.services.renderer.reply(reply)
         for g in await self.uow.groups.for_role("reviewer"):
-            await self.uow.outbox.enqueue(kind="group", conversation_id=g.conversation_id,
-                                          msg_key=rendered.msg_key, msg_param=rendered.msg_param, now=self.now,
-                                          purpose=purpose)
+            await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now,
+                                conversation_id=g.conversation_id, purpose=purpose)
             self._wrote()
 
     async def enqueue_card(self, staff_id: str, card: dict[str, Any], purpose: str) -> None:

@@ -110,7 +110,8 @@ JOBS = [JobSpec("review_deadlines", "审核任务：提醒、超时改派、自�
 
 
 # ── /任务 ──
-@router.command("任务", chat=Chat.PRIVATE, alias="tasks", help="我的待审任务")
+@router.command("任务", chat=Chat.PRIVATE, alias="tasks",
+                help="我的待审任务")
 async def my_tasks(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
     repo = env.repo
@@ -123,7 +124,8 @@ async def my_tasks(ctx: Context, args: Args) -> Reply:
 
 
 # ── /资源 N ──
-@router.command("资源", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="resource", help="一个资源的编目和审核经过",
+@router.command("资源", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="resource",
+                help="一个资源的编目和审核经过",
                 args=[Arg("资源编号", "n", positive_int)], examples=("/资源 12",))
 async def resource(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
@@ -141,7 +143,8 @@ async def resource(ctx: Context, args: Args) -> Reply:
                 "verdict": {"pass": "通过", "reject": "退回"}.get(t.verdict or "", ""), "reason": t.reason or "",
                 "reviewer": "本人" if t.reviewer_id == ctx.actor.id else f"审核员{i + 1}",
                 "due": t.due_on.isoformat()} for i, t in enumerate(tasks)]
-    fixes = [{"field": FIELD_NAMES.get(c.field, c.field), "before": c.before, "after": c.after} for c in await repo.corrections(n)]
+    fixes = [{"field": FIELD_NAMES.get(c.field, c.field), "before": c.before, "after": c.after}
+             for c in await repo.corrections(n)]
     return Reply("review/resource", {"n": r.id, "title": r.title, "catalogue": catalogue(r), "link": r.link,
                                      "status": Status(r.status).label, "call": call.name if call else "",
                                      "level": call.levels[r.level_index].name if call else "",
@@ -149,11 +152,12 @@ async def resource(ctx: Context, args: Args) -> Reply:
 
 
 # ── /进度 ──
-@router.command("进度", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="progress", help="审核进度：各市、各级的提交、分配、完成、超时、通过、退回",
+@router.command("进度", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="progress",
+                help="审核进度：各市、各级的提交、分配、完成、超时、通过、退回",
                 args=[Arg("征集活动或城市", "a", required=False), Arg("城市", "b", required=False)],
                 permission=REVIEW_OPERATOR, examples=("/进度", "/进度 杭州市"))
 async def progress(ctx: Context, args: Args) -> Reply:
-    from handlers.roster_common import regions
+    from handlers.roster.common import regions
     words = [w for w in (args.optional("a", str), args.optional("b", str)) if w]
     tree = regions(ctx.services)
     city_word = next((w for w in words if tree.city(w) or tree.city(w + "市")), None)

@@ -24,6 +24,7 @@ from domain.territory import Territory
 from handlers.review.common import ENTITY, TASK, Env
 from handlers.review.push import push_tasks
 from storage.models.review import ReviewResource, ReviewTask
+from storage.repositories.core import audit_row
 from storage.repositories.roster import RosterRepository
 
 ACTIVE_TASK = (TaskState.OPEN.value, TaskState.DONE.value)
@@ -142,15 +143,17 @@ async def commit(env: Env, call: ReviewCall, pairs: Sequence[tuple[int, str]], n
         r.status, r.updated_at = Status.REVIEWING.value, env.now
         created.append(t)
     await repo.flush()
-    repo.add_audits({"at": env.now, "actor_id": env.actor_id, "actor_name": env.actor_name, "action": "review.assign",
-                     "entity": TASK, "entity_id": str(t.id), "territory": None,
-                     "after": {"resource": t.resource_id, "reviewer": t.reviewer_id, "level": t.level_index,
-                               "due": t.due_on.isoformat()}} for t in created)
+    await env.uow.audit.record_many(
+        audit_row(at=env.now, actor_id=env.actor_id, actor_name=env.actor_name, action="review.assign", entity=TASK,
+                  entity_id=str(t.id), after={"resource": t.resource_id, "reviewer": t.reviewer_id,
+                                              "level": t.level_index, "due": t.due_on.isoformat()})
+        for t in created)
     await push_tasks(env, call, created, batch_key)
     return created
 
 
-async def assign_now(env: Env, call: ReviewCall, r: ReviewResource, batch_key: str) -> tuple[list[ReviewTask], list[str]]:
+async def assign_now(env: Env, call: ReviewCall, r: ReviewResource,
+                     batch_key: str) -> tuple[list[ReviewTask], list[str]]:
     """Assign whatever the resource's current level still needs (an alternate, a third reviewer, the
     next level's reviewers). Returns (new tasks, Chinese reasons when nobody could be found)."""
     by_level = await demands(env, call, [r])

@@ -23,8 +23,8 @@ from domain.review.intake import LABELS, validate
 from domain.territory import Territory, can_manage
 from handlers.permissions import OPERATOR
 from handlers.review.common import ENTITY, OPERATOR_GROUPS, config, router
-from handlers.roster_common import held, regions
-from handlers.scores import json_error, parse_body, read_api_body
+from handlers.roster.common import held, regions
+from handlers.scores.commands import json_error, parse_body, read_api_body
 from storage.repositories.review import ReviewRepository, resource_snapshot
 
 API_BATCH = 500
@@ -126,7 +126,8 @@ async def resources_api(request: web.Request) -> web.Response:
 
 
 # ── chat: one resource ──
-@router.command("提交资源", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="addresource", help="登记一个待审资源（运营人员）", raw=True,
+@router.command("提交资源", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="addresource",
+                help="登记一个待审资源（运营人员）", raw=True,
                 permission=OPERATOR,
                 examples=(("/提交资源 外部编号=R001 资源名称=分数的意义 资源类型=微课 学段=小学 学科=数学 "
                           "链接=https://example.cn/r/1 提交人=李明 提交人账号=LiMing01 学校=西湖小学 "

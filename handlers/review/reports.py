@@ -11,6 +11,8 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.review.flow import Status, TaskState
+from handlers.downloads import form_links
+from handlers.feature import ExportKind
 from handlers.permissions import SCOPE
 from handlers.review.common import (
     OPERATOR_GROUPS,
@@ -20,11 +22,8 @@ from handlers.review.common import (
     pick_call,
     router,
 )
-from handlers.roster_common import regions
-from handlers.roster_export import ExportKind, register_export_kind
+from handlers.roster.common import regions
 from storage.forms.review_form import (
-    DOCX_MIME,
-    XLSX_MIME,
     review_form_data,
     review_form_spec,
     write_docx,
@@ -44,7 +43,8 @@ def _period(word: str | None, today: date) -> tuple[date, date, str]:
     raise UserError("review/bad_period", word=word)
 
 
-@router.command("资源排行", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="toprs", help="资源按点击和下载排行",
+@router.command("资源排行", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="toprs",
+                help="资源按点击和下载排行",
                 args=[Arg("学科", "a", required=False), Arg("城市", "b", required=False),
                       Arg("时间", "c", required=False, help="本月 或 本年")],
                 permission=SCOPE, examples=("/资源排行", "/资源排行 数学 杭州市 本月"))
@@ -99,16 +99,15 @@ async def export_results(ctx: Context, where: str | None) -> Reply:
                      "chapter": r.chapter, "type": r.rtype, "county": r.county, "school": r.school,
                      "submitter": r.submitter_name, "level": call.levels[r.level_index].name, "notes": notes})
     place = scope.city or tree.province
-    header = {"报送单位": f"{place}教育技术中心", "联系人姓名": ctx.actor.name, "报送日期": ctx.now().date().isoformat()}
+    header = {"报送单位": f"{place}教育技术中心", "联系人姓名": ctx.actor.name,
+              "报送日期": ctx.now().date().isoformat()}
     spec, data = review_form_spec(call.name), review_form_data(rows, header)
     xlsx = await asyncio.to_thread(write_xlsx, spec, data)
     docx = await asyncio.to_thread(write_docx, spec, data)
-    base = f"{place}-审核结果"
-    links = [{"name": f"{base}.xlsx", "url": await ctx.download_link(f"{base}.xlsx", XLSX_MIME, xlsx)},
-             {"name": f"{base}.docx", "url": await ctx.download_link(f"{base}.docx", DOCX_MIME, docx)}]
+    links = await form_links(ctx, f"{place}-审核结果", xlsx, docx)
     await ctx.audit("review.export", "review_export", call.name, after={"count": len(rows), "city": place})
     return Reply("roster/exported", {"what": f"{call.name}审核结果", "city": place, "count": len(rows),
                                      "links": links}, private=True)
 
 
-register_export_kind(ExportKind("审核结果", ("reviews", "审核"), "资源审核结果汇总表", export_results))
+EXPORTS = [ExportKind("审核结果", ("reviews", "审核"), "资源审核结果汇总表", export_results)]

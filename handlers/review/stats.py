@@ -12,7 +12,7 @@ from aiohttp import web
 
 from domain.evaluation import ReviewStats
 from domain.review.flow import PASS, TaskState
-from handlers.scores import json_error, parse_body, read_api_body
+from handlers.scores.commands import json_error, parse_body, read_api_body
 from storage.db import Database
 from storage.repositories.review import ReviewRepository
 

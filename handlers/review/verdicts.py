@@ -61,8 +61,10 @@ async def _record(env: Env, r: ReviewResource, t: ReviewTask, call: ReviewCall, 
     return outcome
 
 
-@router.command("通过", chat=Chat.PRIVATE, alias="pass", help="审核通过（可附评语）",
-                args=[N_ARG, Arg("评语", "note", required=False, greedy=True)], examples=("/通过 12", "/通过 12 编目准确"))
+@router.command("通过", chat=Chat.PRIVATE, alias="pass",
+                help="审核通过（可附评语）",
+                args=[N_ARG, Arg("评语", "note", required=False, greedy=True)],
+                examples=("/通过 12", "/通过 12 编目准确"))
 async def approve(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
     r, t, call = await my_task(env, args.value("n", int))
@@ -71,7 +73,8 @@ async def approve(ctx: Context, args: Args) -> Reply:
                                           "level": call.levels[t.level_index].name})
 
 
-@router.command("不通过", chat=Chat.PRIVATE, alias="fail", help="审核不通过（退回），必须写明原因",
+@router.command("不通过", chat=Chat.PRIVATE, alias="fail",
+                help="审核不通过（退回），必须写明原因",
                 args=[N_ARG, Arg("原因", "reason", required=False, greedy=True)],
                 examples=("/不通过 12 章节与内容不符",))
 async def reject(ctx: Context, args: Args) -> Reply:
@@ -86,7 +89,8 @@ async def reject(ctx: Context, args: Args) -> Reply:
                                           "level": call.levels[t.level_index].name})
 
 
-@router.command("不能审", chat=Chat.PRIVATE, alias="cannot", help="不能审这个资源（写明原因），系统立即改派",
+@router.command("不能审", chat=Chat.PRIVATE, alias="cannot",
+                help="不能审这个资源（写明原因），系统立即改派",
                 args=[N_ARG, Arg("原因", "reason", required=False, greedy=True)],
                 examples=("/不能审 12 与提交人同校",))
 async def decline(ctx: Context, args: Args) -> Reply:
@@ -117,7 +121,8 @@ async def reassign(env: Env, call: ReviewCall, r: ReviewResource, t: ReviewTask,
     return new, why
 
 
-@router.command("修改编目", chat=Chat.PRIVATE, alias="catalogue", help="更正资源的编目：学段、学科、教材版本、章节、资源类型",
+@router.command("修改编目", chat=Chat.PRIVATE, alias="catalogue",
+                help="更正资源的编目：学段、学科、教材版本、章节、资源类型",
                 args=[N_ARG, Arg("更正", "changes", greedy=True, help="字段=值，如 学段=初中 学科=化学")],
                 examples=("/修改编目 12 学段=初中 学科=化学 教材版本=人教版 章节=第二章",))
 async def correct(ctx: Context, args: Args) -> Reply:

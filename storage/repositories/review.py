@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.review.calls import ReviewCall, call_from_row
 from domain.review.flow import Status, TaskState
 from domain.review.intake import ResourceIn
-from storage.models.core import AuditEntry
 from storage.models.review import (
     ReviewCallRow,
     ReviewConflict,
@@ -234,10 +233,6 @@ class ReviewRepository:
         row = await self.session.get(ReviewPreview, user_id)
         if row is not None:
             await self.session.delete(row)
-
-    # -- audit in bulk (one flush for a whole plan) ------------------------------------------------
-    def add_audits(self, entries: Iterable[dict[str, Any]]) -> None:
-        self.session.add_all([AuditEntry(**e) for e in entries])
 
     # -- send keys -----------------------------------------------------------------------------------
     async def claim_send(self, key: str, now: datetime) -> bool:

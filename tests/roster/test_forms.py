@@ -77,7 +77,7 @@ def test_docx_is_a4_landscape_with_ruled_tables_and_chinese_fonts(members):
     title = next(p for p in doc.paragraphs if p.text == ROSTER_TITLE)
     assert title.alignment == 1   # centred
     assert len(doc.tables) == 3
-    for table, role in zip(doc.tables, Role):
+    for table, role in zip(doc.tables, Role, strict=False):
         assert [c.text for c in table.rows[0].cells] == ["服务人员", *SECTIONS[role].labels]
         assert table.rows[1].cells[0].text == SECTIONS[role].title
         borders = table._tbl.tblPr.find(qn("w:tblBorders"))
