@@ -29,7 +29,7 @@ def register_cli(subparsers: Subparsers) -> None:
 
 async def on_startup(bot: BotApp) -> None:
     from handlers.evaluation import REVIEW_STATS
-    bot.services.provide(REVIEW_STATS, stats.DbReviewStats(bot.db))
+    bot.services.provide(REVIEW_STATS, stats.DbReviewStats(bot.db, bot.clock))
     await calls.ensure_default_calls(bot.db, config(bot.services), bot.clock.now())
 
 

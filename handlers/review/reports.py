@@ -11,6 +11,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.review.flow import Status, TaskState
+from domain.review.stats import Period, ResourceRow, rank_by_use
 from handlers.downloads import form_links
 from handlers.feature import ExportKind
 from handlers.permissions import SCOPE
@@ -22,6 +23,7 @@ from handlers.review.common import (
     pick_call,
     router,
 )
+from handlers.review.stats import feedback_row
 from handlers.roster.common import regions
 from storage.forms.review_form import (
     review_form_data,
@@ -34,12 +36,11 @@ RANK_LIMIT = 10
 SECTION = {Status.SHELVED.value: "shelved", Status.REJECTED.value: "rejected"}
 
 
-def _period(word: str | None, today: date) -> tuple[date, date, str]:
+def _period(word: str | None, today: date) -> tuple[Period, str]:
     if word in (None, "", "本年", "今年"):
-        return date(today.year, 1, 1), date(today.year, 12, 31), "本年"
+        return Period.year(today), "本年"
     if word in ("本月", "这个月"):
-        nxt = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
-        return date(today.year, today.month, 1), date.fromordinal(nxt.toordinal() - 1), "本月"
+        return Period.month(today), "本月"
     raise UserError("review/bad_period", word=word)
 
 
@@ -62,18 +63,16 @@ async def top_resources(ctx: Context, args: Args) -> Reply:
             subject = s
         else:
             raise UserError("review/bad_rank_word", word=w)
-    start, end, label = _period(when, ctx.now().date())
+    period, label = _period(when, ctx.now().date())
     env = Env.of(ctx)
-    resources = {r.id: r for r in await env.repo.resources(city=city) if subject is None or r.subject == subject}
-    use: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    for f in await env.repo.feedback(resources):
-        if start <= f.at.astimezone(ctx.clock.tz).date() <= end:
-            use[f.resource_id][0] += f.clicks
-            use[f.resource_id][1] += f.downloads
-    ranked = sorted(use.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), -kv[1][1], kv[0]))[:RANK_LIMIT]
-    rows = [{"rank": i + 1, "n": rid, "title": resources[rid].title, "place": resources[rid].city,
-             "subject": f"{resources[rid].stage}·{resources[rid].subject}", "clicks": c, "downloads": d}
-            for i, (rid, (c, d)) in enumerate(ranked)]
+    resources = await env.repo.resources(city=city)
+    by_id = {r.id: r for r in resources}
+    ranked = rank_by_use([ResourceRow(str(r.id), r.title, r.stage, r.subject, r.city) for r in resources],
+                         [feedback_row(f) for f in await env.repo.feedback(by_id)], period, subject=subject,
+                         limit=RANK_LIMIT)
+    rows = [{"rank": x.rank, "n": x.resource.resource_id, "title": x.resource.title, "place": x.resource.city,
+             "subject": f"{x.resource.stage}·{x.resource.subject}", "clicks": x.clicks, "downloads": x.downloads}
+            for x in ranked]
     return Reply("review/top", {"rows": rows, "period": label, "where": city or "全省", "subject": subject or ""})
 
 

@@ -5,37 +5,46 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from bot.clock import Clock
 from domain.evaluation import ReviewStats
 from domain.review.flow import PASS, TaskState
+from domain.review.stats import LOCAL, FeedbackRow, Period, TaskRow, reviewer_stats
 from handlers.scores.commands import json_error, parse_body, read_api_body
 from storage.db import Database
+from storage.models.review import ReviewFeedback, ReviewTask
 from storage.repositories.review import ReviewRepository
 
 LIKE = {"like": True, "赞": True, "好评": True, "up": True, "dislike": False, "踩": False, "差评": False,
         "down": False}
+END_OF_DAY = time(23, 59, 59)
 
 
-def positive_of(feedback: list[Any]) -> bool | None:
-    """A resource's rating: positive when most of its feedback is (likes, or ratings of 4 and 5)."""
-    raw = [f.positive if f.positive is not None else (f.rating >= 4 if f.rating is not None else None)
-           for f in feedback]
-    votes = [bool(v) for v in raw if v is not None]
-    if not votes:
-        return None
-    return sum(votes) * 2 > len(votes)
+def task_row(t: ReviewTask, tz: tzinfo) -> TaskRow:
+    """A stored task as domain/review/stats.py reads it (due at the end of its due day)."""
+    return TaskRow(reviewer_id=t.reviewer_id, resource_id=str(t.resource_id), assigned_at=t.assigned_at,
+                   due_at=datetime.combine(t.due_on, END_OF_DAY, tz), done_at=t.done_at,
+                   verdict=t.verdict if t.state == TaskState.DONE.value else None, state=t.state)
+
+
+def feedback_row(f: ReviewFeedback) -> FeedbackRow:
+    return FeedbackRow(resource_id=str(f.resource_id), at=f.at,
+                       rating=round(f.rating) if f.rating is not None else None, like=f.positive,
+                       clicks=f.clicks, downloads=f.downloads)
 
 
 class DbReviewStats:
     """Reads in a unit of work of its own: /考核 calls it while its own holds a connection. SQLite's
     pool has one connection, so there it reads through a second engine on the same file."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, clock: Clock):
         self.db = db
+        self.clock = clock
         self._own: Database | None = None
 
     def _database(self) -> Database:
@@ -48,21 +57,17 @@ class DbReviewStats:
     async def review_stats(self, member_id: str, start: date, end: date) -> ReviewStats | None:
         async with self._database().unit_of_work() as uow:
             repo = uow.repo(ReviewRepository)
-            tasks = [t for t in await repo.tasks_of_reviewer(member_id)
-                     if start <= t.assigned_at.date() <= end]
+            tasks = await repo.tasks_of_reviewer(member_id)
             if not tasks:
                 return None
-            done = [t for t in tasks if t.state == TaskState.DONE.value]
-            overdue = [t for t in tasks if t.state == TaskState.OVERDUE.value]
-            on_time = [t for t in done if t.done_at is not None and t.done_at.date() <= t.due_on]
-            passed = {t.resource_id for t in done if t.verdict == PASS}
-            by_res: dict[int, list[Any]] = {}
-            for f in await repo.feedback(passed) if passed else []:
-                by_res.setdefault(f.resource_id, []).append(f)
-            rated = [positive_of(v) for v in by_res.values()]
-            rated = [r for r in rated if r is not None]
-            return ReviewStats(assigned=len(tasks), completed=len(done) + len(overdue), on_time=len(on_time),
-                               reviewed=len(done), rated=len(rated), good=sum(1 for r in rated if r))
+            feedback = await repo.feedback({t.resource_id for t in tasks if t.verdict == PASS})
+        period = Period(start, end)
+        tz = self.clock.tz if isinstance(self.clock.tz, ZoneInfo) else LOCAL
+        as_of = min(self.clock.now(), datetime.combine(end, END_OF_DAY, tz))
+        rows = reviewer_stats([task_row(t, tz) for t in tasks], [feedback_row(f) for f in feedback], period,
+                              as_of=as_of, tz=tz)
+        mine = rows.get(member_id)
+        return mine.to_review_stats() if mine is not None and mine.assigned + mine.judged else None
 
     async def dispose(self) -> None:
         if self._own is not None:
