@@ -186,3 +186,20 @@ async def test_card_fallback_when_cards_fail(world: World):
     assert rec.payload["msgKey"] == "sampleActionCard"
     text = w.sim.text_of(rec)
     assert "审核任务 1 项" in text and "/通过 编号" in text, text
+
+
+async def test_rejection_tells_the_city_operator(world: World):
+    w = world
+    await w.post("/api/v1/resources", [resource("R1")])
+    await w.say("/分配 预览", user=HZ)
+    await w.confirm()
+    [t] = await w.tasks(1)
+    reply = await w.say("/不通过 1 章节与内容不符", user=t.reviewer_id, conversation="p2p")
+    assert "资源已退回" in reply, reply
+    notice = await w.private(HZ, "被退回")
+    assert "资源 #1 在市级初审被退回" in notice and "章节与内容不符" in notice, notice
+    assert "已退回" in await w.say("/资源 1", user=HZ)
+    async with w.bot.db.unit_of_work() as uow:
+        entries = await uow.audit.list(entity="review_task", entity_id=str(t.id))
+        [verdict] = [e for e in entries if e.action == "review.verdict"]
+        assert verdict.reason == "章节与内容不符" and verdict.after["verdict"] == "reject"
