@@ -103,12 +103,14 @@ class ReviewConfig:
     resource_types: tuple[str, ...]
     settings: ReviewSettings
     calls: tuple[ReviewCall, ...] = field(default=())
+    matcher_synonyms: Mapping[str, str] = field(default_factory=dict)   # domain/data/subject_synonyms.yaml
 
     def subject(self, word: str) -> str | None:
-        """The canonical 学科 (synonyms: domain/data/subject_synonyms.yaml, then review.yaml's)."""
-        from domain.review.subjects import canonical_subject, default_subject_synonyms
+        """The canonical 学科 (synonyms: review.yaml's, then domain/data/subject_synonyms.yaml's,
+        loaded once with the configuration)."""
+        from domain.review.subjects import canonical_subject
         w = clean(word)
-        w = self.subject_synonyms.get(w) or canonical_subject(w, default_subject_synonyms()) or w
+        w = self.subject_synonyms.get(w) or canonical_subject(w, self.matcher_synonyms) or w
         return w if w in self.subjects else None
 
     def stage(self, word: str) -> str | None:
@@ -199,7 +201,9 @@ def load_config(text: str | None = None) -> ReviewConfig:
         remind_workdays_before=tuple(int(x) for x in s.get("remind_workdays_before", (3, 1, 0))))
     if settings.province_exclusion not in ("county", "city"):
         raise CallError("province_exclusion 应为 county 或 city")
+    from domain.review.subjects import default_subject_synonyms
     return ReviewConfig(
+        matcher_synonyms=default_subject_synonyms(),
         stages=tuple(data.get("stages") or ()), subjects=tuple(data.get("subjects") or ()),
         subject_synonyms={str(k): str(v) for k, v in (data.get("subject_synonyms") or {}).items()},
         resource_types=tuple(data.get("resource_types") or ()), settings=settings,

@@ -85,7 +85,7 @@ class Env:
 
     async def enqueue_card(self, staff_id: str, card: dict[str, Any], purpose: str) -> None:
         await self.uow.outbox.enqueue(kind="card", user_ids=[staff_id], msg_key=card["template"], msg_param=card,
-                                      now=self.now, purpose=purpose)
+                                      now=self.now, purpose=purpose, flush=False)   # push_tasks flushes once
         self._wrote()
 
     async def update_card(self, card_id: str, params: dict[str, str], purpose: str) -> None:

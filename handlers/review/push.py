@@ -78,7 +78,7 @@ async def push_tasks(env: Env, call: ReviewCall, tasks: Sequence[ReviewTask], ba
     for reviewer_id, mine in mine_of.items():
         for t in mine:
             t.card_id = card_id(batch_key, reviewer_id)
-    await repo.flush()           # one flush for all card ids, then one small one per card
+    await repo.flush()           # one flush for all card ids; the cards are flushed together below
     for reviewer_id, mine in mine_of.items():
         cid = card_id(batch_key, reviewer_id)
         params = await card_params(env, call, mine)

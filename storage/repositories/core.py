@@ -197,8 +197,9 @@ class OutboxRepository:
 
     async def enqueue(self, *, kind: str, msg_key: str, msg_param: dict[str, Any], now: datetime,
                       conversation_id: str | None = None, user_ids: list[str] | None = None,
-                      reply_to_msg_id: str | None = None, purpose: str = "") -> list[OutboxMessage]:
-        """Write a send to the outbox; a batch to more than 20 people becomes several rows."""
+                      reply_to_msg_id: str | None = None, purpose: str = "", flush: bool = True) -> list[OutboxMessage]:
+        """Write a send to the outbox; a batch to more than 20 people becomes several rows.
+        ``flush=False``: the caller flushes once after queueing many (a push of a whole plan)."""
         if kind not in ("group", "users", "card", "card_update"):
             raise ValueError(kind)
         rows: list[OutboxMessage] = []
@@ -213,7 +214,8 @@ class OutboxRepository:
                                 created_at=now, reply_to_msg_id=reply_to_msg_id, purpose=purpose)
             self.session.add(row)
             rows.append(row)
-        await self.session.flush()
+        if flush:
+            await self.session.flush()
         return rows
 
     async def claim_due(self, now: datetime, limit: int = 20,
