@@ -5,7 +5,7 @@ The order is the order of /帮助 within a section, of the jobs and of the start
 from __future__ import annotations
 
 from bot.commands import Router
-from handlers import calendar, core, demo, evaluation
+from handlers import base_schools, calendar, core, demo, evaluation
 from handlers.feature import ExportKind, Feature
 from handlers.review import FEATURE as review
 from handlers.review import reports as review_reports
@@ -24,6 +24,8 @@ FEATURES: tuple[Feature, ...] = (
             on_startup=export.on_startup),
     Feature("scores", routers=[scores.router], setup_http=scores.setup_http, register_cli=scores_cli.register),
     review,
+    Feature("base_schools", routers=[base_schools.router], jobs=base_schools.JOBS, exports=base_schools.EXPORTS,
+            register_cli=base_schools.register_cli),
 )
 
 

@@ -70,3 +70,19 @@ REVIEW_OPERATOR = Permission("本地区的市级或省级管理员", _city_opera
 
 REVIEWER = Permission("资源审核员（已登记）", _reviewer)
 """Holds a reviewer seat: declares leave and conflicts."""
+
+
+async def _base_school_lead(ctx: Context) -> bool:
+    from storage.repositories.base_schools import BaseSchoolRepository
+    return await ctx.uow.repo(BaseSchoolRepository).is_lead(ctx.actor.id)
+
+
+async def _base_school_viewer(ctx: Context) -> bool:
+    return await _city_operator(ctx) or await _base_school_lead(ctx)
+
+
+BASE_SCHOOL_VIEWER = Permission("省级或市级管理员（本辖区），或已登记的基地校项目负责人（本校）", _base_school_viewer)
+"""Sees base schools: provincial and city operators within their territory, a registered lead their school."""
+
+BASE_SCHOOL_LEAD_OR_OPERATOR = BASE_SCHOOL_VIEWER
+"""Reports a base school's micro-course lessons: the school's lead, or an operator of its city."""

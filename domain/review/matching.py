@@ -35,7 +35,6 @@ from .model import (
     Uncovered,
 )
 from .rules import R_ASSIGNED, R_CAP, SILENT_REASONS, eligible, territory
-from .solver import solve
 from .subjects import canonical_stage, canonical_subject
 
 R_BUSY = "busy"  # eligible, below the cap, not on this resource — cannot happen in a maximum flow
@@ -64,6 +63,8 @@ def plan_assignments(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo
     if len(set(ids)) != len(ids):
         raise ValueError("one demand per resource id")
     ordered = sorted(demands, key=lambda d: d.resource_id)
+    from .solver import solve      # OR-Tools and numpy load on the first plan, not at the bot's start-up
+
     assignments, got, graph = solve(ordered, reviewers, policy)
     new: dict[str, int] = {}
     for a in assignments:

@@ -232,6 +232,6 @@ class Pools:
         out = {
             rid
             for rid in set(self._candidates(d, key)) & members  # type: ignore[arg-type]
-            if _personal(d, self.reviewers[rid], self.policy) is not None
+            if _personal(d, self.reviewers[rid], self.policy, self.norm) is not None
         }
         return key, frozenset(out)

@@ -287,10 +287,13 @@ async def activity_api(request: web.Request) -> web.Response:
         items, bad_lines = parse_body(body)
     except ValueError as exc:
         return json_error(400, str(exc))
+    from handlers.base_schools.feed import route_activity  # base-school action codes go there
+    items, merge_base = await route_activity(bot.db, items, bot.clock.now())
     runtime = runtime_of(bot.services)
     # small transactions: the bot keeps answering chat between them (SQLite has one connection)
     report = await ingest(bot.db, runtime, [i if i is not None else {} for i in items], bot.clock.now(),
                           batch=API_BATCH)
+    merge_base(report)
     if bad_lines:
         bad_idx = {i for i, _r in bad_lines}
         report.rejected = sorted([r for r in report.rejected if r[0] not in bad_idx] + bad_lines)
