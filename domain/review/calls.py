@@ -41,7 +41,7 @@ _Loader.yaml_implicit_resolvers = {
 
 def _yaml(text: str) -> Any:
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark is not None else "文件"
@@ -238,7 +238,8 @@ def parse_chat_call(text: str, defaults: ReviewCall) -> ReviewCall:
         raise CallError("缺少名称，请写 名称=2026年优质资源征集")
     if "deadline" not in values:
         raise CallError("缺少截止日期，请写 截止=2026-05-28")
-    split = lambda v: [p for p in re.split(r"[,，、]", v) if p]
+    def split(v):
+        return [p for p in re.split(r"[,，、]", v) if p]
     levels = [lv.as_dict() for lv in defaults.levels]
     if "levels" in values:
         base = {lv.pool: lv.as_dict() for lv in defaults.levels}
@@ -259,6 +260,10 @@ def parse_chat_call(text: str, defaults: ReviewCall) -> ReviewCall:
     raw = {"name": values["name"], "deadline": values["deadline"], "levels": levels,
            "categories": split(values["categories"]) if "categories" in values else list(defaults.categories)}
     return parse_call(raw)
+
+
+def split(value: str) -> list[str]:
+    return [p for p in re.split(r"[,，、]", value) if p]
 
 
 def _label(key: str) -> str:

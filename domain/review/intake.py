@@ -23,7 +23,6 @@ ALIASES = {label: k for k, label, _r in FIELDS} | {k: k for k, _l, _r in FIELDS}
     "资源链接": "link", "url": "link", "活动": "call", "平台账号": "submitter_account", "账号": "submitter_account",
     "姓名": "submitter_name", "提交人姓名": "submitter_name", "学校名称": "school", "县(市、区)": "county",
     "县（市、区）": "county", "县": "county", "市": "city", "城市": "city", "分类": "category"}
-CATALOGUE = ("stage", "subject", "edition", "chapter", "type")
 CATALOGUE_LABELS = {"学段": "stage", "学科": "subject", "教材版本": "edition", "章节": "chapter",
                     "资源类型": "type", "类型": "type", "名称": "title", "资源名称": "title"}
 

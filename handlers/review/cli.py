@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 
-async def _setup():
+async def _setup(args):
     from handlers.scores.cli import _clock_now, _open_db
-    settings, db = await _open_db(None)
+    settings, db = await _open_db(args)
     return settings, db, _clock_now(settings)
 
 
@@ -39,7 +39,7 @@ async def cmd_import(args) -> int:
     rows = _rows(args.file)
     if rows is None:
         return 2
-    _settings, db, now = await _setup()
+    _settings, db, now = await _setup(args)
     try:
         async with db.unit_of_work() as uow:
             report = await ingest(uow, load_config(), load_default_regions(), [r for _n, r in rows], now,
@@ -58,7 +58,7 @@ async def cmd_feedback(args) -> int:
     rows = _rows(args.file)
     if rows is None:
         return 2
-    _settings, db, now = await _setup()
+    _settings, db, now = await _setup(args)
     try:
         async with db.unit_of_work() as uow:
             report = await ingest_feedback(uow, [r for _n, r in rows], now, rows=[n for n, _r in rows])
@@ -78,7 +78,7 @@ async def cmd_calls(args) -> int:
     except (OSError, CallError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    _settings, db, now = await _setup()
+    _settings, db, now = await _setup(args)
     try:
         async with db.unit_of_work() as uow:
             for c in calls:

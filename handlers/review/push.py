@@ -22,7 +22,6 @@ from storage.models.review import ReviewTask
 
 CARD_TEMPLATE = "zj-review-tasks.schema"    # the card template registered for the robot
 ACTIONS = (("pass", "通过"), ("reject", "退回"), ("decline", "不能审"))
-ACTION_COMMANDS = {"pass": "通过", "reject": "退回", "decline": "不能审"}
 
 
 def card_id(batch_key: str, reviewer_id: str) -> str:

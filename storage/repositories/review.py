@@ -51,10 +51,6 @@ class ReviewRepository:
         row = await self.session.get(ReviewCallRow, call_id)
         return to_call(row) if row else None
 
-    async def call_named(self, name: str) -> ReviewCall | None:
-        row = await self.session.scalar(select(ReviewCallRow).where(ReviewCallRow.name == name))
-        return to_call(row) if row else None
-
     async def save_call(self, call: ReviewCall, now: datetime) -> tuple[ReviewCall | None, ReviewCall]:
         row = await self.session.scalar(select(ReviewCallRow).where(ReviewCallRow.name == call.name))
         before = to_call(row) if row else None
@@ -248,7 +244,3 @@ class ReviewRepository:
             stmt = insert_ignore(self.session, ReviewSend, [{"key": k, "created_at": now} for k in keys[i:i + 500]])
             out.update((await self.session.execute(stmt.returning(ReviewSend.key))).scalars())
         return out
-
-    async def sent_keys(self, prefix: str) -> set[str]:
-        rows = await self.session.scalars(select(ReviewSend.key).where(ReviewSend.key.like(prefix + "%")))
-        return set(rows.all())

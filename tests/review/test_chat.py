@@ -157,7 +157,8 @@ async def test_calls_tasks_progress_and_reports(world: World):
     assert "完成任务数 1，按时完成率 100%，好评率 100%" in evaluation, evaluation
 
     # the city's report: xlsx and docx through signed links
-    reply = await w.chat.say("/导出 审核结果 2026年中小学优质数字资源征集 杭州市", user=HZ, conversation="cid-admin-group")
+    reply = await w.chat.say("/导出 审核结果 2026年中小学优质数字资源征集 杭州市", user=HZ,
+                             conversation="cid-admin-group")
     assert "已单聊发给你" in reply, reply
     text = await w.private(HZ, "审核结果")
     url = next(line.split("：", 1)[-1].strip() for line in text.splitlines() if ".xlsx" in line and "http" in line)

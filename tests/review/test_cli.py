@@ -69,7 +69,7 @@ def test_calls_import_and_feedback(db_url, tmp_path, capsys):
     ws = wb.active
     ws.append(HEADER)
     ws.append(ROW)
-    ws.append(ROW[:5] + [""] + ROW[6:])                     # row 3: 学科 missing
+    ws.append([*ROW[:5], "", *ROW[6:]])                     # row 3: 学科 missing
     ws.append(["X2", *ROW[1:13], "西湖区", "宁波市"])          # row 4: a county of another city
     path = tmp_path / "resources.xlsx"
     wb.save(path)
@@ -80,7 +80,7 @@ def test_calls_import_and_feedback(db_url, tmp_path, capsys):
     assert "共 3 行：新增 1，更新 0，未变 0，退回 2" in out, out
 
     csv = tmp_path / "again.csv"
-    changed = ROW[:7] + ["第六单元"] + ROW[8:]
+    changed = [*ROW[:7], "第六单元", *ROW[8:]]
     csv.write_text(",".join(HEADER) + "\n" + ",".join(changed) + "\n", "utf-8")
     assert run("reviews", "import", str(csv)) == 0
     assert "新增 0，更新 1" in capsys.readouterr().out

@@ -3,8 +3,8 @@
 Revision ID: 0200_reviews
 Revises: 0001_core
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from storage.models.base import UTCDateTime
 
