@@ -5,7 +5,7 @@ The order is the order of /帮助 within a section, of the jobs and of the start
 from __future__ import annotations
 
 from bot.commands import Router
-from handlers import base_schools, calendar, core, demo, evaluation
+from handlers import base_schools, calendar, core, demo, evaluation, reminders
 from handlers.feature import ExportKind, Feature
 from handlers.review import FEATURE as review
 from handlers.review import reports as review_reports
@@ -14,7 +14,7 @@ from handlers.scores import cli as scores_cli
 from handlers.scores import commands as scores
 
 FEATURES: tuple[Feature, ...] = (
-    Feature("calendar", routers=[calendar.router], jobs=calendar.JOBS),
+    Feature("calendar", routers=[calendar.router]),
     Feature("core", routers=[core.router]),
     Feature("demo", routers=[demo.router], register_cli=demo.register_cli),
     Feature("evaluation", routers=[evaluation.router]),
@@ -26,6 +26,9 @@ FEATURES: tuple[Feature, ...] = (
     review,
     Feature("base_schools", routers=[base_schools.router], jobs=base_schools.JOBS, exports=base_schools.EXPORTS,
             register_cli=base_schools.register_cli),
+    # after roster and scores: its /帮助 lines come last in 审批与管理; its job runs the reminders of every feature
+    Feature("reminders", routers=[reminders.router], jobs=reminders.JOBS, on_startup=reminders.on_startup,
+            health=reminders.health),
 )
 
 

@@ -72,6 +72,14 @@ REVIEWER = Permission("资源审核员（已登记）", _reviewer)
 """Holds a reviewer seat: declares leave and conflicts."""
 
 
+async def _reminder_operator(ctx: Context) -> bool:
+    return any(t.level <= Level.COUNTY for t in await held(ctx))
+
+
+REMINDER_OPERATOR = Permission("省、市、县级管理员", _reminder_operator)
+"""Adds, pauses and urges reminders inside the territories they hold; sees /发送统计."""
+
+
 async def _base_school_lead(ctx: Context) -> bool:
     from storage.repositories.base_schools import BaseSchoolRepository
     return await ctx.uow.repo(BaseSchoolRepository).is_lead(ctx.actor.id)

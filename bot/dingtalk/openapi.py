@@ -10,7 +10,6 @@ import asyncio
 import json
 import logging
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,35 +44,10 @@ def markdown_body(title: str, text: str, at_user_ids: list[str] | None = None, *
     return body
 
 
-class RateLimiter:
-    """At most ``rate`` calls in any ``window`` seconds per API path (DingTalk allows 20 a second per
-    app and API, protocol notes §10.4): waiting here costs less than a 403 and its backoff."""
-
-    def __init__(self, rate: int, window: float = 1.02):
-        self.rate = rate
-        self.window = window
-        self._sent: dict[str, deque[float]] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    async def acquire(self, key: str) -> None:
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        async with lock:
-            sent = self._sent.setdefault(key, deque())
-            while True:
-                now = time.monotonic()
-                while sent and sent[0] <= now - self.window:
-                    sent.popleft()
-                if len(sent) < self.rate:
-                    sent.append(now)
-                    return
-                await asyncio.sleep(sent[0] + self.window - now)
-
-
 class DingTalkAPI:
     def __init__(self, session: aiohttp.ClientSession, *, endpoint: str, client_id: str, client_secret: str,
-                 robot_code: str, calls_per_second: int | None = 20):
+                 robot_code: str):
         self.session = session
-        self.limiter = RateLimiter(calls_per_second) if calls_per_second else None
         self.endpoint = endpoint.rstrip("/")
         self.client_id = client_id
         self.client_secret = client_secret
@@ -109,15 +83,13 @@ class DingTalkAPI:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if auth:
             headers["x-acs-dingtalk-access-token"] = await self.access_token()
-        if self.limiter is not None:
-            await self.limiter.acquire(f"{method} {path}")
         url = self.endpoint + path
         try:
             async with self.session.request(method, url, data=json.dumps(body, ensure_ascii=False).encode(),
                                             headers=headers, timeout=TIMEOUT) as resp:
                 raw = await resp.read()
                 status = resp.status
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise SendError(f"{path}: network error {exc!r}", retry=True) from None
         try:
             data = json.loads(raw or b"{}")
@@ -183,7 +155,7 @@ class DingTalkAPI:
                 if resp.status != 200:
                     log.warning("webhook reply HTTP %s", resp.status)
                     return False
-        except (TimeoutError, aiohttp.ClientError) as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             log.warning("webhook reply failed: %r", exc)
             return False
         try:
