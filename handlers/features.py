@@ -9,7 +9,7 @@ from handlers import base_schools, calendar, core, demo, evaluation, reminders
 from handlers.feature import ExportKind, Feature
 from handlers.review import FEATURE as review
 from handlers.review import reports as review_reports
-from handlers.roster import approvals, export, grants, members, views
+from handlers.roster import approvals, export, form, grants, members, submission, views
 from handlers.scores import cli as scores_cli
 from handlers.scores import commands as scores
 
@@ -19,7 +19,8 @@ FEATURES: tuple[Feature, ...] = (
     Feature("demo", routers=[demo.router], register_cli=demo.register_cli),
     Feature("evaluation", routers=[evaluation.router]),
     # /导出 belongs to the roster; its kinds are listed in the order /导出 names them (附件3 comes from evaluation)
-    Feature("roster", routers=[members.router, approvals.router, export.router, grants.router, views.router],
+    Feature("roster", routers=[members.router, form.router, approvals.router, export.router, grants.router,
+                                views.router, submission.router],
             exports=[*export.EXPORTS, *evaluation.EXPORTS, *review_reports.EXPORTS], register_cli=export.register_cli,
             on_startup=export.on_startup),
     Feature("scores", routers=[scores.router], setup_http=scores.setup_http, register_cli=scores_cli.register),

@@ -129,7 +129,7 @@ def _territory_of(province: str, t: Teacher) -> Territory:
 # ── /积分 ──
 @router.command("积分", alias="score", help="查积分：合计和各项明细，含本周上限情况",
                 args=[Arg("对象", "who", required=False, help="账号或姓名；不填查本人"),
-                      Arg("时间", "when", required=False, help="本周、本月、本年或年份，如 2026")],
+                      Arg("时间", "when", required=False, help="本周、上周、本月、上月、本年、去年或年份，如 2026")],
                 examples=("/积分", "/积分 本周", "/积分 李明 本月", "/积分 LiMing01 2026"))
 async def score(ctx: Context, args: Args) -> Reply:
     runtime, _rules, today, target, period = await _query(ctx, args)
