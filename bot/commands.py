@@ -254,7 +254,7 @@ class Args:
 
 
 # /帮助 lists commands under these headings, in this order (others after them).
-HELP_SECTIONS = ("名单登记", "积分", "考核与推荐", "审批与管理", "其他")
+HELP_SECTIONS = ("名单登记", "积分", "考核与推荐", "资源审核", "审批与管理", "其他")
 
 
 class Router:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from bot.commands import Router
 from handlers import base_schools, calendar, core, demo, evaluation, reminders
 from handlers.feature import ExportKind, Feature
+from handlers.review import FEATURE as review
+from handlers.review import reports as review_reports
 from handlers.roster import approvals, export, form, grants, members, submission, views
 from handlers.scores import cli as scores_cli
 from handlers.scores import commands as scores
@@ -19,9 +21,10 @@ FEATURES: tuple[Feature, ...] = (
     # /导出 belongs to the roster; its kinds are listed in the order /导出 names them (附件3 comes from evaluation)
     Feature("roster", routers=[members.router, form.router, approvals.router, export.router, grants.router,
                                 views.router, submission.router],
-            exports=[*export.EXPORTS, *evaluation.EXPORTS], register_cli=export.register_cli,
+            exports=[*export.EXPORTS, *evaluation.EXPORTS, *review_reports.EXPORTS], register_cli=export.register_cli,
             on_startup=export.on_startup),
     Feature("scores", routers=[scores.router], setup_http=scores.setup_http, register_cli=scores_cli.register),
+    review,
     Feature("base_schools", routers=[base_schools.router], jobs=base_schools.JOBS, exports=base_schools.EXPORTS,
             register_cli=base_schools.register_cli),
     # after roster and scores: its /帮助 lines come last in 审批与管理; its job runs the reminders of every feature

@@ -53,6 +53,25 @@ TEAM_MEMBER = Permission("服务队伍成员（已登记的体系管理员、培
 """Holds an active roster seat."""
 
 
+async def _province_operator(ctx: Context) -> bool:
+    return any(t.level is Level.PROVINCE for t in await held(ctx))
+
+
+async def _reviewer(ctx: Context) -> bool:
+    from domain.roster import Role
+    return any(s.role is Role.REVIEWER for s in (await access_of(ctx)).seats)
+
+
+PROVINCE_OPERATOR = Permission("省级管理员", _province_operator)
+"""Holds the province: creates and changes review calls (征集活动)."""
+
+REVIEW_OPERATOR = Permission("本地区的市级或省级管理员", _city_operator)
+"""Previews and commits review assignments of their own territory (the handler checks the city)."""
+
+REVIEWER = Permission("资源审核员（已登记）", _reviewer)
+"""Holds a reviewer seat: declares leave and conflicts."""
+
+
 async def _reminder_operator(ctx: Context) -> bool:
     return any(t.level <= Level.COUNTY for t in await held(ctx))
 

@@ -124,6 +124,27 @@ class DingTalkAPI:
                           throttled_ids=list(data.get("flowControlledStaffIdList") or []),
                           invalid_ids=list(data.get("invalidStaffIdList") or []))
 
+    # -- interactive cards (card instances, delivered to a person's robot chat) -------------------
+    async def send_card(self, staff_id: str, template_id: str, out_track_id: str, params: dict[str, str]) -> None:
+        """Create a card instance and deliver it to ``staff_id``'s 1:1 chat with the robot; its
+        buttons come back on the stream (callbackType STREAM)."""
+        try:
+            await self._request("POST", "/v1.0/card/instances", {
+                "cardTemplateId": template_id, "outTrackId": out_track_id, "callbackType": "STREAM",
+                "cardData": {"cardParamMap": params}, "imRobotOpenSpaceModel": {"supportForward": False}})
+        except SendError as exc:
+            # a retry after the delivery failed: the instance exists already, deliver it
+            if "outTrackId.duplicate" not in str(exc):
+                raise
+        await self._request("POST", "/v1.0/card/instances/deliver", {
+            "outTrackId": out_track_id, "userIdType": 1, "openSpaceId": f"dtv1.card//IM_ROBOT.{staff_id}",
+            "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": self.robot_code}})
+
+    async def update_card(self, out_track_id: str, params: dict[str, str]) -> None:
+        await self._request("PUT", "/v1.0/card/instances", {
+            "outTrackId": out_track_id, "cardData": {"cardParamMap": params},
+            "cardUpdateOptions": {"updateCardDataByKey": True}})
+
     # -- session webhook ---------------------------------------------------------------
     async def post_webhook(self, url: str, body: dict[str, Any]) -> bool:
         """POST a reply to a sessionWebhook; True when DingTalk accepted it."""

@@ -32,6 +32,8 @@ MAX_TRANSIENT_ATTEMPTS = 30
 MAX_ATTEMPTS = 8          # any send (throttled or not) is dead-lettered after this many tries
 API_GROUP = "groupMessages/send"
 API_OTO = "oToMessages/batchSend"
+API_CARD = "card/instances"            # create + deliver an interactive card (one person)
+API_CARD_UPDATE = "card/instances:put"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -107,7 +109,7 @@ def pack(rows: list[Claimed], limit: int = 20) -> list[list[Claimed]]:
     bins: list[list[Claimed]] = []
     open_bins: dict[str, list[list[Claimed]]] = {}
     for r in rows:
-        if r.kind == "group" or not r.user_ids:
+        if r.kind != "users" or not r.user_ids:   # a group message, a card, a card update: alone
             bins.append([r])
             continue
         key = r.msg_key + json.dumps(r.msg_param, sort_keys=True, ensure_ascii=False)
@@ -135,7 +137,7 @@ class OutboxWorker:
         self.max_attempts = max_attempts
         self.stale_after = timedelta(seconds=stale_seconds)
         self.operators = operators
-        self.pacers = {API_GROUP: Pacer(qps), API_OTO: Pacer(qps)}
+        self.pacers = {API_GROUP: Pacer(qps), API_OTO: Pacer(qps), API_CARD: Pacer(qps), API_CARD_UPDATE: Pacer(qps)}
         self.window = max(qps, 1.0)          # rows claimed ahead: about one second of calls
         self._inflight_rows: dict[asyncio.Task, int] = {}
         self._wake = asyncio.Event()
@@ -242,14 +244,19 @@ class OutboxWorker:
     async def _send_bin(self, rows: list[Claimed]) -> int:
         """One call for rows of one content; commit their outcomes; the number dead-lettered (to report)."""
         first = rows[0]
-        api = API_GROUP if first.kind == "group" else API_OTO
+        api = {"group": API_GROUP, "card": API_CARD, "card_update": API_CARD_UPDATE}.get(first.kind, API_OTO)
         await self.pacers[api].wait()
         users = [u for r in rows for u in r.user_ids]
         updates = []
         try:
+            throttled: set[str] = set()
             if first.kind == "group":
                 await self.api.send_group(first.conversation_id or "", first.msg_key, first.msg_param)
-                throttled: set[str] = set()
+            elif first.kind == "card":
+                await self.api.send_card(first.user_ids[0], first.msg_key, first.msg_param["outTrackId"],
+                                         first.msg_param["params"])
+            elif first.kind == "card_update":
+                await self.api.update_card(first.msg_param["outTrackId"], first.msg_param["params"])
             else:
                 res = await self.api.send_users(users, first.msg_key, first.msg_param)
                 throttled = set(res.throttled_ids)
@@ -276,7 +283,22 @@ class OutboxWorker:
             async def later(uow, oid=row.oid, at=at, err=str(exc)):
                 await uow.outbox.reschedule(oid, at, err)
             return later
+        alt = row.msg_param.get("fallback") if row.kind == "card" else None
+        if alt:
+            return self._card_fallback(row, alt, str(exc))
         return self._dead(row.oid, str(exc))
+
+    def _card_fallback(self, row: Claimed, alt: dict[str, Any], err: str):
+        """A card DingTalk refuses for good: its action card with the same tasks and the text commands."""
+        log.warning("outbox %s: card refused (%s), sending its action card instead", row.oid, err)
+
+        async def instead(uow, oid=row.oid, err=err) -> bool:
+            await uow.outbox.mark_failed(oid, err)
+            await uow.outbox.enqueue(kind="users", user_ids=row.user_ids, msg_key=alt["msgKey"],
+                                     msg_param=alt["msgParam"], now=self.clock.now(), purpose="card-fallback")
+            self.wake()
+            return False
+        return instead
 
     def _answered(self, row: Claimed, throttled: list[str]):
         if throttled:

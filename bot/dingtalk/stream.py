@@ -20,6 +20,7 @@ from typing import Any
 import dingtalk_stream
 from dingtalk_stream import AckMessage, ChatbotMessage
 
+from bot.dingtalk.cards import CARD_TOPIC, card_callback_to_chat
 from bot.dingtalk.endpoint import point_sdk_at, run_sdk_until_done
 
 log = logging.getLogger("bot.stream")
@@ -63,6 +64,21 @@ class _ChatbotHandler(dingtalk_stream.ChatbotHandler):
         data = callback.data if isinstance(callback.data, dict) else {}
         self.transport._deliver(data, callback.headers.message_id)
         return AckMessage.STATUS_OK, "OK"
+
+
+class _CardCallbackHandler(dingtalk_stream.CallbackHandler):
+    """A card button press: handed over as a 1:1 text message of the presser (bot/dingtalk/cards.py)."""
+
+    def __init__(self, transport: "StreamTransport"):
+        super().__init__()
+        self.transport = transport
+
+    async def process(self, callback: dingtalk_stream.CallbackMessage):
+        data = callback.data if isinstance(callback.data, dict) else {}
+        message = card_callback_to_chat(data, callback.headers.message_id)
+        if message is not None:
+            self.transport._deliver(message, callback.headers.message_id)
+        return AckMessage.STATUS_OK, {}
 
 
 class StreamTransport:
@@ -136,6 +152,7 @@ class StreamTransport:
         client = _Client(dingtalk_stream.Credential(self.client_id, self.client_secret), logger=sdk_log)
         client.transport = self
         client.register_callback_handler(ChatbotMessage.TOPIC, _ChatbotHandler(self))
+        client.register_callback_handler(CARD_TOPIC, _CardCallbackHandler(self))
         self._client = client
         self._sdk_task = loop.create_task(client.start())
         started.set()

@@ -258,7 +258,7 @@ async def rank(ctx: Context, args: Args) -> Reply:
 
 
 # ── HTTP: POST /api/v1/activity ──
-def _json_error(status: int, message: str) -> web.Response:
+def json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
@@ -298,25 +298,13 @@ def parse_body(body: bytes) -> tuple[list[Any], list[tuple[int, str]]]:
 async def activity_api(request: web.Request) -> web.Response:
     from bot.http import get_bot
     bot = get_bot(request)
-    token = bot.settings.activity_api_token
-    auth = request.headers.get("Authorization", "")
-    given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-    if not token or not given or not hmac.compare_digest(given.encode(), token.encode()):
-        return web.json_response({"error": "未授权：请在 Authorization 头中带上 Bearer 令牌"}, status=401,
-                                 headers={"WWW-Authenticate": "Bearer"},
-                                 dumps=lambda o: json.dumps(o, ensure_ascii=False))
-    limit = bot.settings.activity_max_bytes
-    if request.content_length is not None and request.content_length > limit:
-        return _json_error(413, f"请求体超过 {limit} 字节上限，请分批发送")
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(65536):
-        body += chunk
-        if len(body) > limit:
-            return _json_error(413, f"请求体超过 {limit} 字节上限，请分批发送")
+    body = await read_api_body(request, bot.settings.activity_api_token, bot.settings.activity_max_bytes)
+    if isinstance(body, web.Response):
+        return body
     try:
-        items, bad_lines = parse_body(bytes(body))
+        items, bad_lines = parse_body(body)
     except ValueError as exc:
-        return _json_error(400, str(exc))
+        return json_error(400, str(exc))
     from handlers.base_schools.feed import route_activity  # base-school action codes go there
     items, merge_base = await route_activity(bot.db, items, bot.clock.now())
     runtime = runtime_of(bot.services)
@@ -328,6 +316,25 @@ async def activity_api(request: web.Request) -> web.Response:
         bad_idx = {i for i, _r in bad_lines}
         report.rejected = sorted([r for r in report.rejected if r[0] not in bad_idx] + bad_lines)
     return web.json_response(report.as_dict(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def read_api_body(request: web.Request, token: str, limit: int) -> bytes | web.Response:
+    """The bearer-token check (401) and the size-limited body (413) of the bot's JSON APIs:
+    the body, or the refusal to answer with."""
+    auth = request.headers.get("Authorization", "")
+    given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    if not token or not given or not hmac.compare_digest(given.encode(), token.encode()):
+        return web.json_response({"error": "未授权：请在 Authorization 头中带上 Bearer 令牌"}, status=401,
+                                 headers={"WWW-Authenticate": "Bearer"},
+                                 dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    if request.content_length is not None and request.content_length > limit:
+        return json_error(413, f"请求体超过 {limit} 字节上限，请分批发送")
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(65536):
+        body += chunk
+        if len(body) > limit:
+            return json_error(413, f"请求体超过 {limit} 字节上限，请分批发送")
+    return bytes(body)
 
 
 def setup_http(app: web.Application, bot: BotApp) -> None:

@@ -198,17 +198,22 @@ class OutboxRepository:
     async def enqueue(self, *, kind: str, msg_key: str, msg_param: dict[str, Any], now: datetime,
                       conversation_id: str | None = None, user_ids: list[str] | None = None,
                       reply_to_msg_id: str | None = None, purpose: str = "",
-                      dedup_key: str | None = None) -> list[OutboxMessage]:
+                      dedup_key: str | None = None, flush: bool = True) -> list[OutboxMessage]:
         """Write a send to the outbox; a batch to more than 20 people becomes several rows.
 
         With ``dedup_key`` (what this send is for) the database refuses a second row for the same
         key: the insert is ignored and the returned list is empty. Chunks get ``key#1``, ``key#2``….
+        ``flush=False``: the caller flushes once after queueing many (a push of a whole plan).
+        Kinds: ``group``, ``users``, ``card`` (an interactive card to one person) and ``card_update``.
         """
-        if kind not in ("group", "users"):
+        if kind not in ("group", "users", "card", "card_update"):
             raise ValueError(kind)
         rows: list[OutboxMessage] = []
         ids = user_ids or []
-        chunks = [None] if kind == "group" else [ids[i:i + 20] for i in range(0, len(ids), 20)]
+        if kind == "users":
+            chunks: list[list[str] | None] = [ids[i:i + 20] for i in range(0, len(ids), 20)]
+        else:   # a group message, an interactive card to one person, a card update
+            chunks = [user_ids]
         if dedup_key is not None:
             values = [dict(kind=kind, conversation_id=conversation_id, user_ids=chunk, msg_key=msg_key,
                            msg_param=msg_param, status="pending", attempts=0, next_attempt_at=now, created_at=now,
@@ -226,7 +231,8 @@ class OutboxRepository:
                                 created_at=now, reply_to_msg_id=reply_to_msg_id, purpose=purpose)
             self.session.add(row)
             rows.append(row)
-        await self.session.flush()
+        if flush:
+            await self.session.flush()
         return rows
 
     async def count_call(self, month: str, api: str, n: int = 1) -> None:
