@@ -91,6 +91,17 @@ class Bulk:
                                     f"VALUES ({', '.join('?' * len(columns))})", rows)
         return name
 
+    async def insert_events(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Rows known to be new, straight into score_events (a plain INSERT: a key already there fails
+        the transaction rather than being counted twice)."""
+        if not rows:
+            return
+        d = await self.driver()
+        if self.pg:
+            await d.copy_records_to_table("score_events", records=rows, columns=list(EVENT_COLUMNS))
+        else:
+            await d.executemany(f"INSERT INTO score_events ({', '.join(EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", rows)
+
     async def insert_new_events(self, rows: Sequence[tuple[Any, ...]]) -> tuple[set[tuple[int, str]], list[tuple]]:
         """Insert what is new of ``rows`` (bucket, teacher, key, action, epoch, detail JSON) under the
         primary key in one statement. Returns ({(teacher, key)} inserted, [(teacher, key)] already stored

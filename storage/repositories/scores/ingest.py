@@ -14,6 +14,8 @@ one writer).
 """
 from __future__ import annotations
 
+import asyncio
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +29,7 @@ from .bulk import BUCKET, Bulk, Totals, month_column, week_column
 from .state import StateCache
 from .values import IngestReport
 
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode     # = json.dumps(d, same options)
 Row = tuple[int, str, str, Any]        # (epoch, key, action, detail): the engine's row form
 _NEVER = 1 << 62
 
@@ -39,8 +42,7 @@ def detail_json(detail: Any) -> str | None:
     """The stored text of a detail (sorted keys, non-ASCII kept): the same for the same content."""
     if detail is None or isinstance(detail, str):
         return detail or None
-    import json
-    return json.dumps(detail, ensure_ascii=False, sort_keys=True)
+    return _encode(detail)
 
 
 def same_event(a: tuple, b: tuple) -> bool:
@@ -114,73 +116,100 @@ class DayColumns:
 
 
 class Ingestion:
-    """One batch on one unit of work's session (``ScoreRepository.ingest`` builds it)."""
+    """One batch on one unit of work's session (``ingest_batch`` drives it).
 
-    def __init__(self, bulk: Bulk, engine: Engine, cache: StateCache) -> None:
+    A teacher's new rows are *known new* when they all come after the teacher's frontier in a valid
+    cache (or the teacher has no entry in a complete cache): no stored event can share their key, so
+    they go straight into score_events (COPY / executemany) while the engine continues from the
+    cached state. The other teachers' rows take the general path: staged, inserted-if-new in one
+    statement that returns what was new, then scored against their stored window."""
+
+    YIELD_EVERY = 512         # teachers scored between two turns of the event loop (the writer runs)
+
+    def __init__(self, bulk: Bulk, engine: Engine, cache: StateCache, report: IngestReport) -> None:
         self.bulk = bulk
         self.engine = engine
         self.cache = cache
+        self.report = report
         self.columns = DayColumns(engine, bulk.pg)
         self.updates: dict[int, bytes | None] = {}
+        self.known: dict[int, tuple[list[Row], tuple]] = {}    # teacher -> (sorted rows, state to continue)
+        self.other: dict[int, list[Row]] = {}
 
-    async def store(self, batch: Batch) -> dict[int, list[Row]]:
-        """Insert what is new; returns teacher -> its new rows in (time, key) order."""
-        report = batch.report
+    def classify(self, batch: Batch) -> None:
+        cache, engine = self.cache, self.engine
+        for tid, tb in batch.by_teacher.items():
+            rows = sorted(tb.values())      # (epoch, key, …): keys are unique here, so (time, key) order
+            got = cache.get(tid)
+            if got is None:
+                if cache.complete:
+                    self.known[tid] = (rows, engine.new_state())
+                else:
+                    self.other[tid] = rows
+            elif rows[0][0] > got[0]:
+                self.known[tid] = (rows, got[1])
+            else:
+                self.other[tid] = rows
+
+    async def store_other(self, batch: Batch) -> dict[int, list[Row]]:
+        """The general path's insert: returns teacher -> its rows that were new."""
+        if not self.other:
+            return {}
+        report = self.report
         rows = [(r[0] // BUCKET, tid, r[1], r[2], r[0], detail_json(r[3]))
-                for tid, tb in batch.by_teacher.items() for r in tb.values()]
+                for tid, mine in self.other.items() for r in mine]
         fresh, conflicts = await self.bulk.insert_new_events(rows)
         for tid, key in conflicts:
             report.rejected.append((batch.origin[(tid, key)], "事件编号已收到过且内容不同，以先收到的为准"))
         report.duplicates += len(rows) - len(fresh) - len(conflicts)
-        report.accepted = len(fresh)
+        report.accepted += len(fresh)
         new: dict[int, list[Row]] = {}
-        for tid, tb in batch.by_teacher.items():
-            mine = [r for key, r in tb.items() if (tid, key) in fresh]
-            if mine:
-                mine.sort(key=row_order)
-                new[tid] = mine
-        report.teachers = len(new)
+        for tid, mine in self.other.items():
+            kept = mine if len(fresh) == len(rows) else [r for r in mine if (tid, r[1]) in fresh]
+            if kept:
+                new[tid] = kept
         return new
 
-    async def score(self, new: dict[int, list[Row]]) -> Totals:
-        """Points per day of what is new, continuing from cached states where they allow it."""
-        totals: Totals = {}
-        cache, engine, add = self.cache, self.engine, self.columns.add
-        slow: dict[int, list[Row]] = {}
-        for tid, rows in new.items():
-            got = cache.get(tid)
-            if got is None and not cache.complete:
-                slow[tid] = rows
-                continue
-            if got is None:
-                state = engine.new_state()
-            else:
-                frontier, state = got
-                if rows[0][0] <= frontier:
-                    slow[tid] = rows
-                    continue
-            add(totals, tid, engine.evaluate(rows, deduped=True, state=state).day_points())
-            self.updates[tid] = cache.encode(rows[-1][0], state)
-        if slow:
-            await self._score_windows(slow, totals)
-        return totals
+    def known_rows(self) -> list[tuple]:
+        rows = [(r[0] // BUCKET, tid, r[1], r[2], r[0], detail_json(r[3]))
+                for tid, (mine, _state) in self.known.items() for r in mine]
+        self.report.accepted += len(rows)
+        return rows
 
-    async def _score_windows(self, slow: dict[int, list[Row]], totals: Totals) -> None:
-        """Teachers whose new events the cached state cannot continue: read back and compare."""
+    async def score_known(self, totals: Totals) -> None:
+        """Continue each known teacher's cached state over its new rows (no read)."""
+        evaluate, add, encode = self.engine.evaluate, self.columns.add, self.cache.encode
+        for n, (tid, (rows, state)) in enumerate(self.known.items()):
+            add(totals, tid, evaluate(rows, deduped=True, state=state).day_points())
+            self.updates[tid] = encode(rows[-1][0], state)
+            if n % self.YIELD_EVERY == self.YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+
+    async def windows(self, new: dict[int, list[Row]]) -> dict[int, list[Row]]:
+        """Stored events (the new ones included) of the general path's teachers from the engine's
+        lookback of their first new day, and never later than that day's storage bucket."""
         engine = self.engine
         starts: dict[int, int] = {}
-        for tid, rows in slow.items():
-            first = date.fromordinal(engine.clock.day(rows[0][0]))
-            starts[tid] = min(engine.clock.day_start(engine.lookback(first).toordinal()),
-                              rows[0][0] - rows[0][0] % BUCKET)
-        stored = await load_since(self.bulk, starts)
-        for tid, rows in slow.items():
-            every = stored.get(tid, [])            # includes the new rows: they were inserted already
-            new_keys = {r[1] for r in rows}
+        lookback: dict[int, int] = {}            # day ordinal -> epoch of its lookback's first instant
+        for tid, rows in new.items():
+            day = engine.clock.day(rows[0][0])
+            lo = lookback.get(day)
+            if lo is None:
+                lo = lookback[day] = engine.clock.day_start(engine.lookback(date.fromordinal(day)).toordinal())
+            starts[tid] = min(lo, rows[0][0] - rows[0][0] % BUCKET)
+        return await load_since(self.bulk, starts)
+
+    def score_windows(self, new: dict[int, list[Row]], stored: dict[int, list[Row]], totals: Totals) -> None:
+        """Points per day from the first new day on, with and without the new rows."""
+        engine = self.engine
+        for tid, rows in new.items():
+            every = stored.get(tid, [])
+            new_keys = {(r[0], r[1]) for r in rows}
             first_day = engine.clock.day(rows[0][0])
             state = engine.new_state()
             after = engine.evaluate(every, deduped=True, state=state).day_points(first_day)
-            before = engine.evaluate([r for r in every if r[1] not in new_keys], deduped=True).day_points(first_day)
+            before = engine.evaluate([r for r in every if (r[0], r[1]) not in new_keys],
+                                     deduped=True).day_points(first_day)
             diff = {d: after.get(d, 0) - before.get(d, 0) for d in after.keys() | before.keys()}
             self.columns.add(totals, tid, diff)
             self.updates[tid] = self.cache.encode(every[-1][0], state) if every else None
@@ -220,12 +249,25 @@ async def ingest_batch(bulk: Bulk, items: Sequence[Any], engine: Engine, now: da
     await bulk.lock()
     generation, max_epoch = await state.read()
     cache.start(generation, engine, events_empty=max_epoch == 0)
-    work = Ingestion(bulk, engine, cache)
     newest = max((r[0] for tb in batch.by_teacher.values() for r in tb.values()), default=0)
     await state.bump(generation + 1, max(max_epoch, newest))   # before the read-back: it reads max_epoch
-    new = await work.store(batch)
+    work = Ingestion(bulk, engine, cache, report)
+    work.classify(batch)
+    new = await work.store_other(batch)
+    stored = await work.windows(new)
+    totals: Totals = {}
+    if bulk.pg:      # the known-new rows are written while they are scored (the server works meanwhile)
+        writer = asyncio.ensure_future(bulk.insert_events(work.known_rows()))
+        try:
+            await work.score_known(totals)
+        finally:
+            await writer
+    else:            # sqlite3 needs this thread's GIL for every row: overlapping would only contend
+        await bulk.insert_events(work.known_rows())
+        await work.score_known(totals)
+    work.score_windows(new, stored, totals)
+    report.teachers = len(work.known) + len(new)
     report.rejected.sort()
-    totals = await work.score(new)
     await bulk.add_totals(totals)
 
     def after_commit() -> None:

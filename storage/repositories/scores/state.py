@@ -28,6 +28,7 @@ from domain.scores import Engine
 
 _EPOCH_BASE = 946_684_800          # 2000-01-01: the frontier is stored as seconds after it (int32 until 2068)
 _NONE = -1
+_FIXED_FROM = 725_846_400          # engine: fixed zones have no transition after 1993-01-01
 
 
 class StateLayout:
@@ -38,36 +39,38 @@ class StateLayout:
         compiled = engine._compiled
         self.cap_slots = [ri * 4 + pos for ri, c in enumerate(compiled) for pos, _n in c[2]]
         self.streaks = [ri for ri, c in enumerate(compiled) if c[3]]
+        # in a zone without transitions, periods only move forward in (time, key) order: the counts of a
+        # period left behind (``saved``) are never looked at again
+        self.forward_only = engine.clock.fixed is not None
 
     def encode(self, frontier: int, state: tuple) -> bytes | None:
-        """None when the state cannot be stored compactly (a period left and re-entered: DST zones)."""
+        """None when the state cannot be stored compactly (a zone with transitions: a period may be
+        left and re-entered around a change at midnight)."""
         cur_pid, used, saved, last_day, run = state
-        if saved:
+        if saved and not (self.forward_only and frontier >= _FIXED_FROM):
             return None
-        out = array("i", [frontier - _EPOCH_BASE])
-        out.extend(_NONE if cur_pid[i] is None else cur_pid[i] for i in self.cap_slots)
-        out.extend(used[i] for i in self.cap_slots)
-        out.extend(_NONE if last_day[r] is None else last_day[r] for r in self.streaks)
-        out.extend(run[r] for r in self.streaks)
-        return out.tobytes()
+        cs, st = self.cap_slots, self.streaks
+        return array("i", [frontier - _EPOCH_BASE, *[_NONE if cur_pid[i] is None else cur_pid[i] for i in cs],
+                           *[used[i] for i in cs], *[_NONE if last_day[r] is None else last_day[r] for r in st],
+                           *[run[r] for r in st]]).tobytes()
 
     def decode(self, blob: bytes) -> tuple[int, tuple]:
         """(frontier epoch, engine state) of an entry."""
         a = array("i")
         a.frombytes(blob)
+        v = a.tolist()
         cur_pid, used, saved, last_day, run = self.engine.new_state()
-        n = len(self.cap_slots)
+        n, m = len(self.cap_slots), len(self.streaks)
         for j, i in enumerate(self.cap_slots):
-            pid = a[1 + j]
+            pid = v[1 + j]
             cur_pid[i] = None if pid == _NONE else pid
-            used[i] = a[1 + n + j]
+            used[i] = v[1 + n + j]
         base = 1 + 2 * n
-        m = len(self.streaks)
         for j, r in enumerate(self.streaks):
-            day = a[base + j]
+            day = v[base + j]
             last_day[r] = None if day == _NONE else day
-            run[r] = a[base + m + j]
-        return a[0] + _EPOCH_BASE, (cur_pid, used, saved, last_day, run)
+            run[r] = v[base + m + j]
+        return v[0] + _EPOCH_BASE, (cur_pid, used, saved, last_day, run)
 
 
 class StateCache:
