@@ -69,6 +69,8 @@ class ScoreTotal(Base):
         Column("y", Integer, nullable=False, server_default="0"),
         *[Column(f"m{i}", Integer, nullable=False, server_default="0") for i in range(TOTAL_MONTH_SLOTS)],
         *[Column(f"w{i}", Integer, nullable=False, server_default="0") for i in range(TOTAL_WEEK_SLOTS)],
+        # /排行 and the county shares of a year read the teachers at or above some points, best first
+        Index("ix_score_totals_year_points", "year_start", "y"),
         sqlite_with_rowid=False,
     )
 

@@ -115,19 +115,14 @@ class ScoreQueries:
 
     async def county_shares(self, year_start: date, min_points: int, *, city: str | None = None,
                             county: str | None = None) -> list[CountyShare]:
-        """Per county: teachers on the list and those whose scoring-year points reach ``min_points``."""
-        t = ScoreTeacher
-        total = (select(t.city, t.county, func.count().label("n")).group_by(t.city, t.county))
-        s = ScoreTotal.__table__
-        qual = (select(t.city, t.county, func.count().label("n"))
-                .join(s, s.c.teacher_id == t.id)
-                .where(s.c.year_start == year_start, s.c.y >= min_points)
-                .group_by(t.city, t.county))
+        """Per county: teachers on the list and those whose scoring-year points reach ``min_points``
+        (one pass over the territory's teachers)."""
+        t, s = ScoreTeacher, ScoreTotal.__table__
+        stmt = (select(t.city, t.county, func.count(), func.count(s.c.teacher_id))
+                .outerjoin(s, (s.c.teacher_id == t.id) & (s.c.year_start == year_start) & (s.c.y >= min_points))
+                .group_by(t.city, t.county).order_by(t.city, t.county))
         if city:
-            total, qual = total.where(t.city == city), qual.where(t.city == city)
+            stmt = stmt.where(t.city == city)
         if county:
-            total, qual = total.where(t.county == county), qual.where(t.county == county)
-        q = {(c, k): n for c, k, n in (await self.session.execute(qual)).all()}
-        out = [CountyShare(c, k, n, q.get((c, k), 0)) for c, k, n in (await self.session.execute(total)).all()]
-        out.sort(key=lambda x: (x.city, x.county))
-        return out
+            stmt = stmt.where(t.county == county)
+        return [CountyShare(c, k, n, q) for c, k, n, q in (await self.session.execute(stmt)).all()]
