@@ -71,7 +71,7 @@ def rss_peak_mb() -> float:
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))] if s else float("nan")
 
 
 def make_teachers(n: int, seed: int):
@@ -152,16 +152,96 @@ async def ceiling_insert(db, rows: list[tuple], method: str = "insert") -> float
     return time.perf_counter() - t0
 
 
-async def run_one(kind: str, args) -> dict:
-    from sqlalchemy import event, text
+async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str, args) -> dict:
+    """The year through ingestion, batch by batch, each batch's ceiling measured just before it."""
+    from sqlalchemy import text
+
+    from domain.scores.activity import parse_activity
+    from handlers.scores_service import ingest
+    engine = runtime.engine
+    ingest_s = ceiling_s = copy_s = 0.0
+    n_events = 0
+    progress = time.perf_counter()
+    for items in year_batches(args.teachers, args.per_teacher, args.year, args.seed, args.batch):
+        # the ceiling gets exactly the rows ingestion stores (validated outside its timing)
+        rows = []
+        for it in items:
+            a = parse_activity(it, actions=engine.rules.actions, tz=SH, now=now)
+            rows.append((ids[a.account], a.key, a.action, a.epoch,
+                         json.dumps(a.detail, ensure_ascii=False, sort_keys=True) if a.detail else None))
+        if kind == "postgres":
+            ceiling_s += await ceiling_insert(db, rows, "copy")
+            copy_s += await ceiling_insert(db, rows)          # executemany, for information
+        else:
+            ceiling_s += await ceiling_insert(db, rows)
+        del rows
+        t0 = time.perf_counter()
+        rep = await ingest(db, runtime, items, now, batch=len(items))
+        ingest_s += time.perf_counter() - t0
+        assert rep.accepted == len(items), rep.as_dict(5)
+        n_events += len(items)
+        if time.perf_counter() - progress > 30:
+            progress = time.perf_counter()
+            print(f"  [{kind}] {n_events:,} events: ingest {n_events / ingest_s:,.0f}/s, "
+                  f"ceiling {n_events / ceiling_s:,.0f}/s, rss peak {rss_peak_mb():.0f} MB", flush=True)
+    gc.collect()
+    async with db.unit_of_work() as uow:       # what autovacuum / a maintenance job does after a bulk load
+        await uow.session.execute(text("ANALYZE"))
+    return {"events": n_events, "ingest_rate": n_events / ingest_s, "ceiling_rate": n_events / ceiling_s,
+            "ingest_s": ingest_s, "ceiling_s": ceiling_s, "insert_rate": n_events / copy_s if copy_s else None,
+            "state_cache_mb": runtime.windows.nbytes() / 1e6, "state_cache_teachers": len(runtime.windows)}
+
+
+
+async def queries(db, runtime, args) -> dict:
+    """/积分 latencies over random teachers, then /排行 for a city and the province."""
     from bot.replies import Renderer
     from domain.scores import period_of
-    from domain.scores.activity import parse_activity
-    from handlers.scores_service import ScoresRuntime, county_shares, ingest, ranking, score_summary
+    from handlers.scores import render_score_context
+    from handlers.scores_service import county_shares, ranking, score_summary
+    from storage.repositories.scores import TeacherRepository
+    out: dict = {}
+    # /积分
+    renderer = Renderer()
+    rnd = random.Random(args.seed + 1)
+    today = date(args.year, 12, 20)
+    lat = []
+    for _ in range(args.queries):
+        account = f"T{rnd.randrange(args.teachers):06d}"
+        t0 = time.perf_counter()
+        async with db.unit_of_work() as uow:
+            teacher = await uow.repo(TeacherRepository).by_account(account)
+            period = period_of(runtime.rules, "year", today)
+            summary = await score_summary(uow, runtime, teacher, period, today)
+            renderer.render("scores/score", render_score_context(teacher, summary, runtime.rules, today,
+                                                                 show_account=True))
+        lat.append((time.perf_counter() - t0) * 1000)
+    out.update(score_p50_ms=pct(lat, 50), score_p99_ms=pct(lat, 99))
+
+    # /排行
+    period = period_of(runtime.rules, "year", today)
+    res = {}
+    for label, city in (("city", "杭州市"), ("province", None)):
+        t0 = time.perf_counter()
+        async with db.unit_of_work() as uow:
+            top = await ranking(uow, runtime, period, city=city, county=None, limit=10)
+            shares = await county_shares(uow, runtime, period.start, 60, city=city)
+        res[label] = (time.perf_counter() - t0) * 1000
+        out[f"rank_{label}_top"] = top[0].points if top else 0
+        out[f"rank_{label}_counties"] = len(shares)
+    out.update(rank_city_ms=res["city"], rank_province_ms=res["province"])
+    return out
+
+
+async def run_one(kind: str, args) -> dict:
+    from sqlalchemy import event, text
+
+    from handlers.scores_service import (
+        ScoresRuntime,
+    )
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.repositories.scores import TeacherRepository
-    from handlers.scores import render_score_context
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-scores-"))
     dbname = None
@@ -200,68 +280,8 @@ async def run_one(kind: str, args) -> dict:
         async with db.unit_of_work() as uow:
             await uow.repo(TeacherRepository).ids_for([t.account for t in teachers], ids)
         del teachers
-        engine = runtime.engine
-        ingest_s = ceiling_s = copy_s = 0.0
-        n_events = 0
-        progress = time.perf_counter()
-        for items in year_batches(args.teachers, args.per_teacher, args.year, args.seed, args.batch):
-            # the ceiling gets exactly the rows ingestion stores (validated outside its timing)
-            rows = []
-            for it in items:
-                a = parse_activity(it, actions=engine.rules.actions, tz=SH, now=now)
-                rows.append((ids[a.account], a.key, a.action, a.epoch,
-                             json.dumps(a.detail, ensure_ascii=False, sort_keys=True) if a.detail else None))
-            if kind == "postgres":
-                ceiling_s += await ceiling_insert(db, rows, "copy")
-                copy_s += await ceiling_insert(db, rows)          # executemany, for information
-            else:
-                ceiling_s += await ceiling_insert(db, rows)
-            del rows
-            t0 = time.perf_counter()
-            rep = await ingest(db, runtime, items, now, batch=len(items))
-            ingest_s += time.perf_counter() - t0
-            assert rep.accepted == len(items), rep.as_dict(5)
-            n_events += len(items)
-            if time.perf_counter() - progress > 30:
-                progress = time.perf_counter()
-                print(f"  [{kind}] {n_events:,} events: ingest {n_events / ingest_s:,.0f}/s, "
-                      f"ceiling {n_events / ceiling_s:,.0f}/s, rss peak {rss_peak_mb():.0f} MB", flush=True)
-        gc.collect()
-        async with db.unit_of_work() as uow:       # what autovacuum / a maintenance job does after a bulk load
-            await uow.session.execute(text("ANALYZE"))
-        out.update(events=n_events, ingest_rate=n_events / ingest_s, ceiling_rate=n_events / ceiling_s,
-                   ingest_s=ingest_s, ceiling_s=ceiling_s, insert_rate=n_events / copy_s if copy_s else None,
-                   state_cache_mb=runtime.windows.nbytes() / 1e6, state_cache_teachers=len(runtime.windows))
-
-        # /积分
-        renderer = Renderer()
-        rnd = random.Random(args.seed + 1)
-        today = date(args.year, 12, 20)
-        lat = []
-        for _ in range(args.queries):
-            account = f"T{rnd.randrange(args.teachers):06d}"
-            t0 = time.perf_counter()
-            async with db.unit_of_work() as uow:
-                teacher = await uow.repo(TeacherRepository).by_account(account)
-                period = period_of(runtime.rules, "year", today)
-                summary = await score_summary(uow, runtime, teacher, period, today)
-                renderer.render("scores/score", render_score_context(teacher, summary, runtime.rules, today,
-                                                                     show_account=True))
-            lat.append((time.perf_counter() - t0) * 1000)
-        out.update(score_p50_ms=pct(lat, 50), score_p99_ms=pct(lat, 99))
-
-        # /排行
-        period = period_of(runtime.rules, "year", today)
-        res = {}
-        for label, city in (("city", "杭州市"), ("province", None)):
-            t0 = time.perf_counter()
-            async with db.unit_of_work() as uow:
-                top = await ranking(uow, runtime, period, city=city, county=None, limit=10)
-                shares = await county_shares(uow, runtime, period.start, 60, city=city)
-            res[label] = (time.perf_counter() - t0) * 1000
-            out[f"rank_{label}_top"] = top[0].points if top else 0
-            out[f"rank_{label}_counties"] = len(shares)
-        out.update(rank_city_ms=res["city"], rank_province_ms=res["province"])
+        out.update(await ingest_year(db, runtime, ids, now, kind, args))
+        out.update(await queries(db, runtime, args))
         out["rss_peak_mb"] = rss_peak_mb()
         if kind == "sqlite":
             out["db_mb"] = (tmp / "scores.sqlite3").stat().st_size / 1e6

@@ -8,7 +8,13 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.scores import Engine
-from storage.models.scores import TOTAL_MONTH_SLOTS, TOTAL_WEEK_SLOTS, ScoreEvent, ScoreTeacher, ScoreTotal
+from storage.models.scores import (
+    TOTAL_MONTH_SLOTS,
+    TOTAL_WEEK_SLOTS,
+    ScoreEvent,
+    ScoreTeacher,
+    ScoreTotal,
+)
 
 from .bulk import BUCKET, Bulk, month_column, week_column
 from .ingest import row_order
@@ -86,7 +92,7 @@ class ScoreQueries:
         cols = (t.account, t.name, t.school, t.city, t.county)
         if kind == "y":
             col = s.c.y
-            pts = col
+            pts: Any = col
             stmt = select(*cols, col.label("points")).join(s, s.c.teacher_id == t.id).where(
                 s.c.year_start == start, col > 0)
         else:

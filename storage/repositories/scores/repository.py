@@ -1,9 +1,9 @@
 """ScoreRepository: ingestion and reads of activity scores on one unit of work's session."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,13 +44,7 @@ class ScoreRepository(ScoreQueries):
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._bulk: Bulk | None = None
-
-    @property
-    def bulk(self) -> Bulk:
-        if self._bulk is None:
-            self._bulk = Bulk(self.session, self.TOTALS_CHUNK)
-        return self._bulk
+        self.bulk = Bulk(session, self.TOTALS_CHUNK)
 
     async def ingest(self, items: Sequence[Any], engine: Engine, now: datetime, *,
                      teacher_cache: dict[str, int] | None = None, cache: StateCache | None = None,

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.scores import RuleSet, default_rules, parse_rules
@@ -23,12 +24,13 @@ class TeacherRepository:
         """Insert new teachers, update changed ones; returns (added, updated, unchanged)."""
         added = updated = same = 0
         accounts = [r.account for r in rows]
-        existing: dict[str, ScoreTeacher] = {}
+        existing: dict[str, ScoreTeacher | bool] = {}
         for i in range(0, len(accounts), 500):
             chunk = accounts[i:i + 500]
-            for t in (await self.session.scalars(select(ScoreTeacher).where(ScoreTeacher.account.in_(chunk)))).all():
-                existing[t.account] = t
-        new = []
+            for found in (await self.session.scalars(select(ScoreTeacher)
+                                                     .where(ScoreTeacher.account.in_(chunk)))).all():
+                existing[found.account] = found
+        new: list[dict[str, Any]] = []
         for r in rows:
             t = existing.get(r.account)
             if t is None:
@@ -36,7 +38,7 @@ class TeacherRepository:
                             "county": r.county, "updated_at": now})
                 existing[r.account] = True  # a repeated account in the same file: first row wins
                 added += 1
-            elif t is True:
+            elif isinstance(t, bool):
                 same += 1
             elif (t.name, t.school, t.city, t.county) != (r.name, r.school, r.city, r.county):
                 t.name, t.school, t.city, t.county, t.updated_at = r.name, r.school, r.city, r.county, now
@@ -44,7 +46,7 @@ class TeacherRepository:
             else:
                 same += 1
         for i in range(0, len(new), 2000):
-            await self.session.execute(ScoreTeacher.__table__.insert(), new[i:i + 2000])
+            await self.session.execute(insert(ScoreTeacher), new[i:i + 2000])
         await self.session.flush()
         return added, updated, same
 
