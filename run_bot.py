@@ -51,6 +51,9 @@ async def _serve(args: argparse.Namespace) -> int:
     from bot.app import BotApp
     bot = BotApp(settings)
     bot.simulator_url = sim.base_url if sim else None
+    if sim:
+        from handlers.demo import DEMO_ENABLED
+        bot.services.provide(DEMO_ENABLED, True)        # /演示数据 works in the local simulator only
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 from bot.commands import Args, Router
-from bot.context import Context
+from bot.context import Context, Services, ServiceKey
 from bot.replies import Reply
-from domain.calendar import load_cycle, workdays_between
+from domain.calendar import Deadline, load_cycle, workdays_between
 from scheduler import JobContext, JobSpec
 
 router = Router("calendar")
 
 
-def _cycle(services):
-    return services.get("annual_cycle", load_cycle)
+ANNUAL_CYCLE = ServiceKey[list[Deadline]]("annual_cycle", lambda _services: load_cycle())
+
+
+def _cycle(services: Services) -> list[Deadline]:
+    return services.use(ANNUAL_CYCLE)
 
 
 @router.command("日程", alias="deadlines", extra_aliases=("截止",), help="查看年度工作的截止日期和剩余天数")
@@ -43,8 +46,7 @@ async def send_reminders(job: JobContext) -> int:
         for role in d.groups:
             for binding in await job.uow.groups.for_role(role):
                 await job.uow.outbox.enqueue(kind="group", conversation_id=binding.conversation_id,
-                                             msg_key="sampleMarkdown",
-                                             msg_param={"title": rendered.title, "text": rendered.text},
+                                             msg_key=rendered.msg_key, msg_param=rendered.msg_param,
                                              now=job.now(), purpose=f"reminder:{d.id}:{due.isoformat()}:{left}")
                 sent += 1
     return sent

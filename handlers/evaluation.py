@@ -8,7 +8,7 @@
 /推荐 @某人 备注 / /撤回推荐 @某人: the city operator marks excellent workers
 /导出 推荐表 [城市]: 附件3 as xlsx and docx (through the roster's /导出 registry)
 
-Reviewer indicators read ``services.extras["review_stats"]`` (a domain.evaluation.ReviewStatsProvider
+Reviewer indicators read ``services.use(REVIEW_STATS)`` (a domain.evaluation.ReviewStatsProvider
 that the review-assignment work registers); without it they stay 待提交.
 """
 from __future__ import annotations
@@ -18,16 +18,17 @@ from datetime import date
 from typing import Any
 
 from bot.commands import Arg, Args, Router, integer, positive_int, text
-from bot.context import Context, Mention
+from bot.context import Context, Mention, Services, ServiceKey
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.evaluation import (
-    ACHIEVED, CONFIRMED, NOT_ACHIEVED, PENDING, ROLE_NAMES, SUBMITTED, NoReviewStats, PointsShare, ReportError,
+    ACHIEVED, CONFIRMED, NOT_ACHIEVED, PENDING, ROLE_NAMES, SUBMITTED, NoReviewStats, PointsShare, ReportError, ReviewStatsProvider,
     checklist, describe_report, indicator_set_for, kinds_matching, parse_report,
 )
 from domain.roster import Member, Role
 from domain.territory import Territory
-from handlers.scores_people import MEMBER_TEXT, OPERATOR_TEXT, Access, access_of, is_city_operator, is_member, regions
+from handlers.permissions import CITY_OPERATOR, TEAM_MEMBER
+from handlers.scores_people import Access, access_of, regions
 from handlers.scores_service import county_shares, runtime_of
 from storage.forms.recommendation_form import (
     DOCX_MIME, XLSX_MIME, write_recommendation_docx, write_recommendation_xlsx,
@@ -40,8 +41,12 @@ STATE_MARK = {ACHIEVED: "✅", NOT_ACHIEVED: "❌", PENDING: "⏳"}
 
 
 # ── helpers ──
-def _review_provider(services):
-    return services.extras.get("review_stats") or NoReviewStats()
+REVIEW_STATS = ServiceKey[ReviewStatsProvider]("review_stats", lambda _services: NoReviewStats())
+"""The review feature installs its provider with ``services.provide(REVIEW_STATS, ...)``."""
+
+
+def _review_provider(services: Services) -> ReviewStatsProvider:
+    return services.use(REVIEW_STATS)
 
 
 def _pick_seat(ctx: Context, seats: list[Member]) -> Member | None:
@@ -133,7 +138,7 @@ def _checklist_view(iset, items, role: str) -> list[dict[str, Any]]:
 @router.command("报告", alias="report", help="报告考核材料（培训、参训、文章等），由市级确认",
                 args=[Arg("类型", "kind", help="培训、参训、文章、课程、资源、数据、场景、安全、建议"),
                       Arg("内容", "fields", required=False, greedy=True, help="按类型填写，如 日期 主题 人数")],
-                permission=is_member, permission_text=MEMBER_TEXT,
+                permission=TEAM_MEMBER,
                 examples=("/报告 培训 2026-05-10 平台应用培训 45", "/报告 文章 https://example.cn/a/1 2300",
                           "/报告 参训 2026-04-20 省级讲师培训"))
 async def report(ctx: Context, args: Args) -> Reply:
@@ -141,12 +146,12 @@ async def report(ctx: Context, args: Args) -> Reply:
     seat = _pick_seat(ctx, access.seats)
     today = ctx.now().date()
     iset = indicator_set_for(today.year)
-    kind = kinds_matching(iset, seat.role.value, args.kind)
+    kind = kinds_matching(iset, seat.role.value, args.value("kind", str))
     if kind is None:
-        return Reply("evaluation/kinds", {"word": args.kind, "role": seat.role.label,
+        return Reply("evaluation/kinds", {"word": args.value("kind", str), "role": seat.role.label,
                                           "kinds": [k.usage for k in iset.kinds_for(seat.role.value)]})
     try:
-        fields = parse_report(kind, (args.fields or "").split(), today)
+        fields = parse_report(kind, (args.optional("fields", str) or "").split(), today)
     except ReportError as exc:
         return Reply("evaluation/report_error", {"reason": exc.reason, "usage": kind.usage})
     year = _year_of(fields, today)
@@ -179,7 +184,7 @@ async def _decidable(ctx: Context, report_id: int) -> StoredReport:
 
 
 @router.command("待确认", section="审批与管理", alias="toconfirm", help="列出本市待确认的考核材料",
-                permission=is_city_operator, permission_text=OPERATOR_TEXT)
+                permission=CITY_OPERATOR)
 async def pending_reports(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     items = await ctx.uow.repo(EvaluationRepository).pending(access.operator_cities(), access.province)
@@ -193,9 +198,9 @@ async def pending_reports(ctx: Context, args: Args) -> Reply:
 
 @router.command("确认", section="审批与管理", alias="confirm", help="确认一条考核材料",
                 args=[Arg("编号", "id", positive_int, help="/待确认 列出的编号")],
-                permission=is_city_operator, permission_text=OPERATOR_TEXT, examples=("/确认 12",))
+                permission=CITY_OPERATOR, examples=("/确认 12",))
 async def confirm(ctx: Context, args: Args) -> Reply:
-    r = await _decidable(ctx, args.id)
+    r = await _decidable(ctx, args.value("id", int))
     done = await ctx.uow.repo(EvaluationRepository).decide(r.id, confirm=True, by=ctx.actor.id, now=ctx.now())
     await ctx.audit("evaluation.confirm", "eval_report", str(r.id), before={"status": r.status},
                     after={"status": done.status}, territory=r.territory)
@@ -207,10 +212,10 @@ async def confirm(ctx: Context, args: Args) -> Reply:
 @router.command("退回", section="审批与管理", alias="decline", help="退回一条考核材料，须写原因",
                 args=[Arg("编号", "id", positive_int, help="/待确认 列出的编号"),
                       Arg("原因", "reason", text, greedy=True, help="退回原因，如 缺少培训通知")],
-                permission=is_city_operator, permission_text=OPERATOR_TEXT, examples=("/退回 12 缺少培训通知",))
+                permission=CITY_OPERATOR, examples=("/退回 12 缺少培训通知",))
 async def decline(ctx: Context, args: Args) -> Reply:
-    r = await _decidable(ctx, args.id)
-    reason = args.reason.strip()[:200]
+    r = await _decidable(ctx, args.value("id", int))
+    reason = args.value("reason", str).strip()[:200]
     done = await ctx.uow.repo(EvaluationRepository).decide(r.id, confirm=False, by=ctx.actor.id, now=ctx.now(),
                                                            reason=reason)
     await ctx.audit("evaluation.reject", "eval_report", str(r.id), before={"status": r.status},
@@ -228,9 +233,9 @@ async def decline(ctx: Context, args: Args) -> Reply:
 async def evaluate(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     today = ctx.now().date()
-    year = args.year or today.year
-    who = args.who
-    if isinstance(who, str) and who.isdigit() and len(who) == 4 and args.year is None:
+    year = args.optional("year", int) or today.year
+    who = args.optional("who", str)
+    if isinstance(who, str) and who.isdigit() and len(who) == 4 and args.optional("year", int) is None:
         who, year = None, int(who)
     if not 2000 <= year <= today.year:
         return Reply("evaluation/bad_year", {"year": year})
@@ -277,7 +282,7 @@ async def form_row(ctx: Context, m: Member, note: str, year: int) -> dict[str, A
 
 @router.command("推荐", alias="recommend", help="推荐优秀工作者（附件3），可写备注",
                 args=[Arg("对象", "who", help="@某人"), Arg("备注", "note", required=False, greedy=True)],
-                permission=is_city_operator, permission_text=OPERATOR_TEXT,
+                permission=CITY_OPERATOR,
                 examples=("/推荐 @李明 组织培训12场，覆盖教师900人",))
 async def recommend(ctx: Context, args: Args) -> Reply:
     seat = await _operated_seat(ctx, args)
@@ -287,7 +292,7 @@ async def recommend(ctx: Context, args: Args) -> Reply:
     repo = ctx.uow.repo(EvaluationRepository)
     if await repo.active_recommendation(seat.user_id, year, seat.role.value):
         return Reply("evaluation/already_recommended", {"name": seat.name, "year": year})
-    note = (args.note or "").strip()[:200]
+    note = (args.optional("note", str) or "").strip()[:200]
     row = await form_row(ctx, seat, note, year)
     rec = await repo.recommend(year=year, user_id=seat.user_id, member_name=seat.name, role=seat.role.value,
                                city=seat.territory.city or "", territory=seat.territory.path, note=note, row=row,
@@ -303,7 +308,7 @@ async def recommend(ctx: Context, args: Args) -> Reply:
 
 @router.command("撤回推荐", alias="unrecommend", help="撤回对某人的推荐",
                 args=[Arg("对象", "who", help="@某人")],
-                permission=is_city_operator, permission_text=OPERATOR_TEXT, examples=("/撤回推荐 @李明",))
+                permission=CITY_OPERATOR, examples=("/撤回推荐 @李明",))
 async def unrecommend(ctx: Context, args: Args) -> Reply:
     seat = await _operated_seat(ctx, args)
     year = ctx.now().year
@@ -320,7 +325,7 @@ async def unrecommend(ctx: Context, args: Args) -> Reply:
 async def _operated_seat(ctx: Context, args: Args):
     """The @mentioned member of /推荐 and /撤回推荐, who must be in a city the sender operates."""
     access = await access_of(ctx)
-    seat = await _member_of_mention(ctx, access, _mention(ctx) or Mention(args.who.lstrip("@"), None))
+    seat = await _member_of_mention(ctx, access, _mention(ctx) or Mention(args.value("who", str).lstrip("@"), None))
     if not access.operates(seat.territory.city):
         raise UserError("evaluation/not_yours", name=seat.name)
     return seat
@@ -328,8 +333,9 @@ async def _operated_seat(ctx: Context, args: Args):
 
 def recommendation_deadline(services, today: date) -> tuple[date, str]:
     """The 附件3 deadline from the annual cycle (domain/data/annual_cycle.yaml, id recommendation)."""
-    from domain.calendar import deadline, load_cycle
-    cycle = services.get("annual_cycle", load_cycle)
+    from domain.calendar import deadline
+    from handlers.calendar import ANNUAL_CYCLE
+    cycle = services.use(ANNUAL_CYCLE)
     try:
         d = deadline(cycle, "recommendation").due_in(today.year)
     except KeyError:                 # the cycle file has no recommendation entry: the notice's date

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.commands import GroupRole
+from bot.context import Context, MemoKey, Services, ServiceKey
 from bot.errors import UserError
 from domain.regions import RegionTree
 from domain.roster import (
@@ -43,46 +44,40 @@ ACTION_LABELS = {
 
 # --- configuration -------------------------------------------------------------------------
 
-def config(services) -> RosterConfig:
-    return services.get("roster.config", lambda: load_roster_config(services.settings.roster_config or None))
+ROSTER_CONFIG = ServiceKey[RosterConfig](
+    "roster.config", lambda services: load_roster_config(services.settings.roster_config or None))
+REGIONS = ServiceKey[RegionTree]("roster.regions", lambda services: services.use(ROSTER_CONFIG).load_regions())
+SEATS_CACHE = ServiceKey[ReadCache[list[Member]]](
+    "roster.seats", lambda _s: ReadCache(["roster_members"], READ_CACHE_TTL))
+GRANTS_CACHE = ServiceKey[ReadCache[Any]]("roster.grants", lambda _s: ReadCache(["territory_grants"], READ_CACHE_TTL))
+HELD = MemoKey[list[Territory]]("roster.held")
 
 
-def regions(services) -> RegionTree:
-    return services.get("roster.regions", lambda: config(services).load_regions())
+def config(services: Services) -> RosterConfig:
+    return services.use(ROSTER_CONFIG)
+
+
+def regions(services: Services) -> RegionTree:
+    return services.use(REGIONS)
 
 
 # --- who may do what -----------------------------------------------------------------------
 
-async def own_seats(ctx) -> list[Member]:
+async def own_seats(ctx: Context) -> list[Member]:
     """The sender's live roster records (pending and active), read through a cache."""
-    cache = ctx.services.get("roster.seats", lambda: ReadCache(["roster_members"], READ_CACHE_TTL))
+    cache = ctx.services.use(SEATS_CACHE)
     return list(await cache.get(ctx.uow, ctx.actor.id, lambda: ctx.uow.repo(RosterRepository).of_user(ctx.actor.id)))
 
 
-async def held(ctx) -> list[Territory]:
-    """Territories the sender holds (a superadmin holds the province); cached per message."""
-    cached = getattr(ctx, "_roster_held", None)
+async def held(ctx: Context) -> list[Territory]:
+    """Territories the sender holds (a superadmin holds the province); memoised per message."""
+    cached = ctx.memo.get(HELD)
     if cached is None:
-        cache = ctx.services.get("roster.grants", lambda: ReadCache(["territory_grants"], READ_CACHE_TTL))
-        grants = await cache.get(ctx.uow, ctx.actor.id,
-                                 lambda: ctx.uow.repo(GrantRepository).of_user(ctx.actor.id))
-        cached = scopes(grants, superadmin=ctx.actor.is_superadmin, province=regions(ctx.services).province)
-        ctx._roster_held = cached
+        grants = await ctx.services.use(GRANTS_CACHE).get(
+            ctx.uow, ctx.actor.id, lambda: ctx.uow.repo(GrantRepository).of_user(ctx.actor.id))
+        cached = ctx.memo.set(HELD, scopes(grants, superadmin=ctx.actor.is_superadmin,
+                                           province=regions(ctx.services).province))
     return cached
-
-
-async def is_operator(ctx) -> bool:
-    """Holds any territory (provincial, city, county or school operator)."""
-    return bool(await held(ctx))
-
-
-async def is_city_operator(ctx) -> bool:
-    """Holds a city or the province."""
-    return any(t.level <= Level.CITY for t in await held(ctx))
-
-
-OPERATOR_TEXT = "省、市、县级管理员（由上级用 /授权 开通）"
-CITY_OPERATOR_TEXT = "省级或市级管理员"
 
 
 def home_city(scope: Sequence[Territory]) -> str | None:

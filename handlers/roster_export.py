@@ -24,15 +24,14 @@ from bot.replies import Reply
 from domain.regions import RegionLevel, RegionTree
 from domain.roster import SECTIONS, Member, Status
 from domain.territory import Level, Territory, can_manage
+from handlers.permissions import OPERATOR
 from handlers.roster_common import (
     ROLE_GROUPS,
     ACTION_LABELS,
     MEMBER,
-    OPERATOR_TEXT,
     config,
     held,
     home_city,
-    is_operator,
     regions,
 )
 from handlers.roster_views import resolve_where
@@ -169,13 +168,13 @@ register_export_kind(ExportKind("名单", ("roster", "附件1", "汇总表"), "�
 register_export_kind(ExportKind("变更", ("changes", "人员调整", "变更记录"), "人员调整情况表", export_changes))
 
 
-@router.command("导出", alias="export", groups=ROLE_GROUPS, permission=is_operator, permission_text=OPERATOR_TEXT,
+@router.command("导出", alias="export", groups=ROLE_GROUPS, permission=OPERATOR,
                 help="导出名单、变更表或推荐表（单聊发下载链接）",
                 args=[Arg("种类", "kind", export_kind, help="名单 或 变更"),
                       Arg("城市", "where", required=False, greedy=True, help="不写为你管辖的城市")],
                 examples=("/导出 名单", "/导出 名单 杭州市", "/导出 变更 杭州市"))
 async def export(ctx: Context, args: Args) -> Reply:
-    return await args.kind.run(ctx, args.where)
+    return await args.value("kind", ExportKind).run(ctx, args.optional("where", str))
 
 
 # --- command line ----------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from bot.errors import UserError
 from bot.replies import Reply
 from domain.regions import clean_name
 from domain.territory import Level, Territory, can_grant, can_revoke, narrowest, resolve_territory
-from handlers.roster_common import ROLE_GROUPS, GRANT, OPERATOR_TEXT, held, home_city, is_operator, regions
+from handlers.permissions import OPERATOR
+from handlers.roster_common import GRANT, ROLE_GROUPS, held, home_city, regions
 from storage.repositories.roster import GrantRepository
 
 router = Router("roster-grants", section="审批与管理")
@@ -54,14 +55,14 @@ async def _target_territory(ctx: Context, where: str) -> Territory:
     raise UserError("roster/unknown_region", value=where, candidates=[])
 
 
-@router.command("授权", alias="grant", groups=ROLE_GROUPS, permission=is_operator, permission_text=OPERATOR_TEXT,
+@router.command("授权", alias="grant", groups=ROLE_GROUPS, permission=OPERATOR,
                 help="逐级授权市、县、校管理员",
                 args=[Arg("人员", "person", mention, help="@要授权的人"),
                       Arg("地区", "where", greedy=True, help="城市、县(市、区)，或学校名")],
                 examples=("/授权 @陈建国 杭州市", "/授权 @李明 西湖区", "/授权 @张老师 学军小学"))
 async def grant(ctx: Context, args: Args) -> Reply:
-    staff_id, name = _mentioned(ctx, args.person)
-    target = await _target_territory(ctx, args.where)
+    staff_id, name = _mentioned(ctx, args.value("person", str))
+    target = await _target_territory(ctx, args.value("where", str))
     decision = can_grant(await held(ctx), target)
     if not decision:
         raise UserError("roster/grant_refused", reason=decision.reason)
@@ -76,18 +77,19 @@ async def grant(ctx: Context, args: Args) -> Reply:
                                     "existed": not created})
 
 
-@router.command("撤销", alias="revoke", groups=ROLE_GROUPS, permission=is_operator, permission_text=OPERATOR_TEXT,
+@router.command("撤销", alias="revoke", groups=ROLE_GROUPS, permission=OPERATOR,
                 help="撤销管理权限",
                 args=[Arg("人员", "person", mention, help="@要撤销的人"),
                       Arg("地区", "where", required=False, greedy=True, help="不写则撤销你能撤销的全部")],
                 examples=("/撤销 @李明 西湖区", "/撤销 @李明"))
 async def revoke(ctx: Context, args: Args) -> Reply:
-    staff_id, name = _mentioned(ctx, args.person)
+    staff_id, name = _mentioned(ctx, args.value("person", str))
     grants = ctx.uow.repo(GrantRepository)
     scope = await held(ctx)
     theirs = await grants.of_user(staff_id)
-    if args.where:
-        target = await _target_territory(ctx, args.where)
+    where = args.optional("where", str)
+    if where:
+        target = await _target_territory(ctx, where)
         theirs = [t for t in theirs if t == target]
     if not theirs:
         raise UserError("roster/nothing_to_revoke", name=name)

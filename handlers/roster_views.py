@@ -19,15 +19,14 @@ from domain.roster import (
     territory_status,
 )
 from domain.territory import Level, Territory, can_manage, narrowest, resolve_territory
+from handlers.permissions import OPERATOR
 from handlers.roster_common import (
     ROLE_GROUPS,
     ACTION_LABELS,
     MEMBER,
-    OPERATOR_TEXT,
     config,
     held,
     home_city,
-    is_operator,
     member_view,
     regions,
     show_full,
@@ -80,7 +79,7 @@ def _seats_view(status) -> list[dict[str, Any]]:
 async def roster(ctx: Context, args: Args) -> Reply:
     tree, cfg = regions(ctx.services), config(ctx.services)
     scope = await held(ctx)
-    target, city_level = resolve_where(tree, args.where, scope)
+    target, city_level = resolve_where(tree, args.optional("where", str), scope)
     repo = ctx.uow.repo(RosterRepository)
     members = await repo.in_territory(target)
     pending = sum(1 for m in members if m.status is Status.PENDING)
@@ -114,14 +113,14 @@ async def roster(ctx: Context, args: Args) -> Reply:
                                       "masked": manages and not full, "pending": pending})
 
 
-@router.command("变更记录", section="审批与管理", alias="changes", groups=ROLE_GROUPS, permission=is_operator, permission_text=OPERATOR_TEXT,
+@router.command("变更记录", section="审批与管理", alias="changes", groups=ROLE_GROUPS, permission=OPERATOR,
                 help="名单变更记录",
                 args=[Arg("地区", "where", required=False, greedy=True, help="城市或县(市、区)，不写为本辖区")],
                 examples=("/变更记录", "/变更记录 西湖区"))
 async def changes(ctx: Context, args: Args) -> Reply:
     tree = regions(ctx.services)
     scope = await held(ctx)
-    target, _ = resolve_where(tree, args.where, scope)
+    target, _ = resolve_where(tree, args.optional("where", str), scope)
     if not can_manage(scope, target):
         raise UserError("roster/outside", seat=target.label, scope=[t.label for t in scope])
     entries = await ctx.uow.audit.list(entity=MEMBER, territory_prefix=target.path, limit=30)

@@ -23,7 +23,9 @@ from bot.replies import Reply
 from domain.evaluation import indicator_set_for
 from domain.scores import Period, RuleSet, ScoreSummary, parse_period, period_of
 from domain.territory import Level, Territory, resolve_territory
-from handlers.scores_people import SCOPE_TEXT, access_of, has_scope, regions
+from domain.masking import mask_account
+from handlers.permissions import SCOPE
+from handlers.scores_people import access_of, regions
 from handlers.scores_service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
 from storage.repositories.scores import Teacher, TeacherRepository
 
@@ -36,12 +38,6 @@ API_BATCH = 5_000
 
 
 # ── helpers ──
-def mask_account(account: str) -> str:
-    if len(account) <= 4:
-        return account[:1] + "*" * (len(account) - 1)
-    return account[:2] + "*" * (len(account) - 4) + account[-2:]
-
-
 def _period_label(p: Period, rules: RuleSet, today: date) -> str:
     if p.kind == "year":
         return p.label
@@ -53,7 +49,7 @@ def _period_label(p: Period, rules: RuleSet, today: date) -> str:
 def _split_words(args: Args, rules: RuleSet, today: date) -> tuple[str | None, Period | None, str | None]:
     """The two optional words of /积分 and /排行 in any order: (target, period, bad period word)."""
     target, period, bad = None, None, None
-    for w in (args.get("who") or args.get("where"), args.get("when")):
+    for w in (args.optional("who", str) or args.optional("where", str), args.optional("when", str)):
         if not w:
             continue
         p = parse_period(w, rules, today)
@@ -169,7 +165,7 @@ async def score(ctx: Context, args: Args) -> Reply:
                 args=[Arg("平台账号", "account", help="之江汇平台账号，注意大小写")],
                 examples=("/我的账号 LiMing01",))
 async def my_account(ctx: Context, args: Args) -> Reply:
-    account = args.account.strip()
+    account = args.value("account", str).strip()
     repo = ctx.uow.repo(TeacherRepository)
     teacher = await repo.by_account(account)
     if teacher is None:
@@ -187,7 +183,7 @@ async def my_account(ctx: Context, args: Args) -> Reply:
 @router.command("排行", alias="rank", help="本地区教师积分排行；市、省还显示各县区年度积分≥60分的教师占比",
                 args=[Arg("地区", "where", required=False, help="设区市或县区，如 杭州、西湖区、全省"),
                       Arg("时间", "when", required=False, help="本周、本月、本年或年份")],
-                permission=has_scope, permission_text=SCOPE_TEXT,
+                permission=SCOPE,
                 examples=("/排行", "/排行 杭州 本月", "/排行 全省"))
 async def rank(ctx: Context, args: Args) -> Reply:
     runtime, rules, today, where, period = await _query(ctx, args)

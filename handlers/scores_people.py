@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.context import Context, MemoKey
 from domain.roster import Member, Role
 from domain.territory import Level, Territory
 
@@ -68,10 +69,13 @@ class Access:
         return self.seats[0] if self.seats else None
 
 
-async def access_of(ctx) -> Access:
+ACCESS = MemoKey[Access]("scores.access")
+
+
+async def access_of(ctx: Context) -> Access:
     """The actor's access: territories held (roster grants; the province for a superadmin) and
-    their active roster seats. Cached per message."""
-    cached = getattr(ctx, "_scores_access", None)
+    their active roster seats. Memoised per message."""
+    cached = ctx.memo.get(ACCESS)
     if cached is not None:
         return cached
     from handlers.roster_common import held, own_seats
@@ -79,24 +83,4 @@ async def access_of(ctx) -> Access:
     grants = [t for t in await held(ctx) if not (ctx.actor.is_superadmin and t.level is Level.PROVINCE)]
     seats = [m for m in await own_seats(ctx) if m.status.value == "active"]
     access = Access(ctx.actor.id, ctx.actor.is_superadmin, tree.province, grants, seats)
-    ctx._scores_access = access
-    return access
-
-
-async def has_scope(ctx) -> bool:
-    """Permission: admins, county/city/provincial operators."""
-    return bool((await access_of(ctx)).scopes)
-
-
-async def is_city_operator(ctx) -> bool:
-    return (await access_of(ctx)).is_operator
-
-
-async def is_member(ctx) -> bool:
-    """Permission: a seat holder of the roster (体系管理员、培训讲师、资源审核员)."""
-    return bool((await access_of(ctx)).seats)
-
-
-SCOPE_TEXT = "体系管理员、市级或省级管理员"
-OPERATOR_TEXT = "市级管理员（设区市教育技术中心）或省级运营人员"
-MEMBER_TEXT = "服务队伍成员（已登记的体系管理员、培训讲师、资源审核员）"
+    return ctx.memo.set(ACCESS, access)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Sequence
 
+from bot.context import Services, ServiceKey
 from domain.scores import Engine, Period, RuleSet, ScoreSummary, default_rules, period_of
 from storage.repositories.scores import (
     CountyShare, IngestReport, RankRow, RuleSetRepository, ScoreRepository, Teacher, WindowCache,
@@ -58,8 +59,11 @@ class ScoresRuntime:
         return self.engine
 
 
-def runtime_of(services) -> ScoresRuntime:
-    return services.get("scores.runtime", ScoresRuntime)
+SCORES_RUNTIME = ServiceKey[ScoresRuntime]("scores.runtime", lambda _services: ScoresRuntime())
+
+
+def runtime_of(services: Services) -> ScoresRuntime:
+    return services.use(SCORES_RUNTIME)
 
 
 async def ingest(db, runtime: ScoresRuntime, items: Sequence[Any], now: datetime,

@@ -142,22 +142,21 @@ class ReplySender:
             rendered = self.renderer.render("common/sent_privately", {})
         at = [msg.sender_staff_id] if (reply.at_sender and msg.is_group and msg.sender_staff_id) else None
         if msg.webhook_usable(self.clock.now()):
-            if await self.api.post_webhook(msg.session_webhook, markdown_body(rendered.title, rendered.text, at)):
+            if await self.api.post_webhook(msg.session_webhook, markdown_body(rendered.title, rendered.text, at, markdown=rendered.markdown)):
                 return
         await self._enqueue(msg, rendered, to_user=not msg.is_group)
 
     async def _enqueue(self, msg: IncomingMessage, rendered: Rendered, *, to_user: bool) -> None:
-        param = {"title": rendered.title, "text": rendered.text}
         async with self.db.unit_of_work() as uow:
             if to_user:
                 if not msg.sender_staff_id:
                     log.error("cannot reach %s privately (no staff id); msgId=%s", msg.sender_id, msg.msg_id)
                     return
-                await uow.outbox.enqueue(kind="users", user_ids=[msg.sender_staff_id], msg_key="sampleMarkdown",
-                                         msg_param=param, now=self.clock.now(), reply_to_msg_id=msg.msg_id,
+                await uow.outbox.enqueue(kind="users", user_ids=[msg.sender_staff_id], msg_key=rendered.msg_key,
+                                         msg_param=rendered.msg_param, now=self.clock.now(), reply_to_msg_id=msg.msg_id,
                                          purpose="reply")
             else:
-                await uow.outbox.enqueue(kind="group", conversation_id=msg.conversation_id, msg_key="sampleMarkdown",
-                                         msg_param=param, now=self.clock.now(), reply_to_msg_id=msg.msg_id,
+                await uow.outbox.enqueue(kind="group", conversation_id=msg.conversation_id, msg_key=rendered.msg_key,
+                                         msg_param=rendered.msg_param, now=self.clock.now(), reply_to_msg_id=msg.msg_id,
                                          purpose="reply")
         self.outbox.wake()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+from domain.masking import mask_mobile  # noqa: F401  (re-exported: domain.roster.mask_mobile)
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -107,12 +108,6 @@ class Member:
         return cls(role=Role(data["role"]), territory=Territory.from_path(data["territory"]),
                    values=dict(data["values"]), id=data.get("id"), status=Status(data.get("status", "active")),
                    user_id=data.get("user_id"))
-
-
-def mask_mobile(mobile: str | None) -> str:
-    """138****1234 (anything that is not 11 characters is shown as it is)."""
-    s = str(mobile or "")
-    return s[:3] + "****" + s[-4:] if len(s) == 11 else s
 
 
 def member_diff(before: Member, after: Member) -> tuple[dict[str, str], dict[str, str]]:

@@ -86,7 +86,7 @@ def test_mobile_refused(raw):
 
 
 def test_mask_mobile():
-    assert mask_mobile("13812341234") == "138****1234"
+    assert mask_mobile("13812341234") == "138＊＊＊＊1234"
     assert mask_mobile("") == "" and mask_mobile(None) == ""
 
 
