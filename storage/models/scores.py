@@ -11,7 +11,7 @@ Performance choices (100,000 teachers, 10 million events a year):
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -84,6 +84,19 @@ class ScoreTotal(Base):
         Index("ix_score_totals_year_points", "year_start", "y"),
         sqlite_with_rowid=False,
     )
+
+
+class ScoreCountyPoints(Base):
+    """How many score_totals rows of a scoring year have ``points`` year points, per county (kept by
+    every totals change, set-based): the county shares of /排行 and /考核 read ~90 x distinct-points
+    rows instead of every teacher. Rows reaching 0 teachers stay (harmless)."""
+
+    __tablename__ = "score_county_points"
+    year_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    city: Mapped[str] = mapped_column(String(30), primary_key=True)
+    county: Mapped[str] = mapped_column(String(30), primary_key=True)
+    points: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    teachers: Mapped[int] = mapped_column(Integer)
 
 
 class ScoreIngestState(Base):

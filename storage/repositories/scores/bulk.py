@@ -25,6 +25,28 @@ TOTAL_COLUMNS = ("y", *[f"m{i}" for i in range(TOTAL_MONTH_SLOTS)], *[f"w{i}" fo
 _STAGE_DDL = ("bucket integer, teacher_id integer, event_key varchar(160), action varchar(48), at_epoch bigint, "
               "detail text")
 
+# score_county_points counts the score_totals rows per (scoring year, city, county, year points): a
+# changed teacher leaves its old points (-1) and joins its new ones (+1); /排行's county shares sum it
+COUNTY_POINTS_MOVE = """
+INSERT INTO score_county_points (year_start, city, county, points, teachers)
+SELECT year_start, city, county, points, n FROM (
+  SELECT x.year_start, x.city, x.county, x.points, SUM(x.n) AS n FROM (
+    SELECT d.year_start, t.city, t.county, s.y AS points, -1 AS n
+      FROM {deltas} d JOIN score_totals s ON s.year_start = d.year_start AND s.teacher_id = d.teacher_id
+      JOIN score_teachers t ON t.id = d.teacher_id WHERE d.y <> 0
+    UNION ALL
+    SELECT d.year_start, t.city, t.county, COALESCE(s.y, 0) + d.y AS points, 1 AS n
+      FROM {deltas} d LEFT JOIN score_totals s ON s.year_start = d.year_start AND s.teacher_id = d.teacher_id
+      JOIN score_teachers t ON t.id = d.teacher_id WHERE d.y <> 0
+  ) x GROUP BY x.year_start, x.city, x.county, x.points
+) g WHERE n <> 0
+ON CONFLICT (year_start, city, county, points) DO UPDATE SET teachers = score_county_points.teachers + excluded.teachers
+"""
+COUNTY_POINTS_RECOUNT = (
+    "INSERT INTO score_county_points (year_start, city, county, points, teachers) "
+    "SELECT s.year_start, t.city, t.county, s.y, count(*) FROM score_totals s "
+    "JOIN score_teachers t ON t.id = s.teacher_id WHERE true GROUP BY s.year_start, t.city, t.county, s.y")
+
 # year start (date on PostgreSQL, ISO text on SQLite) -> teacher -> column (y, m<i>, w<i>) -> points
 Totals = dict[Any, dict[int, dict[str, int]]]
 
@@ -44,7 +66,7 @@ def _column_order(col: str) -> tuple[str, int]:
 class Bulk:
     """Driver-level statements for one session (one unit of work)."""
 
-    def __init__(self, session: AsyncSession, totals_chunk: int = 4096) -> None:
+    def __init__(self, session: AsyncSession, totals_chunk: int = 50_000) -> None:
         self.session = session
         self.dialect = session.bind.dialect.name if session.bind else "sqlite"
         self.pg = self.dialect == "postgresql"
@@ -129,25 +151,25 @@ class Bulk:
                 await self._add_chunk(ys, items[i:i + self.totals_chunk])
 
     async def _add_chunk(self, ys: Any, items: list[tuple[int, dict[str, int]]]) -> None:
+        """Stage one chunk of deltas, move the county histogram (it reads the year points before the
+        change), then upsert the totals: three statements whatever the chunk's size."""
         if not items:
             return
-        cols = sorted({k for _t, c in items for k in c}, key=_column_order)
-        head = f"INSERT INTO score_totals (year_start, teacher_id, {', '.join(cols)}) "
-        tail = (" ON CONFLICT (year_start, teacher_id) DO UPDATE SET "
-                + ", ".join(f"{c} = score_totals.{c} + excluded.{c}" for c in cols))
-        d = await self.driver()
+        cols = sorted({k for _t, c in items for k in c} | {"y"}, key=_column_order)
+        ddl = ", ".join(["year_start date", "teacher_id integer"]
+                        + [f"{c} integer NOT NULL DEFAULT 0" for c in TOTAL_COLUMNS])
         if self.pg:
-            ddl = ", ".join(["year_start date", "teacher_id integer"]
-                            + [f"{c} integer NOT NULL DEFAULT 0" for c in TOTAL_COLUMNS])
             ys = ys if not isinstance(ys, str) else date.fromisoformat(ys)
-            stage = await self.stage("score_total_deltas", ddl, ["year_start", "teacher_id", *cols],
-                                     [(ys, t, *[c.get(col, 0) for col in cols]) for t, c in items])
-            await d.execute(head + f"SELECT year_start, teacher_id, {', '.join(cols)} FROM {stage}" + tail)
         else:
             ys = ys if isinstance(ys, str) else ys.isoformat()
-            marks = ", ".join("?" * (len(cols) + 2))
-            await d.executemany(head + f"VALUES ({marks})" + tail,
-                                [(ys, t, *[c.get(col, 0) for col in cols]) for t, c in items])
+        stage = await self.stage("score_total_deltas", ddl, ["year_start", "teacher_id", *cols],
+                                 [(ys, t, *[c.get(col, 0) for col in cols]) for t, c in items])
+        await self.execute(COUNTY_POINTS_MOVE.format(deltas=stage))
+        await self.execute(
+            f"INSERT INTO score_totals (year_start, teacher_id, {', '.join(cols)}) "
+            f"SELECT year_start, teacher_id, {', '.join(cols)} FROM {stage} WHERE true "
+            "ON CONFLICT (year_start, teacher_id) DO UPDATE SET "
+            + ", ".join(f"{c} = score_totals.{c} + excluded.{c}" for c in cols))
 
     async def fetch(self, sql: str, *params: Any) -> list[tuple]:
         """Rows of ``sql`` written with $n placeholders (rewritten to ? for SQLite)."""

@@ -280,6 +280,7 @@ async def rebuild_totals(bulk: Bulk, engine: Engine, state: Any, rows_per_pass: 
     over ranges of teachers that fit in memory. Returns the number of teachers scored."""
     await bulk.lock()
     await bulk.execute("DELETE FROM score_totals")
+    await bulk.execute("DELETE FROM score_county_points")
     counts = await bulk.fetch("SELECT teacher_id, count(*) FROM score_events GROUP BY teacher_id ORDER BY teacher_id")
     groups: list[tuple[int, int]] = []
     acc, lo = 0, None

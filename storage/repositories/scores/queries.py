@@ -11,6 +11,7 @@ from domain.scores import Engine
 from storage.models.scores import (
     TOTAL_MONTH_SLOTS,
     TOTAL_WEEK_SLOTS,
+    ScoreCountyPoints,
     ScoreEvent,
     ScoreTeacher,
     ScoreTotal,
@@ -121,14 +122,18 @@ class ScoreQueries:
 
     async def county_shares(self, year_start: date, min_points: int, *, city: str | None = None,
                             county: str | None = None) -> list[CountyShare]:
-        """Per county: teachers on the list and those whose scoring-year points reach ``min_points``
-        (one pass over the territory's teachers)."""
-        t, s = ScoreTeacher, ScoreTotal.__table__
-        stmt = (select(t.city, t.county, func.count(), func.count(s.c.teacher_id))
-                .outerjoin(s, (s.c.teacher_id == t.id) & (s.c.year_start == year_start) & (s.c.y >= min_points))
-                .group_by(t.city, t.county).order_by(t.city, t.county))
+        """Per county: teachers on the list, and those whose scoring-year points reach ``min_points``
+        (from the per-county points counts, not from every teacher's totals)."""
+        t, h = ScoreTeacher, ScoreCountyPoints
+        total = select(t.city, t.county, func.count()).group_by(t.city, t.county)
+        qual = (select(h.city, h.county, func.sum(h.teachers)).where(h.year_start == year_start, h.points >= min_points)
+                .group_by(h.city, h.county))
         if city:
-            stmt = stmt.where(t.city == city)
+            total, qual = total.where(t.city == city), qual.where(h.city == city)
         if county:
-            stmt = stmt.where(t.county == county)
-        return [CountyShare(c, k, n, q) for c, k, n, q in (await self.session.execute(stmt)).all()]
+            total, qual = total.where(t.county == county), qual.where(h.county == county)
+        totals = [(c, k, int(n)) for c, k, n in (await self.session.execute(total)).all()]
+        if min_points <= 0:       # teachers without points count too
+            return sorted((CountyShare(c, k, n, n) for c, k, n in totals), key=lambda x: (x.city, x.county))
+        q = {(c, k): int(n or 0) for c, k, n in (await self.session.execute(qual)).all()}
+        return sorted((CountyShare(c, k, n, q.get((c, k), 0)) for c, k, n in totals), key=lambda x: (x.city, x.county))

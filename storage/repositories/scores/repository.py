@@ -40,7 +40,7 @@ class IngestState:
 
 
 class ScoreRepository(ScoreQueries):
-    TOTALS_CHUNK = 4096      # teachers per totals upsert statement
+    TOTALS_CHUNK = 50_000    # teachers per set of totals statements
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

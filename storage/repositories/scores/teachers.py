@@ -5,13 +5,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.scores import RuleSet, default_rules, parse_rules
 from domain.scores.activity import TeacherRow
-from storage.models.scores import ScoreAccountLink, ScoreRuleSet, ScoreTeacher
+from storage.models.scores import ScoreAccountLink, ScoreCountyPoints, ScoreRuleSet, ScoreTeacher
 
+from .bulk import COUNTY_POINTS_RECOUNT
 from .values import Teacher, teacher_of
 
 
@@ -31,6 +32,7 @@ class TeacherRepository:
                                                      .where(ScoreTeacher.account.in_(chunk)))).all():
                 existing[found.account] = found
         new: list[dict[str, Any]] = []
+        moved = False              # a teacher changed county: the per-county points counts are recounted
         for r in rows:
             t = existing.get(r.account)
             if t is None:
@@ -41,6 +43,7 @@ class TeacherRepository:
             elif isinstance(t, bool):
                 same += 1
             elif (t.name, t.school, t.city, t.county) != (r.name, r.school, r.city, r.county):
+                moved = moved or (t.city, t.county) != (r.city, r.county)
                 t.name, t.school, t.city, t.county, t.updated_at = r.name, r.school, r.city, r.county, now
                 updated += 1
             else:
@@ -48,6 +51,9 @@ class TeacherRepository:
         for i in range(0, len(new), 2000):
             await self.session.execute(insert(ScoreTeacher), new[i:i + 2000])
         await self.session.flush()
+        if moved:
+            await self.session.execute(delete(ScoreCountyPoints))
+            await self.session.execute(text(COUNTY_POINTS_RECOUNT))
         return added, updated, same
 
     async def by_account(self, account: str) -> Teacher | None:
