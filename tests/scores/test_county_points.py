@@ -35,7 +35,7 @@ async def test_county_points_follow_every_change(db) -> None:
     assert kept and kept == counted
     async with db.unit_of_work() as uow:
         shares = await uow.repo(ScoreRepository).county_shares(date(2026, 1, 1), 30)
-    want = {}
+    want: dict[tuple[str, str], int] = {}
     for (ys, city, county, points), n in counted.items():
         if ys == "2026-01-01" and points >= 30:
             want[(city, county)] = want.get((city, county), 0) + n

@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.scores import RuleSet, default_rules, parse_rules
 from domain.scores.activity import TeacherRow
-from storage.models.scores import ScoreAccountLink, ScoreCountyPoints, ScoreRuleSet, ScoreTeacher
+from storage.models.scores import (
+    ScoreAccountLink,
+    ScoreCountyPoints,
+    ScoreRuleSet,
+    ScoreTeacher,
+)
 
 from .bulk import COUNTY_POINTS_RECOUNT
 from .values import Teacher, teacher_of
