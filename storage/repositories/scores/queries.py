@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.scores import Engine
@@ -12,7 +12,6 @@ from storage.models.scores import (
     TOTAL_MONTH_SLOTS,
     TOTAL_WEEK_SLOTS,
     ScoreCountyPoints,
-    ScoreEvent,
     ScoreTeacher,
     ScoreTotal,
 )
@@ -67,11 +66,14 @@ class ScoreQueries:
                 {"b": buckets, "t": teacher_id, "lo": lo, "hi": hi})
             rows = [tuple(r) for r in res.all()]
         else:
-            stmt = (select(ScoreEvent.at_epoch, ScoreEvent.event_key, ScoreEvent.action, ScoreEvent.detail)
-                    .where(ScoreEvent.bucket.in_(bindparam("buckets", expanding=True)),
-                           ScoreEvent.teacher_id == teacher_id,
-                           ScoreEvent.at_epoch >= lo, ScoreEvent.at_epoch < hi))
-            rows = [tuple(r) for r in (await self.session.execute(stmt, {"buckets": buckets})).all()]
+            # one fixed statement whatever the number of buckets: the buckets as a recursive CTE, each
+            # joined to the primary key by (bucket, teacher)
+            res = await self.session.execute(text(
+                "WITH RECURSIVE b(x) AS (SELECT :b0 UNION ALL SELECT x + 1 FROM b WHERE x < :b1) "
+                "SELECT e.at_epoch, e.event_key, e.action, e.detail FROM b JOIN score_events e "
+                "ON e.bucket = b.x AND e.teacher_id = :t WHERE e.at_epoch >= :lo AND e.at_epoch < :hi"),
+                {"b0": buckets[0], "b1": buckets[-1], "t": teacher_id, "lo": lo, "hi": hi})
+            rows = [tuple(r) for r in res.all()]
         rows.sort(key=row_order)
         return rows
 
