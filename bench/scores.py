@@ -341,6 +341,8 @@ def main() -> int:
     p.add_argument("--sqlite-cache-mb", type=int, default=256)
     p.add_argument("--keep", action="store_true", help="keep the SQLite file")
     p.add_argument("--runs", type=int, default=3, help="runs per database; the median is reported")
+    p.add_argument("--pg-insert-info", action="store_true",
+                   help="PostgreSQL: also time executemany into an un-indexed table (for information)")
     args = p.parse_args()
     print(f"synthetic year {args.year}: {args.teachers:,} teachers x {args.per_teacher} events "
           f"= {args.teachers * args.per_teacher:,} events, seed {args.seed}, batches of {args.batch:,}", flush=True)
