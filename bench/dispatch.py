@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,7 +56,7 @@ def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def start_target(kind: str, sim, workdir: Path, profile: str | None = None, *, database_url: str | None = None,
@@ -73,10 +72,10 @@ def start_target(kind: str, sim, workdir: Path, profile: str | None = None, *, d
             cmd[1:1] = ["-m", "cProfile", "-o", profile]
     else:
         cmd = [sys.executable, "-c", (
-            "import sys, threading; sys.path.insert(0, %r)\n"
+            f"import sys, threading; sys.path.insert(0, {str(ROOT)!r})\n"
             "from simulator.echo_bot import EchoBot\n"
-            "b = EchoBot(); b.run_in_thread(%r, %r, %r)\n"
-            "threading.Event().wait()\n") % (str(ROOT), sim.base_url, sim.client_id, sim.client_secret)]
+            f"b = EchoBot(); b.run_in_thread({sim.base_url!r}, {sim.client_id!r}, {sim.client_secret!r})\n"
+            "threading.Event().wait()\n")]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -173,7 +172,8 @@ def measure(kind: str, args) -> dict:
             lat = [x * 1000 for x in load.latencies]
             peak = rss_mb(proc.pid)
             return {"throughput": throughput, "p50": pct(lat, 50), "p99": pct(lat, 99), "n": len(lat),
-                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak, "cpu_ms": cpu_ms, "gateway_ms": gateway_ms}
+                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak, "cpu_ms": cpu_ms,
+                    "gateway_ms": gateway_ms}
         finally:
             proc.terminate()
             try:
@@ -204,7 +204,7 @@ async def _seed_mix(database_url: str, workdir: Path) -> dict:
     from domain.roster import Role
     from domain.territory import Territory
     from handlers.demo import seed_demo
-    from handlers.roster_common import regions
+    from handlers.roster.common import regions
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.repositories.roster import GrantRepository, RosterRepository
@@ -254,7 +254,7 @@ class MixLoad:
     def pick(self) -> tuple[str, str, str, str]:
         """(kind, text, user, conversation)."""
         rng, plan = self.rng, self.plan
-        kinds, weights = zip(*MIX)
+        kinds, weights = zip(*MIX, strict=True)
         kind = rng.choices(kinds, weights)[0]
         op_id, _op_name, city = rng.choice(plan["operators"]) if rng.random() < 0.8 else ("op-zj-001", "", "")
         member_id = rng.choice(plan["members"])[0]
@@ -264,10 +264,10 @@ class MixLoad:
         if kind == "/积分 T":
             return kind, f"/积分 {rng.choice(plan['teachers'])}", "op-zj-001", "p2p"
         if kind == "/名单":
-            c, k = rng.choice([x for x in plan["counties"] if not city or x[0] == city])
+            _c, k = rng.choice([x for x in plan["counties"] if not city or x[0] == city])
             return kind, f"/名单 {k}", op_id, rng.choice((group, "p2p"))
         if kind == "/登记":
-            c, k = rng.choice([x for x in plan["counties"] if not city or x[0] == city])
+            _c, k = rng.choice([x for x in plan["counties"] if not city or x[0] == city])
             self.n += 1
             row = f"/登记 县={k} 姓名=测试{self.n} 学段=小学 学科=数学 职称=一级教师 手机=136{self.n:08d} 往届=否"
             return kind, row, op_id, "cid-trainer-group"
@@ -349,7 +349,8 @@ def _pg_database(base: str):
         finally:
             await conn.close()
     asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    return base.rsplit("/", 1)[0] + "/" + name, lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    return base.rsplit("/", 1)[0] + "/" + name, lambda: asyncio.run(run(drop))
 
 
 def print_mix(r: dict, rate: float) -> None:

@@ -29,6 +29,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -116,7 +117,7 @@ def year_batches(n_teachers: int, per_teacher: int, year: int, seed: int, batch:
         what = rnd.choices(names, cum_weights=act_cum, k=n)
         secs = sorted(rnd.randrange(6 * 3600, 23 * 3600) for _ in range(n))
         base = start + timedelta(days=d)
-        for t, a, s in zip(who, what, secs):
+        for t, a, s in zip(who, what, secs, strict=True):
             seq += 1
             item = {"account": f"T{t:06d}", "action": a, "time": (base + timedelta(seconds=s)).isoformat(),
                     "event_id": f"E{seq:09d}"}
@@ -157,7 +158,7 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
     from sqlalchemy import text
 
     from domain.scores.activity import parse_activity
-    from handlers.scores_service import ingest
+    from handlers.scores.service import ingest
     engine = runtime.engine
     ingest_s = ceiling_s = copy_s = 0.0
     n_events = 0
@@ -197,8 +198,8 @@ async def queries(db, runtime, args) -> dict:
     """/积分 latencies over random teachers, then /排行 for a city and the province."""
     from bot.replies import Renderer
     from domain.scores import period_of
-    from handlers.scores import render_score_context
-    from handlers.scores_service import county_shares, ranking, score_summary
+    from handlers.scores.commands import render_score_context
+    from handlers.scores.service import county_shares, ranking, score_summary
     from storage.repositories.scores import TeacherRepository
     out: dict = {}
     # /积分
@@ -236,7 +237,7 @@ async def queries(db, runtime, args) -> dict:
 async def run_one(kind: str, args) -> dict:
     from sqlalchemy import event, text
 
-    from handlers.scores_service import (
+    from handlers.scores.service import (
         ScoresRuntime,
     )
     from storage.db import Database
@@ -293,9 +294,7 @@ async def run_one(kind: str, args) -> dict:
             await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
             await admin.close()
         if not args.keep:
-            for p in tmp.glob("*"):
-                p.unlink()
-            tmp.rmdir()
+            shutil.rmtree(tmp)
     return out
 
 
@@ -326,7 +325,8 @@ def report(runs: list[dict]) -> None:
           f"[target province < 100 ms: {'ok' if r['rank_province_ms'] < 100 else 'MISSED'}]")
     print(f"ingestion state cache: {r['state_cache_teachers']:,.0f} teachers, {r['state_cache_mb']:.1f} MB "
           f"({r['state_cache_mb'] * 1e6 / max(1, r['state_cache_teachers']):.0f} bytes a teacher)")
-    print(f"peak memory (RSS) {r['rss_peak_mb']:.0f} MB" + (f"; database file {r['db_mb']:.0f} MB" if "db_mb" in r else ""))
+    size = f"; database file {r['db_mb']:.0f} MB" if "db_mb" in r else ""
+    print(f"peak memory (RSS) {r['rss_peak_mb']:.0f} MB{size}")
 
 
 def main() -> int:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -24,27 +25,32 @@ from scheduler import JobRunner, JobSpec, Scheduler
 from storage.db import Database
 from storage.migrate import upgrade
 
+if TYPE_CHECKING:
+    from handlers.feature import Feature
+
 log = logging.getLogger("bot.app")
 
 
 class BotApp:
     """One bot instance. ``await start()`` … ``await stop()``.
 
-    ``routers`` defaults to every feature module under ``handlers/``; tests
-    may add routers (e.g. one whose handler raises).
+    ``features`` defaults to the explicit list in ``handlers/features.py``; ``routers`` (default: the
+    features' routers) replaces the commands, and tests may add routers (e.g. one whose handler raises).
     """
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, routers: list[Router] | None = None,
-                 extra_routers: list[Router] = (), migrate: bool = True, connect: bool = True,
-                 serve_http: bool = True):
-        from handlers import feature_modules
+                 extra_routers: Sequence[Router] = (), migrate: bool = True, connect: bool = True,
+                 serve_http: bool = True, features: Sequence[Feature] | None = None):
+        from handlers.features import FEATURES
+        from handlers.features import routers as feature_routers
 
         self.settings = settings
         self.clock = clock or SystemClock(settings.tz)
-        self.modules = feature_modules()
+        self.features: Sequence[Feature] = FEATURES if features is None else features
         if routers is None:
-            routers = [m.router for m in self.modules if hasattr(m, "router")]
-        self.registry = Registry([*routers, *extra_routers])
+            routers = feature_routers(tuple(self.features))
+        self.registry = Registry()
+        self.registry.include_routers(*routers, *extra_routers)
         self.metrics = Metrics()
         self.renderer = Renderer()
         self.services = Services(settings=settings, clock=self.clock, renderer=self.renderer, registry=self.registry)
@@ -65,10 +71,7 @@ class BotApp:
 
     def jobs(self) -> list[JobSpec]:
         from scheduler.jobs import JOBS
-        out = list(JOBS)
-        for m in self.modules:
-            out.extend(getattr(m, "JOBS", []))
-        return out
+        return [*JOBS, *(job for f in self.features for job in f.jobs)]
 
     async def start(self) -> None:
         s = self.settings
@@ -83,19 +86,17 @@ class BotApp:
         self.services.on_outbox = self.outbox.wake
         sender = ReplySender(self.db, self.api, self.clock, self.outbox, self.renderer)
         self.dispatcher = Dispatcher(self.services, self.db, sender, self.metrics)
-        for m in self.modules:
-            hook = getattr(m, "on_startup", None)
-            if hook:
-                await hook(self)
+        for f in self.features:
+            if f.on_startup:
+                await f.on_startup(self)
         self.outbox.start()
         self.scheduler = Scheduler(JobRunner(self.db, self.services), self.jobs(), s.tz)
         self.scheduler.start()
         if self._serve_http:
             app = make_http_app(self)
-            for m in self.modules:
-                hook = getattr(m, "setup_http", None)
-                if hook:
-                    hook(app, self)
+            for f in self.features:
+                if f.setup_http:
+                    f.setup_http(app, self)
             self.http_runner = web.AppRunner(app, access_log=None)
             await self.http_runner.setup()
             site = web.TCPSite(self.http_runner, s.bot_http_host, s.bot_http_port)
@@ -122,6 +123,7 @@ class BotApp:
             return
         if not msg.msg_id and stream_message_id:
             msg = msg.__class__(**{**msg.__dict__, "msg_id": f"stream:{stream_message_id}"})
+        assert self.dispatcher is not None, "frames arrive only after start()"
         self.dispatcher.submit(msg)
 
     async def stop(self) -> None:
@@ -141,7 +143,7 @@ class BotApp:
         self._stopped.set()
         log.info("bot stopped")
 
-    async def __aenter__(self) -> "BotApp":
+    async def __aenter__(self) -> BotApp:
         await self.start()
         return self
 

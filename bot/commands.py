@@ -21,7 +21,7 @@ import difflib
 import enum
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -42,7 +42,7 @@ class GroupRole(str, enum.Enum):
         return GROUP_LABELS[self]
 
     @classmethod
-    def parse(cls, text: str) -> "GroupRole":
+    def parse(cls, text: str) -> GroupRole:
         key = text.strip().lower()
         for role, words in _GROUP_WORDS.items():
             if key in words:
@@ -171,9 +171,9 @@ class Permission:
     """
 
     who: str
-    check: Callable[["Context"], Awaitable[bool]]
+    check: Callable[[Context], Awaitable[bool]]
 
-    async def allows(self, ctx: "Context") -> bool:
+    async def allows(self, ctx: Context) -> bool:
         return await self.check(ctx)
 
 
@@ -295,6 +295,9 @@ class Registry:
         self.commands: list[CommandSpec] = []
         self.dialogues: dict[str, Handler] = {}
         self._by_name: dict[str, CommandSpec] = {}
+        self.include_routers(*routers)
+
+    def include_routers(self, *routers: Router) -> None:
         for r in routers:
             self.include(r)
 

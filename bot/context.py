@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.commands import GroupRole
 from bot.incoming import IncomingMessage
+from bot.proactive import enqueue_reply
 from bot.replies import Reply
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ class ServiceKey(Generic[T]):
 
     __slots__ = ("factory", "name")
 
-    def __init__(self, name: str, factory: "Callable[[Services], T]"):
+    def __init__(self, name: str, factory: Callable[[Services], T]):
         self.name = name
         self.factory = factory
 
@@ -77,17 +78,17 @@ class Actor:
 class Services:
     """Process-wide collaborators shared by handlers and jobs."""
 
-    settings: "Settings"
-    clock: "Clock"
-    renderer: "Renderer"
-    registry: "Registry"
+    settings: Settings
+    clock: Clock
+    renderer: Renderer
+    registry: Registry
     on_outbox: Callable[[], None] = lambda: None   # wakes the outbox worker after a commit
     _shared: dict[ServiceKey[Any], Any] = field(default_factory=dict)
 
     def use(self, key: ServiceKey[T]) -> T:
         """The shared object named by ``key``, built by its factory on first use."""
         try:
-            return self._shared[key]  # type: ignore[no-any-return]
+            return self._shared[key]
         except KeyError:
             value = self._shared[key] = key.factory(self)
             return value
@@ -97,8 +98,8 @@ class Services:
         self._shared[key] = value
 
     def download_url(self, file_id: str, expires_at: datetime) -> str:
-        from bot.links import sign_download
-        return sign_download(self.settings, file_id, expires_at)
+        from bot.links import LINK_SECRET, sign_download
+        return sign_download(self.settings.public_url, self.use(LINK_SECRET), file_id, expires_at)
 
 
 @dataclass
@@ -108,7 +109,7 @@ class Mention:
 
 
 class Context:
-    def __init__(self, *, message: IncomingMessage, uow: "UnitOfWork", services: Services,
+    def __init__(self, *, message: IncomingMessage, uow: UnitOfWork, services: Services,
                  group_role: GroupRole | None, actor: Actor, dialogue: Any = None):
         self.message = message
         self.uow = uow
@@ -121,11 +122,11 @@ class Context:
 
     # -- basics -------------------------------------------------------------
     @property
-    def settings(self) -> "Settings":
+    def settings(self) -> Settings:
         return self.services.settings
 
     @property
-    def clock(self) -> "Clock":
+    def clock(self) -> Clock:
         return self.services.clock
 
     def now(self) -> datetime:
@@ -182,19 +183,16 @@ class Context:
                                     action=action, entity=entity, entity_id=entity_id, before=before,
                                     after=after, reason=reason, territory=territory)
 
-    async def send_to_users(self, user_ids: list[str], reply: Reply, purpose: str = "") -> None:
+    async def send_to_users(self, user_ids: Sequence[str], reply: Reply, purpose: str = "") -> None:
         """Queue a 1:1 message to people (committed with this unit of work)."""
-        rendered = self.services.renderer.reply(reply)
-        await self.uow.outbox.enqueue(kind="users", user_ids=list(user_ids), msg_key=rendered.msg_key,
-                                      msg_param=rendered.msg_param,
-                                      now=self.now(), reply_to_msg_id=self.message.msg_id, purpose=purpose)
+        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), user_ids=user_ids,
+                            reply_to_msg_id=self.message.msg_id, purpose=purpose)
         self.outbox_written = True
 
     async def send_to_group(self, conversation_id: str, reply: Reply, purpose: str = "") -> None:
-        rendered = self.services.renderer.reply(reply)
-        await self.uow.outbox.enqueue(kind="group", conversation_id=conversation_id, msg_key=rendered.msg_key,
-                                      msg_param=rendered.msg_param,
-                                      now=self.now(), reply_to_msg_id=self.message.msg_id, purpose=purpose)
+        """Queue a message to a group (committed with this unit of work)."""
+        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), conversation_id=conversation_id,
+                            reply_to_msg_id=self.message.msg_id, purpose=purpose)
         self.outbox_written = True
 
     async def download_link(self, filename: str, content_type: str, data: bytes,

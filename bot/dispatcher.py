@@ -13,17 +13,21 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.claims import MessageClaims
 from bot.commands import Args, Chat, CommandSpec, GroupRole, ParseFailure, parse_args, split_command
 from bot.context import Actor, Context, Services
 from bot.errors import UserError
 from bot.incoming import MAX_TEXT_CHARS, IncomingMessage, is_command
 from bot.metrics import Metrics
 from bot.replies import Rendered, Reply
-from storage.db import Database
-from bot.claims import MessageClaims
 from storage.cache import READ_CACHE_TTL, ReadCache
+from storage.db import Database
+
+if TYPE_CHECKING:
+    from storage.db import UnitOfWork
 
 log = logging.getLogger("bot.dispatcher")
 
@@ -64,7 +68,7 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def drain(self, timeout: float = 10) -> None:
+    async def drain(self, timeout: float = 10) -> None:  # noqa: ASYNC109  (a deadline for several tasks)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
 
@@ -72,17 +76,19 @@ class Dispatcher:
         started = time.perf_counter()
         try:
             outcome = await asyncio.wait_for(self._handle(msg), timeout=self.services.settings.bot_handler_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             ref = _ref()
             log.error("handler timeout msgId=%s ref=%s text=%r", msg.msg_id, ref, msg.text[:200])
-            outcome = Outcome("timeout", Reply("errors/timeout", {"ref": ref}), error_ref=ref)
-            await self._send(msg, outcome.reply)
+            apology = Reply("errors/timeout", {"ref": ref})
+            outcome = Outcome("timeout", apology, error_ref=ref)
+            await self._send(msg, apology)
         except Exception:  # the boundary of last resort: never let a message kill the loop
             ref = _ref()
             log.exception("dispatch failed msgId=%s ref=%s", msg.msg_id, ref)
-            outcome = Outcome("error", Reply("errors/internal", {"ref": ref}), error_ref=ref)
+            apology = Reply("errors/internal", {"ref": ref})
+            outcome = Outcome("error", apology, error_ref=ref)
             try:
-                await self._send(msg, outcome.reply)
+                await self._send(msg, apology)
             except Exception:
                 log.exception("could not send apology msgId=%s", msg.msg_id)
         self.metrics.observe(outcome.status, outcome.command, time.perf_counter() - started)
@@ -142,7 +148,7 @@ class Dispatcher:
             ctx.dialogue = dialogue
         return await self._route(ctx)
 
-    async def group_role(self, uow, conversation_id: str, now) -> GroupRole | None:
+    async def group_role(self, uow: UnitOfWork, conversation_id: str, now: datetime) -> GroupRole | None:
         """The role bound to a group (cached: see READ_CACHE_TTL)."""
         async def load() -> GroupRole | None:
             binding = await uow.groups.get(conversation_id)
@@ -164,7 +170,8 @@ class Dispatcher:
             if bare is None or word in CONFIRM_NAMES:
                 return Outcome("user_error", Reply("input/not_command", {"text": text[:20]}))
             text = "/" + text.strip()               # 帮助 without the slash: the command it names
-        elif ctx.dialogue is not None and split_command(text)[0].lower() in CONFIRM_NAMES and not split_command(text)[1]:
+        elif (ctx.dialogue is not None and split_command(text)[0].lower() in CONFIRM_NAMES
+              and not split_command(text)[1]):
             # /确认 inside a dialogue answers the dialogue (the form's last step), not /确认 of reports.
             ctx.message = _with_text(msg, split_command(text)[0])
             return await self._dialogue_step(ctx)
@@ -206,7 +213,8 @@ class Dispatcher:
         step = self.registry.dialogues.get(ctx.dialogue.kind)
         if step is None:  # a kind from an older version: end it cleanly
             await ctx.end_dialogue()
-            return Outcome("user_error", Reply("dialogue/cancelled", {"kind": ctx.dialogue and ctx.dialogue.kind or ""}))
+            kind = (ctx.dialogue and ctx.dialogue.kind) or ""
+            return Outcome("user_error", Reply("dialogue/cancelled", {"kind": kind}))
         args = Args(rest=ctx.text)
         reply = await step(ctx, args)
         return Outcome("ok", reply, command=f"dialogue:{ctx.dialogue.kind if ctx.dialogue else ''}")

@@ -1,8 +1,10 @@
 """The annual cycle: /日程 lists the deadlines; a daily job reminds the groups."""
 from __future__ import annotations
 
+from typing import Any
+
 from bot.commands import Args, Router
-from bot.context import Context, Services, ServiceKey
+from bot.context import Context, ServiceKey, Services
 from bot.replies import Reply
 from domain.calendar import Deadline, load_cycle, workdays_between
 from scheduler import JobContext, JobSpec
@@ -21,7 +23,7 @@ def _cycle(services: Services) -> list[Deadline]:
 async def deadlines(ctx: Context, args: Args) -> Reply:
     today = ctx.now().date()
     role = ctx.group_role.value if ctx.group_role else None
-    items = []
+    items: list[dict[str, Any]] = []
     for d in _cycle(ctx.services):
         if role and role not in d.groups:
             continue
@@ -41,13 +43,12 @@ async def send_reminders(job: JobContext) -> int:
         if left is None:
             continue
         due = d.next_due(today)
-        rendered = job.services.renderer.render("calendar/reminder", {
+        reminder = Reply("calendar/reminder", {
             "title": d.title, "due": f"{due.month}月{due.day}日", "workdays": left, "action": d.action})
         for role in d.groups:
             for binding in await job.uow.groups.for_role(role):
-                await job.uow.outbox.enqueue(kind="group", conversation_id=binding.conversation_id,
-                                             msg_key=rendered.msg_key, msg_param=rendered.msg_param,
-                                             now=job.now(), purpose=f"reminder:{d.id}:{due.isoformat()}:{left}")
+                await job.send_to_group(binding.conversation_id, reminder,
+                                        purpose=f"reminder:{d.id}:{due.isoformat()}:{left}")
                 sent += 1
     return sent
 

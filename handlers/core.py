@@ -1,16 +1,18 @@
 """Runtime commands: /帮助, /绑定, /群信息, /我是谁."""
 from __future__ import annotations
 
-from bot.commands import HELP_SECTIONS, Arg, Args, Chat, GroupRole, Router, group_role
+from typing import Any
+
+from bot.commands import HELP_SECTIONS, Arg, Args, Chat, CommandSpec, GroupRole, Router, group_role
 from bot.context import Context
 from bot.dispatcher import unknown_command
-from handlers.permissions import SUPERADMIN
 from bot.replies import Reply
+from handlers.permissions import SUPERADMIN
 
 router = Router("core")
 
 
-def _brief(spec):
+def _brief(spec: CommandSpec) -> dict[str, Any]:
     return {"name": spec.name, "alias": spec.alias, "help": spec.help, "usage": spec.usage,
             "who": spec.permission.who if spec.permission else ""}
 
@@ -51,11 +53,12 @@ async def help_(ctx: Context, args: Args) -> Reply:
                 examples=("/绑定 审核员群",))
 async def bind(ctx: Context, args: Args) -> Reply:
     msg = ctx.message
-    before, after = await ctx.uow.groups.bind(msg.conversation_id, args.value("role", GroupRole).value, msg.conversation_title,
+    role = args.value("role", GroupRole)
+    before, after = await ctx.uow.groups.bind(msg.conversation_id, role.value, msg.conversation_title,
                                               ctx.actor.id, ctx.now())
     await ctx.audit("group.bind", "group", msg.conversation_id,
                     before={"role": before.role} if before else None, after={"role": after.role})
-    return Reply("core/bound", {"role": args.value("role", GroupRole).label, "previous": GroupRole(before.role).label if before else None,
+    return Reply("core/bound", {"role": role.label, "previous": GroupRole(before.role).label if before else None,
                                 "title": msg.conversation_title})
 
 

@@ -25,7 +25,7 @@ from domain.roster.parsing import RawRow
 from domain.scores.activity import TeacherRow
 from domain.territory import Territory
 from handlers.permissions import SUPERADMIN
-from handlers.roster_common import config, register_rows, regions
+from handlers.roster.common import config, register_rows, regions
 from storage.db import Database, UnitOfWork
 from storage.models.roster import RosterMember, TerritoryGrant
 from storage.models.scores import ScoreTeacher
@@ -81,8 +81,8 @@ async def _seed_roster(uow: UnitOfWork, services: Services, demo: DemoProvince, 
             if m.name == seat.values["name"] and m.role is seat.role:
                 await repo.save(replace(m, user_id=seat.user_id), now=now)
     grants = uow.repo(GrantRepository)
-    for user_id, name, city in demo.operators:
-        await grants.grant(user_id, name, Territory(tree.province, city), by=ACTOR[0], now=now)
+    for user_id, name, city_name in demo.operators:
+        await grants.grant(user_id, name, Territory(tree.province, city_name), by=ACTOR[0], now=now)
     if bind_groups:
         for cid, role, title in SIM_GROUPS:
             if await uow.groups.get(cid) is None:
@@ -93,7 +93,7 @@ async def _seed_roster(uow: UnitOfWork, services: Services, demo: DemoProvince, 
 async def seed_demo(db: Database, services: Services, now: datetime, *, bind_groups: bool,
                     teachers_per_county: int = 20) -> DemoSummary:
     """Fill an empty database; raises NotEmpty otherwise."""
-    from handlers.scores_service import ingest, runtime_of
+    from handlers.scores.service import ingest, runtime_of
     demo = build_province(regions(services), teachers_per_county=teachers_per_county)
     async with db.unit_of_work() as uow:
         if await _has_data(uow):

@@ -18,20 +18,36 @@ from datetime import date
 from typing import Any
 
 from bot.commands import Arg, Args, Router, integer, positive_int, text
-from bot.context import Context, Mention, Services, ServiceKey
+from bot.context import Context, Mention, ServiceKey, Services
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.evaluation import (
-    ACHIEVED, CONFIRMED, NOT_ACHIEVED, PENDING, ROLE_NAMES, SUBMITTED, NoReviewStats, PointsShare, ReportError, ReviewStatsProvider,
-    checklist, describe_report, indicator_set_for, kinds_matching, parse_report,
+    ACHIEVED,
+    CONFIRMED,
+    NOT_ACHIEVED,
+    PENDING,
+    ROLE_NAMES,
+    SUBMITTED,
+    IndicatorLibrary,
+    NoReviewStats,
+    PointsShare,
+    ReportError,
+    ReviewStatsProvider,
+    checklist,
+    describe_report,
+    kinds_matching,
+    parse_report,
 )
 from domain.roster import Member, Role
 from domain.territory import Territory
+from handlers.downloads import form_links
+from handlers.feature import ExportKind
 from handlers.permissions import CITY_OPERATOR, TEAM_MEMBER
-from handlers.scores_people import Access, access_of, regions
-from handlers.scores_service import county_shares, runtime_of
+from handlers.scores.people import Access, access_of, regions
+from handlers.scores.service import county_shares, runtime_of
 from storage.forms.recommendation_form import (
-    DOCX_MIME, XLSX_MIME, write_recommendation_docx, write_recommendation_xlsx,
+    write_recommendation_docx,
+    write_recommendation_xlsx,
 )
 from storage.repositories.evaluation import EvaluationRepository, StoredReport
 from storage.repositories.roster import GrantRepository, RosterRepository
@@ -42,6 +58,12 @@ STATE_MARK = {ACHIEVED: "✅", NOT_ACHIEVED: "❌", PENDING: "⏳"}
 
 # ── helpers ──
 REVIEW_STATS = ServiceKey[ReviewStatsProvider]("review_stats", lambda _services: NoReviewStats())
+INDICATORS = ServiceKey[IndicatorLibrary]("evaluation.indicators", lambda _services: IndicatorLibrary())
+
+
+def indicators(services: Services) -> IndicatorLibrary:
+    """The 附件2 indicator sets (domain/data/evaluation), read once per bot."""
+    return services.use(INDICATORS)
 """The review feature installs its provider with ``services.provide(REVIEW_STATS, ...)``."""
 
 
@@ -100,7 +122,7 @@ def _year_of(fields: dict, today: date) -> int:
 async def _points_share(ctx: Context, m: Member, year: int) -> PointsShare | None:
     runtime = runtime_of(ctx.services)
     await runtime.refresh(ctx.uow)
-    iset = indicator_set_for(year)
+    iset = indicators(ctx.services).for_year(year)
     start, _end = runtime.rules.year_bounds(year)
     shares = await county_shares(ctx.uow, runtime, start, iset.min_points, city=m.territory.city,
                                  county=m.territory.county)
@@ -112,7 +134,7 @@ async def _points_share(ctx: Context, m: Member, year: int) -> PointsShare | Non
 
 
 async def member_checklist(ctx: Context, m: Member, year: int) -> list:
-    iset = indicator_set_for(year)
+    iset = indicators(ctx.services).for_year(year)
     role = m.role.value
     reports = [r.as_report() for r in await ctx.uow.repo(EvaluationRepository).reports_of(m.user_id or "", year, role)]
     points = await _points_share(ctx, m, year) if role == "admin" else None
@@ -144,8 +166,9 @@ def _checklist_view(iset, items, role: str) -> list[dict[str, Any]]:
 async def report(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     seat = _pick_seat(ctx, access.seats)
+    assert seat is not None   # TEAM_MEMBER: the sender holds a seat
     today = ctx.now().date()
-    iset = indicator_set_for(today.year)
+    iset = indicators(ctx.services).for_year(today.year)
     kind = kinds_matching(iset, seat.role.value, args.value("kind", str))
     if kind is None:
         return Reply("evaluation/kinds", {"word": args.value("kind", str), "role": seat.role.label,
@@ -160,7 +183,9 @@ async def report(ctx: Context, args: Args) -> Reply:
                                    territory=seat.territory.path, kind=kind.word, fields=fields, now=ctx.now())
     await ctx.audit("evaluation.report", "eval_report", str(stored.id), after=stored.fields | {"kind": kind.word},
                     territory=seat.territory.path)
-    operators = [g.user_id for g in await ctx.uow.repo(GrantRepository).holders(seat.territory.city_territory)]
+    city = seat.territory.city_territory
+    assert city is not None   # a seat is in a city
+    operators = [g.user_id for g in await ctx.uow.repo(GrantRepository).holders(city)]
     if operators:
         await ctx.send_to_users(operators, Reply("evaluation/notify_new", {
             "id": stored.id, "name": seat.name, "seat": seat.seat_label, "role": seat.role.label,
@@ -188,7 +213,7 @@ async def _decidable(ctx: Context, report_id: int) -> StoredReport:
 async def pending_reports(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     items = await ctx.uow.repo(EvaluationRepository).pending(access.operator_cities(), access.province)
-    iset = indicator_set_for(ctx.now().year)
+    iset = indicators(ctx.services).for_year(ctx.now().year)
     return Reply("evaluation/pending", {"items": [
         {"id": r.id, "name": r.member_name, "role": ROLE_NAMES.get(r.role, r.role),
          "place": Territory.from_path(r.territory).label,
@@ -202,6 +227,7 @@ async def pending_reports(ctx: Context, args: Args) -> Reply:
 async def confirm(ctx: Context, args: Args) -> Reply:
     r = await _decidable(ctx, args.value("id", int))
     done = await ctx.uow.repo(EvaluationRepository).decide(r.id, confirm=True, by=ctx.actor.id, now=ctx.now())
+    assert done is not None   # _decidable found it
     await ctx.audit("evaluation.confirm", "eval_report", str(r.id), before={"status": r.status},
                     after={"status": done.status}, territory=r.territory)
     await ctx.send_to_users([r.user_id], Reply("evaluation/notify_decided", {
@@ -218,6 +244,7 @@ async def decline(ctx: Context, args: Args) -> Reply:
     reason = args.value("reason", str).strip()[:200]
     done = await ctx.uow.repo(EvaluationRepository).decide(r.id, confirm=False, by=ctx.actor.id, now=ctx.now(),
                                                            reason=reason)
+    assert done is not None   # _decidable found it
     await ctx.audit("evaluation.reject", "eval_report", str(r.id), before={"status": r.status},
                     after={"status": done.status}, reason=reason, territory=r.territory)
     await ctx.send_to_users([r.user_id], Reply("evaluation/notify_decided", {
@@ -236,7 +263,7 @@ async def evaluate(ctx: Context, args: Args) -> Reply:
     year = args.optional("year", int) or today.year
     who = args.optional("who", str)
     if isinstance(who, str) and who.isdigit() and len(who) == 4 and args.optional("year", int) is None:
-        who, year = None, int(who)
+        year, who = int(who), None
     if not 2000 <= year <= today.year:
         return Reply("evaluation/bad_year", {"year": year})
     mention = _mention(ctx) if who else None
@@ -250,7 +277,7 @@ async def evaluate(ctx: Context, args: Args) -> Reply:
         seat = await _member_of_mention(ctx, access, mention)
         if seat.user_id != ctx.actor.id and not _can_manage_member(access, seat):
             return Reply("evaluation/not_yours", {"name": seat.name})
-    iset = indicator_set_for(year)
+    iset = indicators(ctx.services).for_year(year)
     items = await member_checklist(ctx, seat, year)
     counts = {s: sum(1 for i in items if i.state == s) for s in (ACHIEVED, NOT_ACHIEVED, PENDING)}
     return Reply("evaluation/checklist", {
@@ -331,7 +358,7 @@ async def _operated_seat(ctx: Context, args: Args):
     return seat
 
 
-def recommendation_deadline(services, today: date) -> tuple[date, str]:
+def recommendation_deadline(services: Services, today: date) -> tuple[date, str]:
     """The 附件3 deadline from the annual cycle (domain/data/annual_cycle.yaml, id recommendation)."""
     from domain.calendar import deadline
     from handlers.calendar import ANNUAL_CYCLE
@@ -348,7 +375,7 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
     tree = regions(ctx.services)
     cities = access.operator_cities()
     if where:
-        from handlers.roster_views import resolve_where
+        from handlers.roster.views import resolve_where
         t, _ = resolve_where(tree, where, access.scopes)
         city = t.city
     elif cities and len(cities) == 1:
@@ -365,7 +392,8 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
     roster = ctx.uow.repo(RosterRepository)
     rows = []
     for rec in recs:
-        seats = [m for m in await roster.of_user(rec.user_id) if m.role.value == rec.role and m.status.value == "active"]
+        seats = [m for m in await roster.of_user(rec.user_id)
+                 if m.role.value == rec.role and m.status.value == "active"]
         rows.append(await form_row(ctx, seats[0], rec.note, year) if seats else dict(rec.row))
     order = {c.name: i for i, c in enumerate(tree.counties_of(city))}
     rows.sort(key=lambda r: (r["role"] != "admin", r["role"] != "trainer", r["county"] != "市本级",
@@ -375,19 +403,13 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
               "报送日期": today.isoformat()}
     xlsx = await asyncio.to_thread(write_recommendation_xlsx, rows, header, deadline=deadline_text)
     docx = await asyncio.to_thread(write_recommendation_docx, rows, header, deadline=deadline_text)
-    links = [{"name": f"{city}-附件3.xlsx", "url": await ctx.download_link(f"{city}-附件3.xlsx", XLSX_MIME, xlsx)},
-             {"name": f"{city}-附件3.docx", "url": await ctx.download_link(f"{city}-附件3.docx", DOCX_MIME, docx)}]
+    links = await form_links(ctx, f"{city}-附件3", xlsx, docx)
     await ctx.audit("evaluation.export", "recommendation_export", f"{access.province}/{city}",
                     after={"count": len(rows), "year": year}, territory=f"{access.province}/{city}")
     return Reply("evaluation/exported", {"city": city, "year": year, "count": len(rows), "links": links,
                                          "deadline": deadline_text}, private=True)
 
 
-def _register_export() -> None:
-    from handlers.roster_export import ExportKind, register_export_kind
-    register_export_kind(ExportKind("推荐表", ("recommendation", "附件3", "推荐"), "优秀工作者推荐表（附件3）",
-                                    export_recommendations))
-
-
-_register_export()
+EXPORTS = [ExportKind("推荐表", ("recommendation", "附件3", "推荐"), "优秀工作者推荐表（附件3）",
+                      export_recommendations)]
 

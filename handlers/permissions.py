@@ -13,8 +13,8 @@ from __future__ import annotations
 from bot.commands import Permission
 from bot.context import Context
 from domain.territory import Level
-from handlers.roster_common import held
-from handlers.scores_people import access_of
+from handlers.roster.common import held
+from handlers.scores.people import access_of
 
 
 async def _superadmin(ctx: Context) -> bool:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import enum
-from domain.masking import mask_mobile  # noqa: F401  (re-exported: domain.roster.mask_mobile)
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -96,7 +95,7 @@ class Member:
         """The values in the form's column order."""
         return [self.values.get(k, "") for k in SECTIONS[self.role].keys]
 
-    def with_values(self, **changes: str) -> "Member":
+    def with_values(self, **changes: str) -> Member:
         return replace(self, values={**self.values, **changes})
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,7 +103,7 @@ class Member:
                 "id": self.id, "status": self.status.value, "user_id": self.user_id}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Member":
+    def from_dict(cls, data: Mapping[str, Any]) -> Member:
         return cls(role=Role(data["role"]), territory=Territory.from_path(data["territory"]),
                    values=dict(data["values"]), id=data.get("id"), status=Status(data.get("status", "active")),
                    user_id=data.get("user_id"))

@@ -338,4 +338,5 @@ def parse_teacher(row: dict) -> TeacherRow:
     return TeacherRow(account, name[:50], pick("school")[:100], county, city)
 
 
-__all__ = ["ActivityItem", "ItemError", "TeacherRow", "event_key", "parse_activity", "parse_batch", "parse_teacher", "parse_time"]
+__all__ = ["ActivityItem", "ItemError", "Parsed", "TeacherRow", "event_key", "parse_activity", "parse_batch",
+           "parse_teacher", "parse_time"]

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.core import (
@@ -46,7 +48,7 @@ class ProcessedMessageRepository:
 
     async def forget_before(self, cutoff: datetime) -> int:
         result = await self.session.execute(delete(ProcessedMessage).where(ProcessedMessage.received_at < cutoff))
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,8 @@ class GroupRepository:
         row = await self.session.get(GroupBinding, conversation_id)
         return _binding(row) if row else None
 
-    async def bind(self, conversation_id: str, role: str, title: str, by: str, now: datetime) -> tuple[Binding | None, Binding]:
+    async def bind(self, conversation_id: str, role: str, title: str, by: str,
+                   now: datetime) -> tuple[Binding | None, Binding]:
         row = await self.session.get(GroupBinding, conversation_id)
         before = _binding(row) if row else None
         if row is None:
@@ -90,6 +93,19 @@ def _binding(r: GroupBinding) -> Binding:
     return Binding(r.conversation_id, r.role, r.title, r.bound_by, r.bound_at)
 
 
+def rowcount(result: Result[Any]) -> int | None:
+    """Rows an UPDATE or DELETE matched (SQLAlchemy types ``execute`` as a plain ``Result``)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def audit_row(*, at: datetime, actor_id: str, action: str, entity: str, entity_id: str,
+              before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+              reason: str | None = None, actor_name: str = "", territory: str | None = None) -> AuditEntry:
+    """One audit-log row: who did what to which entity, before and after, why, and in which territory."""
+    return AuditEntry(at=at, actor_id=actor_id, actor_name=actor_name, action=action, entity=entity,
+                      entity_id=str(entity_id), before=before, after=after, reason=reason, territory=territory)
+
+
 class AuditRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
@@ -97,11 +113,16 @@ class AuditRepository:
     async def record(self, *, at: datetime, actor_id: str, action: str, entity: str, entity_id: str,
                      before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
                      reason: str | None = None, actor_name: str = "", territory: str | None = None) -> AuditEntry:
-        entry = AuditEntry(at=at, actor_id=actor_id, actor_name=actor_name, action=action, entity=entity,
-                           entity_id=str(entity_id), before=before, after=after, reason=reason, territory=territory)
+        entry = audit_row(at=at, actor_id=actor_id, actor_name=actor_name, action=action, entity=entity,
+                          entity_id=entity_id, before=before, after=after, reason=reason, territory=territory)
         self.session.add(entry)
         await self.session.flush()
         return entry
+
+    async def record_many(self, entries: Iterable[AuditEntry]) -> None:
+        """Many rows built by :func:`audit_row` with one flush (bulk registration)."""
+        self.session.add_all(list(entries))
+        await self.session.flush()
 
     async def list(self, *, entity: str | None = None, entity_id: str | None = None,
                    territory_prefix: str | None = None, limit: int = 50) -> list[AuditEntry]:
@@ -163,11 +184,11 @@ class DialogueRepository:
         result = await self.session.execute(
             delete(DialogueState).where(DialogueState.conversation_id == conversation_id,
                                         DialogueState.user_id == user_id))
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
     async def purge_expired(self, now: datetime) -> int:
         result = await self.session.execute(delete(DialogueState).where(DialogueState.expires_at <= now))
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
 
 class OutboxRepository:
@@ -181,7 +202,8 @@ class OutboxRepository:
         if kind not in ("group", "users"):
             raise ValueError(kind)
         rows: list[OutboxMessage] = []
-        chunks = [None] if kind == "group" else [user_ids[i:i + 20] for i in range(0, len(user_ids or []), 20)]
+        ids = user_ids or []
+        chunks = [None] if kind == "group" else [ids[i:i + 20] for i in range(0, len(ids), 20)]
         for chunk in chunks:
             row = OutboxMessage(kind=kind, conversation_id=conversation_id, user_ids=chunk, msg_key=msg_key,
                                 msg_param=msg_param, status="pending", attempts=0, next_attempt_at=now,
@@ -191,7 +213,8 @@ class OutboxRepository:
         await self.session.flush()
         return rows
 
-    async def claim_due(self, now: datetime, limit: int = 20, stale_after: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:
+    async def claim_due(self, now: datetime, limit: int = 20,
+                        stale_after: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:
         """Claim due rows (pending, or 'sending' left behind by a crashed worker).
 
         The claim is a conditional UPDATE, so two bot instances never send the
@@ -203,7 +226,7 @@ class OutboxRepository:
                 and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - stale_after),
             )).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
         )).all()
-        claimed: list[OutboxMessage] = []
+        claimed: list[int] = []
         for oid in due:
             res = await self.session.execute(
                 update(OutboxMessage)
@@ -212,7 +235,7 @@ class OutboxRepository:
                     and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - stale_after)))
                 .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
                 .execution_options(synchronize_session=False))
-            if res.rowcount == 1:
+            if rowcount(res) == 1:
                 claimed.append(oid)
         if not claimed:
             return []
@@ -237,7 +260,8 @@ class OutboxRepository:
 
     async def depth(self) -> int:
         return int(await self.session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))) or 0)
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_(("pending", "sending")))) or 0)
 
     async def get(self, oid: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, oid, populate_existing=True)
@@ -263,4 +287,4 @@ class DownloadRepository:
 
     async def purge_expired(self, now: datetime) -> int:
         result = await self.session.execute(delete(Download).where(Download.expires_at <= now))
-        return result.rowcount or 0
+        return rowcount(result) or 0

@@ -108,7 +108,7 @@ async def test_watchdog_forces_reconnect_when_silent(start_bot, chat, sim):
     assert "可用命令" in await chat.say("/帮助", conversation="cid-admin-group")
 
 
-@pytest.mark.parametrize("kind,kwargs,expect", [
+@pytest.mark.parametrize(("kind", "kwargs", "expect"), [
     ("empty", {"text": ""}, "/帮助"),
     ("only-mention", {"text": " \u3000"}, "/帮助"),
     ("picture", {"text": "", "msgtype": "picture"}, "图片"),

@@ -5,8 +5,22 @@ from datetime import date
 
 import pytest
 
-from bot.commands import (Arg, ArgError, ParseFailure, Registry, Router, choice, group_role, integer, iso_date,
-                          parse_args, positive_int, split_command, tokenize, GroupRole)
+from bot.commands import (
+    Arg,
+    ArgError,
+    GroupRole,
+    ParseFailure,
+    Registry,
+    Router,
+    choice,
+    group_role,
+    integer,
+    iso_date,
+    parse_args,
+    positive_int,
+    split_command,
+    tokenize,
+)
 from bot.incoming import from_callback_data, normalise_text
 
 
@@ -123,7 +137,7 @@ def test_mentions_pair_names_with_at_users_in_order():
 def test_every_example_of_every_command_parses():
     """The usage reply shows a command's examples: each must be accepted as written."""
     from bot.commands import Registry
-    from handlers import routers
+    from handlers.features import routers
     registry = Registry(routers())
     without = []
     for spec in registry.commands:

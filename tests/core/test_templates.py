@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from jinja2 import UndefinedError
 
-from bot.replies import MESSAGES_DIR, Renderer, plain_text
+from bot.replies import Renderer, plain_text
 from tests.samples import SAMPLES
 
 renderer = Renderer()

@@ -14,7 +14,7 @@ from bot.clock import ManualClock
 from domain.roster import Member, Role
 from domain.scores.activity import TeacherRow
 from domain.territory import Territory
-from handlers.scores_service import ingest, runtime_of
+from handlers.scores.service import ingest, runtime_of
 from storage.repositories.roster import RosterRepository
 from storage.repositories.scores import TeacherRepository
 from tests.scores.util import SH

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import text
 
 from domain.scores.activity import TeacherRow
-from handlers.scores_service import ScoresRuntime, ingest
+from handlers.scores.service import ScoresRuntime, ingest
 from storage.repositories.scores import ScoreRepository, TeacherRepository
 from tests.scores.test_storage import NOW, TEACHERS, _setup, year_items
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from domain.scores import period_of
-from handlers.scores_service import ScoresRuntime, ingest, score_summary
+from handlers.scores.service import ScoresRuntime, ingest, score_summary
 from storage.repositories.scores import BUCKET, ScoreRepository, TeacherRepository
 from tests.conftest import _fresh_pg, _pg_admin
 from tests.scores.test_storage import NOW, TEACHERS, year_items

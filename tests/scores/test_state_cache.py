@@ -7,7 +7,7 @@ import random
 import pytest
 
 from domain.scores import default_rules
-from handlers.scores_service import ScoresRuntime, ingest
+from handlers.scores.service import ScoresRuntime, ingest
 from storage.repositories.scores import ScoreRepository, StateCache
 from storage.repositories.scores import ingest as ingest_module
 from storage.repositories.scores.state import StateLayout

@@ -19,7 +19,7 @@ from .state import StateCache
 from .teachers import RuleSetRepository, TeacherRepository
 from .values import CountyShare, IngestReport, RankRow, Teacher
 
-WindowCache = StateCache      # the name handlers/scores_service.py knows it by
+WindowCache = StateCache      # the name handlers/scores/service.py knows it by
 
 __all__ = ["BUCKET", "CountyShare", "IngestReport", "RankRow", "RuleSetRepository", "ScoreRepository", "StateCache",
            "Teacher", "TeacherRepository", "WindowCache"]

@@ -122,7 +122,8 @@ class Bulk:
         if self.pg:
             await d.copy_records_to_table("score_events", records=rows, columns=list(EVENT_COLUMNS))
         else:
-            await d.executemany(f"INSERT INTO score_events ({', '.join(EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", rows)
+            await d.executemany(f"INSERT INTO score_events ({', '.join(EVENT_COLUMNS)}) "
+                                "VALUES (?, ?, ?, ?, ?, ?)", rows)
 
     async def insert_new_events(self, rows: Sequence[tuple[Any, ...]]) -> tuple[set[tuple[int, str]], list[tuple]]:
         """Insert what is new of ``rows`` (bucket, teacher, key, action, epoch, detail JSON) under the

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import sys
 from array import array
-from typing import Any
 
 from domain.scores import Engine
 
@@ -129,6 +128,3 @@ class StateCache:
     def encode(self, frontier: int, state: tuple) -> bytes | None:
         assert self.layout is not None
         return self.layout.encode(frontier, state)
-
-    def stats(self) -> dict[str, Any]:
-        return {"teachers": len(self._entries), "bytes": self.nbytes(), "complete": self.complete}

@@ -10,7 +10,7 @@ from bot.replies import Reply
 from domain.regions import clean_name
 from domain.territory import Level, Territory, can_grant, can_revoke, narrowest, resolve_territory
 from handlers.permissions import OPERATOR
-from handlers.roster_common import GRANT, ROLE_GROUPS, held, home_city, regions
+from handlers.roster.common import GRANT, ROLE_GROUPS, held, home_city, regions
 from storage.repositories.roster import GrantRepository
 
 router = Router("roster-grants", section="审批与管理")

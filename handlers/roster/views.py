@@ -20,10 +20,10 @@ from domain.roster import (
 )
 from domain.territory import Level, Territory, can_manage, narrowest, resolve_territory
 from handlers.permissions import OPERATOR
-from handlers.roster_common import (
-    ROLE_GROUPS,
+from handlers.roster.common import (
     ACTION_LABELS,
     MEMBER,
+    ROLE_GROUPS,
     config,
     held,
     home_city,
@@ -92,6 +92,7 @@ async def roster(ctx: Context, args: Args) -> Reply:
         return Reply("roster/province", {"province": tree.province, "cities": rows, "late": late,
                                          "pending": pending})
     if target.level is Level.CITY and not city_level:
+        assert target.city is not None
         c = city_completion(tree, target.city, members, cfg.quotas)
         terrs = [{"label": t.label, "seats": _seats_view(t), "missing": t.missing_text, "complete": t.complete}
                  for t in c.territories]

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.context import Context, MemoKey
+from bot.context import Context, MemoKey, Services
+from domain.regions import RegionTree
 from domain.roster import Member, Role
 from domain.territory import Level, Territory
 
 
-def regions(services):
+def regions(services: Services) -> RegionTree:
     """The region tree the roster uses (an operator may load another province)."""
-    from handlers.roster_common import regions as roster_regions
+    from handlers.roster.common import regions as roster_regions
     return roster_regions(services)
 
 
@@ -60,11 +61,6 @@ class Access:
         return cities is None or (city is not None and city in cities)
 
     @property
-    def is_operator(self) -> bool:
-        cities = self.operator_cities()
-        return cities is None or bool(cities)
-
-    @property
     def member(self) -> Member | None:
         return self.seats[0] if self.seats else None
 
@@ -78,7 +74,7 @@ async def access_of(ctx: Context) -> Access:
     cached = ctx.memo.get(ACCESS)
     if cached is not None:
         return cached
-    from handlers.roster_common import held, own_seats
+    from handlers.roster.common import held, own_seats
     tree = regions(ctx.services)
     grants = [t for t in await held(ctx) if not (ctx.actor.is_superadmin and t.level is Level.PROVINCE)]
     seats = [m for m in await own_seats(ctx) if m.status.value == "active"]

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hmac
 import json
-import logging
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -20,16 +19,19 @@ from bot.commands import Arg, Args, Router
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
-from domain.evaluation import indicator_set_for
+from domain.evaluation import share_reached
+from domain.masking import mask_account
 from domain.scores import Period, RuleSet, ScoreSummary, parse_period, period_of
 from domain.territory import Level, Territory, resolve_territory
-from domain.masking import mask_account
+from handlers.evaluation import indicators
 from handlers.permissions import SCOPE
-from handlers.scores_people import access_of, regions
-from handlers.scores_service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
+from handlers.scores.people import access_of, regions
+from handlers.scores.service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
 from storage.repositories.scores import Teacher, TeacherRepository
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.app import BotApp
+
 router = Router("scores", section="积分")
 
 RELATIVE = {"week": "本周", "month": "本月", "year": "本年", "day": "今天"}
@@ -38,7 +40,7 @@ API_BATCH = 5_000
 
 
 # ── helpers ──
-def _period_label(p: Period, rules: RuleSet, today: date) -> str:
+def _period_label(p: Period, today: date) -> str:
     if p.kind == "year":
         return p.label
     if p.contains(today):
@@ -75,7 +77,7 @@ async def _query(ctx: Context, args: Args) -> tuple[ScoresRuntime, RuleSet, date
     return runtime, rules, today, word, period or period_of(rules, "year", today)
 
 
-def render_score_context(teacher: Teacher, summary: ScoreSummary, rules: RuleSet, today: date, *,
+def render_score_context(teacher: Teacher, summary: ScoreSummary, today: date, *,
                          show_account: bool) -> dict[str, Any]:
     current = summary.as_of == today
     lines = []
@@ -98,7 +100,7 @@ def render_score_context(teacher: Teacher, summary: ScoreSummary, rules: RuleSet
                       "over": ln.over_cap, "unqualified": ln.unqualified, "cap": "，".join(caps),
                       "streak": streak})
     return {
-        "name": teacher.name, "period": _period_label(summary.period, rules, today), "total": summary.total,
+        "name": teacher.name, "period": _period_label(summary.period, today), "total": summary.total,
         "as_of": f"{summary.as_of.month}月{summary.as_of.day}日" if current else "",
         "lines": lines, "county": teacher.county, "school": teacher.school,
         "account": teacher.account if show_account else mask_account(teacher.account),
@@ -130,7 +132,7 @@ def _territory_of(province: str, t: Teacher) -> Territory:
                       Arg("时间", "when", required=False, help="本周、本月、本年或年份，如 2026")],
                 examples=("/积分", "/积分 本周", "/积分 李明 本月", "/积分 LiMing01 2026"))
 async def score(ctx: Context, args: Args) -> Reply:
-    runtime, rules, today, target, period = await _query(ctx, args)
+    runtime, _rules, today, target, period = await _query(ctx, args)
     if period.start > today:
         return Reply("scores/future", {"period": period.label})
     access = await access_of(ctx)
@@ -157,7 +159,7 @@ async def score(ctx: Context, args: Args) -> Reply:
                             for t in visible[:10]]}, private=True)
         teacher = visible[0]
     summary = await score_summary(ctx.uow, runtime, teacher, period, today)
-    return Reply("scores/score", render_score_context(teacher, summary, rules, today, show_account=ctx.is_private))
+    return Reply("scores/score", render_score_context(teacher, summary, today, show_account=ctx.is_private))
 
 
 # ── /我的账号 ──
@@ -189,6 +191,7 @@ async def rank(ctx: Context, args: Args) -> Reply:
     runtime, rules, today, where, period = await _query(ctx, args)
     access = await access_of(ctx)
     tree = regions(ctx.services)
+    territory: Territory | None
     if where:
         m = resolve_territory(tree, where)
         if m.territory is None:
@@ -202,22 +205,23 @@ async def rank(ctx: Context, args: Args) -> Reply:
                                                  "mine": [t.label for t in access.scopes]})
     if territory.level is Level.SCHOOL:
         territory = territory.parent()
+        assert territory is not None   # a school is inside a county
     rows = await ranking(ctx.uow, runtime, period, city=territory.city, county=territory.county, limit=RANK_LIMIT)
     ctx_out: dict[str, Any] = {
-        "territory": territory.label, "period": _period_label(period, rules, today),
+        "territory": territory.label, "period": _period_label(period, today),
         "rows": [{"rank": r.rank, "name": r.name, "place": r.county if territory.county is None else r.school,
                   "points": r.points} for r in rows],
         "shares": [], "cities": [], "min_points": 0, "target": "", "year": "",
     }
     if territory.level <= Level.CITY:
-        iset = indicator_set_for(rules.scoring_year(period.start))
+        iset = indicators(ctx.services).for_year(rules.scoring_year(period.start))
         year = period_of(rules, "year", period.start)
         shares = await county_shares(ctx.uow, runtime, year.start, iset.min_points, city=territory.city)
         target = iset.target_share
         ctx_out.update(min_points=iset.min_points, target=f"{target:.0%}", year=year.label)
         if territory.level is Level.CITY:
             ctx_out["shares"] = [{"name": s.county, "qualified": s.qualified, "total": s.total,
-                                  "pct": f"{s.share:.0%}", "ok": s.share + 1e-12 >= target} for s in shares]
+                                  "pct": f"{s.share:.0%}", "ok": share_reached(s.share, target)} for s in shares]
         else:
             by_city: dict[str, list] = {}
             for s in shares:
@@ -228,7 +232,7 @@ async def rank(ctx: Context, args: Args) -> Reply:
                 if not items:
                     continue
                 q, n = sum(s.qualified for s in items), sum(s.total for s in items)
-                below = [f"{s.county} {s.share:.0%}" for s in items if s.share + 1e-12 < target]
+                below = [f"{s.county} {s.share:.0%}" for s in items if not share_reached(s.share, target)]
                 ctx_out["cities"].append({"name": city, "pct": f"{q / n:.0%}" if n else "—",
                                           "ok_count": len(items) - len(below), "count": len(items),
                                           "below": "、".join(below)})
@@ -305,12 +309,5 @@ async def activity_api(request: web.Request) -> web.Response:
     return web.json_response(report.as_dict(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
-def setup_http(app: web.Application, bot) -> None:
+def setup_http(app: web.Application, bot: BotApp) -> None:
     app.router.add_post("/api/v1/activity", activity_api)
-
-
-def register_cli(subparsers) -> None:
-    from handlers.scores_cli import register
-    register(subparsers)
-
-

@@ -1,13 +1,13 @@
-"""Roster commands: /登记 (one line, a pasted table, or a guided dialogue), approvals,
-/变更, /注销 and /我的. Views are in roster_views.py, grants in roster_grants.py,
-exports and the CLI in roster_export.py.
+"""Roster commands: /登记 (one line, a pasted table, or a guided dialogue), /变更, /注销 and /我的.
+Approvals are in approvals.py, views in views.py, grants in grants.py, exports and the CLI in export.py.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import Any
 
-from bot.commands import Arg, Args, Router, positive_int, text
+from bot.commands import Args, Router
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
@@ -29,18 +29,18 @@ from domain.roster import (
 )
 from domain.roster.parsing import RawRow, looks_like_kv
 from domain.territory import Level, Territory, can_manage, resolve_territory
-from handlers.permissions import CITY_OPERATOR
-from handlers.roster_common import (
-    ROLE_GROUPS,
+from handlers.roster.common import (
     MEMBER,
+    ROLE_GROUPS,
     check_seat,
     config,
     errors_view,
+    external,
     held,
     home_city,
     member_view,
-    register_rows,
     regions,
+    register_rows,
     show_full,
     snapshot,
 )
@@ -49,30 +49,20 @@ from storage.repositories.roster import GrantRepository, RosterRepository, SeatC
 router = Router("roster", section="名单登记")
 DIALOGUE = "roster_register"
 
-_ROLE_WORD = re.compile(r"^[ \t\u3000]*(体系管理员|管理员|培训讲师|培训师|讲师|资源审核员|审核员|admin|trainer|reviewer)"
+_ROLE_WORD = re.compile(r"^[ \t\u3000]*"
+                        r"(体系管理员|管理员|培训讲师|培训师|讲师|资源审核员|审核员|admin|trainer|reviewer)"
                         r"(?=[ \t\u3000\n]|$)", re.I)
 _CITY_HINT = re.compile(r"^[ \t\u3000\n]*(?:城市|设区市|地市)[ \t\u3000]*[=＝:：][ \t\u3000]*(\S+)")
 _REASON = re.compile(r"(?:^|[\s,，;；])(?:原因|理由|说明)\s*[=＝:：]\s*(.+)$", re.S)
 _NUMBER = re.compile(r"^\s*[#＃]?(\d{1,9})(?=\s|$)")
 
 EXAMPLES = {
-    Role.ADMIN: "/登记 县=西湖区 姓名=张三 单位=西湖区教育发展中心 职称=高级教师 职务=主任 手机=13800138000 人员类型=区域平台管理员",
+    Role.ADMIN: "/登记 县=西湖区 姓名=张三 单位=西湖区教育发展中心 职称=高级教师 职务=主任 手机=13800138000 "
+                "人员类型=区域平台管理员",
     Role.TRAINER: "/登记 县=西湖区 姓名=张三 学段=小学 学科=语文 职称/职务=高级教师 手机=13800138000 往届=否",
     Role.REVIEWER: "/登记 县=西湖区 姓名=张三 学段=小学 学科=语文 学校=学军小学 账号=ZhangSan 手机=13800138000 "
                    "职称/职务=一级教师 教师类型=其他",
 }
-
-
-def _today(ctx: Context) -> str:
-    return ctx.now().date().isoformat()
-
-
-def _when(ctx: Context, at) -> str:
-    return at.astimezone(ctx.clock.tz).strftime("%m-%d %H:%M") if at else ""
-
-
-def _external(user_id: str | None) -> bool:
-    return not user_id or user_id.startswith("$:")
 
 
 # --- /登记 --------------------------------------------------------------------------------------------
@@ -108,6 +98,7 @@ async def register(ctx: Context, args: Args) -> Reply:
     if not rows:
         if body.strip():
             raise UserError("roster/nothing_found")
+        assert role is not None   # no rows without a role word was refused above
         return await _start_dialogue(ctx, role, {}, city)
     if len(rows) == 1 and not all_or_nothing:
         return await _register_one(ctx, rows[0], city)
@@ -128,6 +119,7 @@ async def _register_one(ctx: Context, raw: RawRow, city: str | None) -> Reply:
             return await _start_dialogue(ctx, raw.role, {k: v for k, v in raw.values.items() if v.strip()}, city)
         return Reply("roster/row_errors", {"role": raw.role.label, "example": EXAMPLES[raw.role],
                                            **errors_view(res.errors)})
+    assert res.member is not None   # no errors: a member
     return await _save_one(ctx, res.member)
 
 
@@ -178,7 +170,7 @@ async def _notify_approvers(ctx: Context, m: Member) -> None:
     grants = ctx.uow.repo(GrantRepository)
     city = Territory(m.territory.province, m.city)
     ids = [g.user_id for g in await grants.holders(city)] or list(ctx.settings.bot_superadmins)
-    ids = [i for i in dict.fromkeys(ids) if not _external(i)]
+    ids = [i for i in dict.fromkeys(ids) if not external(i)]
     if ids:
         await ctx.send_to_users(ids, Reply("roster/notify_pending", {
             "number": m.id, "name": m.name, "role": m.role.label, "seat": m.seat_label}), purpose="roster:pending")
@@ -200,7 +192,7 @@ def _ask(ctx: Context, role: Role, column, *, error: str | None = None, value: s
 
 
 async def _start_dialogue(ctx: Context, role: Role, values: dict, city: str | None) -> Reply:
-    data = {"role": role.value, "values": {}, "city": city, "asking": None}
+    data: dict[str, Any] = {"role": role.value, "values": {}, "city": city, "asking": None}
     errors = _accept_many(ctx, data, values)
     nxt = _next_column(role, data["values"])
     if nxt is None:     # everything was given after all
@@ -276,72 +268,8 @@ async def _finish(ctx: Context, data: dict) -> Reply:
     res = validate_values(role, data["values"], regions(ctx.services), city=data.get("city"))
     if res.errors:
         return Reply("roster/row_errors", {"role": role.label, "example": EXAMPLES[role], **errors_view(res.errors)})
+    assert res.member is not None   # no errors: a member
     return await _save_one(ctx, res.member)
-
-
-# --- approvals --------------------------------------------------------------------------------------------
-
-async def _approver_scope(ctx: Context) -> list[Territory]:
-    return [t for t in await held(ctx) if t.level <= Level.CITY]
-
-
-async def _pending_member(ctx: Context, number: int) -> Member:
-    m = await ctx.uow.repo(RosterRepository).get(number)
-    scope = await _approver_scope(ctx)
-    if m is None or not can_manage(scope, m.territory):
-        raise UserError("roster/not_found", number=number)
-    if m.status is not Status.PENDING:
-        raise UserError("roster/not_pending", number=number, name=m.name, status=m.status.label)
-    return m
-
-
-@router.command("待审批", section="审批与管理", alias="pending", groups=ROLE_GROUPS, permission=CITY_OPERATOR,
-                help="待审批的自助登记")
-async def pending(ctx: Context, args: Args) -> Reply:
-    scope = await _approver_scope(ctx)
-    items = []
-    for info in await ctx.uow.repo(RosterRepository).pending(scope):
-        view = member_view(info.member, full=show_full(ctx, scope, info.member.territory))
-        items.append({**view, "at": _when(ctx, info.created_at)})
-    return Reply("roster/pending_list", {"items": items})
-
-
-@router.command("批准", section="审批与管理", alias="approve", groups=ROLE_GROUPS, permission=CITY_OPERATOR,
-                help="批准登记", args=[Arg("编号", "number", positive_int, help="/待审批 列出的编号")],
-                examples=("/批准 3",))
-async def approve(ctx: Context, args: Args) -> Reply:
-    m = await _pending_member(ctx, args.value("number", int))
-    active = replace(m, status=Status.ACTIVE)
-    await check_seat(ctx.uow, regions(ctx.services), config(ctx.services), active, replacing=m)
-    try:
-        saved = await ctx.uow.repo(RosterRepository).save(active, now=ctx.now(), decided_by=ctx.actor.id)
-    except SeatConflict:
-        raise UserError("roster/conflict") from None
-    await ctx.audit("roster.approve", MEMBER, str(m.id), before={"status": m.status.value},
-                    after={"status": saved.status.value}, territory=m.territory.path)
-    if not _external(m.user_id):
-        await ctx.send_to_users([m.user_id], Reply("roster/notify_decided", {
-            "approved": True, "role": m.role.label, "seat": m.seat_label, "reason": ""}), purpose="roster:decided")
-    return Reply("roster/approved", {"number": m.id, "name": m.name, "role": m.role.label, "seat": m.seat_label})
-
-
-@router.command("驳回", section="审批与管理", alias="reject", groups=ROLE_GROUPS, permission=CITY_OPERATOR,
-                help="驳回登记并说明原因",
-                args=[Arg("编号", "number", positive_int, help="/待审批 列出的编号"),
-                      Arg("原因", "reason", text, greedy=True, help="告诉登记人要改什么")],
-                examples=("/驳回 3 不是本市教师",))
-async def reject(ctx: Context, args: Args) -> Reply:
-    m = await _pending_member(ctx, args.value("number", int))
-    reason = args.value("reason", str)
-    saved = await ctx.uow.repo(RosterRepository).save(replace(m, status=Status.REJECTED), now=ctx.now(),
-                                                      decided_by=ctx.actor.id, note=reason)
-    await ctx.audit("roster.reject", MEMBER, str(m.id), before={"status": m.status.value},
-                    after={"status": saved.status.value}, reason=reason, territory=m.territory.path)
-    if not _external(m.user_id):
-        await ctx.send_to_users([m.user_id], Reply("roster/notify_decided", {
-            "approved": False, "role": m.role.label, "seat": m.seat_label, "reason": reason}),
-            purpose="roster:decided")
-    return Reply("roster/rejected", {"number": m.id, "name": m.name, "reason": reason})
 
 
 # --- changes -------------------------------------------------------------------------------------------
@@ -396,6 +324,7 @@ async def update(ctx: Context, args: Args) -> Reply:
         return Reply("roster/row_errors", {"role": member.role.label, "example": "/变更 手机=13900001111 原因=换号",
                                            **errors_view(res.errors)})
     new = res.member
+    assert new is not None   # no errors: a member
     before, after = member_diff(member, new)
     if not before:
         return Reply("roster/unchanged", {"name": member.name})

@@ -14,14 +14,20 @@ file was processed (even with rejected rows), 2 when it could not be used at all
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.scores import RuleFileError, default_rules, load_rules
+from handlers.feature import Subparsers
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from storage.db import Database
 
 
 class FileProblem(Exception):
@@ -63,12 +69,12 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
             if any(str(v).strip() for v in r if v is not None)]
     if not grid:
         raise FileProblem("文件没有内容")
-    header_no, header = grid[0]
+    _header_no, header = grid[0]
     keys = [str(h).strip().replace("\ufeff", "") for h in header]
     out = []
     for i, r in grid[1:]:
         row = {}
-        for k, v in zip(keys, r):
+        for k, v in zip(keys, r, strict=False):
             if k:
                 row[k] = v.strip() if isinstance(v, str) else v
         out.append((i, row))
@@ -79,7 +85,7 @@ def read_activity(path: Path) -> tuple[list[Any], list[int]]:
     """Items and their row (or line) numbers; JSON array, NDJSON, CSV or xlsx."""
     name = path.name.lower()
     if name.endswith((".json", ".ndjson", ".jsonl")):
-        from handlers.scores import parse_body
+        from handlers.scores.commands import parse_body
         try:
             items, bad = parse_body(path.read_bytes())
         except ValueError as exc:
@@ -98,7 +104,7 @@ def read_activity(path: Path) -> tuple[list[Any], list[int]]:
     return items, [n for n, _r in rows]
 
 
-async def _open_db(args):
+async def _open_db(args: argparse.Namespace) -> tuple[Settings, Database]:
     from run_bot import load_settings_or_exit
     from storage.db import Database
     from storage.migrate import upgrade
@@ -107,12 +113,12 @@ async def _open_db(args):
     return settings, Database(settings.resolved_database_url)
 
 
-def _clock_now(settings) -> datetime:
+def _clock_now(settings: Settings) -> datetime:
     from bot.clock import SystemClock
     return SystemClock(settings.tz).now()
 
 
-async def cmd_teachers(args) -> int:
+async def cmd_teachers(args: argparse.Namespace) -> int:
     from domain.regions import RegionLevel, load_default_regions
     from domain.scores.activity import ItemError, TeacherRow, parse_teacher
     from storage.repositories.scores import TeacherRepository
@@ -157,8 +163,8 @@ async def cmd_teachers(args) -> int:
     return 0
 
 
-async def cmd_activity(args) -> int:
-    from handlers.scores_service import ScoresRuntime, ingest
+async def cmd_activity(args: argparse.Namespace) -> int:
+    from handlers.scores.service import ScoresRuntime, ingest
     path = Path(args.file)
     try:
         items, numbers = read_activity(path)
@@ -180,9 +186,9 @@ async def cmd_activity(args) -> int:
     return 0
 
 
-async def cmd_rules(args) -> int:
-    from storage.repositories.scores import RuleSetRepository, ScoreRepository
+async def cmd_rules(args: argparse.Namespace) -> int:
     from domain.scores import Engine
+    from storage.repositories.scores import RuleSetRepository, ScoreRepository
     if args.rules_cmd == "check":
         try:
             rules = load_rules(args.file)
@@ -221,10 +227,10 @@ async def cmd_rules(args) -> int:
         await db.dispose()
 
 
-async def cmd_rebuild(args) -> int:
-    from handlers.scores_service import ScoresRuntime
+async def cmd_rebuild(args: argparse.Namespace) -> int:
+    from handlers.scores.service import ScoresRuntime
     from storage.repositories.scores import ScoreRepository
-    settings, db = await _open_db(args)
+    _settings, db = await _open_db(args)
     try:
         runtime = ScoresRuntime()
         async with db.unit_of_work() as uow:
@@ -237,16 +243,18 @@ async def cmd_rebuild(args) -> int:
 
 
 def describe_rules(rules) -> str:
-    lines = [f"规则集：{rules.name}（时区 {rules.timezone}，积分年度从 {rules.year_start[0]}月{rules.year_start[1]}日起）"]
+    lines = [f"规则集：{rules.name}（时区 {rules.timezone}，"
+             f"积分年度从 {rules.year_start[0]}月{rules.year_start[1]}日起）"]
     for r in rules.rules:
         cond = "；条件：" + (" 或 " if r.match == "any" else " 且 ").join(str(c) for c in r.conditions) \
             if r.conditions else ""
         caps = "、".join(c.label() for c in r.caps) or "不限"
-        lines.append(f"- {r.group}/{r.name}（{r.code}）：{r.points_label()}，上限 {caps}；动作 {', '.join(r.actions)}{cond}")
+        lines.append(f"- {r.group}/{r.name}（{r.code}）：{r.points_label()}，"
+                     f"上限 {caps}；动作 {', '.join(r.actions)}{cond}")
     return "\n".join(lines)
 
 
-def register(subparsers) -> None:
+def register(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("scores", help="积分：导入教师名单、活动记录，规则文件，重算")
     sub = p.add_subparsers(dest="scores_cmd", required=True)
     t = sub.add_parser("teachers", help="导入教师名单（CSV 或 xlsx：账号、姓名、学校、县(市、区)、设区市）")

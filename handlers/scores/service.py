@@ -10,14 +10,21 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any
 
-from bot.context import Services, ServiceKey
-from domain.scores import Engine, Period, RuleSet, ScoreSummary, default_rules, period_of
+from bot.context import ServiceKey, Services
+from domain.scores import Engine, Period, RuleSet, ScoreSummary, default_rules
+from storage.db import Database, UnitOfWork
 from storage.repositories.scores import (
-    CountyShare, IngestReport, RankRow, RuleSetRepository, ScoreRepository, Teacher, WindowCache,
+    CountyShare,
+    IngestReport,
+    RankRow,
+    RuleSetRepository,
+    ScoreRepository,
+    Teacher,
+    WindowCache,
 )
 
 KIND_CODES = {"week": "w", "month": "m", "year": "y"}
@@ -40,7 +47,7 @@ class ScoresRuntime:
     def rules(self) -> RuleSet:
         return self.engine.rules
 
-    async def refresh(self, uow, *, max_age: float = 5.0) -> Engine:
+    async def refresh(self, uow: UnitOfWork, *, max_age: float = 5.0) -> Engine:
         """Make sure the engine matches the active rule set in the database (one small query,
         at most every ``max_age`` seconds; ingestion always checks)."""
         now = time.monotonic()
@@ -66,7 +73,7 @@ def runtime_of(services: Services) -> ScoresRuntime:
     return services.use(SCORES_RUNTIME)
 
 
-async def ingest(db, runtime: ScoresRuntime, items: Sequence[Any], now: datetime,
+async def ingest(db: Database, runtime: ScoresRuntime, items: Sequence[Any], now: datetime,
                  batch: int = INGEST_BATCH) -> IngestReport:
     """Validate, store and score items, ``batch`` per transaction. Valid items are kept."""
     report = IngestReport()
@@ -94,30 +101,22 @@ async def ingest(db, runtime: ScoresRuntime, items: Sequence[Any], now: datetime
     return report
 
 
-@dataclass(frozen=True)
-class TeacherScore:
-    teacher: Teacher
-    summary: ScoreSummary
-
-
-async def score_summary(uow, runtime: ScoresRuntime, teacher: Teacher, period: Period, today: date) -> ScoreSummary:
+async def score_summary(uow: UnitOfWork, runtime: ScoresRuntime, teacher: Teacher, period: Period,
+                        today: date) -> ScoreSummary:
     engine = await runtime.refresh(uow)
     rows = await uow.repo(ScoreRepository).events_for(teacher.id, engine, period.start, period.end)
     return engine.evaluate(rows, deduped=True).summary(period, as_of=min(today, period.end))
 
 
-async def ranking(uow, runtime: ScoresRuntime, period: Period, *, city: str | None, county: str | None,
+async def ranking(uow: UnitOfWork, runtime: ScoresRuntime, period: Period, *, city: str | None, county: str | None,
                   limit: int = 10) -> list[RankRow]:
     await runtime.refresh(uow)
     kind = KIND_CODES.get(period.kind, "y")
     return await uow.repo(ScoreRepository).ranking(kind, period.start, city=city, county=county, limit=limit)
 
 
-async def county_shares(uow, runtime: ScoresRuntime, year_start: date, min_points: int, *,
+async def county_shares(uow: UnitOfWork, runtime: ScoresRuntime, year_start: date, min_points: int, *,
                         city: str | None, county: str | None = None) -> list[CountyShare]:
     await runtime.refresh(uow)
     return await uow.repo(ScoreRepository).county_shares(year_start, min_points, city=city, county=county)
 
-
-def current_year_period(rules: RuleSet, today: date) -> Period:
-    return period_of(rules, "year", today)

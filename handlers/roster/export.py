@@ -1,21 +1,17 @@
 """/导出 (download links) and ``python run_bot.py roster import|export``.
 
-``/导出 <种类> [城市]`` dispatches on a small registry so other features can add kinds
-(e.g. the 附件3 recommendation form) without declaring a second /导出::
-
-    from handlers.roster_export import ExportKind, register_export_kind
-    register_export_kind(ExportKind("推荐表", ("recommendation",), "附件3 优秀工作者推荐表", run))
-
-where ``async def run(ctx, where: str | None) -> Reply``.
+``/导出 <种类> [城市]`` dispatches on the export kinds the features declare (``EXPORTS = [ExportKind(...)]``
+beside their code, listed in handlers/features.py), so another feature adds a kind (e.g. the 附件3
+recommendation form) without declaring a second /导出. ``ExportKind.run`` is ``async def run(ctx, where) -> Reply``.
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.commands import Arg, ArgError, Args, Router
 from bot.context import Context
@@ -23,48 +19,37 @@ from bot.errors import UserError
 from bot.replies import Reply
 from domain.regions import RegionLevel, RegionTree
 from domain.roster import SECTIONS, Member, Status
+from domain.roster.config import RosterConfig
 from domain.territory import Level, Territory, can_manage
+from handlers.downloads import form_links
+from handlers.feature import ExportKind, Subparsers
 from handlers.permissions import OPERATOR
-from handlers.roster_common import (
-    ROLE_GROUPS,
+from handlers.roster.common import (
     ACTION_LABELS,
     MEMBER,
+    ROLE_GROUPS,
     config,
     held,
     home_city,
     regions,
 )
-from handlers.roster_views import resolve_where
-from storage.forms import DOCX_MIME, XLSX_MIME, FormData, FormSpec, SectionSpec, write_docx, write_xlsx
+from handlers.roster.views import resolve_where
+from storage.forms import FormData, FormSpec, SectionSpec, write_docx, write_xlsx
 from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
 from storage.repositories.roster import RosterRepository
+
+if TYPE_CHECKING:
+    from bot.app import BotApp
 
 router = Router("roster-export", section="审批与管理")
 
 
-@dataclass(frozen=True)
-class ExportKind:
-    name: str
-    aliases: tuple[str, ...]
-    help: str
-    run: Callable[[Context, str | None], Awaitable[Reply]]
-
-
-EXPORT_KINDS: dict[str, ExportKind] = {}
-
-
-def register_export_kind(kind: ExportKind) -> None:
-    for n in (kind.name, *kind.aliases):
-        key = n.lower()
-        if key in EXPORT_KINDS and EXPORT_KINDS[key] is not kind:
-            raise ValueError(f"export kind {n} declared twice")
-        EXPORT_KINDS[key] = kind
-
-
 def export_kind(value: str) -> ExportKind:
-    kind = EXPORT_KINDS.get(value.strip().lower())
+    from handlers.features import export_kinds  # the explicit feature list imports this module
+    kinds = export_kinds()
+    kind = kinds.get(value.strip().lower())
     if kind is None:
-        names = list(dict.fromkeys(k.name for k in EXPORT_KINDS.values()))
+        names = list(dict.fromkeys(k.name for k in kinds.values()))
         raise ArgError("以下之一：" + "、".join(names))
     return kind
 
@@ -75,7 +60,8 @@ def roster_header(city: str, contact: str, day: str) -> dict[str, str]:
     return {"报送单位": f"{city}教育技术中心", "联系人姓名": contact, "联系人电话": "", "手机": "", "报送日期": day}
 
 
-def roster_files(tree: RegionTree, cfg, members: list[Member], header: dict[str, str]) -> tuple[bytes, bytes]:
+def roster_files(tree: RegionTree, cfg: RosterConfig, members: list[Member],
+                 header: dict[str, str]) -> tuple[bytes, bytes]:
     spec = roster_form_spec(rules=cfg.quotas)
     return (write_roster_xlsx(members, header, tree=tree, spec=spec),
             write_roster_docx(members, header, tree=tree, spec=spec))
@@ -140,10 +126,10 @@ async def export_roster(ctx: Context, where: str | None) -> Reply:
     tree, cfg = regions(ctx.services), config(ctx.services)
     city = await _city_for_export(ctx, where)
     members = await ctx.uow.repo(RosterRepository).in_territory(city, statuses=(Status.ACTIVE.value,))
+    assert city.city is not None   # _city_for_export gives a city
     header = roster_header(city.city, ctx.actor.name, ctx.now().date().isoformat())
     xlsx, docx = await asyncio.to_thread(roster_files, tree, cfg, members, header)
-    links = [{"name": f"{city.city}-附件1.xlsx", "url": await ctx.download_link(f"{city.city}-附件1.xlsx", XLSX_MIME, xlsx)},
-             {"name": f"{city.city}-附件1.docx", "url": await ctx.download_link(f"{city.city}-附件1.docx", DOCX_MIME, docx)}]
+    links = await form_links(ctx, f"{city.city}-附件1", xlsx, docx)
     await ctx.audit("roster.export", "roster_export", city.path, after={"count": len(members)}, territory=city.path)
     return Reply("roster/exported", {"what": "服务队伍汇总表（附件1）", "city": city.city, "count": len(members),
                                      "links": links}, private=True)
@@ -158,14 +144,13 @@ async def export_changes(ctx: Context, where: str | None) -> Reply:
                     sections={"changes": change_rows(entries, members, ctx.clock.tz)})
     xlsx = await asyncio.to_thread(write_xlsx, CHANGES_FORM, data)
     docx = await asyncio.to_thread(write_docx, CHANGES_FORM, data)
-    links = [{"name": f"{city.city}-人员调整.xlsx", "url": await ctx.download_link(f"{city.city}-人员调整.xlsx", XLSX_MIME, xlsx)},
-             {"name": f"{city.city}-人员调整.docx", "url": await ctx.download_link(f"{city.city}-人员调整.docx", DOCX_MIME, docx)}]
+    links = await form_links(ctx, f"{city.city}-人员调整", xlsx, docx)
     return Reply("roster/exported", {"what": "人员调整情况表", "city": city.city, "count": len(entries),
                                      "links": links}, private=True)
 
 
-register_export_kind(ExportKind("名单", ("roster", "附件1", "汇总表"), "服务队伍汇总表（附件1）", export_roster))
-register_export_kind(ExportKind("变更", ("changes", "人员调整", "变更记录"), "人员调整情况表", export_changes))
+EXPORTS = [ExportKind("名单", ("roster", "附件1", "汇总表"), "服务队伍汇总表（附件1）", export_roster),
+           ExportKind("变更", ("changes", "人员调整", "变更记录"), "人员调整情况表", export_changes)]
 
 
 @router.command("导出", alias="export", groups=ROLE_GROUPS, permission=OPERATOR,
@@ -179,7 +164,7 @@ async def export(ctx: Context, args: Args) -> Reply:
 
 # --- command line ----------------------------------------------------------------------------------
 
-def register_cli(subparsers) -> None:
+def register_cli(subparsers: Subparsers) -> None:
     p = subparsers.add_parser("roster", help="roster (附件1): import a filled workbook, export a city")
     sub = p.add_subparsers(dest="roster_cmd", required=True)
     imp = sub.add_parser("import", help="register the rows of a filled 附件1 (.xlsx or .docx) for a city")
@@ -222,9 +207,9 @@ def _cli_setup(city_name: str):
     return cfg, tree, m.region.name
 
 
-async def cli_import(args) -> int:
+async def cli_import(args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
-    from handlers.roster_common import register_rows
+    from handlers.roster.common import register_rows
     from storage.forms.roster_form import FormReadError, read_roster
     setup = _cli_setup(args.city)
     if setup is None:
@@ -272,15 +257,16 @@ def format_report(report, city: str, *, dry_run: bool = False) -> str:
                 lines.append(f"{e.text}（{who}）")
     saved = len(report.saved)
     if dry_run:
-        tail = f"{city}：共{len(report.results)}行，{len(report.accepted)}行通过，{len(report.rejected)}行有问题（试运行，未保存）"
+        tail = (f"{city}：共{len(report.results)}行，{len(report.accepted)}行通过，"
+                f"{len(report.rejected)}行有问题（试运行，未保存）")
     elif report.all_or_nothing and report.rejected:
         tail = f"{city}：共{len(report.results)}行，{len(report.rejected)}行有问题；按“全部或不导”，一行也没有保存"
     else:
         tail = f"{city}：共{len(report.results)}行，已登记{saved}行，{len(report.rejected)}行有问题"
-    return "\n".join(lines + [tail])
+    return "\n".join([*lines, tail])
 
 
-async def cli_export(args) -> int:
+async def cli_export(args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     setup = _cli_setup(args.city)
     if setup is None:
@@ -315,9 +301,13 @@ def _warm_up() -> None:
     write_roster_docx([], {})
 
 
-async def on_startup(bot) -> None:
+async def on_startup(bot: BotApp) -> None:
     # Load the roster configuration and region tree now: a bad file stops start-up with its line and reason.
     regions(bot.services)
     fut = asyncio.get_running_loop().run_in_executor(None, _warm_up)
-    fut.add_done_callback(lambda f: f.cancelled() or f.exception() and logging.getLogger("roster").warning(
-        "warm-up failed: %r", f.exception()))
+    fut.add_done_callback(_warm_up_done)
+
+
+def _warm_up_done(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled() and fut.exception():
+        logging.getLogger("roster").warning("warm-up failed: %r", fut.exception())

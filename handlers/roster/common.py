@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.commands import GroupRole
-from bot.context import Context, MemoKey, Services, ServiceKey
+from bot.context import Context, MemoKey, ServiceKey, Services
 from bot.errors import UserError
 from domain.regions import RegionTree
 from domain.roster import (
@@ -27,8 +27,10 @@ from domain.roster import (
 )
 from domain.roster.config import RosterConfig, load_roster_config
 from domain.roster.parsing import RawRow
-from domain.territory import Level, Territory, can_manage, scopes
+from domain.territory import Territory, can_manage, scopes
 from storage.cache import READ_CACHE_TTL, ReadCache
+from storage.db import UnitOfWork
+from storage.repositories.core import audit_row
 from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
 
 # Roster commands work in the three role groups and in 1:1 chats.
@@ -80,6 +82,16 @@ async def held(ctx: Context) -> list[Territory]:
     return cached
 
 
+def when(ctx: Context, at: datetime | None) -> str:
+    """A moment as the chat shows it: ``MM-DD HH:MM`` in the bot's time zone."""
+    return at.astimezone(ctx.clock.tz).strftime("%m-%d %H:%M") if at else ""
+
+
+def external(user_id: str | None) -> bool:
+    """No staff id (an external contact): nothing can be sent to them proactively."""
+    return not user_id or user_id.startswith("$:")
+
+
 def home_city(scope: Sequence[Territory]) -> str | None:
     """The one city all held territories lie in, if there is one."""
     cities = {t.city for t in scope}
@@ -88,7 +100,7 @@ def home_city(scope: Sequence[Territory]) -> str | None:
     return None
 
 
-def show_full(ctx, scope: Sequence[Territory], territory: Territory) -> bool:
+def show_full(ctx: Context, scope: Sequence[Territory], territory: Territory) -> bool:
     """Full mobile numbers only in a 1:1 chat with an admin of that territory."""
     return ctx.is_private and can_manage(scope, territory)
 
@@ -120,7 +132,7 @@ def row_ranges(rows: Iterable[int]) -> str:
     if not nums:
         return ""
     parts, start, prev = [], nums[0], nums[0]
-    for n in nums[1:] + [None]:
+    for n in [*nums[1:], None]:
         if n is not None and n == prev + 1:
             prev = n
             continue
@@ -156,13 +168,6 @@ class BulkReport:
                 "all_or_nothing": self.all_or_nothing, **errors_view(self.errors)}
 
 
-def audit_entry(*, at: datetime, actor_id: str, actor_name: str, action: str, member: Member,
-                before: dict | None = None, after: dict | None = None, reason: str | None = None) -> dict[str, Any]:
-    return {"at": at, "actor_id": actor_id, "actor_name": actor_name, "action": action, "entity": MEMBER,
-            "entity_id": str(member.id), "territory": member.territory.path, "before": before, "after": after,
-            "reason": reason}
-
-
 def snapshot(m: Member) -> dict[str, Any]:
     """What the audit log keeps of a record: its values, seat and status."""
     return {**{k: m.values.get(k, "") for k in SECTIONS[m.role].keys}, "role": m.role.value,
@@ -176,14 +181,14 @@ async def seat_book(repo: RosterRepository, tree: RegionTree, config_: RosterCon
     for city in sorted(set(cities)):
         await repo.lock_city(tree.province, city)
         for m in await repo.in_territory(Territory(tree.province, city)):
-            book_members[m.id] = m
+            book_members[m.id] = m           # type: ignore[index]  # stored members have ids
     for m in await repo.clashing(list(candidates)):
         if m.status.live:
-            book_members.setdefault(m.id, m)
+            book_members.setdefault(m.id, m)  # type: ignore[arg-type]
     return RosterBook(book_members.values(), config_.quotas)
 
 
-async def register_rows(uow, tree: RegionTree, config_: RosterConfig, rows: Sequence[RawRow], *,
+async def register_rows(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig, rows: Sequence[RawRow], *,
                         scope: Sequence[Territory], city: str | None, actor_id: str, actor_name: str,
                         now: datetime, all_or_nothing: bool = False, action: str = "roster.import") -> BulkReport:
     """Validate rows, check territory and seats, save the good ones (ACTIVE) with one audit entry each.
@@ -199,25 +204,26 @@ async def register_rows(uow, tree: RegionTree, config_: RosterConfig, rows: Sequ
                                          "你管辖范围内的县(市、区)（" + "、".join(t.label for t in scope) + "）"))
             res.member = None
         report.results.append(res)
-    good = [r for r in report.results if r.ok]
+    good = [(r, r.member) for r in report.results if r.ok and r.member is not None]
     if good:
-        book = await seat_book(repo, tree, config_, {r.member.city for r in good}, [r.member for r in good])
-        for r in good:
-            refusal = book.take(r.member)
+        book = await seat_book(repo, tree, config_, {m.city for _r, m in good}, [m for _r, m in good])
+        for r, m in good:
+            refusal = book.take(m)
             if refusal is not None:
-                r.errors.append(refusal.as_error(r.row, _refused_value(refusal.kind, r.member)))
+                r.errors.append(refusal.as_error(r.row, _refused_value(refusal.kind, m)))
                 r.member = None
     if all_or_nothing and report.rejected:
         return report
-    to_save = [r.member for r in report.results if r.ok]
+    to_save = [r.member for r in report.results if r.ok and r.member is not None]
     if not to_save:
         return report
     try:
         saved = await repo.add_many(to_save, by=actor_id, now=now)
     except SeatConflict:
         raise UserError("roster/conflict") from None
-    await repo.audit_many(audit_entry(at=now, actor_id=actor_id, actor_name=actor_name, action=action, member=m,
-                                      after=snapshot(m)) for m in saved)
+    await uow.audit.record_many(
+        audit_row(at=now, actor_id=actor_id, actor_name=actor_name, action=action, entity=MEMBER,
+                  entity_id=str(m.id), territory=m.territory.path, after=snapshot(m)) for m in saved)
     report.saved = saved
     return report
 
@@ -226,7 +232,7 @@ def _refused_value(kind: str, m: Member) -> str:
     return {"quota_full": m.county_label, "same_person": m.mobile, "account_taken": m.account}[kind]
 
 
-async def check_seat(uow, tree: RegionTree, config_: RosterConfig, member: Member, *,
+async def check_seat(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig, member: Member, *,
                      replacing: Member | None = None) -> None:
     """Raise the refusal (quota full, same person, account taken) as a UserError."""
     repo = uow.repo(RosterRepository)
