@@ -172,7 +172,8 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
                          json.dumps(a.detail, ensure_ascii=False, sort_keys=True) if a.detail else None))
         if kind == "postgres":
             ceiling_s += await ceiling_insert(db, rows, "copy")
-            copy_s += await ceiling_insert(db, rows)          # executemany, for information
+            if args.pg_insert_info:
+                copy_s += await ceiling_insert(db, rows)      # executemany, for information
         else:
             ceiling_s += await ceiling_insert(db, rows)
         del rows
@@ -214,7 +215,7 @@ async def queries(db, runtime, args) -> dict:
             teacher = await uow.repo(TeacherRepository).by_account(account)
             period = period_of(runtime.rules, "year", today)
             summary = await score_summary(uow, runtime, teacher, period, today)
-            renderer.render("scores/score", render_score_context(teacher, summary, runtime.rules, today,
+            renderer.render("scores/score", render_score_context(teacher, summary, today,
                                                                  show_account=True))
         lat.append((time.perf_counter() - t0) * 1000)
     out.update(score_p50_ms=pct(lat, 50), score_p99_ms=pct(lat, 99))
