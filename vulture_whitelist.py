@@ -96,3 +96,12 @@ _.updated_at
 _.decided_at
 _.linked_at
 _.withdrawn_by
+
+# Base schools (handlers/base_schools): columns kept for the record, and the benchmark's ceiling query.
+visitor  # storage/models/base_schools.py BaseSpaceVisit (part of the primary key, grouped by in SQL text)
+reported_by  # storage/models/base_schools.py BaseLessonReport
+done_at  # storage/models/base_schools.py BaseAssessment
+_.ceiling  # storage/repositories/base_schools.py: bench/base_schools.py
+
+# Submission contacts (handlers/roster/submission.py): who last set them, kept for the record.
+updated_by  # storage/models/submission.py SubmissionContact

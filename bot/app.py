@@ -22,6 +22,7 @@ from bot.incoming import from_callback_data
 from bot.metrics import Metrics
 from bot.replies import Renderer
 from scheduler import JobRunner, JobSpec, Scheduler
+from scheduler.lease import Lease
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -64,6 +65,7 @@ class BotApp:
         self.dispatcher: Dispatcher | None = None
         self.transport: StreamTransport | None = None
         self.scheduler: Scheduler | None = None
+        self.lease: Lease | None = None
         self.http_runner: web.AppRunner | None = None
         self.http_port: int | None = None
         self.simulator_url: str | None = None     # set when run_bot.py started the local simulator
@@ -82,7 +84,9 @@ class BotApp:
         self.api = DingTalkAPI(self.http_session, endpoint=s.dingtalk_openapi_endpoint,
                                client_id=s.dingtalk_client_id, client_secret=s.dingtalk_client_secret,
                                robot_code=s.robot_code)
-        self.outbox = OutboxWorker(self.db, self.api, self.clock, self.metrics)
+        self.outbox = OutboxWorker(self.db, self.api, self.clock, self.metrics, qps=s.dingtalk_qps,
+                                   max_attempts=s.outbox_max_attempts, stale_seconds=s.outbox_stale_seconds,
+                                   operators=tuple(s.bot_superadmins))
         self.services.on_outbox = self.outbox.wake
         sender = ReplySender(self.db, self.api, self.clock, self.outbox, self.renderer)
         self.dispatcher = Dispatcher(self.services, self.db, sender, self.metrics)
@@ -90,8 +94,12 @@ class BotApp:
             if f.on_startup:
                 await f.on_startup(self)
         self.outbox.start()
-        self.scheduler = Scheduler(JobRunner(self.db, self.services), self.jobs(), s.tz)
+        self.lease = Lease(self.db, ttl=s.scheduler_lease_seconds)
+        self.scheduler = Scheduler(JobRunner(self.db, self.services), self.jobs(), s.tz, lease=self.lease)
+        self.lease.on_gain = self.scheduler.catch_up
         self.scheduler.start()
+        await self.lease.try_acquire()
+        self.lease.start()
         if self._serve_http:
             app = make_http_app(self)
             for f in self.features:
@@ -131,6 +139,8 @@ class BotApp:
             await self.transport.stop()
         if self.dispatcher:
             await self.dispatcher.drain(timeout=self.settings.bot_handler_timeout)
+        if self.lease:
+            await self.lease.stop()
         if self.scheduler:
             self.scheduler.shutdown()
         if self.outbox:

@@ -1,4 +1,6 @@
-"""The annual cycle: /日程 lists the deadlines; a daily job reminds the groups."""
+"""The annual cycle: /日程 lists the deadlines and how far each obligation is done.
+
+The reminders themselves are the reminders feature's job (handlers/reminders/)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +9,6 @@ from bot.commands import Args, Router
 from bot.context import Context, ServiceKey, Services
 from bot.replies import Reply
 from domain.calendar import Deadline, load_cycle, workdays_between
-from scheduler import JobContext, JobSpec
 
 router = Router("calendar")
 
@@ -31,26 +32,30 @@ async def deadlines(ctx: Context, args: Args) -> Reply:
         items.append({"title": d.title, "due": f"{due.month}月{due.day}日", "days": (due - today).days,
                       "workdays": workdays_between(today, due), "action": d.action})
     items.sort(key=lambda i: i["days"])
-    return Reply("calendar/list", {"items": items})
+    from handlers.reminders.service import holiday_warning
+    return Reply("calendar/list", {"items": items, "progress": await _progress(ctx, role),
+                                   "holidays": holiday_warning(ctx.services, today)})
 
 
-async def send_reminders(job: JobContext) -> int:
-    """Post today's reminders to the bound groups of each deadline's roles."""
-    today = job.now().date()
-    sent = 0
-    for d in _cycle(job.services):
-        left = d.reminder_due(today)
-        if left is None:
+async def _progress(ctx: Context, role: str | None) -> list[dict]:
+    """Each obligation with its next due date and how far it is done (the "done" queries now)."""
+    from domain.reminders.planner import progress
+    from handlers.reminders.done import DONE_QUERIES, subjects_for
+    from handlers.reminders.service import current_due, due_text, env, obligations
+    today = ctx.now().date()
+    e = env(ctx.services)
+    out = []
+    for ob in await obligations(ctx.uow, ctx.services, ctx.now()):
+        due = current_due(ob, today, ctx.services)
+        if due is None or ob.paused:
             continue
-        due = d.next_due(today)
-        reminder = Reply("calendar/reminder", {
-            "title": d.title, "due": f"{due.month}月{due.day}日", "workdays": left, "action": d.action})
-        for role in d.groups:
-            for binding in await job.uow.groups.for_role(role):
-                await job.send_to_group(binding.conversation_id, reminder,
-                                        purpose=f"reminder:{d.id}:{due.isoformat()}:{left}")
-                sent += 1
-    return sent
-
-
-JOBS = [JobSpec("deadline_reminders", "工作日 9:00 发截止提醒", {"hour": 9, "minute": 0}, send_reminders)]
+        if role and role not in ob.groups and ob.audience.role != role:
+            continue
+        subjects = await subjects_for(ctx.uow, ob, e)
+        statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e)
+        done, total = progress(subjects, statuses)
+        unit, done_unit = {"city": ("个市", "个"), "county": ("个县（市、区）", "个"),
+                           "member": ("人", "人")}[ob.audience.kind.value]
+        out.append({"title": ob.title, "due": due_text(due), "done": done, "total": total, "unit": unit,
+                    "done_unit": done_unit})
+    return out

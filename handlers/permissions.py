@@ -51,3 +51,27 @@ SCOPE = Permission("体系管理员、市级或省级管理员", _scope)
 
 TEAM_MEMBER = Permission("服务队伍成员（已登记的体系管理员、培训讲师、资源审核员）", _member)
 """Holds an active roster seat."""
+
+
+async def _reminder_operator(ctx: Context) -> bool:
+    return any(t.level <= Level.COUNTY for t in await held(ctx))
+
+
+REMINDER_OPERATOR = Permission("省、市、县级管理员", _reminder_operator)
+"""Adds, pauses and urges reminders inside the territories they hold; sees /发送统计."""
+
+
+async def _base_school_lead(ctx: Context) -> bool:
+    from storage.repositories.base_schools import BaseSchoolRepository
+    return await ctx.uow.repo(BaseSchoolRepository).is_lead(ctx.actor.id)
+
+
+async def _base_school_viewer(ctx: Context) -> bool:
+    return await _city_operator(ctx) or await _base_school_lead(ctx)
+
+
+BASE_SCHOOL_VIEWER = Permission("省级或市级管理员（本辖区），或已登记的基地校项目负责人（本校）", _base_school_viewer)
+"""Sees base schools: provincial and city operators within their territory, a registered lead their school."""
+
+BASE_SCHOOL_LEAD_OR_OPERATOR = BASE_SCHOOL_VIEWER
+"""Reports a base school's micro-course lessons: the school's lead, or an operator of its city."""

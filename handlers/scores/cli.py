@@ -173,7 +173,10 @@ async def cmd_activity(args: argparse.Namespace) -> int:
         return 2
     settings, db = await _open_db(args)
     try:
-        report = await ingest(db, ScoresRuntime(), items, _clock_now(settings))
+        from handlers.base_schools.feed import route_activity  # base-school action codes go there
+        rest, merge_base = await route_activity(db, items, _clock_now(settings))
+        report = await ingest(db, ScoresRuntime(), rest, _clock_now(settings))
+        merge_base(report)
     finally:
         await db.dispose()
     word = "行" if not path.name.lower().endswith(".json") else "项"

@@ -129,7 +129,7 @@ def _territory_of(province: str, t: Teacher) -> Territory:
 # ── /积分 ──
 @router.command("积分", alias="score", help="查积分：合计和各项明细，含本周上限情况",
                 args=[Arg("对象", "who", required=False, help="账号或姓名；不填查本人"),
-                      Arg("时间", "when", required=False, help="本周、本月、本年或年份，如 2026")],
+                      Arg("时间", "when", required=False, help="本周、上周、本月、上月、本年、去年或年份，如 2026")],
                 examples=("/积分", "/积分 本周", "/积分 李明 本月", "/积分 LiMing01 2026"))
 async def score(ctx: Context, args: Args) -> Reply:
     runtime, _rules, today, target, period = await _query(ctx, args)
@@ -299,10 +299,13 @@ async def activity_api(request: web.Request) -> web.Response:
         items, bad_lines = parse_body(bytes(body))
     except ValueError as exc:
         return _json_error(400, str(exc))
+    from handlers.base_schools.feed import route_activity  # base-school action codes go there
+    items, merge_base = await route_activity(bot.db, items, bot.clock.now())
     runtime = runtime_of(bot.services)
     # small transactions: the bot keeps answering chat between them (SQLite has one connection)
     report = await ingest(bot.db, runtime, [i if i is not None else {} for i in items], bot.clock.now(),
                           batch=API_BATCH)
+    merge_base(report)
     if bad_lines:
         bad_idx = {i for i, _r in bad_lines}
         report.rejected = sorted([r for r in report.rejected if r[0] not in bad_idx] + bad_lines)
