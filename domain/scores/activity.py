@@ -16,9 +16,10 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import NamedTuple
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from .periods import to_epoch
@@ -28,7 +29,7 @@ MAX_EVENT_ID = 128
 MAX_DETAIL_FIELDS = 20
 MAX_DETAIL_TEXT = 200
 FUTURE_TOLERANCE = timedelta(hours=1)
-OLDEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+OLDEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 ALIASES = {
     "account": ("account", "账号", "teacher", "平台账号"),
@@ -38,7 +39,12 @@ ALIASES = {
     "detail": ("detail", "明细"),
 }
 _KNOWN = {alias for names in ALIASES.values() for alias in names}
-_FIELD_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,47}$")
+MAX_FIELD_NAME = 48
+
+
+def _field_ok(name: object) -> bool:
+    """A detail field name: an ASCII identifier of at most 48 characters."""
+    return type(name) is str and len(name) <= MAX_FIELD_NAME and name.isascii() and name.isidentifier()
 
 
 class ActivityItem(NamedTuple):
@@ -51,7 +57,7 @@ class ActivityItem(NamedTuple):
 
     @property
     def at(self) -> datetime:
-        return datetime.fromtimestamp(self.epoch, timezone.utc)
+        return datetime.fromtimestamp(self.epoch, UTC)
 
 
 class ItemError(ValueError):
@@ -81,7 +87,7 @@ def parse_time(value, tz: ZoneInfo) -> datetime:
         if not math.isfinite(value):
             raise ItemError("时间格式不对，请用 ISO 8601，如 2026-05-10T08:30:00+08:00")
         try:
-            at = datetime.fromtimestamp(value, timezone.utc)
+            at = datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
             raise ItemError("时间超出范围") from None
     elif isinstance(value, str):
@@ -118,7 +124,7 @@ def _detail(value) -> dict | None:
         raise ItemError(f"明细 detail 最多 {MAX_DETAIL_FIELDS} 项")
     out = {}
     for k, v in value.items():
-        if not isinstance(k, str) or not _FIELD_RE.match(k):
+        if not _field_ok(k):
             raise ItemError(f"明细字段名“{str(k)[:20]}”只能用英文字母、数字和下划线")
         if isinstance(v, float) and not math.isfinite(v):
             raise ItemError(f"明细“{k}”的值不是有效数字")
@@ -166,167 +172,80 @@ def event_key(account: str, action: str, epoch: int, detail: dict | None, event_
 
 
 _CANONICAL = frozenset(("account", "action", "time", "event_id", "detail"))
-_OK_FIELDS: set[str] = set()
-_OLDEST_EPOCH = int(OLDEST.timestamp())
-_FUTURE_S = int(FUTURE_TOLERANCE.total_seconds())
-_fromiso = datetime.fromisoformat
 
 
-def _fast(item: dict, actions, tz: ZoneInfo, now_epoch: int) -> ActivityItem | None:
-    """The common case (canonical field names, plain values) without the general machinery; None when
-    the item needs the general path (which also produces every rejection reason)."""
+_OLDEST_TS = OLDEST.timestamp()
+
+
+def _fast(item: dict, actions: frozenset[str] | set[str], tz: ZoneInfo, latest: float) -> ActivityItem | None:
+    """The common shape (canonical field names, plain values) without the general machinery.
+
+    Returns exactly what ``parse_activity`` returns for the item, or None when the item needs the
+    general path (which also produces every rejection reason). ``latest``: (now + FUTURE_TOLERANCE) as a timestamp.
+    Measured: about 2x faster than the general path on API-shaped items."""
     if not _CANONICAL.issuperset(item):
         return None
     account, action, t = item.get("account"), item.get("action"), item.get("time")
-    if account.__class__ is not str or action.__class__ is not str or t.__class__ is not str:
+    if type(account) is not str or type(action) is not str or type(t) is not str or action not in actions:
         return None
-    if action not in actions or not account or len(account) > MAX_ACCOUNT or not account.isprintable() \
-            or " " in account or "\u3000" in account:
+    # printable and no ASCII space: then no whitespace at all (every other space is non-printable)
+    if not account or len(account) > MAX_ACCOUNT or " " in account or not account.isprintable():
         return None
     try:
-        at = _fromiso(t)
+        at = datetime.fromisoformat(t)
     except ValueError:
         return None
     if at.tzinfo is None:
         at = at.replace(tzinfo=tz)
-    epoch = int(at.timestamp())
-    if epoch < _OLDEST_EPOCH or epoch > now_epoch + _FUTURE_S:
+    ts = at.timestamp()       # exact enough: distinct microseconds stay distinct and ordered until 2242
+    if ts < _OLDEST_TS or ts > latest:
         return None
+    epoch = int(ts)
     detail = item.get("detail")
     if detail is not None:
-        if detail.__class__ is not dict or len(detail) > MAX_DETAIL_FIELDS:
+        if type(detail) is not dict or len(detail) > MAX_DETAIL_FIELDS:
             return None
         for k, v in detail.items():
-            if k not in _OK_FIELDS:
-                if k.__class__ is not str or not _FIELD_RE.match(k):
-                    return None
-                _OK_FIELDS.add(k)
-            c = v.__class__
+            if not _field_ok(k):
+                return None
+            c = type(v)
             if c is not int and c is not bool and not (c is float and math.isfinite(v)):
                 return None
-        if not detail:
-            detail = None
+        detail = detail or None
     event_id = item.get("event_id")
-    if event_id is not None:
-        if event_id.__class__ is int:
-            event_id = str(event_id)
-        elif event_id.__class__ is not str or not event_id or len(event_id) > MAX_EVENT_ID \
-                or event_id != event_id.strip():
-            return None
-        return ActivityItem(account, action, epoch, "id:" + event_id, detail, event_id)
-    return ActivityItem(account, action, epoch, event_key(account, action, epoch, detail, None), detail, None)
+    if event_id is None:
+        return ActivityItem(account, action, epoch, event_key(account, action, epoch, detail, None), detail)
+    if type(event_id) is int:
+        event_id = str(event_id)
+    elif type(event_id) is not str or not event_id or len(event_id) > MAX_EVENT_ID or event_id != event_id.strip():
+        return None
+    return ActivityItem(account, action, epoch, "id:" + event_id, detail, event_id)
 
 
-_SECONDS = {f"{i:02d}": i for i in range(60)}
-_MINUTES_S = {f"{i:02d}": i * 60 for i in range(60)}
-_HOURS: dict[str, dict[str, int | float | None]] = {}   # offset text -> "YYYY-MM-DDTHH" -> epoch
-_OK_ACCOUNTS: set[str] = set()
+Parsed = tuple[int, str, int, str, str, "dict | None"]
 
 
-def _hour_epoch(prefix: str, rest: str, tz: ZoneInfo) -> int | float | None:
-    """Epoch of ``prefix:00:00rest`` (``rest`` = offset, maybe after a fraction), None if not ISO with offset."""
-    by = _HOURS.get(rest)
-    if by is None:
-        if len(_HOURS) > 64:
-            _HOURS.clear()
-        by = _HOURS[rest] = {}
-    try:
-        at = _fromiso(prefix + ":00:00" + rest)
-    except ValueError:
-        at = None
-    if at is not None and at.tzinfo is None:
-        at = None        # naive: the zone is the rule set's, handled by the general path
-    v = at.timestamp() if at is not None else None
-    if len(by) > 100_000:
-        by.clear()
-    by[prefix] = v
-    return v
-
-
-def parse_batch(items, *, actions: frozenset[str] | set[str], tz: ZoneInfo, now: datetime
-                ) -> tuple[list[tuple], list[tuple[int, str]]]:
+def parse_batch(items: Iterable[Any], *, actions: frozenset[str] | set[str], tz: ZoneInfo, now: datetime
+                ) -> tuple[list[Parsed], list[tuple[int, str]]]:
     """Validate many items: ([(index, account, epoch, key, action, detail)], [(index, reason)]).
-    Same results as ``parse_activity`` item by item, with the common case done inline."""
-    now_epoch = int(now.timestamp())
-    hi = now_epoch + _FUTURE_S
-    out: list[tuple] = []
+    Exactly what ``parse_activity`` gives item by item (tests/scores/test_activity_batch.py)."""
+    latest = (now + FUTURE_TOLERANCE).timestamp()
+    out: list[Parsed] = []
     bad: list[tuple[int, str]] = []
-    append = out.append
-    canonical = _CANONICAL.issuperset
-    ok_fields = _OK_FIELDS
-    ok_accounts = _OK_ACCOUNTS
-    if len(ok_accounts) > 1_000_000:
-        ok_accounts.clear()
-    secs, mins = _SECONDS, _MINUTES_S
-    hours = _HOURS
-    isfinite = math.isfinite
     for i, item in enumerate(items):
-        if item.__class__ is dict and canonical(item):
-            account, action, t = item.get("account"), item.get("action"), item.get("time")
-            if account.__class__ is not str:
-                account = None
-            elif account not in ok_accounts:
-                if account and len(account) <= MAX_ACCOUNT and account.isprintable() \
-                        and " " not in account and "\u3000" not in account:
-                    ok_accounts.add(account)
-                else:
-                    account = None
-            if account is not None and action.__class__ is str and action in actions and t.__class__ is str \
-                    and len(t) >= 20 and t[13] == ":" and t[16] == ":":
-                rest = t[19:]
-                by = hours.get(rest)
-                hour = by.get(t[:13], False) if by is not None else False
-                if hour is False:
-                    hour = _hour_epoch(t[:13], rest, tz)
-                m, s = mins.get(t[14:16]), secs.get(t[17:19])
-                if hour is not None and m is not None and s is not None:
-                    epoch = int(hour + m + s)
-                    detail = item.get("detail")
-                    good = _OLDEST_EPOCH <= epoch <= hi
-                    if good and detail is not None:
-                        if detail.__class__ is not dict or len(detail) > MAX_DETAIL_FIELDS:
-                            good = False
-                        else:
-                            for k, v in detail.items():
-                                if k not in ok_fields:
-                                    if k.__class__ is not str or not _FIELD_RE.match(k):
-                                        good = False
-                                        break
-                                    ok_fields.add(k)
-                                c = v.__class__
-                                if c is not int and c is not bool and not (c is float and isfinite(v)):
-                                    good = False
-                                    break
-                            if not detail:
-                                detail = None
-                    if good:
-                        event_id = item.get("event_id")
-                        if event_id is None:
-                            append((i, account, epoch, event_key(account, action, epoch, detail, None), action,
-                                    detail))
-                            continue
-                        if event_id.__class__ is int:
-                            event_id = str(event_id)
-                        if event_id.__class__ is str and event_id and len(event_id) <= MAX_EVENT_ID \
-                                and event_id == event_id.strip():
-                            append((i, account, epoch, "id:" + event_id, action, detail))
-                            continue
-        try:
-            a = parse_activity(item, actions=actions, tz=tz, now=now, now_epoch=now_epoch)
-        except ItemError as exc:
-            bad.append((i, exc.reason))
-        else:
-            append((i, a.account, a.epoch, a.key, a.action, a.detail))
+        a = _fast(item, actions, tz, latest) if type(item) is dict else None
+        if a is None:
+            try:
+                a = parse_activity(item, actions=actions, tz=tz, now=now)
+            except ItemError as exc:
+                bad.append((i, exc.reason))
+                continue
+        out.append((i, a.account, a.epoch, a.key, a.action, a.detail))
     return out, bad
 
 
-def parse_activity(item, *, actions: frozenset[str] | set[str], tz: ZoneInfo, now: datetime,
-                   now_epoch: int | None = None) -> ActivityItem:
-    """Validate one incoming item; raises ItemError with a Chinese reason."""
-    if item.__class__ is dict:
-        fast = _fast(item, actions, tz, now_epoch if now_epoch is not None else int(now.timestamp()))
-        if fast is not None:
-            return fast
+def parse_activity(item: Any, *, actions: frozenset[str] | set[str], tz: ZoneInfo, now: datetime) -> ActivityItem:
+    """Validate one incoming item (the general path); raises ItemError with a Chinese reason."""
     if not isinstance(item, dict):
         raise ItemError("每一项应为 JSON 对象")
     account = _pick(item, "account")
@@ -419,4 +338,5 @@ def parse_teacher(row: dict) -> TeacherRow:
     return TeacherRow(account, name[:50], pick("school")[:100], county, city)
 
 
-__all__ = ["ActivityItem", "ItemError", "TeacherRow", "event_key", "parse_activity", "parse_batch", "parse_teacher", "parse_time"]
+__all__ = ["ActivityItem", "ItemError", "Parsed", "TeacherRow", "event_key", "parse_activity", "parse_batch",
+           "parse_teacher", "parse_time"]

@@ -61,18 +61,6 @@ class LocalClock:
         d = date.fromordinal(ordinal)
         return int(datetime(d.year, d.month, d.day, tzinfo=self.tz).timestamp())
 
-    def day_fn(self):
-        """A fast ``epoch -> day ordinal`` function for loops."""
-        fixed = self.fixed
-        if fixed is not None:
-            base_fixed = EPOCH_ORDINAL
-            slow = self.day
-
-            def f(epoch: int, _f=fixed, _b=base_fixed, _s=slow) -> int:
-                return (epoch + _f) // 86400 + _b if epoch >= 725_846_400 else _s(epoch)
-            return f
-        return self.day
-
 
 def to_epoch(at: datetime) -> int:
     """Aware datetime → whole epoch seconds (floor). Naive datetimes are refused."""

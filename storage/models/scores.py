@@ -14,7 +14,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -69,8 +80,23 @@ class ScoreTotal(Base):
         Column("y", Integer, nullable=False, server_default="0"),
         *[Column(f"m{i}", Integer, nullable=False, server_default="0") for i in range(TOTAL_MONTH_SLOTS)],
         *[Column(f"w{i}", Integer, nullable=False, server_default="0") for i in range(TOTAL_WEEK_SLOTS)],
+        # /排行 and the county shares of a year read the teachers at or above some points, best first
+        Index("ix_score_totals_year_points", "year_start", "y"),
         sqlite_with_rowid=False,
     )
+
+
+class ScoreCountyPoints(Base):
+    """How many score_totals rows of a scoring year have ``points`` year points, per county (kept by
+    every totals change, set-based): the county shares of /排行 and /考核 read ~90 x distinct-points
+    rows instead of every teacher. Rows reaching 0 teachers stay (harmless)."""
+
+    __tablename__ = "score_county_points"
+    year_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    city: Mapped[str] = mapped_column(String(30), primary_key=True)
+    county: Mapped[str] = mapped_column(String(30), primary_key=True)
+    points: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    teachers: Mapped[int] = mapped_column(Integer)
 
 
 class ScoreIngestState(Base):

@@ -1,7 +1,7 @@
 """Validation of incoming activity items and teacher rows (pure)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,7 +21,7 @@ def test_good_item_and_keys():
     a = parse({"account": "ZhangSan01", "action": "class_teaching", "time": "2026-05-10T08:30:00+08:00",
                "detail": {"minutes": 20}})
     assert a.account == "ZhangSan01" and a.detail == {"minutes": 20}
-    assert a.at == datetime(2026, 5, 10, 0, 30, tzinfo=timezone.utc) and a.key.startswith("h:")
+    assert a.at == datetime(2026, 5, 10, 0, 30, tzinfo=UTC) and a.key.startswith("h:")
     same = parse({"账号": "ZhangSan01", "动作": "class_teaching", "时间": "2026-05-10 08:30", "minutes": "20"})
     assert same.key == a.key          # naive local time, CSV-style detail column
     other_case = parse({"account": "zhangsan01", "action": "class_teaching", "time": "2026-05-10T00:30:00Z",
@@ -31,7 +31,7 @@ def test_good_item_and_keys():
     assert with_id.key == "id:77"
 
 
-@pytest.mark.parametrize("item, words", [
+@pytest.mark.parametrize(("item", "words"), [
     ([1, 2], "JSON 对象"),
     ({"action": "login", "time": "2026-05-10T08:00:00+08:00"}, "缺少账号"),
     ({"account": "a b", "action": "login", "time": "2026-05-10T08:00:00+08:00"}, "不能含空格"),
@@ -61,7 +61,8 @@ def test_detail_as_text():
 
 
 def test_teacher_rows():
-    t = parse_teacher({"账号": " LiMing ", "姓名": "李\u3000明", "学校": "西湖小学", "县(市、区)": "西湖区", "设区市": "杭州市"})
+    t = parse_teacher({"账号": " LiMing ", "姓名": "李\u3000明", "学校": "西湖小学", "县(市、区)": "西湖区",
+                       "设区市": "杭州市"})
     assert (t.account, t.name, t.county, t.city) == ("LiMing", "李 明", "西湖区", "杭州市")
     with pytest.raises(ItemError, match="缺少姓名"):
         parse_teacher({"account": "x", "county": "西湖区", "city": "杭州市"})

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from domain.scores import Engine
 from domain.scores.activity import TeacherRow
@@ -11,6 +12,7 @@ from storage.repositories.scores import RuleSetRepository, ScoreRepository, Teac
 from tests.scores.util import DEFAULT_TABLE, SH
 
 NOW = datetime(2027, 1, 10, 12, tzinfo=SH)
+DEFAULT_YAML = (Path(__file__).resolve().parents[2] / "domain/data/points_rules_default.yaml").read_text("utf-8")
 TEACHERS = [TeacherRow(f"T{i:02d}", f"教师{i}", "第一小学", county, city)
             for i, (county, city) in enumerate([("西湖区", "杭州市"), ("西湖区", "杭州市"), ("萧山区", "杭州市"),
                                                  ("鄞州区", "宁波市"), ("瑞安市", "温州市"), ("西湖区", "杭州市")])]
@@ -56,7 +58,8 @@ async def test_teachers_are_case_sensitive_and_upserted(db):
         repo = uow.repo(TeacherRepository)
         assert (await repo.by_account("T01")).name == "教师1"
         assert await repo.by_account("t01") is None
-        changed = [TeacherRow("T01", "教师1", "第二小学", "西湖区", "杭州市"), TeacherRow("t01", "小写", "", "西湖区", "杭州市")]
+        changed = [TeacherRow("T01", "教师1", "第二小学", "西湖区", "杭州市"),
+                   TeacherRow("t01", "小写", "", "西湖区", "杭州市")]
         assert await repo.upsert(changed, NOW) == (1, 1, 0)
         assert [t.account for t in await repo.find("教师1")] == ["T01"]
         assert [t.name for t in await repo.find("t01")] == ["小写"]
@@ -138,10 +141,11 @@ async def test_rejections_are_reported_and_valid_items_kept(db):
 async def test_rule_file_change_and_rebuild(db):
     await _setup(db)
     runtime = ScoresRuntime()
-    items = [{"account": "T00", "action": "resource_share", "time": f"2026-03-0{d}T09:00:00+08:00"} for d in range(2, 9)]
+    items = [{"account": "T00", "action": "resource_share", "time": f"2026-03-0{d}T09:00:00+08:00"}
+             for d in range(2, 9)]
     await ingest(db, runtime, items, NOW)
     assert (await _totals(db))[(1, "y", date(2026, 1, 1))] == 5
-    text = open("domain/data/points_rules_default.yaml", encoding="utf-8").read().replace(
+    text = DEFAULT_YAML.replace(
         "    actions: [resource_share]\n    points: 1\n    caps:\n      - {count: 5, per: week}",
         "    actions: [resource_share]\n    points: 3\n    caps:\n      - {count: 6, per: week}")
     async with db.unit_of_work() as uow:
@@ -149,7 +153,8 @@ async def test_rule_file_change_and_rebuild(db):
         await uow.repo(ScoreRepository).rebuild_totals(Engine(rules))
     assert (await _totals(db))[(1, "y", date(2026, 1, 1))] == 18
     # the runtime notices the new active rule set and keeps ingesting with it
-    await ingest(db, runtime, [{"account": "T00", "action": "resource_share", "time": "2026-03-10T09:00:00+08:00"}], NOW)
+    await ingest(db, runtime, [{"account": "T00", "action": "resource_share", "time": "2026-03-10T09:00:00+08:00"}],
+                 NOW)
     assert runtime.rules.rule("resource_upload").points == 3
     assert (await _totals(db))[(1, "y", date(2026, 1, 1))] == 21
     async with db.unit_of_work() as uow:
