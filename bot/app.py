@@ -60,7 +60,10 @@ class BotApp:
         self.api: DingTalkAPI | None = None
         self.outbox: OutboxWorker | None = None
         self.dispatcher: Dispatcher | None = None
-        self.inbox = Inbox(self.db, self.clock)
+        # The inbox writes on a connection of its own: frames waiting for their ACK and "sent"
+        # marks after webhook replies never queue behind the handlers' transactions.
+        self.inbox_db = Database(settings.resolved_database_url, pool_size=1, max_overflow=1)
+        self.inbox = Inbox(self.inbox_db, self.clock)
         self._sweeper: asyncio.Task | None = None
         self.transport: StreamTransport | None = None
         self.scheduler: Scheduler | None = None
@@ -111,6 +114,12 @@ class BotApp:
                 # A random port (tests, benchmarks): links must carry the real one.
                 self.settings = s.model_copy(update={"bot_http_port": self.http_port})
                 self.services.settings = self.settings
+        if self.db.dialect == "sqlite":
+            # One instance per SQLite file: replies a dead process held for its webhook go now
+            # (on PostgreSQL another instance may be holding them: they wait for REPLY_LEASE).
+            async with self.db.unit_of_work() as uow:
+                if await uow.outbox.release_all_sending(self.clock.now()):
+                    self.outbox.wake()
         # Messages stored before a crash (or by an instance that died) are handled now.
         await self.recover()
         self._sweeper = asyncio.create_task(self._sweep(), name="inbox-sweeper")
@@ -183,6 +192,7 @@ class BotApp:
         if self.http_session:
             await self.http_session.close()
         await self.db.dispose()
+        await self.inbox_db.dispose()
         self._stopped.set()
         log.info("bot stopped")
 

@@ -43,6 +43,7 @@ log = logging.getLogger("bot.dispatcher")
 
 CANCEL_NAMES = {"取消", "cancel", "退出"}
 _ALL_TABLES = tuple(Base.metadata.tables)
+HANDLER_SLOTS = {"sqlite": 4, "postgresql": 8}     # SQLite: one connection; PostgreSQL: a pool of 10
 
 
 class _AlreadyHandled(Exception):
@@ -73,6 +74,10 @@ class Dispatcher:
         self.registry = services.registry
         self._tasks: set[asyncio.Task] = set()
         self.in_flight: set[str] = set()         # msgIds being handled by this process
+        # Handlers running at once: the rest wait here, not in the connection pool's queue, so
+        # the inbox's group commits (frames waiting for their ACK, "sent" marks) never queue
+        # behind a whole burst of handler transactions.
+        self._slots = asyncio.Semaphore(HANDLER_SLOTS.get(db.dialect, 8))
         self._roles: ReadCache[GroupRole | None] = ReadCache(["group_bindings"], READ_CACHE_TTL)
         services.extras["dispatcher"] = self
 
@@ -97,7 +102,8 @@ class Dispatcher:
         """Handle one message that is in the inbox: commit handled + reply, then send the reply."""
         started = time.perf_counter()
         try:
-            outcome = await asyncio.wait_for(self._run(msg), timeout=self.services.settings.bot_handler_timeout)
+            async with self._slots:
+                outcome = await asyncio.wait_for(self._run(msg), timeout=self.services.settings.bot_handler_timeout)
         except _AlreadyHandled:
             outcome = Outcome("duplicate", None)
         except TimeoutError:
@@ -141,7 +147,7 @@ class Dispatcher:
             if outcome.status != "ok":
                 await uow.rollback()     # undo whatever the handler wrote
             elif await _wrote(uow):
-                await self._commit_with_reply(uow, msg, outcome, now)
+                await self._commit_with_reply(uow, msg, outcome, self.services.clock.now())
         # Committed: wake the outbox if the handler queued sends.
         if ctx.outbox_written and outcome.status == "ok":
             self.services.on_outbox()

@@ -201,7 +201,7 @@ class DialogueRepository:
 
 # A reply held for its session-webhook attempt is taken over by the outbox after this long
 # (the attempt itself is cut off well before: bot.delivery.WEBHOOK_TIMEOUT).
-REPLY_LEASE = timedelta(seconds=10)
+REPLY_LEASE = timedelta(seconds=15)
 
 
 class OutboxRepository:
@@ -255,6 +255,13 @@ class OutboxRepository:
                 .execution_options(synchronize_session=False, populate_existing=True))
         rows = (await self.session.scalars(stmt)).all()
         return sorted(rows, key=lambda r: r.id)
+
+    async def release_all_sending(self, now: datetime) -> int:
+        """A single instance starting (SQLite): whatever is 'sending' was left by a dead process."""
+        res = await self.session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending")
+                                         .values(status="pending", next_attempt_at=now)
+                                         .execution_options(synchronize_session=False))
+        return res.rowcount or 0
 
     async def mark_sent_many(self, oids: list[int], now: datetime) -> None:
         if oids:
