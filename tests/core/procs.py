@@ -13,7 +13,7 @@ from simulator.server import REPLY_KINDS
 ROOT = Path(__file__).resolve().parents[2]
 REGIONS = ROOT / "domain" / "data" / "zhejiang_regions.yaml"
 
-__all__ = ["REPLY_KINDS", "bot_env", "Tally", "outbox_snapshot", "registrations"]
+__all__ = ["REPLY_KINDS", "Tally", "bot_env", "outbox_snapshot", "registrations"]
 
 
 def roomy_roster_config(workdir: Path) -> Path:

@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,7 @@ class Chain:
     workdir: Path
     rng: random.Random
     names: dict[str, str] = field(default_factory=dict)          # msgId → name
-    allowed_twice: set[str] = field(default_factory=set)         # names proven ambiguous
+    allowed_twice: Counter[str] = field(default_factory=Counter)  # name → kills proven in its window
     kills: list[str] = field(default_factory=list)
     error: BaseException | None = None
 
@@ -100,7 +101,7 @@ class Chain:
                 text = sim.text_of(rec)
                 for msg_id in unsent:
                     if self.names.get(msg_id, "\0") in text:
-                        self.allowed_twice.add(self.names[msg_id])
+                        self.allowed_twice[self.names[msg_id]] += 1
 
     def run(self) -> None:
         try:
@@ -178,9 +179,10 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_once(tmp_path, sqlit
         assert set(regs) >= expected
         counts = chain.reply_counts()
         assert {n for n, c in counts.items() if c == 0} == set()
-        twice = {n for n, c in counts.items() if c > 1}
-        assert twice <= chain.allowed_twice, (twice - chain.allowed_twice, chain.kills)
-        many = {n: c for n, c in counts.items() if c > 2}
-        assert not many
+        # Each extra copy is proven: a kill landed between DingTalk's acceptance and the bot's record.
+        extra = {n: c - 1 for n, c in counts.items() if c > 1}
+        unproven = {n: c for n, c in extra.items() if c > chain.allowed_twice[n]}
+        assert not unproven, (unproven, chain.kills)
+        twice = set(extra)
         print(f"{chain.url.split(':')[0]}: {len(chain.kills)} kills at {chain.kills}; "
               f"{len(twice)} reply(ies) sent twice inside the unavoidable window")
