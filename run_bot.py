@@ -26,9 +26,12 @@ def _setup_logging(level: str) -> None:
 
 
 def load_settings_or_exit(**overrides):
-    from bot.config import ConfigError, load_settings
+    """Settings, checked before anything is touched (files, database URL); exit 2 with one line."""
+    from bot.config import ConfigError, check_setup, load_settings
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
+        check_setup(settings)
+        return settings
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

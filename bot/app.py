@@ -80,6 +80,13 @@ class BotApp:
         return out
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()         # close what was opened (no "Unclosed client session")
+            raise
+
+    async def _start(self) -> None:
         s = self.settings
         if self._migrate:
             await upgrade(self.db.url)
