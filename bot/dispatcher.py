@@ -284,7 +284,7 @@ def _where(spec: CommandSpec) -> str:
     if spec.groups is not None:
         parts.append("、".join(g.label for g in sorted(spec.groups, key=lambda g: g.value)))
     else:
-        parts.append("已绑定的群")
+        parts.append("群聊")
     if spec.chat is Chat.ANY:
         parts.append("单聊")
     return " 或 ".join(parts)

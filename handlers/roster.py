@@ -161,7 +161,7 @@ async def _save_one(ctx: Context, member: Member) -> Reply:
         mine = [m for m in await repo.of_user(user_id) if m.role == member.role]
         if mine:
             raise UserError("roster/already", role=member.role.label, seat=mine[0].seat_label, number=mine[0].id)
-    await check_seat(ctx.uow, tree, cfg, member)
+    await check_seat(ctx.uow, tree, cfg, member, scope=scope)
     try:
         saved = await repo.add(member, by=ctx.actor.id, now=ctx.now())
     except SeatConflict:
@@ -313,7 +313,8 @@ async def pending(ctx: Context, args: Args) -> Reply:
 async def approve(ctx: Context, args: Args) -> Reply:
     m = await _pending_member(ctx, args.number)
     active = replace(m, status=Status.ACTIVE)
-    await check_seat(ctx.uow, regions(ctx.services), config(ctx.services), active, replacing=m)
+    await check_seat(ctx.uow, regions(ctx.services), config(ctx.services), active, replacing=m,
+                     scope=await held(ctx))
     try:
         saved = await ctx.uow.repo(RosterRepository).save(active, now=ctx.now(), decided_by=ctx.actor.id)
     except SeatConflict:
@@ -399,7 +400,8 @@ async def update(ctx: Context, args: Args) -> Reply:
     before, after = member_diff(member, new)
     if not before:
         return Reply("roster/unchanged", {"name": member.name})
-    await check_seat(ctx.uow, regions(ctx.services), config(ctx.services), new, replacing=member)
+    await check_seat(ctx.uow, regions(ctx.services), config(ctx.services), new, replacing=member,
+                     scope=await held(ctx))
     try:
         saved = await ctx.uow.repo(RosterRepository).save(new, now=ctx.now())
     except SeatConflict:

@@ -210,7 +210,9 @@ async def register_rows(uow, tree: RegionTree, config_: RosterConfig, rows: Sequ
         for r in good:
             refusal = book.take(r.member)
             if refusal is not None:
-                r.errors.append(refusal.as_error(r.row, _refused_value(refusal.kind, r.member)))
+                visible = all(can_manage(scope, h.territory) for h in refusal.holders)
+                r.errors.append(refusal.as_error(r.row, _refused_value(refusal.kind, r.member),
+                                                 show_holders=visible))
                 r.member = None
     if all_or_nothing and report.rejected:
         return report
@@ -232,12 +234,15 @@ def _refused_value(kind: str, m: Member) -> str:
 
 
 async def check_seat(uow, tree: RegionTree, config_: RosterConfig, member: Member, *,
-                     replacing: Member | None = None) -> None:
-    """Raise the refusal (quota full, same person, account taken) as a UserError."""
+                     replacing: Member | None = None, scope: Sequence[Territory] = ()) -> None:
+    """Raise the refusal (quota full, same person, account taken) as a UserError. The holders are
+    named only if ``scope`` (the sender's territories) may see their territory's roster."""
     repo = uow.repo(RosterRepository)
     cities = {member.city} | ({replacing.city} if replacing else set())
     book = await seat_book(repo, tree, config_, cities, [member])
     refusal = book.check(member, replacing=replacing)
     if refusal is not None:
-        raise UserError("roster/refused", kind=refusal.kind, message=refusal.message,
-                        holders=[h.name for h in refusal.holders], role=member.role.label, seat=member.seat_label)
+        visible = all(can_manage(scope, h.territory) for h in refusal.holders)
+        raise UserError("roster/refused", kind=refusal.kind, message=refusal.message_for(show_holders=visible),
+                        holders=[h.name for h in refusal.holders] if visible else [], role=member.role.label,
+                        seat=member.seat_label)

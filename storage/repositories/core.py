@@ -221,6 +221,8 @@ class OutboxRepository:
             raise ValueError(kind)
         rows: list[OutboxMessage] = []
         chunks = [None] if kind == "group" else [user_ids[i:i + 20] for i in range(0, len(user_ids or []), 20)]
+        if held and not chunks:
+            chunks = [[]]          # a webhook-only reply (a person outside the organisation): one row
         for chunk in chunks:
             row = OutboxMessage(kind=kind, conversation_id=conversation_id, user_ids=chunk, msg_key=msg_key,
                                 msg_param=msg_param, status="sending" if held else "pending", attempts=0,
