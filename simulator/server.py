@@ -231,6 +231,9 @@ class FakeDingTalk:
                  robot_name: str = "服务队伍助手", corp_id: str = "dingsimcorp"):
         self.host = host
         self.port = port
+        # Several bot instances connected: spread each push over them at random, as DingTalk
+        # does (protocol notes §13); by default the newest connection gets every push.
+        self.spread = False
         self.client_id = client_id
         self.client_secret = client_secret
         self.robot_code = client_id
@@ -613,7 +616,7 @@ class FakeDingTalk:
         while True:
             active = self._active()
             if active:
-                return active[-1]            # the newest connection gets the push
+                return random.choice(active) if self.spread else active[-1]   # newest gets the push
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise RuntimeError(f"no bot connected to the fake DingTalk (waited {timeout} s)")
