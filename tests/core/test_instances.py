@@ -11,7 +11,14 @@ import subprocess
 import sys
 from collections import Counter
 
-from tests.core.procs import REPLY_KINDS, ROOT, Tally, bot_env, outbox_snapshot, registrations
+from tests.core.procs import (
+    REPLY_KINDS,
+    ROOT,
+    Tally,
+    bot_env,
+    outbox_snapshot,
+    registrations,
+)
 from tests.core.test_crash import NAME, _settled, person
 
 BURST = 30
