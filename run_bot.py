@@ -56,6 +56,9 @@ async def _serve(args: argparse.Namespace) -> int:
     from bot.app import BotApp
     bot = BotApp(settings)
     bot.simulator_url = sim.base_url if sim else None
+    if sim:
+        from handlers.demo import DEMO_ENABLED
+        bot.services.provide(DEMO_ENABLED, True)        # /演示数据 works in the local simulator only
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -117,12 +120,14 @@ async def _jobs_run(args: argparse.Namespace) -> int:
     _setup_logging(settings.log_level)
     bot = BotApp(settings, connect=False, serve_http=False)
     await bot.start()
+    scheduler, outbox = bot.scheduler, bot.outbox
+    assert scheduler is not None and outbox is not None   # start() built them
     try:
-        if args.job_id not in bot.scheduler.jobs:
-            print(f"unknown job {args.job_id}; known: {', '.join(sorted(bot.scheduler.jobs))}", file=sys.stderr)
+        if args.job_id not in scheduler.jobs:
+            print(f"unknown job {args.job_id}; known: {', '.join(sorted(scheduler.jobs))}", file=sys.stderr)
             return 2
-        result = await bot.scheduler.run_now(args.job_id)
-        await bot.outbox.flush_once()
+        result = await scheduler.run_now(args.job_id)
+        await outbox.flush_once()
         print(f"{args.job_id}: {result}")
     finally:
         await bot.stop()
@@ -130,7 +135,7 @@ async def _jobs_run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from handlers import feature_modules
+    from handlers.features import FEATURES
     p = argparse.ArgumentParser(prog="run_bot.py", description="DingTalk bot of the service team.")
     sub = p.add_subparsers(dest="cmd")
     run = sub.add_parser("run", help="start the bot (default)")
@@ -152,10 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     jr = jsub.add_parser("run", help="run a job now")
     jr.add_argument("job_id")
     jr.set_defaults(func=_jobs_run)
-    for m in feature_modules():
-        hook = getattr(m, "register_cli", None)
-        if hook:
-            hook(sub)
+    for f in FEATURES:
+        if f.register_cli:
+            f.register_cli(sub)
     return p
 
 

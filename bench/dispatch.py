@@ -13,13 +13,20 @@ this process. Measured per command: frame pushed → reply received.
 "CPU ms/cmd" is the target process's CPU time per command in the closed loop; "gateway CPU" is
 this process's (fake DingTalk + load threads) for the same commands.
 
-Targets: bot throughput >= 50% of the echo bot's; p99 <= 100 ms at 50/s; idle RSS < 150 MB.
+  4. a realistic command mix (``--mix``, on by default): the demo province loaded (domain/demo.py:
+     every city's roster, ~2,200 teachers, a term of activity), 50 simulated users in the three
+     groups and their 1:1 chats: members asking their own /积分, operators asking /积分 of a random
+     teacher and /名单 of a random county, /登记 writes (a trainer row for a random county), /日程
+     and /帮助 — open loop at ``--rate`` per second → p50/p99 per command and overall; against
+     SQLite and, with ``--pg URL``, PostgreSQL (a throwaway database on that server).
+
+Targets: /帮助 throughput >= 70% of the echo bot's; the mix at 50/s with p99 <= 50 ms;
+idle RSS < 100 MB.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,25 +56,38 @@ def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-def start_target(kind: str, sim, workdir: Path, profile: str | None = None) -> subprocess.Popen:
+def start_target(kind: str, sim, workdir: Path, profile: str | None = None, *, database_url: str | None = None,
+                 superadmins: str = "op-zj-001") -> subprocess.Popen:
     env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", DINGTALK_CLIENT_ID=sim.client_id,
                DINGTALK_CLIENT_SECRET=sim.client_secret, DINGTALK_OPENAPI_ENDPOINT=sim.base_url,
                BOT_HTTP_PORT="0", BOT_DATA_DIR=str(workdir / "var"), BOT_LOG_LEVEL="WARNING",
-               DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}", BOT_SUPERADMINS="op-zj-001")
+               DATABASE_URL=database_url or f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}",
+               BOT_SUPERADMINS=superadmins)
     if kind == "bot":
         cmd = [sys.executable, str(ROOT / "run_bot.py"), "run"]
         if profile:     # cProfile of the bot's main thread (the event loop), written when it stops
             cmd[1:1] = ["-m", "cProfile", "-o", profile]
     else:
         cmd = [sys.executable, "-c", (
-            "import sys, threading; sys.path.insert(0, %r)\n"
+            f"import sys, threading; sys.path.insert(0, {str(ROOT)!r})\n"
             "from simulator.echo_bot import EchoBot\n"
-            "b = EchoBot(); b.run_in_thread(%r, %r, %r)\n"
-            "threading.Event().wait()\n") % (str(ROOT), sim.base_url, sim.client_id, sim.client_secret)]
+            f"b = EchoBot(); b.run_in_thread({sim.base_url!r}, {sim.client_id!r}, {sim.client_secret!r})\n"
+            "threading.Event().wait()\n")]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def answer_time(sim, text: str, user, conversation, timeout: float) -> float | None:
+    """Seconds from the frame pushed to the reply received; None when no reply came in time."""
+    t0 = time.time()
+    msg_id = sim.send_message(text, user=user, conversation=conversation)
+    try:
+        rec = sim.wait_reply(msg_id, timeout)
+    except TimeoutError:
+        return None
+    return max(0.0, rec.at - t0)
 
 
 class Load:
@@ -82,18 +102,13 @@ class Load:
         self.done = 0
 
     def one(self, i: int, timeout: float = 10.0) -> None:
-        user = self.users[i % len(self.users)]
-        t0 = time.time()
-        msg_id = self.sim.send_message(self.text, user=user, conversation=self.conv)
-        try:
-            rec = self.sim.wait_reply(msg_id, timeout)
-        except TimeoutError:
-            with self.lock:
-                self.errors += 1
-            return
+        seconds = answer_time(self.sim, self.text, self.users[i % len(self.users)], self.conv, timeout)
         with self.lock:
-            self.latencies.append(max(0.0, rec.at - t0))
-            self.done += 1
+            if seconds is None:
+                self.errors += 1
+            else:
+                self.latencies.append(seconds)
+                self.done += 1
 
     def closed_loop(self, users: int, seconds: float) -> float:
         stop = time.monotonic() + seconds
@@ -157,7 +172,8 @@ def measure(kind: str, args) -> dict:
             lat = [x * 1000 for x in load.latencies]
             peak = rss_mb(proc.pid)
             return {"throughput": throughput, "p50": pct(lat, 50), "p99": pct(lat, 99), "n": len(lat),
-                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak, "cpu_ms": cpu_ms, "gateway_ms": gateway_ms}
+                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak, "cpu_ms": cpu_ms,
+                    "gateway_ms": gateway_ms}
         finally:
             proc.terminate()
             try:
@@ -170,12 +186,195 @@ def measure(kind: str, args) -> dict:
                 print(f"[{kind}] exited {proc.returncode}: {err[-2000:]}", file=sys.stderr)
 
 
+# ── the realistic mix ────────────────────────────────────────────────────────────────────────
+
+MIX = (("/积分", 0.30), ("/积分 T", 0.15), ("/名单", 0.20), ("/登记", 0.10), ("/日程", 0.10), ("/帮助", 0.15))
+GROUPS = ("cid-admin-group", "cid-trainer-group", "cid-reviewer-group")
+
+
+async def _seed_mix(database_url: str, workdir: Path) -> dict:
+    """The demo province, 40 of its reviewers linked to simulated users, 10 operators granted cities."""
+    from dataclasses import replace
+
+    from bot.clock import SystemClock
+    from bot.commands import Registry
+    from bot.config import load_settings
+    from bot.context import Services
+    from bot.replies import Renderer
+    from domain.roster import Role
+    from domain.territory import Territory
+    from handlers.demo import seed_demo
+    from handlers.roster.common import regions
+    from storage.db import Database
+    from storage.migrate import upgrade
+    from storage.repositories.roster import GrantRepository, RosterRepository
+
+    settings = load_settings(database_url=database_url, bot_data_dir=str(workdir / "var"))
+    await upgrade(database_url)
+    clock = SystemClock(settings.tz)
+    services = Services(settings=settings, clock=clock, renderer=Renderer(), registry=Registry())
+    db = Database(database_url)
+    try:
+        await seed_demo(db, services, clock.now(), bind_groups=True)
+        tree = regions(services)
+        members, operators, counties, teachers = [], [], [], []
+        async with db.unit_of_work() as uow:
+            repo = uow.repo(RosterRepository)
+            reviewers = [m for m in await repo.in_territory(Territory(tree.province)) if m.role is Role.REVIEWER]
+            for i, m in enumerate(reviewers[:40]):
+                uid = f"mix-m-{i:02d}"
+                await repo.save(replace(m, user_id=uid), now=clock.now())
+                members.append((uid, m.name))
+            grants = uow.repo(GrantRepository)
+            for i, city in enumerate(tree.cities[:9]):
+                uid = f"mix-op-{i:02d}"
+                await grants.grant(uid, f"{city.stem}运营员", Territory(tree.province, city.name), by="bench",
+                                   now=clock.now())
+                operators.append((uid, f"{city.stem}运营员", city.name))
+            counties = [(c.name, k.name) for c in tree.cities for k in tree.counties_of(c.name)]
+            teachers = [r.account for r in reviewers[40:400]]
+    finally:
+        await db.dispose()
+    return {"members": members, "operators": operators, "counties": counties, "teachers": teachers}
+
+
+class MixLoad:
+    """Open-loop load of the command mix; latencies per command kind."""
+
+    def __init__(self, sim, plan: dict, seed: int = 7):
+        import random
+        self.sim = sim
+        self.rng = random.Random(seed)
+        self.plan = plan
+        self.lock = threading.Lock()
+        self.latencies: dict[str, list[float]] = {k: [] for k, _ in MIX}
+        self.errors = 0
+        self.n = 0
+
+    def pick(self) -> tuple[str, str, str, str]:
+        """(kind, text, user, conversation)."""
+        rng, plan = self.rng, self.plan
+        kinds, weights = zip(*MIX, strict=True)
+        kind = rng.choices(kinds, weights)[0]
+        op_id, _op_name, city = rng.choice(plan["operators"]) if rng.random() < 0.8 else ("op-zj-001", "", "")
+        member_id = rng.choice(plan["members"])[0]
+        group = rng.choice(GROUPS)
+        if kind == "/积分":
+            return kind, "/积分", member_id, rng.choice((group, "p2p"))
+        if kind == "/积分 T":
+            return kind, f"/积分 {rng.choice(plan['teachers'])}", "op-zj-001", "p2p"
+        if kind == "/名单":
+            _c, k = rng.choice([x for x in plan["counties"] if not city or x[0] == city])
+            return kind, f"/名单 {k}", op_id, rng.choice((group, "p2p"))
+        if kind == "/登记":
+            _c, k = rng.choice([x for x in plan["counties"] if not city or x[0] == city])
+            self.n += 1
+            row = f"/登记 县={k} 姓名=测试{self.n} 学段=小学 学科=数学 职称=一级教师 手机=136{self.n:08d} 往届=否"
+            return kind, row, op_id, "cid-trainer-group"
+        return kind, kind, rng.choice((member_id, op_id)), group
+
+    def one(self, kind: str, text: str, user: str, conversation: str, timeout: float = 15.0) -> None:
+        conv = self.sim.private(user) if conversation == "p2p" else self.sim.group(conversation)
+        seconds = answer_time(self.sim, text, user, conv, timeout)
+        with self.lock:
+            if seconds is None:
+                self.errors += 1
+            else:
+                self.latencies[kind].append(seconds * 1000)
+
+    def open_loop(self, rate: float, seconds: float) -> None:
+        n = int(rate * seconds)
+        jobs = [self.pick() for _ in range(n)]
+        t0 = time.monotonic()
+        threads = []
+        for i, job in enumerate(jobs):
+            delay = t0 + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            t = threading.Thread(target=self.one, args=job)
+            t.start()
+            threads.append(t)
+        for t in threads:
+            t.join()
+
+
+def measure_mix(args, database_url: str | None, label: str) -> dict:
+    import asyncio
+
+    from simulator.server import DEFAULT_USERS, FakeDingTalk, SimUser
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        url = database_url or f"sqlite+aiosqlite:///{workdir / 'mix.sqlite3'}"
+        t0 = time.monotonic()
+        plan = asyncio.run(_seed_mix(url, workdir))
+        seeded = time.monotonic() - t0
+        users = [*DEFAULT_USERS, *(SimUser(uid, name, org="审核员") for uid, name in plan["members"]),
+                 *(SimUser(uid, name, org=city) for uid, name, city in plan["operators"])]
+        sim = FakeDingTalk(users=users)
+        sim.start_in_thread()
+        proc = start_target("bot", sim, workdir, database_url=url)
+        try:
+            sim.wait_connected(30)
+            load = MixLoad(sim, plan)
+            for _ in range(30):                              # warm-up: every kind once or more
+                load.one(*load.pick(), timeout=30)
+            for v in load.latencies.values():
+                v.clear()
+            load.errors = 0
+            load.open_loop(args.rate, args.seconds)
+            return {"label": label, "seeded_s": seeded, "latencies": load.latencies, "errors": load.errors,
+                    "rss": rss_mb(proc.pid)}
+        finally:
+            proc.terminate()
+            try:
+                proc.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            sim.stop()
+
+
+def _pg_database(base: str):
+    """A throwaway database on the server of ``base``: (url, drop())."""
+    import asyncio
+    import uuid
+
+    import asyncpg
+    admin = base.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"mix_bench_{uuid.uuid4().hex[:8]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    return base.rsplit("/", 1)[0] + "/" + name, lambda: asyncio.run(run(drop))
+
+
+def print_mix(r: dict, rate: float) -> None:
+    every = [x for v in r["latencies"].values() for x in v]
+    print(f"\nmix on {r['label']} at {rate:.0f} cmd/s (province seeded in {r['seeded_s']:.1f} s, "
+          f"bot RSS after {r['rss']:.1f} MB):")
+    print(f"  {'command':10} {'n':>5} {'p50 ms':>8} {'p99 ms':>8}")
+    for kind, _w in MIX:
+        v = r["latencies"][kind]
+        print(f"  {kind:10} {len(v):5d} {pct(v, 50):8.1f} {pct(v, 99):8.1f}")
+    p99 = pct(every, 99)
+    print(f"  {'all':10} {len(every):5d} {pct(every, 50):8.1f} {p99:8.1f}   errors {r['errors']}   "
+          f"[target p99 <= 50 ms: {'ok' if p99 <= 50 and not r['errors'] else 'MISSED'}]")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--users", type=int, default=20, help="concurrent users in the closed loop")
     ap.add_argument("--seconds", type=float, default=10.0, help="duration of each phase")
     ap.add_argument("--rate", type=float, default=50.0, help="commands/s of the open-loop phase")
     ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot process to FILE")
+    ap.add_argument("--no-mix", action="store_true", help="skip the realistic command mix")
+    ap.add_argument("--pg", metavar="URL", nargs="?", const="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+                    help="also run the mix on PostgreSQL (a throwaway database on that server)")
     args = ap.parse_args()
     echo = measure("echo", args)
     bot = measure("bot", args)
@@ -185,10 +384,18 @@ def main() -> int:
     for name, r in (("echo bot", echo), ("bot", bot)):
         print(f"{name:10} {r['throughput']:9.1f} {r['p50']:8.1f} {r['p99']:8.1f} {r['n']:6d} {r['errors']:6d} "
               f"{r['idle_rss']:8.1f} {r['peak_rss']:8.1f} {r['cpu_ms']:10.2f} {r['gateway_ms']:11.2f}")
-    print(f"throughput ratio bot/echo: {ratio:.0%} (target >= 50%)")
+    print(f"/帮助 throughput ratio bot/echo: {ratio:.0%} (target >= 70%)")
     print(f"bot p99 at {args.rate:.0f} cmd/s: {bot['p99']:.1f} ms (target <= 100 ms); "
           f"echo p99 {echo['p99']:.1f} ms")
-    print(f"bot idle RSS: {bot['idle_rss']:.1f} MB (target < 150 MB); echo idle RSS {echo['idle_rss']:.1f} MB")
+    print(f"bot idle RSS: {bot['idle_rss']:.1f} MB (target < 100 MB); echo idle RSS {echo['idle_rss']:.1f} MB")
+    if not args.no_mix:
+        print_mix(measure_mix(args, None, "SQLite"), args.rate)
+        if args.pg:
+            url, drop = _pg_database(args.pg)
+            try:
+                print_mix(measure_mix(args, url, "PostgreSQL"), args.rate)
+            finally:
+                drop()
     return 0
 
 

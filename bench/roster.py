@@ -58,7 +58,7 @@ def city_pastes(tree, city: str, start: int) -> tuple[dict[str, list[str]], int]
     for role, lines in rows.items():
         chunks, cur = [], []
         for line in lines:
-            if cur and len("\n".join(cur + [line])) > LIMIT:
+            if cur and len("\n".join([*cur, line])) > LIMIT:
                 chunks.append("/登记\n" + "\n".join(cur))
                 cur = []
             cur.append(line)
@@ -67,16 +67,159 @@ def city_pastes(tree, city: str, start: int) -> tuple[dict[str, list[str]], int]
     return pastes, i - start
 
 
+class _Harness:
+    """The bot and the fake DingTalk of one run: send a message and wait for the reply; time the bot's work."""
+
+    def __init__(self, sim, bot) -> None:
+        self.sim, self.bot = sim, bot
+        self.spans: list[tuple[float, float]] = []
+        original = bot.dispatcher.handle
+
+        async def timed(msg):
+            t0 = time.perf_counter()
+            try:
+                return await original(msg)
+            finally:
+                self.spans.append((t0, time.perf_counter()))
+        bot.dispatcher.handle = timed
+
+    async def quiet(self) -> None:
+        """Wait until the bot is idle and forget the spans so far."""
+        await self.bot.dispatcher.drain()
+        self.spans.clear()
+
+    def busy(self) -> dict[str, float]:
+        """Time the bot was handling at least one message (union of spans), their sum, the longest."""
+        spans = self.spans
+        union, end = 0.0, float("-inf")
+        for a, b in sorted(spans):
+            if b > end:
+                union += b - max(a, end)
+                end = b
+        return {"union": union, "sum": sum(b - a for a, b in spans), "max": max((b - a for a, b in spans), default=0.0),
+                "messages": len(spans)}
+
+    async def say(self, text: str, user: str, conversation: str, timeout: float = 60.0) -> str:
+        sim = self.sim
+
+        def go():
+            u = sim.user(user)
+            conv = sim.group(conversation) if "p2p" not in conversation else sim.private(u)
+            mid = sim.send_message(text, user=u, conversation=conv)
+            return sim.text_of(sim.wait_reply(mid, timeout))
+        return await asyncio.to_thread(go)
+
+
+async def _create_pg(url: str) -> tuple[str, str, str]:
+    """A throwaway database on that server (dropped at the end): (its URL, the admin URL, its name)."""
+    import uuid
+
+    import asyncpg
+    pg_admin = url.replace("postgresql+asyncpg://", "postgresql://")
+    pg_name = f"roster_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(pg_admin)
+    await conn.execute(f'CREATE DATABASE "{pg_name}"')
+    await conn.close()
+    return url.rsplit("/", 1)[0] + "/" + pg_name, pg_admin, pg_name
+
+
+async def _drop_pg(pg_admin: str, pg_name: str) -> None:
+    import asyncpg
+    conn = await asyncpg.connect(pg_admin)
+    await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+    await conn.close()
+
+
+async def _register(h: _Harness, args, tree, operators, db_url: str) -> bool:
+    """Every city's operator pastes its roster at once (or one city after another); prints the figures."""
+    from domain.territory import Territory
+    from storage.repositories.roster import RosterRepository
+
+    for cid, role in (("cid-admin-group", "管理员群"), ("cid-trainer-group", "讲师群"),
+                      ("cid-reviewer-group", "审核员群")):
+        assert "已把本群" in await h.say(f"/绑定 {role}", "op-zj-001", cid)
+    for city, u in operators.items():
+        reply = await h.say(f"/授权 @{u.name} {city}", "op-zj-001", "cid-admin-group")
+        assert "已授权" in reply, reply
+    plans, start, people = {}, 0, 0
+    for c in tree.cities:
+        plans[c.name], n = city_pastes(tree, c.name, start)
+        start += n
+        people += n
+    groups = {"admin": "cid-admin-group", "trainer": "cid-trainer-group", "reviewer": "cid-reviewer-group"}
+    messages = sum(len(v) for p in plans.values() for v in p.values())
+
+    async def city_run(city: str) -> list[str]:
+        out = []
+        for role, chunks in plans[city].items():
+            for text in chunks:
+                out.append(await h.say(text, operators[city].staff_id, groups[role]))
+        return out
+
+    await h.quiet()
+    t0 = time.perf_counter()
+    if args.sequential:
+        replies = [await city_run(c.name) for c in tree.cities]
+    else:
+        replies = await asyncio.gather(*(city_run(c.name) for c in tree.cities))
+    wall = time.perf_counter() - t0
+    await h.bot.dispatcher.drain()
+    reg_busy = h.busy()
+    problems = [r for rs in replies for r in rs if "有问题" in r or "已登记" not in r]
+    async with h.bot.db.unit_of_work() as uow:
+        stored = len(await uow.repo(RosterRepository).in_territory(Territory(tree.province)))
+    province = await h.say("/名单 全省", "op-zj-001", "cid-admin-group")
+
+    how = "one after another" if args.sequential else "at once"
+    print(f"registration: {people} people in {messages} pastes from {len(tree.cities)} cities {how} "
+          f"({'SQLite' if db_url.startswith('sqlite') else 'PostgreSQL'})")
+    print(f"  bot time {reg_busy['union']:.2f} s (target < 5 s) = time with at least one paste in hand; "
+          f"sum over the {reg_busy['messages']} pastes {reg_busy['sum']:.2f} s "
+          f"{'' if args.sequential else '(they overlap: 11 cities at once)'}, "
+          f"slowest paste {reg_busy['max']:.2f} s")
+    print(f"  wall {wall:.2f} s from the first paste sent to the last reply; stored {stored}; "
+          f"rows refused {len(problems)}")
+    print(f"  /名单 全省: {'all cities 100%' if province.count('100%') == len(tree.cities) else province[:200]}")
+    return stored == people and not problems
+
+
+async def _export(h: _Harness, tree) -> None:
+    """/导出 名单 for each city through the chat, and the two writers alone; prints the figures."""
+    from domain.territory import Territory
+    from handlers.roster.common import config
+    from handlers.roster.export import roster_header
+    from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
+    from storage.repositories.roster import RosterRepository
+
+    print(f"{'city':8} {'people':>6} {'chat s':>7} {'xlsx s':>7} {'docx s':>7}"
+          "   (chat: /导出 名单, both files + links)")
+    worst = 0.0
+    for c in tree.cities:
+        await h.quiet()
+        reply = await h.say(f"/导出 名单 {c.name}", "op-zj-001", "cid-admin-group")
+        await h.bot.dispatcher.drain()
+        chat_s = h.busy()["union"]
+        assert "单聊" in reply, reply
+        async with h.bot.db.unit_of_work() as uow:
+            members = await uow.repo(RosterRepository).in_territory(Territory(tree.province, c.name),
+                                                                    statuses=("active",))
+        header = roster_header(c.name, "运营员", "2026-04-28")
+        spec = roster_form_spec(rules=config(h.bot.services).quotas)
+        t1 = time.perf_counter()
+        write_roster_xlsx(members, header, tree=tree, spec=spec)
+        t2 = time.perf_counter()
+        write_roster_docx(members, header, tree=tree, spec=spec)
+        t3 = time.perf_counter()
+        worst = max(worst, chat_s)
+        print(f"{c.name:8} {len(members):6d} {chat_s:7.3f} {t2 - t1:7.3f} {t3 - t2:7.3f}")
+    print(f"slowest city export through chat: {worst:.3f} s (target < 1 s)")
+
+
 async def main_async(args) -> int:
     from bot.app import BotApp
     from bot.config import load_settings
     from domain.regions import load_default_regions
-    from domain.territory import Territory
-    from handlers.roster_common import config
-    from handlers.roster_export import roster_header
-    from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
     from simulator.server import DEFAULT_USERS, FakeDingTalk, SimUser
-    from storage.repositories.roster import RosterRepository
 
     tree = load_default_regions()
     operators = {c.name: SimUser(f"city-op-{i:02d}", f"{c.stem}运营员", org=f"{c.name}教育技术中心")
@@ -87,130 +230,25 @@ async def main_async(args) -> int:
     db_url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
     pg_admin, pg_name = None, None
     if args.pg:
-        # A throwaway database on that server, dropped at the end.
-        import uuid
-        import asyncpg
-        pg_admin = args.pg.replace("postgresql+asyncpg://", "postgresql://")
-        pg_name = f"roster_bench_{uuid.uuid4().hex[:8]}"
-        conn = await asyncpg.connect(pg_admin)
-        await conn.execute(f'CREATE DATABASE "{pg_name}"')
-        await conn.close()
-        db_url = args.pg.rsplit("/", 1)[0] + "/" + pg_name
+        db_url, pg_admin, pg_name = await _create_pg(args.pg)
     settings = load_settings(database_url=db_url, bot_http_port=0, bot_data_dir=str(Path(tmp.name) / "var"),
                              bot_link_secret="bench", bot_superadmins=["op-zj-001"], bot_handler_timeout=60.0,
                              dingtalk_client_id=sim.client_id, dingtalk_client_secret=sim.client_secret,
                              dingtalk_openapi_endpoint=sim.base_url, log_level="WARNING")
     bot = BotApp(settings)
     await bot.start()
-    spans: list[tuple[float, float]] = []
-    original = bot.dispatcher.handle
-
-    async def timed(msg):
-        t0 = time.perf_counter()
-        try:
-            return await original(msg)
-        finally:
-            spans.append((t0, time.perf_counter()))
-    bot.dispatcher.handle = timed
-
-    def busy() -> dict[str, float]:
-        """Time the bot was handling at least one message (union of spans), their sum, the longest."""
-        union, end = 0.0, float("-inf")
-        for a, b in sorted(spans):
-            if b > end:
-                union += b - max(a, end)
-                end = b
-        return {"union": union, "sum": sum(b - a for a, b in spans), "max": max((b - a for a, b in spans), default=0.0),
-                "messages": len(spans)}
-
-    async def say(text: str, user: str, conversation: str, timeout: float = 60.0) -> str:
-        def go():
-            u = sim.user(user)
-            conv = sim.group(conversation) if "p2p" not in conversation else sim.private(u)
-            mid = sim.send_message(text, user=u, conversation=conv)
-            return sim.text_of(sim.wait_reply(mid, timeout))
-        return await asyncio.to_thread(go)
-
+    h = _Harness(sim, bot)
     try:
         await asyncio.to_thread(sim.wait_connected, 15)
-        for cid, role in (("cid-admin-group", "管理员群"), ("cid-trainer-group", "讲师群"),
-                          ("cid-reviewer-group", "审核员群")):
-            assert "已把本群" in await say(f"/绑定 {role}", "op-zj-001", cid)
-        for city, u in operators.items():
-            reply = await say(f"/授权 @{u.name} {city}", "op-zj-001", "cid-admin-group")
-            assert "已授权" in reply, reply
-        plans, start, people = {}, 0, 0
-        for c in tree.cities:
-            plans[c.name], n = city_pastes(tree, c.name, start)
-            start += n
-            people += n
-        groups = {"admin": "cid-admin-group", "trainer": "cid-trainer-group", "reviewer": "cid-reviewer-group"}
-        messages = sum(len(v) for p in plans.values() for v in p.values())
-
-        async def city_run(city: str) -> list[str]:
-            out = []
-            for role, chunks in plans[city].items():
-                for text in chunks:
-                    out.append(await say(text, operators[city].staff_id, groups[role]))
-            return out
-
-        await bot.dispatcher.drain()
-        spans.clear()
-        t0 = time.perf_counter()
-        if args.sequential:
-            replies = [await city_run(c.name) for c in tree.cities]
-        else:
-            replies = await asyncio.gather(*(city_run(c.name) for c in tree.cities))
-        wall = time.perf_counter() - t0
-        await bot.dispatcher.drain()
-        reg_busy = busy()
-        problems = [r for rs in replies for r in rs if "有问题" in r or "已登记" not in r]
-        async with bot.db.unit_of_work() as uow:
-            stored = len(await uow.repo(RosterRepository).in_territory(Territory(tree.province)))
-        province = await say("/名单 全省", "op-zj-001", "cid-admin-group")
-
-        how = "one after another" if args.sequential else "at once"
-        print(f"registration: {people} people in {messages} pastes from {len(tree.cities)} cities {how} "
-              f"({'SQLite' if db_url.startswith('sqlite') else 'PostgreSQL'})")
-        print(f"  bot time {reg_busy['union']:.2f} s (target < 5 s) = time with at least one paste in hand; "
-              f"sum over the {reg_busy['messages']} pastes {reg_busy['sum']:.2f} s "
-              f"{'' if args.sequential else '(they overlap: 11 cities at once)'}, slowest paste {reg_busy['max']:.2f} s")
-        print(f"  wall {wall:.2f} s from the first paste sent to the last reply; stored {stored}; "
-              f"rows refused {len(problems)}")
-        print(f"  /名单 全省: {'all cities 100%' if province.count('100%') == len(tree.cities) else province[:200]}")
-
-        print(f"{'city':8} {'people':>6} {'chat s':>7} {'xlsx s':>7} {'docx s':>7}   (chat: /导出 名单, both files + links)")
-        worst = 0.0
-        for c in tree.cities:
-            await bot.dispatcher.drain()
-            spans.clear()
-            reply = await say(f"/导出 名单 {c.name}", "op-zj-001", "cid-admin-group")
-            await bot.dispatcher.drain()
-            chat_s = busy()["union"]
-            assert "单聊" in reply, reply
-            async with bot.db.unit_of_work() as uow:
-                members = await uow.repo(RosterRepository).in_territory(Territory(tree.province, c.name),
-                                                                        statuses=("active",))
-            header = roster_header(c.name, "运营员", "2026-04-28")
-            spec = roster_form_spec(rules=config(bot.services).quotas)
-            t1 = time.perf_counter()
-            write_roster_xlsx(members, header, tree=tree, spec=spec)
-            t2 = time.perf_counter()
-            write_roster_docx(members, header, tree=tree, spec=spec)
-            t3 = time.perf_counter()
-            worst = max(worst, chat_s)
-            print(f"{c.name:8} {len(members):6d} {chat_s:7.3f} {t2 - t1:7.3f} {t3 - t2:7.3f}")
-        print(f"slowest city export through chat: {worst:.3f} s (target < 1 s)")
-        return 0 if stored == people and not problems else 1
+        ok = await _register(h, args, tree, operators, db_url)
+        await _export(h, tree)
+        return 0 if ok else 1
     finally:
         await bot.stop()
         sim.stop()
         tmp.cleanup()
-        if pg_name:
-            import asyncpg
-            conn = await asyncpg.connect(pg_admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-            await conn.close()
+        if pg_name and pg_admin:
+            await _drop_pg(pg_admin, pg_name)
 
 
 def main() -> int:

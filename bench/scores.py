@@ -156,11 +156,11 @@ async def run_one(kind: str, args) -> dict:
     from bot.replies import Renderer
     from domain.scores import period_of
     from domain.scores.activity import parse_activity
-    from handlers.scores_service import ScoresRuntime, county_shares, ingest, ranking, score_summary
+    from handlers.scores.service import ScoresRuntime, county_shares, ingest, ranking, score_summary
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.repositories.scores import TeacherRepository
-    from handlers.scores import render_score_context
+    from handlers.scores.commands import render_score_context
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-scores-"))
     dbname = None
@@ -241,7 +241,7 @@ async def run_one(kind: str, args) -> dict:
                 teacher = await uow.repo(TeacherRepository).by_account(account)
                 period = period_of(runtime.rules, "year", today)
                 summary = await score_summary(uow, runtime, teacher, period, today)
-                renderer.render("scores/score", render_score_context(teacher, summary, runtime.rules, today,
+                renderer.render("scores/score", render_score_context(teacher, summary, today,
                                                                      show_account=True))
             lat.append((time.perf_counter() - t0) * 1000)
         out.update(score_p50_ms=pct(lat, 50), score_p99_ms=pct(lat, 99))

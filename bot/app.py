@@ -4,8 +4,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
@@ -28,27 +29,32 @@ from scheduler import JobRunner, JobSpec, Scheduler
 from storage.db import Database
 from storage.migrate import upgrade
 
+if TYPE_CHECKING:
+    from handlers.feature import Feature
+
 log = logging.getLogger("bot.app")
 
 
 class BotApp:
     """One bot instance. ``await start()`` … ``await stop()``.
 
-    ``routers`` defaults to every feature module under ``handlers/``; tests
-    may add routers (e.g. one whose handler raises).
+    ``features`` defaults to the explicit list in ``handlers/features.py``; ``routers`` (default: the
+    features' routers) replaces the commands, and tests may add routers (e.g. one whose handler raises).
     """
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, routers: list[Router] | None = None,
-                 extra_routers: list[Router] = (), migrate: bool = True, connect: bool = True,
-                 serve_http: bool = True):
-        from handlers import feature_modules
+                 extra_routers: Sequence[Router] = (), migrate: bool = True, connect: bool = True,
+                 serve_http: bool = True, features: Sequence[Feature] | None = None):
+        from handlers.features import FEATURES
+        from handlers.features import routers as feature_routers
 
         self.settings = settings
         self.clock = clock or SystemClock(settings.tz)
-        self.modules = feature_modules()
+        self.features: Sequence[Feature] = FEATURES if features is None else features
         if routers is None:
-            routers = [m.router for m in self.modules if hasattr(m, "router")]
-        self.registry = Registry([*routers, *extra_routers])
+            routers = feature_routers(tuple(self.features))
+        self.registry = Registry()
+        self.registry.include_routers(*routers, *extra_routers)
         self.metrics = Metrics()
         self.renderer = Renderer()
         self.services = Services(settings=settings, clock=self.clock, renderer=self.renderer, registry=self.registry)
@@ -74,10 +80,7 @@ class BotApp:
 
     def jobs(self) -> list[JobSpec]:
         from scheduler.jobs import JOBS
-        out = list(JOBS)
-        for m in self.modules:
-            out.extend(getattr(m, "JOBS", []))
-        return out
+        return [*JOBS, *(job for f in self.features for job in f.jobs)]
 
     async def start(self) -> None:
         try:
@@ -99,19 +102,17 @@ class BotApp:
         self.services.on_outbox = self.outbox.wake
         delivery = ReplyDelivery(self.api, self.inbox, self.outbox.wake)
         self.dispatcher = Dispatcher(self.services, self.db, delivery, self.metrics, self.inbox)
-        for m in self.modules:
-            hook = getattr(m, "on_startup", None)
-            if hook:
-                await hook(self)
+        for f in self.features:
+            if f.on_startup:
+                await f.on_startup(self)
         self.outbox.start()
         self.scheduler = Scheduler(JobRunner(self.db, self.services), self.jobs(), s.tz)
         self.scheduler.start()
         if self._serve_http:
             app = make_http_app(self)
-            for m in self.modules:
-                hook = getattr(m, "setup_http", None)
-                if hook:
-                    hook(app, self)
+            for f in self.features:
+                if f.setup_http:
+                    f.setup_http(app, self)
             self.http_runner = web.AppRunner(app, access_log=None)
             await self.http_runner.setup()
             site = web.TCPSite(self.http_runner, s.bot_http_host, s.bot_http_port)
@@ -151,6 +152,7 @@ class BotApp:
             msg_id = f"stream:{stream_message_id}" if stream_message_id else f"local:{uuid.uuid4().hex}"
             msg = msg.__class__(**{**msg.__dict__, "msg_id": msg_id})
             data = {**data, "msgId": msg_id}
+        assert self.dispatcher is not None, "frames arrive only after start()"
         if await self.inbox.store(msg.msg_id, data):
             self.dispatcher.submit(msg)
         else:
@@ -167,7 +169,7 @@ class BotApp:
             except Exception:
                 log.exception("unreadable stored message %s", msg_id)
                 continue
-            if self.dispatcher.submit(msg) is not None:
+            if self.dispatcher is not None and self.dispatcher.submit(msg) is not None:
                 n += 1
         if n:
             log.info("handling %d stored message(s) left unhandled", n)

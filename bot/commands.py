@@ -21,9 +21,9 @@ import difflib
 import enum
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.incoming import to_halfwidth
 
@@ -42,7 +42,7 @@ class GroupRole(str, enum.Enum):
         return GROUP_LABELS[self]
 
     @classmethod
-    def parse(cls, text: str) -> "GroupRole":
+    def parse(cls, text: str) -> GroupRole:
         key = text.strip().lower()
         for role, words in _GROUP_WORDS.items():
             if key in words:
@@ -161,7 +161,20 @@ class Chat(str, enum.Enum):
 
 
 Handler = Callable[["Context", "Args"], Awaitable["Reply"]]
-Permission = Callable[["Context"], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Who may use a command: a check and the Chinese words that describe who may.
+
+    Named permissions live in ``handlers/permissions.py`` (one module for every feature).
+    """
+
+    who: str
+    check: Callable[[Context], Awaitable[bool]]
+
+    async def allows(self, ctx: Context) -> bool:
+        return await self.check(ctx)
 
 
 @dataclass(frozen=True)
@@ -173,8 +186,7 @@ class CommandSpec:
     args: tuple[Arg, ...] = ()
     groups: frozenset[GroupRole] | None = None   # None: any bound group (and 1:1 chats)
     chat: Chat = Chat.ANY
-    permission: Permission | None = None        # checked after parsing; False → 无权限
-    permission_text: str = ""                   # who may use it, shown in help
+    permission: Permission | None = None        # checked after parsing; refused → 无权限 naming permission.who
     raw: bool = False               # handler parses ctx.text itself (multi-line paste, dialogue starters)
     examples: tuple[str, ...] = ()
     extra_aliases: tuple[str, ...] = ()
@@ -199,16 +211,46 @@ class CommandSpec:
         return True
 
 
-class Args(dict):
-    """Parsed arguments by English key; ``args.rest`` holds the raw text after the command."""
+T = TypeVar("T")
 
-    rest: str = ""
 
-    def __getattr__(self, item: str) -> Any:
-        try:
-            return self[item]
-        except KeyError:
-            raise AttributeError(item) from None
+class Args:
+    """Parsed arguments by English key, read through typed accessors.
+
+    ``args.value("number", int)`` is an argument that is always there (required, or with a
+    default); ``args.optional("name", str)`` may be ``None``. A wrong type is a programming
+    error (the spec's converter and the handler disagree) and raises ``TypeError``.
+    ``args.rest`` holds the raw text after the command.
+    """
+
+    __slots__ = ("_values", "rest")
+
+    def __init__(self, values: dict[str, Any] | None = None, rest: str = ""):
+        self._values: dict[str, Any] = dict(values or {})
+        self.rest = rest
+
+    def value(self, key: str, kind: type[T]) -> T:
+        v = self._values.get(key)
+        if not isinstance(v, kind):
+            raise TypeError(f"argument {key!r}: expected {kind.__name__}, got {type(v).__name__}")
+        return v
+
+    def optional(self, key: str, kind: type[T]) -> T | None:
+        v = self._values.get(key)
+        if v is None:
+            return None
+        if not isinstance(v, kind):
+            raise TypeError(f"argument {key!r}: expected {kind.__name__}, got {type(v).__name__}")
+        return v
+
+    def set(self, key: str, value: Any) -> None:
+        self._values[key] = value
+
+    def __contains__(self, key: str) -> bool:
+        return self._values.get(key) is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
 
 
 # /帮助 lists commands under these headings, in this order (others after them).
@@ -226,14 +268,14 @@ class Router:
 
     def command(self, name: str, *, alias: str, help: str, args: Sequence[Arg] = (),
                 groups: Iterable[GroupRole] | None = None, chat: Chat = Chat.ANY,
-                permission: Permission | None = None, permission_text: str = "",
+                permission: Permission | None = None,
                 raw: bool = False, examples: Sequence[str] = (), extra_aliases: Sequence[str] = (),
                 section: str | None = None):
         def decorate(fn: Handler) -> Handler:
             self.commands.append(CommandSpec(
                 name=name, alias=alias, handler=fn, help=help, args=tuple(args),
                 groups=frozenset(groups) if groups is not None else None, chat=chat,
-                permission=permission, permission_text=permission_text, raw=raw,
+                permission=permission, raw=raw,
                 examples=tuple(examples), extra_aliases=tuple(extra_aliases), router=self.name,
                 section=section or self.section,
             ))
@@ -253,6 +295,9 @@ class Registry:
         self.commands: list[CommandSpec] = []
         self.dialogues: dict[str, Handler] = {}
         self._by_name: dict[str, CommandSpec] = {}
+        self.include_routers(*routers)
+
+    def include_routers(self, *routers: Router) -> None:
         for r in routers:
             self.include(r)
 
@@ -345,12 +390,12 @@ class ParseFailure(Exception):
     arg: Arg | None
     value: str
     expected: str
+    missing: bool = False           # a required argument was not given (``expected`` is its help)
 
 
 def parse_args(spec: CommandSpec, rest: str) -> Args:
     """Parse ``rest`` against the spec; raise ParseFailure naming the argument."""
-    result = Args()
-    result.rest = rest
+    result = Args(rest=rest)
     if spec.raw:
         return result
     try:
@@ -389,11 +434,11 @@ def parse_args(spec: CommandSpec, rest: str) -> Args:
     for a in spec.args:
         if a in values:
             try:
-                result[a.key] = a.convert(values[a])
+                result.set(a.key, a.convert(values[a]))
             except ArgError as exc:
                 raise ParseFailure(a, values[a], exc.expected) from None
         elif a.required:
-            raise ParseFailure(a, "", f"缺少{a.label}" + (f"（{a.help}）" if a.help else ""))
+            raise ParseFailure(a, "", a.help, missing=True)
         else:
-            result[a.key] = a.default
+            result.set(a.key, a.default)
     return result

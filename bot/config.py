@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     log_level: str = _env("BOT_LOG_LEVEL", "INFO")
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):
         toml = _TomlSource(settings_cls, os.environ.get("BOT_CONFIG_FILE"))
         # Priority: explicit arguments (tests, CLI) > environment > TOML file > defaults.
         return (init_settings, env_settings, toml)
@@ -174,11 +175,11 @@ _ALIASES = {
 def load_settings(**overrides: Any) -> Settings:
     """Build settings; raise ConfigError with one clear line on a bad value."""
     try:
-        return Settings(**{_ALIASES.get(k, k): v for k, v in overrides.items()})
+        return Settings(**{str(_ALIASES.get(k, k)): v for k, v in overrides.items()})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = err["loc"][0] if err["loc"] else "?"
-        name = _ALIASES.get(str(loc), str(loc)).upper()
+        name = str(_ALIASES.get(str(loc), str(loc))).upper()
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"bad setting {name}: {msg} (got {err.get('input')!r})") from None
 

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from bot.commands import GroupRole
 from bot.incoming import IncomingMessage
+from bot.proactive import enqueue_reply
 from bot.replies import Reply
 
 if TYPE_CHECKING:
@@ -18,6 +20,50 @@ if TYPE_CHECKING:
     from storage.db import UnitOfWork
 
 T = TypeVar("T")
+
+
+class ServiceKey(Generic[T]):
+    """A typed name of a process-wide shared object, built on first use by ``factory``.
+
+    Declare one per shared object next to the code that owns it::
+
+        REGIONS = ServiceKey[RegionTree]("roster.regions", lambda services: ...)
+        tree = ctx.services.use(REGIONS)
+    """
+
+    __slots__ = ("factory", "name")
+
+    def __init__(self, name: str, factory: Callable[[Services], T]):
+        self.name = name
+        self.factory = factory
+
+    def __repr__(self) -> str:
+        return f"ServiceKey({self.name!r})"
+
+
+class MemoKey(Generic[T]):
+    """A typed name of a value computed once per message (``ctx.memo``)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+class Memo:
+    """Per-message memo: what several permission checks and the handler would compute again."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[MemoKey[Any], Any] = {}
+
+    def get(self, key: MemoKey[T]) -> T | None:
+        return self._values.get(key)
+
+    def set(self, key: MemoKey[T], value: T) -> T:
+        self._values[key] = value
+        return value
 
 
 @dataclass(frozen=True)
@@ -32,22 +78,28 @@ class Actor:
 class Services:
     """Process-wide collaborators shared by handlers and jobs."""
 
-    settings: "Settings"
-    clock: "Clock"
-    renderer: "Renderer"
-    registry: "Registry"
-    extras: dict[str, Any] = field(default_factory=dict)
+    settings: Settings
+    clock: Clock
+    renderer: Renderer
+    registry: Registry
     on_outbox: Callable[[], None] = lambda: None   # wakes the outbox worker after a commit
+    _shared: dict[ServiceKey[Any], Any] = field(default_factory=dict)
 
-    def get(self, key: str, factory: Callable[[], T]) -> T:
-        """A lazily built, cached shared object (e.g. the region tree)."""
-        if key not in self.extras:
-            self.extras[key] = factory()
-        return self.extras[key]
+    def use(self, key: ServiceKey[T]) -> T:
+        """The shared object named by ``key``, built by its factory on first use."""
+        try:
+            return self._shared[key]
+        except KeyError:
+            value = self._shared[key] = key.factory(self)
+            return value
+
+    def provide(self, key: ServiceKey[T], value: T) -> None:
+        """Install a shared object (a feature's provider, or a test's replacement)."""
+        self._shared[key] = value
 
     def download_url(self, file_id: str, expires_at: datetime) -> str:
-        from bot.links import sign_download
-        return sign_download(self.settings, file_id, expires_at)
+        from bot.links import LINK_SECRET, sign_download
+        return sign_download(self.settings.public_url, self.use(LINK_SECRET), file_id, expires_at)
 
 
 @dataclass
@@ -57,7 +109,7 @@ class Mention:
 
 
 class Context:
-    def __init__(self, *, message: IncomingMessage, uow: "UnitOfWork", services: Services,
+    def __init__(self, *, message: IncomingMessage, uow: UnitOfWork, services: Services,
                  group_role: GroupRole | None, actor: Actor, dialogue: Any = None):
         self.message = message
         self.uow = uow
@@ -66,14 +118,15 @@ class Context:
         self.actor = actor
         self.dialogue = dialogue            # storage.repositories.core.Dialogue or None
         self.outbox_written = False
+        self.memo = Memo()                  # typed per-message memo (see MemoKey)
 
     # -- basics -------------------------------------------------------------
     @property
-    def settings(self) -> "Settings":
+    def settings(self) -> Settings:
         return self.services.settings
 
     @property
-    def clock(self) -> "Clock":
+    def clock(self) -> Clock:
         return self.services.clock
 
     def now(self) -> datetime:
@@ -90,9 +143,6 @@ class Context:
     @property
     def is_private(self) -> bool:
         return not self.message.is_group
-
-    def reply(self, template: str, **context: Any) -> Reply:
-        return Reply(template, context)
 
     def mentions(self) -> list[Mention]:
         """People @mentioned in the text, in order, with staff ids where DingTalk gave them.
@@ -133,19 +183,16 @@ class Context:
                                     action=action, entity=entity, entity_id=entity_id, before=before,
                                     after=after, reason=reason, territory=territory)
 
-    async def send_to_users(self, user_ids: list[str], reply: Reply, purpose: str = "") -> None:
+    async def send_to_users(self, user_ids: Sequence[str], reply: Reply, purpose: str = "") -> None:
         """Queue a 1:1 message to people (committed with this unit of work)."""
-        rendered = self.services.renderer.reply(reply)
-        await self.uow.outbox.enqueue(kind="users", user_ids=list(user_ids), msg_key="sampleMarkdown",
-                                      msg_param={"title": rendered.title, "text": rendered.text},
-                                      now=self.now(), reply_to_msg_id=self.message.msg_id, purpose=purpose)
+        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), user_ids=user_ids,
+                            reply_to_msg_id=self.message.msg_id, purpose=purpose)
         self.outbox_written = True
 
     async def send_to_group(self, conversation_id: str, reply: Reply, purpose: str = "") -> None:
-        rendered = self.services.renderer.reply(reply)
-        await self.uow.outbox.enqueue(kind="group", conversation_id=conversation_id, msg_key="sampleMarkdown",
-                                      msg_param={"title": rendered.title, "text": rendered.text},
-                                      now=self.now(), reply_to_msg_id=self.message.msg_id, purpose=purpose)
+        """Queue a message to a group (committed with this unit of work)."""
+        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), conversation_id=conversation_id,
+                            reply_to_msg_id=self.message.msg_id, purpose=purpose)
         self.outbox_written = True
 
     async def download_link(self, filename: str, content_type: str, data: bytes,

@@ -36,8 +36,7 @@ class Draft:
 
 
 def _row(msg: IncomingMessage, rendered: Rendered, *, to_user: bool, held: bool, purpose: str) -> dict[str, Any]:
-    param = {"title": rendered.title, "text": rendered.text}
-    base: dict[str, Any] = {"msg_key": "sampleMarkdown", "msg_param": param, "reply_to_msg_id": msg.msg_id,
+    base: dict[str, Any] = {"msg_key": rendered.msg_key, "msg_param": rendered.msg_param, "reply_to_msg_id": msg.msg_id,
                             "purpose": purpose, "held": held}
     if to_user:
         return {**base, "kind": "users", "user_ids": [msg.sender_staff_id] if msg.sender_staff_id else []}
@@ -58,7 +57,7 @@ def reply_drafts(msg: IncomingMessage, reply: Reply | None, renderer: Renderer, 
     to_user = not msg.is_group
     if msg.webhook_usable(now):
         drafts.append(Draft(_row(msg, rendered, to_user=to_user, held=True, purpose="reply"),
-                            markdown_body(rendered.title, rendered.text, at)))
+                            markdown_body(rendered.title, rendered.text, at, markdown=rendered.markdown)))
     elif to_user and not msg.sender_staff_id:
         log.error("cannot reach %s (webhook expired, no staff id); msgId=%s", msg.sender_id, msg.msg_id)
     else:

@@ -11,6 +11,7 @@ unhandled (handled again after the restart) or handled with its reply in the out
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import time
@@ -44,6 +45,7 @@ log = logging.getLogger("bot.dispatcher")
 CANCEL_NAMES = {"取消", "cancel", "退出"}
 _ALL_TABLES = tuple(Base.metadata.tables)
 HANDLER_SLOTS = {"sqlite": 4, "postgresql": 8}     # SQLite: one connection; PostgreSQL: a pool of 10
+CONFIRM_NAMES = {"确认", "确定"}
 
 
 class _AlreadyHandled(Exception):
@@ -93,7 +95,7 @@ class Dispatcher:
         task.add_done_callback(lambda _t, m=msg.msg_id: self.in_flight.discard(m))
         return task
 
-    async def drain(self, timeout: float = 10) -> None:
+    async def drain(self, timeout: float = 10) -> None:  # noqa: ASYNC109  (a deadline for several tasks)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
         await self.inbox.flush()
@@ -173,7 +175,7 @@ class Dispatcher:
         if msg.is_group:
             ctx.group_role = await self.group_role(ctx.uow, msg.conversation_id, now)
         command_name = split_command(msg.text)[0].lower() if is_command(msg.text) else None
-        if command_name is None or command_name in CANCEL_NAMES:
+        if command_name is None or command_name in CANCEL_NAMES or command_name in CONFIRM_NAMES:
             # Only plain answers and /取消 need the dialogue state (saves a query per command).
             dialogue = await ctx.uow.dialogues.get_any(msg.conversation_id, ctx.actor.id)
             if dialogue is not None and dialogue.expires_at <= now:
@@ -186,7 +188,7 @@ class Dispatcher:
             ctx.dialogue = dialogue
         return await self._route(ctx)
 
-    async def group_role(self, uow, conversation_id: str, now) -> GroupRole | None:
+    async def group_role(self, uow: UnitOfWork, conversation_id: str, now: datetime) -> GroupRole | None:
         """The role bound to a group (cached: see READ_CACHE_TTL)."""
         async def load() -> GroupRole | None:
             binding = await uow.groups.get(conversation_id)
@@ -199,25 +201,30 @@ class Dispatcher:
         if not text:
             return Outcome("user_error", Reply("input/empty", {}))
         if not is_command(text):
+            word = text.strip().lower()
             if ctx.dialogue is not None:
+                if word in CANCEL_NAMES:            # a bare 取消 inside a dialogue does what it says
+                    return await self._cancel(ctx)
                 return await self._dialogue_step(ctx)
-            return Outcome("user_error", Reply("input/not_command", {"text": text[:20]}))
+            bare = self.registry.find(text.split(maxsplit=1)[0]) if text.split() else None
+            if bare is None or word in CONFIRM_NAMES:
+                return Outcome("user_error", Reply("input/not_command", {"text": text[:20]}))
+            text = "/" + text.strip()               # 帮助 without the slash: the command it names
+        elif (ctx.dialogue is not None and split_command(text)[0].lower() in CONFIRM_NAMES
+              and not split_command(text)[1]):
+            # /确认 inside a dialogue answers the dialogue (the form's last step), not /确认 of reports.
+            ctx.message = _with_text(msg, split_command(text)[0])
+            return await self._dialogue_step(ctx)
 
         name, rest = split_command(text)
         if not name:
             return Outcome("user_error", Reply("input/empty", {}))
         if name.lower() in CANCEL_NAMES:
-            if ctx.dialogue is not None:
-                kind = ctx.dialogue.kind
-                await ctx.end_dialogue()
-                return Outcome("ok", Reply("dialogue/cancelled", {"kind": kind}), command="取消")
-            return Outcome("ok", Reply("dialogue/nothing_to_cancel", {}), command="取消")
+            return await self._cancel(ctx)
 
         spec = self.registry.find(name)
-        allowed = [s for s in self.registry.commands if s.allowed_in(ctx.group_role, msg.is_group)]
         if spec is None:
-            return Outcome("user_error", Reply("errors/unknown_command", {
-                "name": name, "suggestions": [_brief(s) for s in self.registry.suggest(name, allowed)]}))
+            return Outcome("user_error", unknown_command(ctx, name))
         if not spec.allowed_in(ctx.group_role, msg.is_group):
             return Outcome("user_error", Reply("errors/not_here", {
                 "command": spec.name, "groups": _where(spec), "bound": ctx.group_role is not None or msg.is_private}),
@@ -227,20 +234,28 @@ class Dispatcher:
         except ParseFailure as exc:
             return Outcome("user_error", Reply("errors/usage", {
                 "command": spec.name, "arg": exc.arg.label if exc.arg else None, "value": exc.value,
-                "expected": exc.expected, "usage": spec.usage, "examples": list(spec.examples)}), command=spec.name)
-        if spec.permission is not None and not await spec.permission(ctx):
+                "expected": exc.expected, "missing": exc.missing, "usage": spec.usage,
+                "examples": list(spec.examples)}), command=spec.name)
+        if spec.permission is not None and not await spec.permission.allows(ctx):
             return Outcome("user_error", Reply("errors/forbidden", {
-                "command": spec.name, "who": spec.permission_text}), command=spec.name)
+                "command": spec.name, "who": spec.permission.who}), command=spec.name)
         reply = await spec.handler(ctx, args)
         return Outcome("ok", reply, command=spec.name)
+
+    async def _cancel(self, ctx: Context) -> Outcome:
+        if ctx.dialogue is not None:
+            kind = ctx.dialogue.kind
+            await ctx.end_dialogue()
+            return Outcome("ok", Reply("dialogue/cancelled", {"kind": kind}), command="取消")
+        return Outcome("ok", Reply("dialogue/nothing_to_cancel", {}), command="取消")
 
     async def _dialogue_step(self, ctx: Context) -> Outcome:
         step = self.registry.dialogues.get(ctx.dialogue.kind)
         if step is None:  # a kind from an older version: end it cleanly
             await ctx.end_dialogue()
-            return Outcome("user_error", Reply("dialogue/cancelled", {"kind": ctx.dialogue and ctx.dialogue.kind or ""}))
-        args = Args()
-        args.rest = ctx.text
+            kind = (ctx.dialogue and ctx.dialogue.kind) or ""
+            return Outcome("user_error", Reply("dialogue/cancelled", {"kind": kind}))
+        args = Args(rest=ctx.text)
         reply = await step(ctx, args)
         return Outcome("ok", reply, command=f"dialogue:{ctx.dialogue.kind if ctx.dialogue else ''}")
 
@@ -253,7 +268,7 @@ async def usable_commands(ctx: Context) -> list[CommandSpec]:
             continue
         if spec.permission is not None:
             try:
-                if not await spec.permission(ctx):
+                if not await spec.permission.allows(ctx):
                     continue
             except UserError:
                 continue
@@ -267,6 +282,24 @@ async def _wrote(uow: UnitOfWork) -> bool:
         return False
     await uow.session.flush()
     return uow.has_written(_ALL_TABLES)
+
+
+def unknown_command(ctx: Context, name: str) -> Reply:
+    """Near commands usable here, and near commands that work elsewhere with where they work."""
+    registry = ctx.services.registry
+    near_all = registry.suggest(name)
+    near = [s for s in near_all if s.allowed_in(ctx.group_role, ctx.is_group)]
+    elsewhere = [s for s in near_all if s not in near]
+    if not near_all:                    # nothing close anywhere: what is close among the usable ones
+        near = registry.suggest(name, [s for s in registry.commands if s.allowed_in(ctx.group_role, ctx.is_group)])
+    return Reply("errors/unknown_command", {
+        "name": name, "suggestions": [_brief(s) for s in near],
+        "elsewhere": [{**_brief(s), "where": _where(s)} for s in elsewhere],
+        "unbound": ctx.is_group and ctx.group_role is None})
+
+
+def _with_text(msg: IncomingMessage, text: str) -> IncomingMessage:
+    return dataclasses.replace(msg, text=text)
 
 
 def _ref() -> str:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.links import verify_download
+from bot.links import LINK_SECRET, verify_download
 from bot.metrics import CONTENT_TYPE_LATEST
 
 if TYPE_CHECKING:
@@ -191,7 +191,8 @@ async def download(request: web.Request) -> web.Response:
     bot = get_bot(request)
     file_id = request.match_info["file_id"]
     now = bot.clock.now()
-    if not verify_download(bot.settings, file_id, request.query.get("e", ""), request.query.get("s", ""), now):
+    secret = bot.services.use(LINK_SECRET)
+    if not verify_download(secret, file_id, request.query.get("e", ""), request.query.get("s", ""), now):
         return web.Response(status=404, text="链接无效或已过期（24 小时有效），请在钉钉里重新导出。",
                             content_type="text/plain", charset="utf-8")
     async with bot.db.unit_of_work() as uow:

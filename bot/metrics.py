@@ -1,10 +1,10 @@
 """Prometheus metrics of one bot instance (own registry, so tests can run several)."""
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, disable_created_metrics, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-__all__ = ["Metrics", "CONTENT_TYPE_LATEST"]
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
 disable_created_metrics()
 

@@ -26,9 +26,9 @@ import enum
 import io
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -126,7 +126,7 @@ class RegionTree:
     _counties: dict[str, tuple[Region, ...]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def build(cls, province: str, cities: Iterable[tuple[str, Iterable[str]]]) -> "RegionTree":
+    def build(cls, province: str, cities: Iterable[tuple[str, Iterable[str]]]) -> RegionTree:
         city_regions: list[Region] = []
         counties: dict[str, tuple[Region, ...]] = {}
         for city, names in cities:
@@ -368,7 +368,8 @@ def regions_from_csv(text: str, source: str = "<csv>") -> RegionTree:
             b.province = province
         elif province != b.province:
             raise RegionFileError(source, lineno,
-                                  f"a second province {province!r} (the file is for {b.province!r}; one province per file)")
+                                  f"a second province {province!r} "
+                                  f"(the file is for {b.province!r}; one province per file)")
         city = _check_name(source, lineno, city, "city")
         if city not in b.cities:
             b.add_city(city, lineno)

@@ -50,7 +50,7 @@ class Territory:
         n = values.index(None) if None in values else 4
         if any(v is not None for v in values[n:]) or not all(values[:n]):
             raise ValueError(f"territory path with a gap: {values}")
-        if any(SEP in v for v in values[:n]):
+        if any(SEP in v for v in values[:n] if v is not None):
             raise ValueError(f"'{SEP}' in a territory name")
 
     @property
@@ -82,39 +82,39 @@ class Territory:
             return self.province
         return "".join(self.parts[1:])
 
-    def contains(self, other: "Territory") -> bool:
+    def contains(self, other: Territory) -> bool:
         """True if ``other`` is this territory or inside it."""
         mine, theirs = self.parts, other.parts
         return len(theirs) >= len(mine) and theirs[: len(mine)] == mine
 
-    def strictly_contains(self, other: "Territory") -> bool:
+    def strictly_contains(self, other: Territory) -> bool:
         return self.contains(other) and self != other
 
-    def parent(self) -> "Territory | None":
+    def parent(self) -> Territory | None:
         parts = self.parts
         if len(parts) == 1:
             return None
         return Territory.from_parts(parts[:-1])
 
-    def child(self, name: str) -> "Territory":
+    def child(self, name: str) -> Territory:
         if self.level is Level.SCHOOL:
             raise ValueError("a school has no sub-territories")
         return Territory.from_parts((*self.parts, name))
 
     @property
-    def city_territory(self) -> "Territory | None":
+    def city_territory(self) -> Territory | None:
         return Territory(self.province, self.city) if self.city else None
 
     @classmethod
-    def from_parts(cls, parts: Iterable[str]) -> "Territory":
+    def from_parts(cls, parts: Iterable[str]) -> Territory:
         p = list(parts)
         if not 1 <= len(p) <= 4:
             raise ValueError(f"a territory has 1 to 4 parts, got {len(p)}")
-        p += [None] * (4 - len(p))
-        return cls(*p)
+        rest: list[str | None] = [*p[1:], *[None] * (4 - len(p))]
+        return cls(p[0], *rest)
 
     @classmethod
-    def from_path(cls, path: str) -> "Territory":
+    def from_path(cls, path: str) -> Territory:
         return cls.from_parts(path.split(SEP))
 
     def __str__(self) -> str:

@@ -1,17 +1,20 @@
 """Runtime commands: /帮助, /绑定, /群信息, /我是谁."""
 from __future__ import annotations
 
-from bot.commands import HELP_SECTIONS, Arg, Args, Chat, GroupRole, Router, group_role
+from typing import Any
+
+from bot.commands import HELP_SECTIONS, Arg, Args, Chat, CommandSpec, GroupRole, Router, group_role
 from bot.context import Context
-from bot.permissions import SUPERADMIN_TEXT, superadmin
+from bot.dispatcher import unknown_command
 from bot.replies import Reply
+from handlers.permissions import SUPERADMIN
 
 router = Router("core")
 
 
-def _brief(spec):
+def _brief(spec: CommandSpec) -> dict[str, Any]:
     return {"name": spec.name, "alias": spec.alias, "help": spec.help, "usage": spec.usage,
-            "who": spec.permission_text}
+            "who": spec.permission.who if spec.permission else ""}
 
 
 @router.command("帮助", alias="help", extra_aliases=("?", "？", "菜单"),
@@ -19,13 +22,12 @@ def _brief(spec):
                 args=[Arg("命令", "command", required=False, help="命令名，如 登记")])
 async def help_(ctx: Context, args: Args) -> Reply:
     registry = ctx.services.registry
-    if args.command:
-        name = args.command.lstrip("/／")
+    command = args.optional("command", str)
+    if command:
+        name = command.lstrip("/／")
         spec = registry.find(name)
         if spec is None:
-            allowed = [s for s in registry.commands if s.allowed_in(ctx.group_role, ctx.is_group)]
-            return Reply("errors/unknown_command", {
-                "name": name, "suggestions": [_brief(s) for s in registry.suggest(name, allowed)]})
+            return unknown_command(ctx, name)
         return Reply("help/command", {
             "c": _brief(spec),
             "args": [{"label": a.label, "required": a.required, "help": a.help} for a in spec.args],
@@ -45,17 +47,18 @@ async def help_(ctx: Context, args: Args) -> Reply:
     })
 
 
-@router.command("绑定", section="审批与管理", alias="bind", chat=Chat.GROUP, permission=superadmin, permission_text=SUPERADMIN_TEXT,
+@router.command("绑定", section="审批与管理", alias="bind", chat=Chat.GROUP, permission=SUPERADMIN,
                 help="把本群绑定为 管理员群 / 讲师群 / 审核员群",
                 args=[Arg("群类型", "role", group_role, help="管理员群、讲师群 或 审核员群")],
                 examples=("/绑定 审核员群",))
 async def bind(ctx: Context, args: Args) -> Reply:
     msg = ctx.message
-    before, after = await ctx.uow.groups.bind(msg.conversation_id, args.role.value, msg.conversation_title,
+    role = args.value("role", GroupRole)
+    before, after = await ctx.uow.groups.bind(msg.conversation_id, role.value, msg.conversation_title,
                                               ctx.actor.id, ctx.now())
     await ctx.audit("group.bind", "group", msg.conversation_id,
                     before={"role": before.role} if before else None, after={"role": after.role})
-    return Reply("core/bound", {"role": args.role.label, "previous": GroupRole(before.role).label if before else None,
+    return Reply("core/bound", {"role": role.label, "previous": GroupRole(before.role).label if before else None,
                                 "title": msg.conversation_title})
 
 

@@ -8,7 +8,7 @@
 /推荐 @某人 备注 / /撤回推荐 @某人: the city operator marks excellent workers
 /导出 推荐表 [城市]: 附件3 as xlsx and docx (through the roster's /导出 registry)
 
-Reviewer indicators read ``services.extras["review_stats"]`` (a domain.evaluation.ReviewStatsProvider
+Reviewer indicators read ``services.use(REVIEW_STATS)`` (a domain.evaluation.ReviewStatsProvider
 that the review-assignment work registers); without it they stay 待提交.
 """
 from __future__ import annotations
@@ -18,19 +18,36 @@ from datetime import date
 from typing import Any
 
 from bot.commands import Arg, Args, Router, integer, positive_int, text
-from bot.context import Context, Mention
+from bot.context import Context, Mention, ServiceKey, Services
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.evaluation import (
-    ACHIEVED, CONFIRMED, NOT_ACHIEVED, PENDING, ROLE_NAMES, SUBMITTED, NoReviewStats, PointsShare, ReportError,
-    checklist, describe_report, indicator_set_for, kinds_matching, parse_report,
+    ACHIEVED,
+    CONFIRMED,
+    NOT_ACHIEVED,
+    PENDING,
+    ROLE_NAMES,
+    SUBMITTED,
+    IndicatorLibrary,
+    NoReviewStats,
+    PointsShare,
+    ReportError,
+    ReviewStatsProvider,
+    checklist,
+    describe_report,
+    kinds_matching,
+    parse_report,
 )
 from domain.roster import Member, Role
 from domain.territory import Territory
-from handlers.scores_people import MEMBER_TEXT, OPERATOR_TEXT, Access, access_of, is_city_operator, is_member, regions
-from handlers.scores_service import county_shares, runtime_of
+from handlers.downloads import form_links
+from handlers.feature import ExportKind
+from handlers.permissions import CITY_OPERATOR, TEAM_MEMBER
+from handlers.scores.people import Access, access_of, regions
+from handlers.scores.service import county_shares, runtime_of
 from storage.forms.recommendation_form import (
-    DOCX_MIME, XLSX_MIME, write_recommendation_docx, write_recommendation_xlsx,
+    write_recommendation_docx,
+    write_recommendation_xlsx,
 )
 from storage.repositories.evaluation import EvaluationRepository, StoredReport
 from storage.repositories.roster import GrantRepository, RosterRepository
@@ -40,8 +57,18 @@ STATE_MARK = {ACHIEVED: "✅", NOT_ACHIEVED: "❌", PENDING: "⏳"}
 
 
 # ── helpers ──
-def _review_provider(services):
-    return services.extras.get("review_stats") or NoReviewStats()
+REVIEW_STATS = ServiceKey[ReviewStatsProvider]("review_stats", lambda _services: NoReviewStats())
+INDICATORS = ServiceKey[IndicatorLibrary]("evaluation.indicators", lambda _services: IndicatorLibrary())
+
+
+def indicators(services: Services) -> IndicatorLibrary:
+    """The 附件2 indicator sets (domain/data/evaluation), read once per bot."""
+    return services.use(INDICATORS)
+"""The review feature installs its provider with ``services.provide(REVIEW_STATS, ...)``."""
+
+
+def _review_provider(services: Services) -> ReviewStatsProvider:
+    return services.use(REVIEW_STATS)
 
 
 def _pick_seat(ctx: Context, seats: list[Member]) -> Member | None:
@@ -100,7 +127,7 @@ def _year_of(fields: dict, today: date) -> int:
 async def _points_share(ctx: Context, m: Member, year: int) -> PointsShare | None:
     runtime = runtime_of(ctx.services)
     await runtime.refresh(ctx.uow)
-    iset = indicator_set_for(year)
+    iset = indicators(ctx.services).for_year(year)
     start, _end = runtime.rules.year_bounds(year)
     shares = await county_shares(ctx.uow, runtime, start, iset.min_points, city=m.territory.city,
                                  county=m.territory.county)
@@ -112,7 +139,7 @@ async def _points_share(ctx: Context, m: Member, year: int) -> PointsShare | Non
 
 
 async def member_checklist(ctx: Context, m: Member, year: int) -> list:
-    iset = indicator_set_for(year)
+    iset = indicators(ctx.services).for_year(year)
     role = m.role.value
     reports = [r.as_report() for r in await ctx.uow.repo(EvaluationRepository).reports_of(m.user_id or "", year, role)]
     points = await _points_share(ctx, m, year) if role == "admin" else None
@@ -138,20 +165,21 @@ def _checklist_view(iset, items, role: str) -> list[dict[str, Any]]:
 @router.command("报告", alias="report", help="报告考核材料（培训、参训、文章等），由市级确认",
                 args=[Arg("类型", "kind", help="培训、参训、文章、课程、资源、数据、场景、安全、建议"),
                       Arg("内容", "fields", required=False, greedy=True, help="按类型填写，如 日期 主题 人数")],
-                permission=is_member, permission_text=MEMBER_TEXT,
+                permission=TEAM_MEMBER,
                 examples=("/报告 培训 2026-05-10 平台应用培训 45", "/报告 文章 https://example.cn/a/1 2300",
                           "/报告 参训 2026-04-20 省级讲师培训"))
 async def report(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     seat = _pick_seat(ctx, access.seats)
+    assert seat is not None   # TEAM_MEMBER: the sender holds a seat
     today = ctx.now().date()
-    iset = indicator_set_for(today.year)
-    kind = kinds_matching(iset, seat.role.value, args.kind)
+    iset = indicators(ctx.services).for_year(today.year)
+    kind = kinds_matching(iset, seat.role.value, args.value("kind", str))
     if kind is None:
-        return Reply("evaluation/kinds", {"word": args.kind, "role": seat.role.label,
+        return Reply("evaluation/kinds", {"word": args.value("kind", str), "role": seat.role.label,
                                           "kinds": [k.usage for k in iset.kinds_for(seat.role.value)]})
     try:
-        fields = parse_report(kind, (args.fields or "").split(), today)
+        fields = parse_report(kind, (args.optional("fields", str) or "").split(), today)
     except ReportError as exc:
         return Reply("evaluation/report_error", {"reason": exc.reason, "usage": kind.usage})
     year = _year_of(fields, today)
@@ -160,7 +188,9 @@ async def report(ctx: Context, args: Args) -> Reply:
                                    territory=seat.territory.path, kind=kind.word, fields=fields, now=ctx.now())
     await ctx.audit("evaluation.report", "eval_report", str(stored.id), after=stored.fields | {"kind": kind.word},
                     territory=seat.territory.path)
-    operators = [g.user_id for g in await ctx.uow.repo(GrantRepository).holders(seat.territory.city_territory)]
+    city = seat.territory.city_territory
+    assert city is not None   # a seat is in a city
+    operators = [g.user_id for g in await ctx.uow.repo(GrantRepository).holders(city)]
     if operators:
         await ctx.send_to_users(operators, Reply("evaluation/notify_new", {
             "id": stored.id, "name": seat.name, "seat": seat.seat_label, "role": seat.role.label,
@@ -184,11 +214,11 @@ async def _decidable(ctx: Context, report_id: int) -> StoredReport:
 
 
 @router.command("待确认", section="审批与管理", alias="toconfirm", help="列出本市待确认的考核材料",
-                permission=is_city_operator, permission_text=OPERATOR_TEXT)
+                permission=CITY_OPERATOR)
 async def pending_reports(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     items = await ctx.uow.repo(EvaluationRepository).pending(access.operator_cities(), access.province)
-    iset = indicator_set_for(ctx.now().year)
+    iset = indicators(ctx.services).for_year(ctx.now().year)
     return Reply("evaluation/pending", {"items": [
         {"id": r.id, "name": r.member_name, "role": ROLE_NAMES.get(r.role, r.role),
          "place": Territory.from_path(r.territory).label,
@@ -198,10 +228,11 @@ async def pending_reports(ctx: Context, args: Args) -> Reply:
 
 @router.command("确认", section="审批与管理", alias="confirm", help="确认一条考核材料",
                 args=[Arg("编号", "id", positive_int, help="/待确认 列出的编号")],
-                permission=is_city_operator, permission_text=OPERATOR_TEXT, examples=("/确认 12",))
+                permission=CITY_OPERATOR, examples=("/确认 12",))
 async def confirm(ctx: Context, args: Args) -> Reply:
-    r = await _decidable(ctx, args.id)
+    r = await _decidable(ctx, args.value("id", int))
     done = await ctx.uow.repo(EvaluationRepository).decide(r.id, confirm=True, by=ctx.actor.id, now=ctx.now())
+    assert done is not None   # _decidable found it
     await ctx.audit("evaluation.confirm", "eval_report", str(r.id), before={"status": r.status},
                     after={"status": done.status}, territory=r.territory)
     await ctx.send_to_users([r.user_id], Reply("evaluation/notify_decided", {
@@ -212,12 +243,13 @@ async def confirm(ctx: Context, args: Args) -> Reply:
 @router.command("退回", section="审批与管理", alias="decline", help="退回一条考核材料，须写原因",
                 args=[Arg("编号", "id", positive_int, help="/待确认 列出的编号"),
                       Arg("原因", "reason", text, greedy=True, help="退回原因，如 缺少培训通知")],
-                permission=is_city_operator, permission_text=OPERATOR_TEXT, examples=("/退回 12 缺少培训通知",))
+                permission=CITY_OPERATOR, examples=("/退回 12 缺少培训通知",))
 async def decline(ctx: Context, args: Args) -> Reply:
-    r = await _decidable(ctx, args.id)
-    reason = args.reason.strip()[:200]
+    r = await _decidable(ctx, args.value("id", int))
+    reason = args.value("reason", str).strip()[:200]
     done = await ctx.uow.repo(EvaluationRepository).decide(r.id, confirm=False, by=ctx.actor.id, now=ctx.now(),
                                                            reason=reason)
+    assert done is not None   # _decidable found it
     await ctx.audit("evaluation.reject", "eval_report", str(r.id), before={"status": r.status},
                     after={"status": done.status}, reason=reason, territory=r.territory)
     await ctx.send_to_users([r.user_id], Reply("evaluation/notify_decided", {
@@ -233,10 +265,10 @@ async def decline(ctx: Context, args: Args) -> Reply:
 async def evaluate(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     today = ctx.now().date()
-    year = args.year or today.year
-    who = args.who
-    if isinstance(who, str) and who.isdigit() and len(who) == 4 and args.year is None:
-        who, year = None, int(who)
+    year = args.optional("year", int) or today.year
+    who = args.optional("who", str)
+    if isinstance(who, str) and who.isdigit() and len(who) == 4 and args.optional("year", int) is None:
+        year, who = int(who), None
     if not 2000 <= year <= today.year:
         return Reply("evaluation/bad_year", {"year": year})
     mention = _mention(ctx) if who else None
@@ -250,7 +282,7 @@ async def evaluate(ctx: Context, args: Args) -> Reply:
         seat = await _member_of_mention(ctx, access, mention)
         if seat.user_id != ctx.actor.id and not _can_manage_member(access, seat):
             return Reply("evaluation/not_yours", {"name": seat.name})
-    iset = indicator_set_for(year)
+    iset = indicators(ctx.services).for_year(year)
     items = await member_checklist(ctx, seat, year)
     counts = {s: sum(1 for i in items if i.state == s) for s in (ACHIEVED, NOT_ACHIEVED, PENDING)}
     return Reply("evaluation/checklist", {
@@ -282,7 +314,7 @@ async def form_row(ctx: Context, m: Member, note: str, year: int) -> dict[str, A
 
 @router.command("推荐", alias="recommend", help="推荐优秀工作者（附件3），可写备注",
                 args=[Arg("对象", "who", help="@某人"), Arg("备注", "note", required=False, greedy=True)],
-                permission=is_city_operator, permission_text=OPERATOR_TEXT,
+                permission=CITY_OPERATOR,
                 examples=("/推荐 @李明 组织培训12场，覆盖教师900人",))
 async def recommend(ctx: Context, args: Args) -> Reply:
     seat = await _operated_seat(ctx, args)
@@ -292,7 +324,7 @@ async def recommend(ctx: Context, args: Args) -> Reply:
     repo = ctx.uow.repo(EvaluationRepository)
     if await repo.active_recommendation(seat.user_id, year, seat.role.value):
         return Reply("evaluation/already_recommended", {"name": seat.name, "year": year})
-    note = (args.note or "").strip()[:200]
+    note = (args.optional("note", str) or "").strip()[:200]
     row = await form_row(ctx, seat, note, year)
     rec = await repo.recommend(year=year, user_id=seat.user_id, member_name=seat.name, role=seat.role.value,
                                city=seat.territory.city or "", territory=seat.territory.path, note=note, row=row,
@@ -308,7 +340,7 @@ async def recommend(ctx: Context, args: Args) -> Reply:
 
 @router.command("撤回推荐", alias="unrecommend", help="撤回对某人的推荐",
                 args=[Arg("对象", "who", help="@某人")],
-                permission=is_city_operator, permission_text=OPERATOR_TEXT, examples=("/撤回推荐 @李明",))
+                permission=CITY_OPERATOR, examples=("/撤回推荐 @李明",))
 async def unrecommend(ctx: Context, args: Args) -> Reply:
     seat = await _operated_seat(ctx, args)
     year = ctx.now().year
@@ -325,16 +357,17 @@ async def unrecommend(ctx: Context, args: Args) -> Reply:
 async def _operated_seat(ctx: Context, args: Args):
     """The @mentioned member of /推荐 and /撤回推荐, who must be in a city the sender operates."""
     access = await access_of(ctx)
-    seat = await _member_of_mention(ctx, access, _mention(ctx) or Mention(args.who.lstrip("@"), None))
+    seat = await _member_of_mention(ctx, access, _mention(ctx) or Mention(args.value("who", str).lstrip("@"), None))
     if not access.operates(seat.territory.city):
         raise UserError("evaluation/not_yours", name=seat.name)
     return seat
 
 
-def recommendation_deadline(services, today: date) -> tuple[date, str]:
+def recommendation_deadline(services: Services, today: date) -> tuple[date, str]:
     """The 附件3 deadline from the annual cycle (domain/data/annual_cycle.yaml, id recommendation)."""
-    from domain.calendar import deadline, load_cycle
-    cycle = services.get("annual_cycle", load_cycle)
+    from domain.calendar import deadline
+    from handlers.calendar import ANNUAL_CYCLE
+    cycle = services.use(ANNUAL_CYCLE)
     try:
         d = deadline(cycle, "recommendation").due_in(today.year)
     except KeyError:                 # the cycle file has no recommendation entry: the notice's date
@@ -347,7 +380,7 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
     tree = regions(ctx.services)
     cities = access.operator_cities()
     if where:
-        from handlers.roster_views import resolve_where
+        from handlers.roster.views import resolve_where
         t, _ = resolve_where(tree, where, access.scopes)
         city = t.city
     elif cities and len(cities) == 1:
@@ -364,7 +397,8 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
     roster = ctx.uow.repo(RosterRepository)
     rows = []
     for rec in recs:
-        seats = [m for m in await roster.of_user(rec.user_id) if m.role.value == rec.role and m.status.value == "active"]
+        seats = [m for m in await roster.of_user(rec.user_id)
+                 if m.role.value == rec.role and m.status.value == "active"]
         rows.append(await form_row(ctx, seats[0], rec.note, year) if seats else dict(rec.row))
     order = {c.name: i for i, c in enumerate(tree.counties_of(city))}
     rows.sort(key=lambda r: (r["role"] != "admin", r["role"] != "trainer", r["county"] != "市本级",
@@ -374,19 +408,13 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
               "报送日期": today.isoformat()}
     xlsx = await asyncio.to_thread(write_recommendation_xlsx, rows, header, deadline=deadline_text)
     docx = await asyncio.to_thread(write_recommendation_docx, rows, header, deadline=deadline_text)
-    links = [{"name": f"{city}-附件3.xlsx", "url": await ctx.download_link(f"{city}-附件3.xlsx", XLSX_MIME, xlsx)},
-             {"name": f"{city}-附件3.docx", "url": await ctx.download_link(f"{city}-附件3.docx", DOCX_MIME, docx)}]
+    links = await form_links(ctx, f"{city}-附件3", xlsx, docx)
     await ctx.audit("evaluation.export", "recommendation_export", f"{access.province}/{city}",
                     after={"count": len(rows), "year": year}, territory=f"{access.province}/{city}")
     return Reply("evaluation/exported", {"city": city, "year": year, "count": len(rows), "links": links,
                                          "deadline": deadline_text}, private=True)
 
 
-def _register_export() -> None:
-    from handlers.roster_export import ExportKind, register_export_kind
-    register_export_kind(ExportKind("推荐表", ("recommendation", "附件3", "推荐"), "优秀工作者推荐表（附件3）",
-                                    export_recommendations))
-
-
-_register_export()
+EXPORTS = [ExportKind("推荐表", ("recommendation", "附件3", "推荐"), "优秀工作者推荐表（附件3）",
+                      export_recommendations)]
 

@@ -8,12 +8,16 @@ message. Feature modules add jobs by defining ``JOBS = [JobSpec(...)]``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+
+from bot.proactive import enqueue_reply
+from bot.replies import Reply
 
 if TYPE_CHECKING:
     from bot.context import Services
@@ -24,11 +28,21 @@ log = logging.getLogger("bot.scheduler")
 
 @dataclass
 class JobContext:
-    uow: "UnitOfWork"
-    services: "Services"
+    uow: UnitOfWork
+    services: Services
 
-    def now(self):
+    def now(self) -> datetime:
         return self.services.clock.now()
+
+    async def send_to_users(self, user_ids: Sequence[str], reply: Reply, purpose: str = "") -> None:
+        """Queue a 1:1 message to people (committed when the job returns)."""
+        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), user_ids=user_ids,
+                            purpose=purpose)
+
+    async def send_to_group(self, conversation_id: str, reply: Reply, purpose: str = "") -> None:
+        """Queue a message to a group (committed when the job returns)."""
+        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), conversation_id=conversation_id,
+                            purpose=purpose)
 
 
 @dataclass(frozen=True)
@@ -40,7 +54,7 @@ class JobSpec:
 
 
 class JobRunner:
-    def __init__(self, db: "Database", services: "Services"):
+    def __init__(self, db: Database, services: Services):
         self.db = db
         self.services = services
 
@@ -79,6 +93,3 @@ class Scheduler:
     def shutdown(self) -> None:
         if self._aps.running:
             self._aps.shutdown(wait=False)
-
-    def next_runs(self) -> dict[str, Any]:
-        return {j.id: j.next_run_time for j in self._aps.get_jobs()}

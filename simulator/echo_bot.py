@@ -28,7 +28,7 @@ class _QuietSdkLog(logging.Filter):
     """Drop the SDK's noise: a WARNING 'unknown message topic' for every SYSTEM ping, and the
     '[start] network exception' it logs when stop() cancels it."""
 
-    def __init__(self, bot: "EchoBot"):
+    def __init__(self, bot: EchoBot):
         super().__init__()
         self.bot = bot
 
@@ -50,7 +50,7 @@ def echo_text(message: ChatbotMessage) -> str:
 
 
 class EchoHandler(dingtalk_stream.ChatbotHandler):
-    def __init__(self, bot: "EchoBot"):
+    def __init__(self, bot: EchoBot):
         super().__init__()
         self.bot = bot
 
@@ -66,16 +66,20 @@ class EchoHandler(dingtalk_stream.ChatbotHandler):
                 answer: Any = await resp.json(content_type=None)
                 if resp.status != 200 or not isinstance(answer, dict) or answer.get("errcode", 0) != 0:
                     log.warning("echo reply refused: %s %s", resp.status, answer)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             log.warning("echo reply failed: %r", exc)
         self.bot.handled += 1
         return AckMessage.STATUS_OK, "OK"
 
 
 class EchoBot:
-    """``bot = EchoBot().run_in_thread(base_url, client_id, client_secret)`` … ``bot.stop()``."""
+    """``bot = EchoBot().run_in_thread(base_url, client_id, client_secret)`` … ``bot.stop()``.
 
-    def __init__(self) -> None:
+    ``handlers``: more SDK callback handlers by topic, e.g. ``{"/v1.0/card/instances/callback":
+    MyCardHandler()}`` (a ``dingtalk_stream.CallbackHandler``) for card button presses."""
+
+    def __init__(self, handlers: dict[str, dingtalk_stream.CallbackHandler] | None = None) -> None:
+        self.handlers = dict(handlers or {})
         self.client: dingtalk_stream.DingTalkStreamClient | None = None
         self.session: aiohttp.ClientSession | None = None
         self.handled = 0
@@ -85,7 +89,7 @@ class EchoBot:
         self._thread: threading.Thread | None = None
 
     def run_in_thread(self, base_url: str, client_id: str, client_secret: str,
-                      timeout: float = 10.0) -> "EchoBot":
+                      timeout: float = 10.0) -> EchoBot:
         """Point the SDK at ``base_url`` and run the client on its own loop in a daemon thread.
 
         Returns once the client is started (not necessarily connected: use the fake server's
@@ -105,6 +109,8 @@ class EchoBot:
             client = dingtalk_stream.DingTalkStreamClient(dingtalk_stream.Credential(client_id, client_secret),
                                                           logger=sdk_log)
             client.register_callback_handler(ChatbotMessage.TOPIC, EchoHandler(self))
+            for topic, handler in self.handlers.items():
+                client.register_callback_handler(topic, handler)
             self.client = client
 
             async def make_session() -> aiohttp.ClientSession:
@@ -151,7 +157,7 @@ class EchoBot:
         thread.join(max(0.0, deadline))
         self._thread = None
 
-    def __enter__(self) -> "EchoBot":
+    def __enter__(self) -> EchoBot:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -4,14 +4,18 @@
 ``GET /sim/api/state``: users, conversations, whether a bot is connected.
 ``POST /sim/api/send`` ``{staff_id, conversation_id, text, msgtype?}``: push a message to the bot
 (``conversation_id`` may be ``"p2p"`` for the user's 1:1 chat with the bot).
-``GET /sim/api/messages?conversation_id=&since=<seq>``: the conversation's messages after ``since``.
+``GET /sim/api/messages?conversation_id=&since=<seq>&staff_id=``: the conversation's messages after
+``since`` (cards as ``staff_id`` sees them; markdown already rendered to ``html`` by
+:func:`simulator.markdown.to_html`, so the page shows exactly DingTalk's subset).
+``POST /sim/api/card_action`` ``{out_track_id, staff_id, conversation_id, action_id}``: press a card
+button as that user (the same card callback as ``FakeDingTalk.press_card_button``).
 """
 from __future__ import annotations
 
 import functools
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -23,18 +27,31 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False)
 MSGTYPES = ("text", "picture", "richText", "file", "audio", "video", "unknownMsgType")
 
 
-def _json(data, status: int = 200) -> web.Response:
+def _json(data: object, status: int = 200) -> web.Response:
     return web.json_response(data, status=status, dumps=_dumps)
 
 
-def setup_page(app: web.Application, sim: "FakeDingTalk") -> None:
-    html = PAGE_FILE.read_text(encoding="utf-8")
+async def _body(request: web.Request) -> dict[str, Any] | web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        return _json({"error": "请求不是合法的 JSON"}, status=400)
+    if not isinstance(body, dict):
+        return _json({"error": "请求必须是 JSON 对象"}, status=400)
+    return body
 
-    async def page(request: web.Request) -> web.Response:
-        return web.Response(text=html, content_type="text/html", charset="utf-8",
+
+class _Page:
+    def __init__(self, sim: FakeDingTalk) -> None:
+        self.sim = sim
+        self.html = PAGE_FILE.read_text(encoding="utf-8")
+
+    async def page(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.html, content_type="text/html", charset="utf-8",
                             headers={"Cache-Control": "no-store"})
 
-    async def state(request: web.Request) -> web.Response:
+    async def state(self, request: web.Request) -> web.Response:
+        sim = self.sim
         return _json({
             "robot_name": sim.robot_name,
             "connected": sim.bot_connected,
@@ -46,13 +63,11 @@ def setup_page(app: web.Application, sim: "FakeDingTalk") -> None:
                              + [{"conversation_id": "p2p", "title": "单聊（与机器人）", "kind": "private"}],
         })
 
-    async def send(request: web.Request) -> web.Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            return _json({"error": "请求不是合法的 JSON"}, status=400)
-        if not isinstance(body, dict):
-            return _json({"error": "请求必须是 JSON 对象"}, status=400)
+    async def send(self, request: web.Request) -> web.Response:
+        sim = self.sim
+        body = await _body(request)
+        if isinstance(body, web.Response):
+            return body
         text = str(body.get("text") or "")
         msgtype = str(body.get("msgtype") or "text")
         if msgtype not in MSGTYPES:
@@ -69,25 +84,44 @@ def setup_page(app: web.Application, sim: "FakeDingTalk") -> None:
             return _json({"error": f"没有这个用户或会话：{exc}"}, status=400)
         if not sim.bot_connected:
             return _json({"error": "机器人未连接，消息没有发出"}, status=409)
-        prepared = sim._prepare(text, user=user, conversation=conv, msgtype=msgtype)
+        prepared = sim.chat.prepare(text, user=user, conversation=conv, msgtype=msgtype)
         try:
-            msg_id = await sim._deliver(prepared, timeout=2.0)
+            msg_id = await sim.chat.deliver(prepared, wait=2.0)
         except RuntimeError:
             return _json({"error": "机器人未连接，消息没有发出"}, status=409)
         return _json({"msg_id": msg_id, "conversation_id": conv.conversation_id})
 
-    async def messages(request: web.Request) -> web.Response:
+    async def messages(self, request: web.Request) -> web.Response:
         cid = request.query.get("conversation_id", "")
         try:
             since = int(request.query.get("since", "0") or 0)
         except ValueError:
             since = 0
-        items, last = sim.chat_items(cid, since)
-        return _json({"items": items, "last_seq": last, "connected": sim.bot_connected})
+        items, last = self.sim.chat_items(cid, since, request.query.get("staff_id") or None)
+        return _json({"items": items, "last_seq": last, "connected": self.sim.bot_connected})
 
-    app.router.add_get("/", page)
-    app.router.add_get("/sim/", page)
-    app.router.add_get("/sim", page)
-    app.router.add_get("/sim/api/state", state)
-    app.router.add_post("/sim/api/send", send)
-    app.router.add_get("/sim/api/messages", messages)
+    async def card_action(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        if isinstance(body, web.Response):
+            return body
+        staff = str(body.get("staff_id") or "")
+        cid = str(body.get("conversation_id") or "")
+        cid = f"cid-p2p-{staff}" if cid in ("p2p", "") else cid
+        try:
+            msg_id = await self.sim.cards.press(str(body.get("out_track_id") or ""), staff,
+                                                str(body.get("action_id") or ""), conversation_id=cid, wait=2.0)
+        except (KeyError, ValueError) as exc:
+            return _json({"error": f"不能点这个按钮：{exc}"}, status=400)
+        except RuntimeError:
+            return _json({"error": "机器人未连接，点击没有发出"}, status=409)
+        return _json({"msg_id": msg_id})
+
+
+def setup_page(app: web.Application, sim: FakeDingTalk) -> None:
+    page = _Page(sim)
+    for path in ("/", "/sim/", "/sim"):
+        app.router.add_get(path, page.page)
+    app.router.add_get("/sim/api/state", page.state)
+    app.router.add_post("/sim/api/send", page.send)
+    app.router.add_get("/sim/api/messages", page.messages)
+    app.router.add_post("/sim/api/card_action", page.card_action)

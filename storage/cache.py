@@ -35,8 +35,10 @@ class ReadCache(Generic[T]):
         self._data: OrderedDict[Hashable, tuple[tuple[int, ...], float, T]] = OrderedDict()
         self.hits = self.misses = 0
 
-    async def get(self, uow: "UnitOfWork", key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
-        versions = uow.db.table_versions(self.tables)
+    async def get(self, uow: UnitOfWork, key: Hashable, load: Callable[[], Awaitable[T]]) -> T:
+        db = uow.db
+        assert db is not None, "a cached read needs a unit of work of Database.unit_of_work()"
+        versions = db.table_versions(self.tables)
         hit = self._data.get(key)
         now = time.monotonic()
         if hit is not None and hit[0] == versions and now - hit[1] < self.ttl:

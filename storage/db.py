@@ -7,14 +7,14 @@ ends without an exception, and rolls back otherwise.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 R = TypeVar("R")
 
@@ -49,11 +49,11 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
 class UnitOfWork:
     """A session plus lazily created repositories sharing it."""
 
-    def __init__(self, sessions: async_sessionmaker, db: "Database | None" = None):
+    def __init__(self, sessions: async_sessionmaker, db: Database | None = None):
         self._sessions = sessions
         self._session: AsyncSession | None = None
         self.db = db
-        self._repos: dict[type, Any] = {}
+        self._repos: dict[Any, Any] = {}
 
     @property
     def session(self) -> AsyncSession:
@@ -72,7 +72,7 @@ class UnitOfWork:
         if self._session is None:
             return False
         touched = self._session.sync_session.info.get(_TOUCHED)
-        return bool(touched) and not touched.isdisjoint(tables)
+        return touched is not None and bool(touched) and not touched.isdisjoint(tables)
 
     async def rollback(self) -> None:
         """Undo everything written so far (the unit of work may go on)."""
@@ -91,7 +91,7 @@ class UnitOfWork:
         finally:
             await session.close()
 
-    def repo(self, cls: type[R]) -> R:
+    def repo(self, cls: Callable[[AsyncSession], R]) -> R:
         inst = self._repos.get(cls)
         if inst is None:
             inst = cls(self.session)
@@ -135,21 +135,21 @@ def _track_writes(session_cls: type[Session], versions: dict[str, int]) -> None:
         return session.info.setdefault(_TOUCHED, set())
 
     @event.listens_for(session_cls, "before_flush")
-    def _flush(session, _ctx, _instances):
+    def _flush(session: Session, _ctx: object, _instances: object) -> None:
         for obj in (*session.new, *session.dirty, *session.deleted):
             table = getattr(obj, "__table__", None)
             if table is not None:
                 touched(session).add(table.name)
 
     @event.listens_for(session_cls, "do_orm_execute")
-    def _dml(state):
+    def _dml(state: ORMExecuteState) -> None:
         if state.is_insert or state.is_update or state.is_delete:
             table = getattr(state.statement, "table", None)
             if table is not None:
                 touched(state.session).add(table.name)
 
     @event.listens_for(session_cls, "after_commit")
-    def _commit(session):
+    def _commit(session: Session) -> None:
         # A rolled-back write may bump too: a needless cache miss, never a stale hit.
         for name in session.info.pop(_TOUCHED, ()):
             versions[name] = versions.get(name, 0) + 1

@@ -1,7 +1,6 @@
 """Alembic, driven from code: `python run_bot.py db upgrade` and start-up both call upgrade()."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 
@@ -64,5 +63,3 @@ async def current_heads(url: str) -> tuple[set[str], set[str]]:
     return applied, set(script.get_heads())
 
 
-def upgrade_blocking(url: str) -> None:
-    asyncio.run(upgrade(url))

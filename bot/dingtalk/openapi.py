@@ -34,8 +34,11 @@ class SendResult:
     invalid_ids: list[str] = field(default_factory=list)
 
 
-def markdown_body(title: str, text: str, at_user_ids: list[str] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+def markdown_body(title: str, text: str, at_user_ids: list[str] | None = None, *,
+                  markdown: bool = True) -> dict[str, Any]:
+    """A session-webhook body: markdown, or plain text when ``markdown`` is False."""
+    body: dict[str, Any] = ({"msgtype": "markdown", "markdown": {"title": title, "text": text}} if markdown
+                            else {"msgtype": "text", "text": {"content": text}})
     if at_user_ids:
         body["at"] = {"atUserIds": at_user_ids, "isAtAll": False}
     return body

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 class Role(str, enum.Enum):
@@ -24,11 +25,11 @@ class Role(str, enum.Enum):
         return ROLE_LABELS[self]
 
     @property
-    def section(self) -> "Section":
+    def section(self) -> Section:
         return SECTIONS[self]
 
     @classmethod
-    def parse(cls, text: str) -> "Role":
+    def parse(cls, text: str) -> Role:
         key = norm_label(text)
         for role, words in _ROLE_WORDS.items():
             if key in words:
@@ -117,7 +118,8 @@ PERSON_TYPE = Enumeration("人员类型", ("区域数字资源建设负责人", 
 
 TEACHER_TYPE = Enumeration("教师类型", ("各级平台资源审核员", "在往届省级及以上各类数字资源征集活动中入围教师", "其他"),
                            _variants({
-    "各级平台资源审核员": ("平台资源审核员", "资源审核员", "审核员", "平台审核员", "各级平台审核员", "现各级平台资源审核员"),
+    "各级平台资源审核员": ("平台资源审核员", "资源审核员", "审核员", "平台审核员", "各级平台审核员",
+                       "现各级平台资源审核员"),
     "在往届省级及以上各类数字资源征集活动中入围教师": (
         "入围教师", "入围", "往届入围教师", "征集活动入围教师", "数字资源征集活动入围教师",
         "在往届省级及以上各类数字资源征集活动中入围的教师"),
@@ -178,19 +180,14 @@ class Section:
         """The column for a label, a short form or the English key (tolerant)."""
         return self._index.get(norm_label(label))
 
-    @property
+    @cached_property
     def _index(self) -> dict[str, Column]:
-        idx = _INDEX_CACHE.get(self.role)
-        if idx is None:
-            idx = {}
-            for c in self.columns:
-                for k in (c.key, c.label, *c.aliases):
-                    idx.setdefault(norm_label(k), c)
-            _INDEX_CACHE[self.role] = idx
+        """Normalised key, label and aliases → column (built once per section)."""
+        idx: dict[str, Column] = {}
+        for c in self.columns:
+            for k in (c.key, c.label, *c.aliases):
+                idx.setdefault(norm_label(k), c)
         return idx
-
-
-_INDEX_CACHE: dict[Role, dict[str, Column]] = {}
 
 _COUNTY_ALIASES = ("县", "县区", "区县", "县市区", "县(市、区)", "县（市、区）", "县(市,区)", "县(市/区)", "所在县区",
                    "县(市区)", "地区", "区域", "county")
@@ -233,9 +230,6 @@ SECTIONS: dict[Role, Section] = {
         Column("teacher_type", "教师类型", Kind.ENUM, aliases=("类型", "teacher_type"), enum=TEACHER_TYPE),
     )),
 }
-
-ALL_KEYS = ("county", "name", "org", "title", "post", "stage", "subject", "school", "account", "mobile",
-            "title_post", "former_member", "person_type", "teacher_type")
 
 # Placeholders people type in an optional cell that has nothing to say.
 EMPTY_MARKS = {"", "无", "-", "—", "--", "/", "／", "空", "暂无", "n/a", "na", "none"}

@@ -95,7 +95,7 @@ class Member:
         """The values in the form's column order."""
         return [self.values.get(k, "") for k in SECTIONS[self.role].keys]
 
-    def with_values(self, **changes: str) -> "Member":
+    def with_values(self, **changes: str) -> Member:
         return replace(self, values={**self.values, **changes})
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,16 +103,10 @@ class Member:
                 "id": self.id, "status": self.status.value, "user_id": self.user_id}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Member":
+    def from_dict(cls, data: Mapping[str, Any]) -> Member:
         return cls(role=Role(data["role"]), territory=Territory.from_path(data["territory"]),
                    values=dict(data["values"]), id=data.get("id"), status=Status(data.get("status", "active")),
                    user_id=data.get("user_id"))
-
-
-def mask_mobile(mobile: str | None) -> str:
-    """138****1234 (anything that is not 11 characters is shown as it is)."""
-    s = str(mobile or "")
-    return s[:3] + "****" + s[-4:] if len(s) == 11 else s
 
 
 def member_diff(before: Member, after: Member) -> tuple[dict[str, str], dict[str, str]]:

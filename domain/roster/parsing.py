@@ -101,7 +101,7 @@ def parse_kv(line: str, role: Role, row: int = 1) -> RawRow:
     if keys and line[: keys[0][0]].strip(_SEPARATORS):
         lead = line[: keys[0][0]].strip(_SEPARATORS)
         result.errors.append(FieldError(row, "格式", lead, "字段=值，如 姓名=张三（多项用空格隔开）"))
-    for i, (start, vstart, label, col) in enumerate(keys):
+    for i, (_start, vstart, label, col) in enumerate(keys):
         end = keys[i + 1][0] if i + 1 < len(keys) else len(line)
         value = _unquote(line[vstart:end])
         if col is None:
@@ -184,7 +184,7 @@ def parse_columns(line: str, role: Role, row: int = 1, columns: list[Column | No
         result.errors.append(FieldError(row, "列数", extra, f"{n}列（{labels}），多出的内容请删除"))
         return result
     cells += [""] * (n - len(cells))
-    for col, cell in zip(cols, cells):
+    for col, cell in zip(cols, cells, strict=False):
         if col is not None:
             result.values[col.key] = cell
     return result
@@ -237,7 +237,8 @@ def parse_header(line: str, role_hint: Role | None = None) -> Header | None:
 
 # --- lines and pastes ------------------------------------------------------------------------
 
-_SKIP_PREFIXES = tuple(norm_label(x) for x in ("附件", "报送单位", "联系人", "注:", "注：", "教育资源公共服务体系服务队伍"))
+_SKIP_PREFIXES = tuple(norm_label(x) for x in ("附件", "报送单位", "联系人", "注:", "注：",
+                                               "教育资源公共服务体系服务队伍"))
 
 
 def logical_lines(text: str) -> list[tuple[int, str]]:

@@ -40,7 +40,7 @@ class Quota:
         return f"{self.min}名" if self.min == self.max else f"{self.min}–{self.max}名"
 
     @classmethod
-    def parse(cls, value: Any) -> "Quota":
+    def parse(cls, value: Any) -> Quota:
         """1, "3-5", "3–5", [3, 5] or {min: 3, max: 5}."""
         if isinstance(value, bool):
             raise QuotaError(f"bad quota {value!r}")
@@ -74,7 +74,7 @@ class QuotaRules:
         raise QuotaError(f"no roster seats at the {territory.level.name.lower()} level")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> "QuotaRules":
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> QuotaRules:
         """``{city: {admin: 1, trainer: 1, reviewer: "3-5"}, county: {...}}``; missing entries keep the default."""
         data = data or {}
         unknown = [k for k in data if k not in ("city", "county")]
@@ -87,7 +87,8 @@ class QuotaRules:
                 try:
                     r = Role.parse(str(role))
                 except ValueError:
-                    raise QuotaError(f"unknown role {role!r} in {level} quotas (use admin, trainer, reviewer)") from None
+                    raise QuotaError(f"unknown role {role!r} in {level} quotas "
+                                     "(use admin, trainer, reviewer)") from None
                 table[r] = Quota.parse(value)
             out[level] = table
         return cls(city=out["city"], county=out["county"])
@@ -177,8 +178,10 @@ class RosterBook:
 
     def remove(self, m: Member) -> None:
         k = _key(m)
-        for table, key in ((self._by_seat, (m.role, m.territory)), (self._by_mobile, (m.role, m.mobile)),
-                           (self._by_account, m.account)):
+        tables: tuple[tuple[dict[Any, list[Member]], object], ...] = (
+            (self._by_seat, (m.role, m.territory)), (self._by_mobile, (m.role, m.mobile)),
+            (self._by_account, m.account))
+        for table, key in tables:
             if key in table:
                 table[key] = [x for x in table[key] if _key(x) != k]
 

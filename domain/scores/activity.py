@@ -17,8 +17,8 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import date, datetime, timedelta, timezone
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from .periods import to_epoch

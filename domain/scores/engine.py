@@ -23,9 +23,10 @@ Consequences used by storage (materialisation):
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 from .periods import EPOCH_ORDINAL, LocalClock, Period, period_of, to_epoch
 from .rules import OPERATORS, Cap, Rule, RuleSet
@@ -97,10 +98,6 @@ class RuleLine:
     def over_cap(self) -> int:
         return self.occurrences - self.counted
 
-    @property
-    def full_caps(self) -> tuple[CapState, ...]:
-        return tuple(c for c in self.caps if c.full)
-
 
 @dataclass(frozen=True, slots=True)
 class ScoreSummary:
@@ -120,9 +117,9 @@ class Result:
     """Outcome of one evaluation. ``occ``: (day ordinal, rule index, points, counted) per qualifying
     occurrence in time order; ``unq``: (day ordinal, rule index) per non-qualifying one."""
 
-    __slots__ = ("engine", "occ", "unq", "ignored")
+    __slots__ = ("engine", "ignored", "occ", "unq")
 
-    def __init__(self, engine: "Engine", occ: list, unq: list, ignored: int) -> None:
+    def __init__(self, engine: Engine, occ: list, unq: list, ignored: int) -> None:
         self.engine = engine
         self.occ = occ
         self.unq = unq
@@ -140,16 +137,6 @@ class Result:
     def total(self, start: date, end: date) -> int:
         lo, hi = start.toordinal(), end.toordinal()
         return sum(p for d, _r, p, c in self.occ if c and lo <= d <= hi)
-
-    def rule_points(self, start: date, end: date) -> dict[str, int]:
-        lo, hi = start.toordinal(), end.toordinal()
-        rules = self.engine.rules.rules
-        out: dict[str, int] = {}
-        for d, ri, p, c in self.occ:
-            if c and lo <= d <= hi:
-                code = rules[ri].code
-                out[code] = out.get(code, 0) + p
-        return out
 
     def streak_run(self, rule_index: int, as_of: int) -> tuple[int, bool]:
         """Length of the run of a streak rule alive at ``as_of`` (ending today or yesterday)."""
@@ -208,21 +195,21 @@ def _compile_condition(c):
     """A fast test for one condition: numbers and booleans straight, anything else via Condition.test."""
     f, want, op, slow = c.field, c.value, OPERATORS[c.op], c.test
     if isinstance(want, bool):
-        def test(d, f=f, want=want, op=op, slow=slow):
+        def test_bool(d, f=f, want=want, op=op, slow=slow):
             v = d.get(f)
             if v is True or v is False:
                 return op(v, want)
             return slow(d)
-    elif isinstance(want, (int, float)):
-        def test(d, f=f, want=want, op=op, slow=slow, _int=int, _float=float):
+        return test_bool
+    if isinstance(want, (int, float)):
+        def test_number(d, f=f, want=want, op=op, slow=slow, _int=int, _float=float):
             v = d.get(f)
             t = type(v)
             if t is _int or t is _float:
                 return op(v, want)
             return slow(d)
-    else:
-        test = slow
-    return test
+        return test_number
+    return slow
 
 
 def _compile_qualifier(rule: Rule):

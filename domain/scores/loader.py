@@ -7,13 +7,24 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .rules import (
-    KINDS, MATCHES, OPERATORS, PERIOD_NAMES, PERIODS, Cap, Condition, Rule, RuleFileError, RuleProblem, RuleSet,
+    KINDS,
+    MATCHES,
+    OPERATORS,
+    PERIOD_NAMES,
+    PERIODS,
+    Cap,
+    Condition,
+    Rule,
+    RuleFileError,
+    RuleProblem,
+    RuleSet,
     Streak,
 )
 
@@ -165,9 +176,41 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
     if "description" in fields:
         description = r.text(fields["description"][1], f"{where}的 description", allow_empty=True) or ""
 
+    actions = _actions(r, fields, where)
+
+    points = None
+    if "points" in fields:
+        points = r.integer(fields["points"][1], f"{where}的分值 points", minimum=0, maximum=MAX_POINTS)
+
+    kind = _choice(r, fields, "kind", where, KINDS, "plain（按次）或 streak（连续天数）", "plain")
+    match = _choice(r, fields, "match", where, MATCHES, "all（全部满足）或 any（任一满足）", "all")
+
+    conditions = _conditions(r, fields, where)
+    caps = _caps(r, fields, where)
+
+    streak = _streak(r, fields, where, kind)
+    if kind == "streak":
+        if "streak" not in fields:
+            r.fail(node, f"{where}是连续计分规则（kind: streak），缺少 streak 设置")
+        day_cap = next((c for c in caps if c.per == "day"), None)
+        if day_cap is None or day_cap.count != 1:
+            r.fail(fields.get("caps", (node, node))[1],
+                   f"{where}是连续计分规则，上限须为每天 1 次（{{count: 1, per: day}}）")
+
+    if len(r.problems) > before:
+        return None
+    assert code is not None and group is not None and name is not None and points is not None   # checked above
+    caps.sort(key=lambda c: PERIODS.index(c.per))
+    return Rule(code=code, group=group, name=name, actions=tuple(actions), points=points, caps=tuple(caps),
+                conditions=tuple(conditions), match=match, kind=kind, streak=streak, description=description,
+                line=_line(node))
+
+
+def _actions(r: _Reader, fields: dict[str, tuple[Node, Node]], where: str) -> list[str]:
     actions: list[str] = []
     if "actions" in fields:
         anode = fields["actions"][1]
+        items: list[Any] | None
         if isinstance(anode, ScalarNode):
             items = [anode]
         elif isinstance(anode, SequenceNode) and anode.value:
@@ -185,18 +228,15 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
                 r.fail(item, f"{where}的动作代码“{a}”重复")
             else:
                 actions.append(a)
+    return actions
 
-    points = None
-    if "points" in fields:
-        points = r.integer(fields["points"][1], f"{where}的分值 points", minimum=0, maximum=MAX_POINTS)
 
-    kind = _choice(r, fields, "kind", where, KINDS, "plain（按次）或 streak（连续天数）", "plain")
-    match = _choice(r, fields, "match", where, MATCHES, "all（全部满足）或 any（任一满足）", "all")
-
+def _conditions(r: _Reader, fields: dict[str, tuple[Node, Node]], where: str) -> list[Condition]:
     conditions: list[Condition] = []
     if "conditions" in fields:
         cnode = fields["conditions"][1]
-        items = [cnode] if isinstance(cnode, ScalarNode) else cnode.value if isinstance(cnode, SequenceNode) else None
+        items = (
+            [cnode] if isinstance(cnode, ScalarNode) else cnode.value if isinstance(cnode, SequenceNode) else None)
         if items is None:
             r.fail(cnode, f"{where}的 conditions 应为条件列表，如 [\"minutes >= 15\"]")
             items = []
@@ -204,7 +244,10 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
             c = _condition(r, item)
             if c is not None:
                 conditions.append(c)
+    return conditions
 
+
+def _caps(r: _Reader, fields: dict[str, tuple[Node, Node]], where: str) -> list[Cap]:
     caps: list[Cap] = []
     if "caps" in fields:
         cnode = fields["caps"][1]
@@ -222,7 +265,8 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
                 count = r.integer(cf["count"][1], f"{where}的上限次数 count", minimum=1, maximum=MAX_CAP)
                 per = r.text(cf["per"][1], f"{where}的上限周期 per")
                 if per is not None and per not in PERIODS:
-                    r.fail(cf["per"][1], f"{where}的上限周期“{per}”未知，可用：day（天）、week（周）、month（月）、year（年）")
+                    r.fail(cf["per"][1],
+                           f"{where}的上限周期“{per}”未知，可用：day（天）、week（周）、month（月）、year（年）")
                     continue
                 if per in seen:
                     r.fail(cf["per"][1], f"{where}的上限周期“{per}”重复")
@@ -230,7 +274,10 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
                 if count is not None and per is not None:
                     seen.add(per)
                     caps.append(Cap(count, per))
+    return caps
 
+
+def _streak(r: _Reader, fields: dict[str, tuple[Node, Node]], where: str, kind: str) -> Streak | None:
     streak = None
     if "streak" in fields:
         snode = fields["streak"][1]
@@ -245,19 +292,7 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
                     streak = Streak(after, spts)
         if kind != "streak":
             r.fail(snode, f"{where}有 streak 设置，但 kind 不是 streak")
-    if kind == "streak":
-        if "streak" not in fields:
-            r.fail(node, f"{where}是连续计分规则（kind: streak），缺少 streak 设置")
-        day_cap = next((c for c in caps if c.per == "day"), None)
-        if day_cap is None or day_cap.count != 1:
-            r.fail(fields.get("caps", (node, node))[1], f"{where}是连续计分规则，上限须为每天 1 次（{{count: 1, per: day}}）")
-
-    if len(r.problems) > before:
-        return None
-    caps.sort(key=lambda c: PERIODS.index(c.per))
-    return Rule(code=code, group=group, name=name, actions=tuple(actions), points=points, caps=tuple(caps),
-                conditions=tuple(conditions), match=match, kind=kind, streak=streak, description=description,
-                line=_line(node))
+    return streak
 
 
 def _year_start(r: _Reader, node: Node) -> tuple[int, int] | None:
@@ -329,6 +364,7 @@ def parse_rules(text: str, source: str = "") -> RuleSet:
                     rules.append(rule)
         if r.problems:
             raise RuleFileError(r.problems, source)
+        assert name is not None   # a missing name is a problem above
         return RuleSet(name=name, rules=tuple(rules), timezone=timezone, year_start=year_start, source=source)
     finally:
         loader.dispose()
@@ -356,4 +392,4 @@ def default_rules() -> RuleSet:
     return _default
 
 
-__all__ = ["DEFAULT_RULES", "default_rules", "load_rules", "parse_rules", "PERIOD_NAMES"]
+__all__ = ["DEFAULT_RULES", "PERIOD_NAMES", "default_rules", "load_rules", "parse_rules"]

@@ -11,7 +11,7 @@ quarter hour), instead of building a datetime per event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from .rules import RuleSet
@@ -20,10 +20,17 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _SLOT = 900
 
 
+
+def _offset(at: datetime) -> timedelta:
+    """The UTC offset of an aware datetime (never None for one built with a tzinfo)."""
+    off = at.utcoffset()
+    assert off is not None
+    return off
+
 class LocalClock:
     """Epoch seconds → local day ordinal for one time zone (offsets cached per 15-minute slot)."""
 
-    __slots__ = ("tz", "_offsets", "fixed")
+    __slots__ = ("_offsets", "fixed", "tz")
 
     def __init__(self, tz: ZoneInfo | str) -> None:
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
@@ -32,13 +39,13 @@ class LocalClock:
         if getattr(self.tz, "key", None) in ("Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC", "UTC",
                                               "Etc/UTC", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Urumqi"):
             # no transitions since 1992: a constant offset for every instant the bot will see
-            self.fixed = int(datetime(2000, 1, 1, tzinfo=self.tz).utcoffset().total_seconds())
+            self.fixed = int(_offset(datetime(2000, 1, 1, tzinfo=self.tz)).total_seconds())
 
     def offset(self, epoch: int) -> int:
         slot = epoch // _SLOT
         off = self._offsets.get(slot)
         if off is None:
-            off = int(datetime.fromtimestamp(slot * _SLOT, self.tz).utcoffset().total_seconds())
+            off = int(_offset(datetime.fromtimestamp(slot * _SLOT, self.tz)).total_seconds())
             self._offsets[slot] = off
         return off
 
@@ -71,7 +78,7 @@ def to_epoch(at: datetime) -> int:
     """Aware datetime → whole epoch seconds (floor). Naive datetimes are refused."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("aware datetime required")
-    return int((at - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(seconds=1))
+    return int((at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(seconds=1))
 
 
 def local_date(at: datetime, tz: ZoneInfo) -> date:

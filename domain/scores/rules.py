@@ -104,12 +104,6 @@ class Rule:
             return any(c.test(detail) for c in self.conditions)
         return all(c.test(detail) for c in self.conditions)
 
-    def cap_for(self, per: str) -> Cap | None:
-        for c in self.caps:
-            if c.per == per:
-                return c
-        return None
-
     def points_label(self) -> str:
         if self.kind == "streak" and self.streak:
             return f"{self.points}分/天，连续超过{self.streak.after_days}天后{self.streak.points}分/天"
@@ -156,10 +150,6 @@ class RuleSet:
             return f"{year}年"
         return f"{year}-{year + 1}学年"
 
-    @property
-    def calendar_year(self) -> bool:
-        return self.year_start == (1, 1)
-
 
 @dataclass(frozen=True, slots=True)
 class RuleProblem:
@@ -191,6 +181,16 @@ class RuleFileError(ValueError):
 
 
 __all__ = [
-    "Cap", "Condition", "KINDS", "MATCHES", "OPERATORS", "PERIODS", "PERIOD_NAMES", "Rule", "RuleFileError",
-    "RuleProblem", "RuleSet", "Streak",
+    "KINDS",
+    "MATCHES",
+    "OPERATORS",
+    "PERIODS",
+    "PERIOD_NAMES",
+    "Cap",
+    "Condition",
+    "Rule",
+    "RuleFileError",
+    "RuleProblem",
+    "RuleSet",
+    "Streak",
 ]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from storage.forms.tables import DOCX_MIME, XLSX_MIME, FormData, FormSpec, SectionSpec, write_docx, write_xlsx
+from storage.forms.docx_io import write_docx
+from storage.forms.tables import DOCX_MIME, XLSX_MIME, FormData, FormSpec, SectionSpec
+from storage.forms.xlsx_io import write_xlsx
 
 RECOMMENDATION_TITLE = "教育资源公共服务体系服务队伍优秀工作者设区市推荐表"
 HEADER_FIELDS = ("报送单位", "联系人姓名", "联系人电话", "手机", "报送日期")

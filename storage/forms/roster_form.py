@@ -8,26 +8,28 @@ from domain.regions import RegionTree
 from domain.roster import SECTIONS, Member, RawRow, Role
 from domain.roster.quota import DEFAULT_RULES, QuotaRules
 from domain.territory import Level
-from storage.forms.tables import (
-    DOCX_MIME,
-    XLSX_MIME,
-    FormData,
-    FormReadError,
-    FormSpec,
-    SectionSpec,
-    read_docx,
-    read_xlsx,
-    write_docx,
-    write_xlsx,
-)
+from storage.forms.docx_io import read_docx, write_docx
+from storage.forms.tables import DOCX_MIME, XLSX_MIME, FormData, FormReadError, FormSpec, SectionSpec
+from storage.forms.xlsx_io import read_xlsx, write_xlsx
 
 ROSTER_TITLE = "教育资源公共服务体系服务队伍设区市汇总表"
 HEADER_FIELDS = ("报送单位", "联系人姓名", "联系人电话", "手机", "报送日期")
 ROLES = (Role.ADMIN, Role.TRAINER, Role.REVIEWER)
 
-__all__ = ["DOCX_MIME", "XLSX_MIME", "FormReadError", "RosterFile", "ROSTER_TITLE", "HEADER_FIELDS",
-           "roster_form_spec", "roster_form_data", "write_roster_xlsx", "write_roster_docx", "read_roster",
-           "sort_members"]
+__all__ = [
+    "DOCX_MIME",
+    "HEADER_FIELDS",
+    "ROSTER_TITLE",
+    "XLSX_MIME",
+    "FormReadError",
+    "RosterFile",
+    "read_roster",
+    "roster_form_data",
+    "roster_form_spec",
+    "sort_members",
+    "write_roster_docx",
+    "write_roster_xlsx",
+]
 
 
 def roster_form_spec(*, deadline: str = "4月30日", rules: QuotaRules = DEFAULT_RULES) -> FormSpec:
@@ -101,7 +103,7 @@ class RosterFile:
 
 def read_roster(data: bytes, filename: str = "", spec: FormSpec = ROSTER_FORM) -> RosterFile:
     """Read a filled 附件1 (.xlsx, or .docx); raises FormReadError with a Chinese message."""
-    if filename.lower().endswith(".docx") or data[:2] == b"PK" and b"word/" in data[:4000]:
+    if filename.lower().endswith(".docx") or (data[:2] == b"PK" and b"word/" in data[:4000]):
         form = read_docx(spec, data)
     elif filename.lower().endswith((".xls", ".et")) and not data.startswith(b"PK"):
         raise FormReadError("不支持旧版 .xls 文件，请在 Excel 中另存为 .xlsx 后再导入")
@@ -110,8 +112,8 @@ def read_roster(data: bytes, filename: str = "", spec: FormSpec = ROSTER_FORM) -
     out = RosterFile(header=dict(form.header))
     for role in ROLES:
         keys = SECTIONS[role].keys
-        for values, rn in zip(form.sections.get(role.value, []), form.row_numbers.get(role.value, [])):
-            out.rows.append(RawRow(row=rn, role=role, values=dict(zip(keys, values)),
+        for values, rn in zip(form.sections.get(role.value, []), form.row_numbers.get(role.value, []), strict=False):
+            out.rows.append(RawRow(row=rn, role=role, values=dict(zip(keys, values, strict=False)),
                                    text="\t".join(values), mode="columns"))
     out.rows.sort(key=lambda r: r.row)
     return out

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.core import (
@@ -75,7 +77,7 @@ class InboxRepository:
         """Drop handled messages received before ``cutoff`` (their msgIds stop deduplicating)."""
         result = await self.session.execute(delete(InboxMessage).where(
             InboxMessage.received_at < cutoff, InboxMessage.handled_at.is_not(None)))
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ class GroupRepository:
         row = await self.session.get(GroupBinding, conversation_id)
         return _binding(row) if row else None
 
-    async def bind(self, conversation_id: str, role: str, title: str, by: str, now: datetime) -> tuple[Binding | None, Binding]:
+    async def bind(self, conversation_id: str, role: str, title: str, by: str,
+                   now: datetime) -> tuple[Binding | None, Binding]:
         row = await self.session.get(GroupBinding, conversation_id)
         before = _binding(row) if row else None
         if row is None:
@@ -119,6 +122,19 @@ def _binding(r: GroupBinding) -> Binding:
     return Binding(r.conversation_id, r.role, r.title, r.bound_by, r.bound_at)
 
 
+def rowcount(result: Result[Any]) -> int | None:
+    """Rows an UPDATE or DELETE matched (SQLAlchemy types ``execute`` as a plain ``Result``)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
+def audit_row(*, at: datetime, actor_id: str, action: str, entity: str, entity_id: str,
+              before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+              reason: str | None = None, actor_name: str = "", territory: str | None = None) -> AuditEntry:
+    """One audit-log row: who did what to which entity, before and after, why, and in which territory."""
+    return AuditEntry(at=at, actor_id=actor_id, actor_name=actor_name, action=action, entity=entity,
+                      entity_id=str(entity_id), before=before, after=after, reason=reason, territory=territory)
+
+
 class AuditRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
@@ -126,11 +142,16 @@ class AuditRepository:
     async def record(self, *, at: datetime, actor_id: str, action: str, entity: str, entity_id: str,
                      before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
                      reason: str | None = None, actor_name: str = "", territory: str | None = None) -> AuditEntry:
-        entry = AuditEntry(at=at, actor_id=actor_id, actor_name=actor_name, action=action, entity=entity,
-                           entity_id=str(entity_id), before=before, after=after, reason=reason, territory=territory)
+        entry = audit_row(at=at, actor_id=actor_id, actor_name=actor_name, action=action, entity=entity,
+                          entity_id=entity_id, before=before, after=after, reason=reason, territory=territory)
         self.session.add(entry)
         await self.session.flush()
         return entry
+
+    async def record_many(self, entries: Iterable[AuditEntry]) -> None:
+        """Many rows built by :func:`audit_row` with one flush (bulk registration)."""
+        self.session.add_all(list(entries))
+        await self.session.flush()
 
     async def list(self, *, entity: str | None = None, entity_id: str | None = None,
                    territory_prefix: str | None = None, limit: int = 50) -> list[AuditEntry]:
@@ -192,11 +213,11 @@ class DialogueRepository:
         result = await self.session.execute(
             delete(DialogueState).where(DialogueState.conversation_id == conversation_id,
                                         DialogueState.user_id == user_id))
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
     async def purge_expired(self, now: datetime) -> int:
         result = await self.session.execute(delete(DialogueState).where(DialogueState.expires_at <= now))
-        return result.rowcount or 0
+        return rowcount(result) or 0
 
 
 # A reply held for its session-webhook attempt is taken over by the outbox after this long
@@ -220,7 +241,8 @@ class OutboxRepository:
         if kind not in ("group", "users"):
             raise ValueError(kind)
         rows: list[OutboxMessage] = []
-        chunks = [None] if kind == "group" else [user_ids[i:i + 20] for i in range(0, len(user_ids or []), 20)]
+        ids = user_ids or []
+        chunks = [None] if kind == "group" else [ids[i:i + 20] for i in range(0, len(ids), 20)]
         if held and not chunks:
             chunks = [[]]          # a webhook-only reply (a person outside the organisation): one row
         for chunk in chunks:
@@ -263,7 +285,7 @@ class OutboxRepository:
         res = await self.session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending")
                                          .values(status="pending", next_attempt_at=now)
                                          .execution_options(synchronize_session=False))
-        return res.rowcount or 0
+        return rowcount(res) or 0
 
     async def mark_sent_many(self, oids: list[int], now: datetime) -> None:
         if oids:
@@ -287,7 +309,8 @@ class OutboxRepository:
 
     async def depth(self) -> int:
         return int(await self.session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(("pending", "sending")))) or 0)
+            select(func.count()).select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_(("pending", "sending")))) or 0)
 
     async def get(self, oid: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, oid, populate_existing=True)
@@ -313,4 +336,4 @@ class DownloadRepository:
 
     async def purge_expired(self, now: datetime) -> int:
         result = await self.session.execute(delete(Download).where(Download.expires_at <= now))
-        return result.rowcount or 0
+        return rowcount(result) or 0

@@ -1,9 +1,10 @@
 """Annual evaluation storage: /报告 evidence with the city operator's decision, and 附件3 recommendations."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Sequence
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession

@@ -5,7 +5,6 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.exc import IntegrityError
@@ -13,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.roster import Member, Role, Status
 from domain.territory import Level, Territory
-from storage.models.core import AuditEntry
 from storage.models.roster import RosterMember, TerritoryGrant
+from storage.repositories.core import rowcount
 
 LIVE = (Status.PENDING.value, Status.ACTIVE.value)
 
@@ -168,11 +167,6 @@ class RosterRepository:
         await self._flush()
         return to_member(row)
 
-    async def audit_many(self, entries: Iterable[dict[str, Any]]) -> None:
-        """Many audit entries with one flush (bulk registration)."""
-        self.session.add_all([AuditEntry(**e) for e in entries])
-        await self.session.flush()
-
 
 @dataclass(frozen=True)
 class GrantInfo:
@@ -230,7 +224,7 @@ class GrantRepository:
     async def revoke(self, user_id: str, territory: Territory) -> bool:
         result = await self.session.execute(delete(TerritoryGrant).where(
             TerritoryGrant.user_id == user_id, TerritoryGrant.territory == territory.path))
-        return bool(result.rowcount)
+        return bool(rowcount(result))
 
 
 def _grant(r: TerritoryGrant) -> GrantInfo:

@@ -39,7 +39,7 @@ def test_toml_file_and_precedence(monkeypatch, tmp_path):
     assert s.bot_timezone == "Asia/Shanghai"          # the environment wins over the file
 
 
-@pytest.mark.parametrize("name,value,needle", [
+@pytest.mark.parametrize(("name", "value", "needle"), [
     ("BOT_HTTP_PORT", "eighty", "BOT_HTTP_PORT"),
     ("BOT_TIMEZONE", "Mars/Base", "BOT_TIMEZONE"),
     ("DATABASE_URL", "mysql://x", "DATABASE_URL"),

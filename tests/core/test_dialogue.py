@@ -60,3 +60,12 @@ async def test_cancel_and_expiry(start_bot, chat):
     clock.advance(minutes=31)
     assert "超过 30 分钟" in await say("李四")
     assert "命令以 / 开头" in await say("李四")
+
+
+async def test_bare_cancel_and_confirm_inside_a_dialogue(start_bot, chat):
+    await start_bot(extra_routers=[survey])
+    say = lambda text: chat.say(text, user="t-hz-001", conversation="cid-p2p-t-hz-001")  # noqa: E731
+    assert "请输入姓名" in await say("/问卷")
+    assert "确认，请输入人数" in await say("/确认")          # /确认 without arguments answers the dialogue
+    assert "已取消" in await say("取消")                        # a bare 取消 ends it
+    assert "没看懂" in await say("3")                            # no dialogue any more

@@ -108,7 +108,7 @@ async def test_watchdog_forces_reconnect_when_silent(start_bot, chat, sim):
     assert "可用命令" in await chat.say("/帮助", conversation="cid-admin-group")
 
 
-@pytest.mark.parametrize("kind,kwargs,expect", [
+@pytest.mark.parametrize(("kind", "kwargs", "expect"), [
     ("empty", {"text": ""}, "/帮助"),
     ("only-mention", {"text": " \u3000"}, "/帮助"),
     ("picture", {"text": "", "msgtype": "picture"}, "图片"),
@@ -151,3 +151,16 @@ async def test_healthz_and_metrics(start_bot, chat, sim):
             text = await r.text()
     assert 'bot_messages_total{outcome="ok"}' in text
     assert "bot_handling_seconds_bucket" in text and "bot_outbox_depth" in text and "bot_errors_total" in text
+
+
+async def test_forgiving_input(bot_x, chat):
+    helped = await chat.say("帮助", conversation="cid-admin-group", user="t-hz-001")    # no slash
+    assert "/帮助" in helped and "没看懂" not in helped
+    missing = await chat.say("/我的账号", conversation="cid-admin-group", user="t-hz-001")
+    assert "缺少「平台账号」" in missing and "应为" not in missing and "例如：/我的账号 " in missing
+
+
+async def test_unknown_command_in_an_unbound_group_says_where_it_works(bot_x, chat):
+    reply = await chat.say("/审核统", conversation="cid-trainer-group", user="t-hz-001")   # not bound yet
+    assert "没有 /审核统" in reply and "/审核统计" in reply and "审核员群" in reply
+    assert "/绑定 管理员群" in reply

@@ -5,8 +5,22 @@ from datetime import date
 
 import pytest
 
-from bot.commands import (Arg, ArgError, ParseFailure, Registry, Router, choice, group_role, integer, iso_date,
-                          parse_args, positive_int, split_command, tokenize, GroupRole)
+from bot.commands import (
+    Arg,
+    ArgError,
+    GroupRole,
+    ParseFailure,
+    Registry,
+    Router,
+    choice,
+    group_role,
+    integer,
+    iso_date,
+    parse_args,
+    positive_int,
+    split_command,
+    tokenize,
+)
 from bot.incoming import from_callback_data, normalise_text
 
 
@@ -34,11 +48,16 @@ def test_tokenize_quotes_and_fullwidth_spaces():
 def test_positional_and_named_and_greedy():
     spec = _spec()
     a = parse_args(spec, "培训 2026-05-10 数字 资源 应用")
-    assert a == {"kind": "培训", "day": date(2026, 5, 10), "topic": "数字 资源 应用"}
+    assert a.as_dict() == {"kind": "培训", "day": date(2026, 5, 10), "topic": "数字 资源 应用"}
     b = parse_args(spec, "日期＝2026/5/9 类型=文章")
-    assert b["kind"] == "文章" and b["day"] == date(2026, 5, 9) and b["topic"] is None
+    assert b.value("kind", str) == "文章" and b.value("day", date) == date(2026, 5, 9)
+    assert b.optional("topic", str) is None and "topic" not in b
     c = parse_args(spec, "kind=培训 topic=“一 二”")
-    assert c["topic"] == "一 二"
+    assert c.value("topic", str) == "一 二"
+    with pytest.raises(TypeError):
+        c.value("kind", int)          # the spec's converter and the handler disagree
+    with pytest.raises(TypeError):
+        c.value("day", date)          # optional and absent: value() insists
 
 
 def test_parse_failures_name_the_argument():
@@ -51,7 +70,7 @@ def test_parse_failures_name_the_argument():
     assert e.value.arg.label == "日期" and "存在的日期" in e.value.expected
     with pytest.raises(ParseFailure) as e:
         parse_args(spec, "")
-    assert e.value.arg.label == "类型" and "缺少" in e.value.expected
+    assert e.value.arg.label == "类型" and e.value.missing
     with pytest.raises(ParseFailure) as e:
         parse_args(spec, "颜色=红")
     assert e.value.arg is None and "类型" in e.value.expected
@@ -113,3 +132,19 @@ def test_mentions_pair_names_with_at_users_in_order():
                                 "atUsers": [{"dingtalkId": "bot"}, {"dingtalkId": "d1", "staffId": "s1"}]})
     ctx = Context(message=short, uow=None, services=None, group_role=None, actor=None)
     assert [(m.name, m.staff_id) for m in ctx.mentions()] == [("甲", "s1"), ("乙", None)]
+
+
+def test_every_example_of_every_command_parses():
+    """The usage reply shows a command's examples: each must be accepted as written."""
+    from bot.commands import Registry
+    from handlers.features import routers
+    registry = Registry(routers())
+    without = []
+    for spec in registry.commands:
+        if any(a.required for a in spec.args) and not spec.examples:
+            without.append(spec.name)
+        for example in spec.examples:
+            name, rest = split_command(example)
+            assert registry.find(name) is spec, example
+            parse_args(spec, rest)          # raises ParseFailure if the example does not parse
+    assert not without, f"commands with required arguments need an example: {without}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.commands import GroupRole
-from bot.permissions import superadmin
+from handlers.permissions import SUPERADMIN
 from storage.models import Base
 
 UNCHECKED = {"inbox", "outbox"}          # every message is stored and answered
@@ -38,7 +38,7 @@ async def test_privileged_commands_refuse_the_unprivileged(bound_bot, chat):
     before = await _snapshot(bound_bot.db)
     tried = 0
     for spec in specs:
-        actors = ["t-hz-001", "ext-001"] + (["city-nb-001"] if spec.permission is superadmin else [])
+        actors = ["t-hz-001", "ext-001"] + (["city-nb-001"] if spec.permission is SUPERADMIN else [])
         group = GROUP_OF[min(spec.groups, key=lambda g: g.value)] if spec.groups else "cid-admin-group"
         for user in actors:
             for conversation in (group, f"cid-p2p-{user}"):

@@ -7,7 +7,7 @@ ADMIN_G, TRAINER_G, REVIEWER_G = "cid-admin-group", "cid-trainer-group", "cid-re
 
 
 def plain(text: str) -> str:
-    """Reply text without DingTalk-markdown escapes (138\\*\\*\\*\\*1234 → 138****1234)."""
+    """Reply text without DingTalk-markdown escapes (138\\*\\*\\*\\*1234 → 138＊＊＊＊1234)."""
     return text.replace("\\", "")
 
 

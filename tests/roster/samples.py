@@ -1,8 +1,8 @@
 """Sample contexts of the roster templates (rendered by tests/core/test_templates.py)."""
 from __future__ import annotations
 
-_m = {"id": 12, "role": "资源审核员", "seat": "杭州市西湖区", "name": "张三", "mobile": "138****8000", "status": "在册",
-      "pending": False, "fields": [{"label": "学段", "value": "小学"}, {"label": "手机", "value": "138****8000"},
+_m = {"id": 12, "role": "资源审核员", "seat": "杭州市西湖区", "name": "张三", "mobile": "138＊＊＊＊8000", "status": "在册",
+      "pending": False, "fields": [{"label": "学段", "value": "小学"}, {"label": "手机", "value": "138＊＊＊＊8000"},
                                    {"label": "平台账号", "value": "Zhang_San"}]}
 _seats = [{"role": "管理员", "filled": 1, "quota": "1名", "complete": True, "over": 0},
           {"role": "审核员", "filled": 2, "quota": "3–5名", "complete": False, "over": 0}]
@@ -54,7 +54,7 @@ SAMPLES = {
     "roster/nothing_to_change": [{"fields": ["县(市、区)", "姓名", "手机"]}],
     "roster/unchanged": [{"name": "张三"}],
     "roster/updated": [{"number": 3, "name": "张三", "seat": "杭州市西湖区", "role": "资源审核员", "reason": "换号",
-                        "changes": [{"label": "手机", "before": "138****8000", "after": "139****1111"}]},
+                        "changes": [{"label": "手机", "before": "138＊＊＊＊8000", "after": "139＊＊＊＊1111"}]},
                        {"number": 3, "name": "张三", "seat": "杭州市西湖区", "role": "资源审核员", "reason": "",
                         "changes": []}],
     "roster/need_reason": [{"number": 3}],
@@ -74,7 +74,7 @@ SAMPLES = {
                           "manages": False, "masked": False, "pending": 0}],
     "roster/changes": [{"label": "杭州市", "entries": [
         {"at": "2026-04-20 10:30", "actor": "陈建国", "action": "变更", "name": "张三", "seat": "杭州市西湖区资源审核员",
-         "details": ["手机：138****8000 → 139****1111"], "reason": "换号"}]}, {"label": "杭州市", "entries": []}],
+         "details": ["手机：138＊＊＊＊8000 → 139＊＊＊＊1111"], "reason": "换号"}]}, {"label": "杭州市", "entries": []}],
     "roster/grant_no_staff": [{"name": "赵老师", "action": "授权"}, {"name": "赵老师", "action": "撤销"}],
     "roster/grant_refused": [{"reason": "杭州市西湖区的管理员只能由市级管理员授权（逐级授权）", "action": "授权"},
                              {"reason": "只有杭州市的上级管理员可以撤销", "action": "撤销"}],

@@ -9,7 +9,7 @@ from docx import Document
 from domain.regions import load_default_regions
 from storage.forms import FormData
 from storage.forms.roster_form import ROSTER_FORM, read_roster, write_roster_xlsx
-from storage.forms.tables import write_xlsx
+from storage.forms.xlsx_io import write_xlsx
 from tests.roster.factory import city_members
 
 TREE = load_default_regions()
@@ -31,7 +31,7 @@ def run(*argv: str) -> int:
     import argparse
     import asyncio
 
-    from handlers.roster_export import register_cli
+    from handlers.roster.export import register_cli
     parser = argparse.ArgumentParser(prog="run_bot.py")
     register_cli(parser.add_subparsers(dest="cmd"))
     args = parser.parse_args(list(argv))

@@ -28,7 +28,7 @@ def test_columns_in_the_forms_order():
                                             "title_post", "teacher_type")
 
 
-@pytest.mark.parametrize("role,label,key", [
+@pytest.mark.parametrize(("role", "label", "key"), [
     (Role.ADMIN, "县", "county"), (Role.ADMIN, "县区", "county"), (Role.ADMIN, "县(市、区)", "county"),
     (Role.ADMIN, "县（市、区）", "county"), (Role.ADMIN, " 县（市、区） ", "county"), (Role.ADMIN, "单位", "org"),
     (Role.ADMIN, "电话", "mobile"), (Role.ADMIN, "手机号", "mobile"), (Role.ADMIN, "类型", "person_type"),
@@ -47,7 +47,7 @@ def test_labels_of_other_roles_are_unknown():
     assert SECTIONS[Role.ADMIN].find("学段") is None
 
 
-@pytest.mark.parametrize("enum,value,canonical", [
+@pytest.mark.parametrize(("enum", "value", "canonical"), [
     (STAGE, "小学", "小学"), (STAGE, "小学段", "小学"), (STAGE, "primary", "小学"), (STAGE, "　小 学　", "小学"),
     (STAGE, "普高", "高中"), (STAGE, "普通高中", "高中"), (STAGE, "中专", "中职"), (STAGE, "职高", "中职"),
     (STAGE, "幼儿园", "学前"), (STAGE, "初中段", "初中"),
@@ -63,14 +63,14 @@ def test_enumeration_variants_store_the_canonical_value(enum, value, canonical):
     assert enum.canonical(value) == canonical
 
 
-@pytest.mark.parametrize("enum,value", [(STAGE, "大学"), (STAGE, ""), (YES_NO, "也许"), (PERSON_TYPE, "校长"),
+@pytest.mark.parametrize(("enum", "value"), [(STAGE, "大学"), (STAGE, ""), (YES_NO, "也许"), (PERSON_TYPE, "校长"),
                                         (TEACHER_TYPE, "专家")])
 def test_enumeration_rejects(enum, value):
     assert enum.canonical(value) is None
     assert enum.expected.startswith("以下之一：")
 
 
-@pytest.mark.parametrize("raw,stored", [
+@pytest.mark.parametrize(("raw", "stored"), [
     ("13800138000", "13800138000"), ("138 0013 8000", "13800138000"), ("138-0013-8000", "13800138000"),
     ("+86 138 0013 8000", "13800138000"), ("+8613800138000", "13800138000"), ("8613800138000", "13800138000"),
     ("１３８００１３８０００", "13800138000"), ("19912345678", "19912345678"), ("13800138000.0", "13800138000"),
@@ -86,7 +86,7 @@ def test_mobile_refused(raw):
 
 
 def test_mask_mobile():
-    assert mask_mobile("13812341234") == "138****1234"
+    assert mask_mobile("13812341234") == "138＊＊＊＊1234"
     assert mask_mobile("") == "" and mask_mobile(None) == ""
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 import pytest
 from docx import Document
@@ -77,7 +76,7 @@ def test_docx_is_a4_landscape_with_ruled_tables_and_chinese_fonts(members):
     title = next(p for p in doc.paragraphs if p.text == ROSTER_TITLE)
     assert title.alignment == 1   # centred
     assert len(doc.tables) == 3
-    for table, role in zip(doc.tables, Role):
+    for table, role in zip(doc.tables, Role, strict=False):
         assert [c.text for c in table.rows[0].cells] == ["服务人员", *SECTIONS[role].labels]
         assert table.rows[1].cells[0].text == SECTIONS[role].title
         borders = table._tbl.tblPr.find(qn("w:tblBorders"))
@@ -99,17 +98,6 @@ def test_empty_roster_still_prints_the_sections():
 def test_output_is_deterministic(members):
     assert write_roster_xlsx(members, HEADER, tree=TREE) == write_roster_xlsx(list(reversed(members)), HEADER, tree=TREE)
     assert write_roster_docx(members, HEADER, tree=TREE) == write_roster_docx(members, HEADER, tree=TREE)
-
-
-def test_each_city_exports_well_under_a_second(members):
-    write_roster_xlsx(members, HEADER, tree=TREE)      # warm imports
-    write_roster_docx(members, HEADER, tree=TREE)
-    t0 = time.perf_counter()
-    write_roster_xlsx(members, HEADER, tree=TREE)
-    t1 = time.perf_counter()
-    write_roster_docx(members, HEADER, tree=TREE)
-    t2 = time.perf_counter()
-    assert t1 - t0 < 0.8 and t2 - t1 < 0.8, (t1 - t0, t2 - t1)
 
 
 def test_reads_a_hand_made_workbook():

@@ -80,7 +80,7 @@ def test_tab_row_with_empty_optional_cell_and_short_row():
 
 
 def test_tab_row_too_long():
-    raw = parse_line("\t".join(REVIEWER_ROW + ["多余"]), R)
+    raw = parse_line("\t".join([*REVIEWER_ROW, "多余"]), R)
     assert raw.errors and raw.errors[0].field_label == "列数" and "多余" in raw.errors[0].value
 
 

@@ -100,7 +100,7 @@ def test_territory_status_and_missing_text():
     assert st.missing_text == "缺培训讲师1名、资源审核员2名"
     assert st.seat(Role.ADMIN).complete and st.seat(Role.REVIEWER).missing == 2
     pending = replace(member(Role.TRAINER, XH, 3), status=Status.PENDING)
-    assert territory_status(XH, members + [pending]).seat(Role.TRAINER).filled == 0
+    assert territory_status(XH, [*members, pending]).seat(Role.TRAINER).filled == 0
 
 
 def test_city_and_province_completion():

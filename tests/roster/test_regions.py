@@ -35,7 +35,7 @@ def test_default_tree_is_zhejiang_11_cities_90_counties():
     assert ZJ.county("丽水市", "景宁畲族自治县").city == "丽水市"
 
 
-@pytest.mark.parametrize("query,expected", [
+@pytest.mark.parametrize(("query", "expected"), [
     ("西湖区", "杭州市西湖区"),
     ("西湖", "杭州市西湖区"),
     ("杭州", "杭州市"),
@@ -115,7 +115,7 @@ def test_mapping_shape_and_csv(tmp_path):
     assert load_regions(y).province == "江苏省"
 
 
-@pytest.mark.parametrize("text,line,reason", [
+@pytest.mark.parametrize(("text", "line", "reason"), [
     ("province: 浙江省\ncities:\n  - name: 杭州市\n    counties: [西湖区, 西湖区]\n", 4, "appears twice"),
     ("province: 浙江省\ncities:\n  - name: 杭州市\n    counties: [西湖区]\n  - name: 杭州市\n    counties: [上城区]\n",
      5, "appears twice"),
@@ -134,7 +134,7 @@ def test_bad_yaml_names_line_and_reason(text, line, reason):
     assert f"x.yaml, line {line}" in str(exc.value)
 
 
-@pytest.mark.parametrize("text,line,reason", [
+@pytest.mark.parametrize(("text", "line", "reason"), [
     ("河南省,郑州市,中原区\n湖北省,武汉市,江岸区\n", 2, "second province"),
     ("河南省,郑州市,中原区\n河南省,郑州市,中原区\n", 2, "appears twice"),
     ("河南省,郑州市,中原区\n河南省,郑州市,中原区,多余,列\n", 2, "expected 3 columns"),

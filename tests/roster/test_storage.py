@@ -13,7 +13,7 @@ from domain.regions import load_default_regions
 from domain.roster import Role, Status, parse_paste
 from domain.roster.config import RosterConfig
 from domain.territory import Territory
-from handlers.roster_common import register_rows
+from handlers.roster.common import register_rows
 from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
 from tests.roster.factory import city_members, member
 

@@ -36,7 +36,7 @@ def test_good_rows(role):
     assert res.member.row()[0] == "西湖区"
 
 
-@pytest.mark.parametrize("role,required", [
+@pytest.mark.parametrize(("role", "required"), [
     (Role.ADMIN, ["县(市、区)", "姓名", "单位名称", "手机", "人员类型"]),
     (Role.TRAINER, ["县(市、区)", "姓名", "学段", "学科", "手机", "是否为往届讲师团成员"]),
     (Role.REVIEWER, ["县(市、区)", "姓名", "学段", "学科", "学校名称", "平台账号", "手机", "教师类型"]),

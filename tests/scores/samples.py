@@ -12,7 +12,7 @@ _item = {"mark": "⏳", "state": "待提交", "title": "线下培训讲座或会
 SAMPLES = {
     "scores/score": [
         {"name": "李明", "period": "本周 3月2日—3月8日", "total": 18, "as_of": "3月6日", "lines": [_login, _line],
-         "county": "西湖区", "school": "西湖小学", "account": "Li****01"},
+         "county": "西湖区", "school": "西湖小学", "account": "Li＊＊＊＊01"},
         {"name": "李明", "period": "2025年", "total": 0, "as_of": "", "lines": [], "county": "西湖区", "school": "",
          "account": "LiMing01"},
     ],
@@ -25,7 +25,7 @@ SAMPLES = {
     "scores/future": [{"period": "2030年"}],
     "scores/account_unknown": [{"account": "liming01", "case_hint": True}, {"account": "x", "case_hint": False}],
     "scores/account_mismatch": [{"account": "LiMing01"}],
-    "scores/account_linked": [{"account": "Li****01", "name": "李明", "county": "西湖区"}],
+    "scores/account_linked": [{"account": "Li＊＊＊＊01", "name": "李明", "county": "西湖区"}],
     "scores/unknown_region": [{"where": "鼓楼", "candidates": ["南京市鼓楼区", "福州市鼓楼区"]},
                               {"where": "火星", "candidates": []}],
     "scores/region_forbidden": [{"where": "宁波市", "mine": ["杭州市"]}, {"where": "", "mine": []}],

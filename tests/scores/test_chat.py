@@ -14,7 +14,7 @@ from bot.clock import ManualClock
 from domain.roster import Member, Role
 from domain.scores.activity import TeacherRow
 from domain.territory import Territory
-from handlers.scores_service import ingest, runtime_of
+from handlers.scores.service import ingest, runtime_of
 from storage.repositories.roster import RosterRepository
 from storage.repositories.scores import TeacherRepository
 from tests.scores.util import SH
@@ -107,7 +107,7 @@ async def test_own_score_after_linking_the_account(sc):
     assert "资源建设：5 分｜本周 5/5 已满｜超出上限 1 次不计分" in week
     assert "空间登录：5 分" in week and "已连续登录 5 天" in week
     assert "互动授课：0 分｜本周 0/2｜1 次未达计分条件" in week
-    assert "Li****01" in week                      # the account is masked in a group
+    assert "Li＊＊＊＊01" in week                      # the account is masked in a group
     assert "LiMing01" in await sc("/score week", user=LI, conversation="p2p")
     year = await sc("/积分", user=LI, conversation=TRAINER_G)
     assert "2026年" in year and "合计 10 分" in year

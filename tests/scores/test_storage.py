@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from domain.scores import Engine
 from domain.scores.activity import TeacherRow
-from handlers.scores_service import ScoresRuntime, ingest
+from handlers.scores.service import ScoresRuntime, ingest
 from storage.repositories.scores import RuleSetRepository, ScoreRepository, TeacherRepository
 from tests.scores.util import DEFAULT_TABLE, SH
 

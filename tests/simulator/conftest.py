@@ -25,3 +25,18 @@ def echo(fake):
     fake.wait_connected(10)
     yield bot
     bot.stop()
+
+
+@pytest.fixture
+def card_bot(fake):
+    """The echo bot plus a card-callback handler (real SDK): yields the handler, which records presses
+    and ACKs with the verdict as the card's ``status``."""
+    from simulator.cards import CARD_CALLBACK_TOPIC
+    from simulator.echo_bot import EchoBot
+    from tests.simulator.cardkit import ReviewCardHandler
+    handler = ReviewCardHandler()
+    bot = EchoBot(handlers={CARD_CALLBACK_TOPIC: handler}).run_in_thread(fake.base_url, fake.client_id,
+                                                                         fake.client_secret)
+    fake.wait_connected(10)
+    yield handler
+    bot.stop()

@@ -1,0 +1,1 @@
+"""名单登记: registration, approvals, views, grants and exports of the service-team roster."""

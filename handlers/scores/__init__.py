@@ -1,0 +1,1 @@
+"""积分: teachers' activity points, the activity API and the scores CLI."""

@@ -1,0 +1,200 @@
+"""What the fake DingTalk saw: :class:`Record` and the :class:`RecordBook` that tests wait on.
+
+Every frame pushed to the bot, every ACK, webhook reply and OpenAPI call becomes a record.
+Tests wait for records (:meth:`RecordBook.wait_for`, :meth:`RecordBook.wait_reply`) instead of
+sleeping. The book also attributes proactive sends to the message they answer: a "reply kind"
+record landing in a conversation answers the oldest unanswered message (or card button press)
+there that is younger than the attribution window.
+
+Record kinds:
+
+``open_connection``  POST /v1.0/gateway/connections/open accepted (payload: request body)
+``connected``        a bot WebSocket was accepted (payload: connectionId, ticket)
+``disconnected``     a bot WebSocket ended (payload: connectionId, close code)
+``message``          a chat message pushed to the bot (payload: the callback ``data`` dict)
+``card_callback``    a card button press pushed to the bot (payload: the callback ``data`` dict)
+``push``             any other frame pushed to the bot (ping, disconnect, raw frames)
+``ack``              a frame received from the bot (payload: the frame; ``msg_id``/``conversation_id``
+                     are those of the message or press it acknowledges, ``None`` for SYSTEM frames)
+``webhook_reply``    an accepted POST to a session webhook (payload: the body; ``msg_id`` is the
+                     message whose session webhook was used)
+``token``            an access token was issued
+``group_send``       an accepted POST /v1.0/robot/groupMessages/send (payload: body)
+``oto_send``         an accepted POST /v1.0/robot/oToMessages/batchSend (payload: body; ``response``
+                     tells who was flow-controlled or invalid)
+``card_create``, ``card_deliver``, ``card_update``   card-instance calls (see :mod:`simulator.cards`)
+``card``             a legacy robot interactive-card call (accepted, not rendered)
+``file_download``    POST /v1.0/robot/messageFiles/download
+``rejected``         any refused request (payload: ``api``, ``status``, ``error``, ``request``)
+
+A proactive send (``group_send``/``oto_send``/``card_deliver``/``card_update``) gets the
+``msg_id`` of the oldest unanswered message or card press (less than ``attribution_window``
+seconds old) in the conversation it goes to (for ``oto_send``: the 1:1 chats of its recipients),
+so ``wait_reply`` also finds answers that fell back to the OpenAPI or came as a card.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("simulator")
+
+# Records that answer a message: webhook replies, proactive sends, card deliveries and updates.
+REPLY_KINDS = ("webhook_reply", "group_send", "oto_send", "card_deliver", "card_update")
+# Records the bot is expected to answer (chat messages and card button presses).
+ASK_KINDS = ("message", "card_callback")
+
+
+@dataclass(frozen=True)
+class Record:
+    seq: int
+    kind: str
+    at: float                     # time.time()
+    payload: Any
+    conversation_id: str | None = None
+    msg_id: str | None = None
+    response: Any = None          # what the fake answered (OpenAPI / webhook), when useful
+
+    @property
+    def data(self) -> Any:
+        """``payload["data"]`` decoded when it is a JSON string (ACK frames, pushed frames)."""
+        if isinstance(self.payload, dict):
+            value = self.payload.get("data")
+            if isinstance(value, str):
+                try:
+                    return json.loads(value)
+                except ValueError:
+                    return value
+            return value
+        return None
+
+    def summary(self) -> str:
+        bits = [f"#{self.seq} {self.kind}"]
+        if self.conversation_id:
+            bits.append(f"conv={self.conversation_id}")
+        if self.msg_id:
+            bits.append(f"msg={self.msg_id}")
+        text = json.dumps(self.payload, ensure_ascii=False, default=str)
+        bits.append(text if len(text) <= 160 else text[:157] + "...")
+        return " ".join(bits)
+
+
+class RecordBook:
+    """The records, oldest first, and the attribution of replies to messages. Thread-safe.
+
+    ``cond`` is the one lock (an RLock condition) of the whole fake server: other parts take it
+    for their own state so that a predicate passed to :meth:`wait_for` sees a consistent view.
+    """
+
+    def __init__(self, attribution_window: float = 600.0, describe: Callable[[], str] = lambda: "") -> None:
+        self.cond = threading.Condition(threading.RLock())
+        self.attribution_window = attribution_window
+        self.describe = describe
+        self._records: list[Record] = []
+        self._seq = 0
+        self._replies: dict[str, list[Record]] = {}
+        self._unanswered: dict[str, list[tuple[str, float]]] = {}
+
+    def add(self, kind: str, payload: Any, *, conversation_id: str | None = None, msg_id: str | None = None,
+            response: Any = None) -> Record:
+        with self.cond:
+            self._seq += 1
+            rec = Record(self._seq, kind, time.time(), payload, conversation_id, msg_id, response)
+            self._records.append(rec)
+            if kind in REPLY_KINDS and msg_id:
+                self._replies.setdefault(msg_id, []).append(rec)
+                if conversation_id and conversation_id in self._unanswered:
+                    self._unanswered[conversation_id] = [p for p in self._unanswered[conversation_id]
+                                                         if p[0] != msg_id]
+            elif kind in ASK_KINDS and msg_id and conversation_id:
+                pending = self._unanswered.setdefault(conversation_id, [])
+                if msg_id not in self._replies and all(p[0] != msg_id for p in pending):
+                    pending.append((msg_id, time.monotonic()))
+            self.cond.notify_all()
+        log.debug("record %s", rec.summary())
+        return rec
+
+    def attribute(self, conversation_ids: Iterable[str]) -> str | None:
+        """The oldest recent unanswered message in these conversations (removed from the pending list)."""
+        limit = time.monotonic() - self.attribution_window
+        best: tuple[float, str, str] | None = None
+        with self.cond:
+            for cid in conversation_ids:
+                pending = [p for p in self._unanswered.get(cid, []) if p[1] >= limit]
+                self._unanswered[cid] = pending
+                if pending and (best is None or pending[0][1] < best[0]):
+                    best = (pending[0][1], pending[0][0], cid)
+            if best is None:
+                return None
+            self._unanswered[best[2]] = [p for p in self._unanswered[best[2]] if p[0] != best[1]]
+            return best[1]
+
+    def notify(self) -> None:
+        """Wake the waiters (their predicates may look at server state that just changed)."""
+        with self.cond:
+            self.cond.notify_all()
+
+    @property
+    def records(self) -> list[Record]:
+        with self.cond:
+            return list(self._records)
+
+    def since(self, seq: int) -> tuple[list[Record], int]:
+        """The records after ``seq`` and the newest seq."""
+        with self.cond:
+            return [r for r in self._records if r.seq > seq], self._seq
+
+    @property
+    def last_seq(self) -> int:
+        with self.cond:
+            return self._seq
+
+    def recent(self, n: int = 15) -> str:
+        with self.cond:
+            recs = self._records[-n:]
+            state = self.describe()
+        lines = "\n".join("  " + r.summary() for r in recs) or "  (no records)"
+        return f"{state}; most recent records:\n{lines}"
+
+    def wait_for(self, predicate: Callable[[Record], bool], timeout: float = 5.0, *, since: int = 0) -> Record:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for rec in self._records:
+                    if rec.seq <= since:
+                        continue
+                    try:
+                        if predicate(rec):
+                            return rec
+                    except Exception:
+                        continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no record matched {getattr(predicate, '__name__', predicate)} "
+                                       f"within {timeout} s. {self.recent()}")
+                self.cond.wait(remaining)
+
+    def wait_reply(self, msg_id: str, timeout: float = 5.0) -> Record:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not self._replies.get(msg_id):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no reply to message {msg_id!r} within {timeout} s. {self.recent()}")
+                self.cond.wait(remaining)
+            return self._replies[msg_id][0]
+
+    def replies_to(self, msg_id: str) -> list[Record]:
+        with self.cond:
+            return list(self._replies.get(msg_id, []))
+
+    def clear(self) -> None:
+        with self.cond:
+            self._records.clear()
+            self._replies.clear()
+            self._unanswered.clear()
