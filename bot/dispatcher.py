@@ -81,7 +81,6 @@ class Dispatcher:
         # behind a whole burst of handler transactions.
         self._slots = asyncio.Semaphore(HANDLER_SLOTS.get(db.dialect, 8))
         self._roles: ReadCache[GroupRole | None] = ReadCache(["group_bindings"], READ_CACHE_TTL)
-        services.extras["dispatcher"] = self
 
     # -- entry points ---------------------------------------------------------
     def submit(self, msg: IncomingMessage) -> asyncio.Task | None:
