@@ -91,7 +91,8 @@ class Dispatcher:
         task = asyncio.get_running_loop().create_task(self.handle(msg), name=f"msg-{msg.msg_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(lambda _t, m=msg.msg_id: self.in_flight.discard(m))
+        msg_id = msg.msg_id
+        task.add_done_callback(lambda _t: self.in_flight.discard(msg_id))
         return task
 
     async def drain(self, timeout: float = 10) -> None:  # noqa: ASYNC109  (a deadline for several tasks)

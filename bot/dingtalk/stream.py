@@ -7,8 +7,9 @@ ACKs a frame when the handler's ``process`` returns, so ``process`` hands the
 callback data to the bot's loop and waits only until the frame is stored in the
 durable inbox (one group commit for a burst, see ``bot.claims``): a frame is
 never ACKed before it is stored, and the work itself runs afterwards. A frame
-that cannot be stored gets an error ACK (DingTalk may push it again). A watchdog on the bot's loop forces a reconnect when no frame (pings
-included) has arrived for ``watchdog_seconds``.
+that cannot be stored gets an error ACK (DingTalk may push it again). A
+watchdog on the bot's loop forces a reconnect when no frame (pings included)
+has arrived for ``watchdog_seconds``.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import dingtalk_stream
@@ -79,7 +80,7 @@ class _ChatbotHandler(dingtalk_stream.ChatbotHandler):
 
 class StreamTransport:
     def __init__(self, *, client_id: str, client_secret: str, endpoint: str,
-                 on_message: Callable[[dict[str, Any], str | None], Awaitable[None]],
+                 on_message: Callable[[dict[str, Any], str | None], Coroutine[Any, Any, None]],
                  watchdog_seconds: float = 120.0, on_connect: Callable[[], None] | None = None):
         self.client_id = client_id
         self.client_secret = client_secret

@@ -242,7 +242,8 @@ class OutboxRepository:
             raise ValueError(kind)
         rows: list[OutboxMessage] = []
         ids = user_ids or []
-        chunks = [None] if kind == "group" else [ids[i:i + 20] for i in range(0, len(ids), 20)]
+        chunks: list[list[str] | None] = (
+            [None] if kind == "group" else [ids[i:i + 20] for i in range(0, len(ids), 20)])
         if held and not chunks:
             chunks = [[]]          # a webhook-only reply (a person outside the organisation): one row
         for chunk in chunks:

@@ -36,13 +36,15 @@ BURST = 50
 DIGITS = "零一二三四五六七八九"
 NAME = re.compile(f"测[{DIGITS}]{{4}}")
 # One county per city: each city's seat book stays small.
-COUNTIES = ("西湖区", "鄞州区", "鹿城区", "南湖区", "吴兴区", "越城区", "婺城区", "柯城区", "定海区", "椒江区", "莲都区")
+COUNTIES = ("西湖区", "鄞州区", "鹿城区", "南湖区", "吴兴区", "越城区", "婺城区", "柯城区", "定海区", "椒江区",
+            "莲都区")
 
 
 def person(trial: int, i: int) -> tuple[str, str]:
     """A unique Chinese name (none is part of another) and the /登记 line registering it."""
     name = "测" + "".join(DIGITS[int(c)] for c in f"{trial:02d}{i:02d}")
-    line = (f"/登记 县={COUNTIES[(trial * BURST + i) % len(COUNTIES)]} 姓名={name} 学段=小学 学科=语文 学校=学军小学 账号=Crash{trial:02d}{i:02d} "
+    county = COUNTIES[(trial * BURST + i) % len(COUNTIES)]
+    line = (f"/登记 县={county} 姓名={name} 学段=小学 学科=语文 学校=学军小学 账号=Crash{trial:02d}{i:02d} "
             f"手机=139{trial:04d}{i:04d} 类型=其他")
     return name, line
 
@@ -58,11 +60,12 @@ class Chain:
     names: dict[str, str] = field(default_factory=dict)          # msgId → name
     allowed_twice: Counter[str] = field(default_factory=Counter)  # name → kills proven in its window
     kills: list[str] = field(default_factory=list)
+    last_kill_seq: int = 0          # records after it were made by the process of the current trial
     error: BaseException | None = None
 
     def start(self, n: int) -> subprocess.Popen:
         before = self.sim.connections
-        log = open(self.workdir / f"bot-{n}.log", "w")   # noqa: SIM115 - closed with the process
+        log = open(self.workdir / f"bot-{n}.log", "w")
         proc = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py"), "run"],
                                 env=bot_env(self.sim, self.url, self.workdir), cwd=self.workdir,
                                 stdout=log, stderr=subprocess.STDOUT)
@@ -93,11 +96,12 @@ class Chain:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
         killed_seq = sim.last_seq          # everything the dead process did is recorded by now
+        first_seq, self.last_kill_seq = self.last_kill_seq, killed_seq
         self.kills.append(f"{kind}#{k}")
         # Replies accepted by DingTalk but not yet recorded as sent when the process died.
         unsent = asyncio.run(outbox_snapshot(self.url))
         for rec in sim.records:
-            if rec.kind in REPLY_KINDS and since < rec.seq <= killed_seq:
+            if rec.kind in REPLY_KINDS and first_seq < rec.seq <= killed_seq:
                 text = sim.text_of(rec)
                 for msg_id in unsent:
                     if self.names.get(msg_id, "\0") in text:

@@ -31,7 +31,7 @@ def test_three_instances_one_killed_mid_burst(sim, pg_url, tmp_path):
     for n in range(3):
         work = tmp_path / f"i{n}"
         work.mkdir()
-        log = open(work / "bot.log", "w")     # noqa: SIM115 - closed with the process
+        log = open(work / "bot.log", "w")
         procs.append(subprocess.Popen([sys.executable, str(ROOT / "run_bot.py"), "run"],
                                       env=bot_env(sim, pg_url, work, BOT_HANDLER_TIMEOUT="5"), cwd=work,
                                       stdout=log, stderr=subprocess.STDOUT))

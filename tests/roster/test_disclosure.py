@@ -9,7 +9,8 @@ HOLDER = "县=西湖区 姓名=王小明 学段=小学 学科=语文 学校=学�
 
 
 def line(name: str, account: str, mobile: str) -> str:
-    return f"/登记 审核员 县=西湖区 姓名={name} 学段=小学 学科=语文 学校=学军小学 账号={account} 手机={mobile} 类型=其他"
+    return (f"/登记 审核员 县=西湖区 姓名={name} 学段=小学 学科=语文 学校=学军小学 账号={account} 手机={mobile} "
+            "类型=其他")
 
 
 async def test_clashes_name_the_holder_only_to_who_may_see_him(hz_bot, roster):
@@ -33,8 +34,9 @@ async def test_clashes_name_the_holder_only_to_who_may_see_him(hz_bot, roster):
     other_city = await roster.say(line("赵六", "WangXM", "13900000079"), user=NB, conversation=REVIEWER_G)
     assert "王小明" not in other_city
     async with hz_bot.db.unit_of_work() as uow:
-        from storage.models.roster import RosterMember
         from sqlalchemy import func, select
+
+        from storage.models.roster import RosterMember
         assert await uow.session.scalar(select(func.count()).select_from(RosterMember)) == 1
 
 
