@@ -248,8 +248,14 @@ def _check_files(settings: Settings) -> None:
         load_roster_config(settings.roster_config or None).load_regions()
     except (RosterConfigError, RegionFileError) as exc:
         raise ConfigError(f"bad setting ROSTER_CONFIG: {_one_line(exc)}") from None
+    import yaml
+
+    from domain.base_schools.config import load_definitions
+    from domain.review.subjects import load_subject_synonyms
     for what, load, errors in (("rule set", default_rules, (RuleFileError,)),
-                               ("annual cycle", load_cycle, (ValueError, OSError))):
+                               ("annual cycle", load_cycle, (ValueError, OSError)),
+                               ("base-school definitions", load_definitions, (ValueError, OSError)),
+                               ("subject synonyms", load_subject_synonyms, (ValueError, OSError, yaml.YAMLError))):
         try:
             load()
         except errors as exc:  # the files shipped with the bot, edited by hand

@@ -44,7 +44,8 @@ async def test_reminder_job_posts_to_bound_groups(start_bot, chat, sim):
     assert "服务队伍名单报送" in listing and "3 天" in listing and "优秀工作者推荐" not in listing
     assert await bot.scheduler.run_now("deadline_reminders") == 1
     async with bot.db.unit_of_work() as uow:
-        rows = (await uow.session.scalars(select(OutboxMessage))).all()
+        rows = (await uow.session.scalars(select(OutboxMessage).where(   # replies are in the outbox too
+            OutboxMessage.purpose.not_in(("reply", "reply_private"))))).all()
     assert [r.conversation_id for r in rows] == ["cid-reviewer-group"]
     rec = await asyncio.to_thread(sim.wait_for, lambda r: r.kind == "group_send", 10)
     assert "还剩 **3 个工作日**" in sim.text_of(rec)
