@@ -118,20 +118,21 @@ async def _apply(uow: UnitOfWork, batch: list[_Op], now: datetime) -> list[Any]:
     finishes = [op for op in batch if op.kind == "finish"]
     marked = await repo.mark_handled([op.msg_id for op in finishes], now)
     await uow.outbox.mark_sent_many([op.oid for op in batch if op.kind == "sent"], now)
+    winners: dict[str, _Op] = {}
+    for op in finishes:                     # the same msgId twice in one batch: the first one wins
+        if op.msg_id in marked:
+            winners.setdefault(op.msg_id, op)
+    new_ids = iter(await uow.outbox.enqueue_many([d for op in winners.values() for d in op.drafts], now))
     results: list[Any] = []
     for op in batch:
         if op.kind == "store":
             results.append(op.msg_id in new)
             new.discard(op.msg_id)          # the same msgId twice in one batch: only the first is new
         elif op.kind == "finish":
-            if op.msg_id not in marked:
+            if winners.get(op.msg_id) is not op:
                 results.append(None)
                 continue
-            marked.discard(op.msg_id)
-            ids: list[int] = []
-            for draft in op.drafts:
-                ids.extend(r.id for r in await uow.outbox.enqueue(now=now, **draft))
-            results.append(ids)
+            results.append([oid for _d in op.drafts for oid in next(new_ids)])
         elif op.kind == "retry":
             await uow.outbox.reschedule(op.oid, now, op.error)
             results.append(None)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, Result
@@ -255,6 +255,35 @@ class OutboxRepository:
             rows.append(row)
         await self.session.flush()
         return rows
+
+    async def enqueue_many(self, drafts: list[dict[str, Any]], now: datetime) -> list[list[int]]:
+        """:meth:`enqueue` of several sends in one bulk INSERT (the inbox's group commit); the new
+        row ids per draft, in order."""
+        values: list[dict[str, Any]] = []
+        owners: list[int] = []
+        for n, d in enumerate(drafts):
+            kind, held, ids = d["kind"], bool(d.get("held")), list(d.get("user_ids") or [])
+            if kind not in ("group", "users"):
+                raise ValueError(kind)
+            chunks: list[list[str] | None] = (
+                [None] if kind == "group" else [ids[i:i + 20] for i in range(0, len(ids), 20)])
+            if held and not chunks:
+                chunks = [[]]
+            for chunk in chunks:
+                values.append({"kind": kind, "conversation_id": d.get("conversation_id"), "user_ids": chunk,
+                               "msg_key": d["msg_key"], "msg_param": d["msg_param"],
+                               "status": "sending" if held else "pending", "attempts": 0, "next_attempt_at": now,
+                               "created_at": now, "claimed_at": now if held else None, "sent_at": None,
+                               "last_error": None, "reply_to_msg_id": d.get("reply_to_msg_id"),
+                               "purpose": d.get("purpose", "")})
+                owners.append(n)
+        out: list[list[int]] = [[] for _ in drafts]
+        if values:
+            stmt = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+            new_ids = (await self.session.execute(stmt, values)).scalars().all()
+            for owner, oid in zip(owners, new_ids, strict=True):
+                out[owner].append(oid)
+        return out
 
     async def claim_due(self, now: datetime, limit: int = 20,
                         stale_after: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:
