@@ -95,3 +95,6 @@ visitor  # storage/models/base_schools.py BaseSpaceVisit (part of the primary ke
 reported_by  # storage/models/base_schools.py BaseLessonReport
 done_at  # storage/models/base_schools.py BaseAssessment
 _.ceiling  # storage/repositories/base_schools.py: bench/base_schools.py
+
+# Submission contacts (handlers/roster/submission.py): who last set them, kept for the record.
+updated_by  # storage/models/submission.py SubmissionContact

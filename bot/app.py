@@ -26,8 +26,9 @@ from bot.incoming import from_callback_data
 from bot.metrics import Metrics
 from bot.replies import Renderer
 from scheduler import JobRunner, JobSpec, Scheduler
+from scheduler.lease import Lease
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.startup_migrate import migrate_at_startup
 
 if TYPE_CHECKING:
     from handlers.feature import Feature
@@ -73,6 +74,7 @@ class BotApp:
         self._sweeper: asyncio.Task | None = None
         self.transport: StreamTransport | None = None
         self.scheduler: Scheduler | None = None
+        self.lease: Lease | None = None
         self.http_runner: web.AppRunner | None = None
         self.http_port: int | None = None
         self.simulator_url: str | None = None     # set when run_bot.py started the local simulator
@@ -92,13 +94,15 @@ class BotApp:
     async def _start(self) -> None:
         s = self.settings
         if self._migrate:
-            await upgrade(self.db.url)
+            await migrate_at_startup(self.db.url)    # Alembic stays out of this process
         self.http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5),
                                                   connector=aiohttp.TCPConnector(limit=100))
         self.api = DingTalkAPI(self.http_session, endpoint=s.dingtalk_openapi_endpoint,
                                client_id=s.dingtalk_client_id, client_secret=s.dingtalk_client_secret,
                                robot_code=s.robot_code)
-        self.outbox = OutboxWorker(self.db, self.api, self.clock, self.metrics)
+        self.outbox = OutboxWorker(self.db, self.api, self.clock, self.metrics, qps=s.dingtalk_qps,
+                                   max_attempts=s.outbox_max_attempts, stale_seconds=s.outbox_stale_seconds,
+                                   operators=tuple(s.bot_superadmins))
         self.services.on_outbox = self.outbox.wake
         delivery = ReplyDelivery(self.api, self.inbox, self.outbox.wake)
         self.dispatcher = Dispatcher(self.services, self.db, delivery, self.metrics, self.inbox)
@@ -106,8 +110,12 @@ class BotApp:
             if f.on_startup:
                 await f.on_startup(self)
         self.outbox.start()
-        self.scheduler = Scheduler(JobRunner(self.db, self.services), self.jobs(), s.tz)
+        self.lease = Lease(self.db, ttl=s.scheduler_lease_seconds)
+        self.scheduler = Scheduler(JobRunner(self.db, self.services), self.jobs(), s.tz, lease=self.lease)
+        self.lease.on_gain = self.scheduler.catch_up
         self.scheduler.start()
+        await self.lease.try_acquire()
+        self.lease.start()
         if self._serve_http:
             app = make_http_app(self)
             for f in self.features:
@@ -192,6 +200,8 @@ class BotApp:
             await self.transport.stop()
         if self.dispatcher:
             await self.dispatcher.drain(timeout=self.settings.bot_handler_timeout)
+        if self.lease:
+            await self.lease.stop()
         if self.scheduler:
             self.scheduler.shutdown()
         if self.outbox:

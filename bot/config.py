@@ -85,6 +85,18 @@ class Settings(BaseSettings):
     activity_api_token: str = _env("ACTIVITY_API_TOKEN", "")
     activity_max_bytes: int = _env("ACTIVITY_MAX_BYTES", 10 * 1024 * 1024)
     log_level: str = _env("BOT_LOG_LEVEL", "INFO")
+    # Sending: calls per second per OpenAPI, the organisation's monthly call cap (standard edition: 10,000),
+    # tries before a message is dead-lettered, seconds before a crashed sender's claim is taken over.
+    dingtalk_qps: float = _env("DINGTALK_QPS", 20.0)
+    dingtalk_monthly_cap: int = _env("DINGTALK_MONTHLY_CAP", 10000)
+    outbox_max_attempts: int = _env("OUTBOX_MAX_ATTEMPTS", 8)
+    outbox_stale_seconds: float = _env("OUTBOX_STALE_SECONDS", 120.0)
+    # Reminders: operator holiday files (<year>.yaml; default domain/data/holidays), the hour of the daily
+    # run, the scheduler lease among instances (another takes over within twice this), /催办 per person per day.
+    reminder_holidays_dir: str = _env("REMINDER_HOLIDAYS_DIR", "")
+    reminder_hour: int = _env("REMINDER_HOUR", 9)
+    scheduler_lease_seconds: float = _env("SCHEDULER_LEASE_SECONDS", 30.0)
+    reminder_urge_per_day: int = _env("REMINDER_URGE_PER_DAY", 1)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,

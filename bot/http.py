@@ -173,6 +173,9 @@ async def healthz(request: web.Request) -> web.Response:
     ok = db_ok and stream["connected"]
     body = {"status": "ok" if ok else "degraded", "database": "ok" if db_ok else "down", "dingtalk": stream,
             "simulator": bot.simulator_url}
+    for f in bot.features:                # features add their own parts (e.g. holiday data, scheduler lease)
+        if f.health:
+            body.update(f.health(bot))
     return web.json_response(body, status=200 if ok else 503)
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 async def enqueue_reply(uow: UnitOfWork, renderer: Renderer, reply: Reply, *, now: datetime,
                         user_ids: Sequence[str] | None = None, conversation_id: str | None = None,
-                        reply_to_msg_id: str | None = None, purpose: str = "") -> None:
+                        reply_to_msg_id: str | None = None, purpose: str = "", dedup_key: str | None = None) -> None:
     """Queue ``reply`` to people (``user_ids``) or to one group (``conversation_id``), as the renderer says
     (markdown, or plain text when its values could form markup)."""
     if (user_ids is None) == (conversation_id is None):
@@ -26,8 +26,8 @@ async def enqueue_reply(uow: UnitOfWork, renderer: Renderer, reply: Reply, *, no
     if user_ids is not None:
         await uow.outbox.enqueue(kind="users", user_ids=list(user_ids), msg_key=rendered.msg_key,
                                  msg_param=rendered.msg_param, now=now, reply_to_msg_id=reply_to_msg_id,
-                                 purpose=purpose)
+                                 purpose=purpose, dedup_key=dedup_key)
     else:
         await uow.outbox.enqueue(kind="group", conversation_id=conversation_id, msg_key=rendered.msg_key,
                                  msg_param=rendered.msg_param, now=now, reply_to_msg_id=reply_to_msg_id,
-                                 purpose=purpose)
+                                 purpose=purpose, dedup_key=dedup_key)

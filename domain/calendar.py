@@ -18,19 +18,21 @@ GROUPS = ("admin", "trainer", "reviewer")
 
 
 _warned_years: set[int] = set()
+_CALENDAR = None
 
 
 def is_workday(day: date) -> bool:
-    try:
-        import chinese_calendar
-        return bool(chinese_calendar.is_workday(day))
-    except (NotImplementedError, ImportError):
-        if day.year not in _warned_years:
-            _warned_years.add(day.year)
-            logging.getLogger(__name__).warning(
-                "no holiday data for %s: counting Monday-Friday as working days; "
-                "upgrade chinese-calendar once the State Council publishes the year's holidays", day.year)
-        return day.weekday() < 5
+    """chinese-calendar, or an operator file domain/data/holidays/<year>.yaml; Monday–Friday otherwise."""
+    global _CALENDAR
+    from domain.reminders.workdays import WorkCalendar
+    if _CALENDAR is None:
+        _CALENDAR = WorkCalendar.load()
+    if not _CALENDAR.has_data(day.year) and day.year not in _warned_years:
+        _warned_years.add(day.year)
+        logging.getLogger(__name__).warning(
+            "no holiday data for %s: counting Monday-Friday as working days; add domain/data/holidays/%s.yaml "
+            "or upgrade chinese-calendar once the State Council publishes the year's holidays", day.year, day.year)
+    return _CALENDAR.is_workday(day)
 
 
 def workdays_between(start: date, end: date) -> int:

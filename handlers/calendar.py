@@ -1,13 +1,16 @@
-"""The annual cycle: /日程 lists the deadlines; a daily job reminds the groups."""
+"""The annual cycle: /日程 lists the deadlines and how far each obligation is done.
+
+The reminders themselves are the reminders feature's job (handlers/reminders/)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from bot.commands import Args, Router
 from bot.context import Context, ServiceKey, Services
 from bot.replies import Reply
 from domain.calendar import Deadline, load_cycle, workdays_between
-from scheduler import JobContext, JobSpec
 
 router = Router("calendar")
 
@@ -19,38 +22,65 @@ def _cycle(services: Services) -> list[Deadline]:
     return services.use(ANNUAL_CYCLE)
 
 
+@dataclass
+class _Items:
+    """/日程's lines of one day, per group role: they change only with the date (the cycle is static),
+    and counting working days to each deadline costs ~30 ms (a day at a time through the holiday table)."""
+
+    day: date | None = None
+    by_role: dict[str | None, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+DEADLINE_ITEMS = ServiceKey[_Items]("calendar.items", lambda _services: _Items())
+
+
+def _items(services: Services, today: date, role: str | None) -> list[dict[str, Any]]:
+    memo = services.use(DEADLINE_ITEMS)
+    if memo.day != today:
+        memo.day, memo.by_role = today, {}
+    items = memo.by_role.get(role)
+    if items is None:
+        items = []
+        for d in _cycle(services):
+            if role and role not in d.groups:
+                continue
+            due = d.next_due(today)
+            items.append({"title": d.title, "due": f"{due.month}月{due.day}日", "days": (due - today).days,
+                          "workdays": workdays_between(today, due), "action": d.action})
+        items.sort(key=lambda i: i["days"])
+        memo.by_role[role] = items
+    return items
+
+
 @router.command("日程", alias="deadlines", extra_aliases=("截止",), help="查看年度工作的截止日期和剩余天数")
 async def deadlines(ctx: Context, args: Args) -> Reply:
-    today = ctx.now().date()
     role = ctx.group_role.value if ctx.group_role else None
-    items: list[dict[str, Any]] = []
-    for d in _cycle(ctx.services):
-        if role and role not in d.groups:
+    today = ctx.now().date()
+    items = [dict(i) for i in _items(ctx.services, today, role)]
+    from handlers.reminders.service import holiday_warning
+    return Reply("calendar/list", {"items": items, "progress": await _progress(ctx, role),
+                                   "holidays": holiday_warning(ctx.services, today)})
+
+
+async def _progress(ctx: Context, role: str | None) -> list[dict]:
+    """Each obligation with its next due date and how far it is done (the "done" queries now)."""
+    from domain.reminders.planner import progress
+    from handlers.reminders.done import DONE_QUERIES, subjects_for
+    from handlers.reminders.service import current_due, due_text, env, obligations
+    today = ctx.now().date()
+    e = env(ctx.services)
+    out = []
+    for ob in await obligations(ctx.uow, ctx.services, ctx.now()):
+        due = current_due(ob, today, ctx.services)
+        if due is None or ob.paused:
             continue
-        due = d.next_due(today)
-        items.append({"title": d.title, "due": f"{due.month}月{due.day}日", "days": (due - today).days,
-                      "workdays": workdays_between(today, due), "action": d.action})
-    items.sort(key=lambda i: i["days"])
-    return Reply("calendar/list", {"items": items})
-
-
-async def send_reminders(job: JobContext) -> int:
-    """Post today's reminders to the bound groups of each deadline's roles."""
-    today = job.now().date()
-    sent = 0
-    for d in _cycle(job.services):
-        left = d.reminder_due(today)
-        if left is None:
+        if role and role not in ob.groups and ob.audience.role != role:
             continue
-        due = d.next_due(today)
-        reminder = Reply("calendar/reminder", {
-            "title": d.title, "due": f"{due.month}月{due.day}日", "workdays": left, "action": d.action})
-        for role in d.groups:
-            for binding in await job.uow.groups.for_role(role):
-                await job.send_to_group(binding.conversation_id, reminder,
-                                        purpose=f"reminder:{d.id}:{due.isoformat()}:{left}")
-                sent += 1
-    return sent
-
-
-JOBS = [JobSpec("deadline_reminders", "工作日 9:00 发截止提醒", {"hour": 9, "minute": 0}, send_reminders)]
+        subjects = await subjects_for(ctx.uow, ob, e)
+        statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e)
+        done, total = progress(subjects, statuses)
+        unit, done_unit = {"city": ("个市", "个"), "county": ("个县（市、区）", "个"),
+                           "member": ("人", "人")}[ob.audience.kind.value]
+        out.append({"title": ob.title, "due": due_text(due), "done": done, "total": total, "unit": unit,
+                    "done_unit": done_unit})
+    return out

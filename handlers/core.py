@@ -64,8 +64,10 @@ async def bind(ctx: Context, args: Args) -> Reply:
 
 @router.command("我是谁", alias="whoami", help="查看你的身份和本群的绑定")
 async def whoami(ctx: Context, args: Args) -> Reply:
+    from handlers.roster.common import held  # the roster owns grants; /我是谁 only shows them
+    grants = [] if ctx.actor.is_superadmin else [f"{t.label}的{t.level.operator_label}" for t in await held(ctx)]
     return Reply("core/whoami", {
-        "name": ctx.actor.name, "id": ctx.actor.id, "staff": bool(ctx.actor.staff_id),
-        "superadmin": ctx.actor.is_superadmin,
+        "name": ctx.actor.name, "id": ctx.actor.staff_id or "", "staff": bool(ctx.actor.staff_id),
+        "superadmin": ctx.actor.is_superadmin, "grants": grants,
         "group": ctx.group_role.label if ctx.group_role else None, "is_group": ctx.is_group})
 

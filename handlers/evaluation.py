@@ -43,6 +43,7 @@ from domain.territory import Territory
 from handlers.downloads import form_links
 from handlers.feature import ExportKind
 from handlers.permissions import CITY_OPERATOR, TEAM_MEMBER
+from handlers.roster.submission import form_header
 from handlers.scores.people import Access, access_of, regions
 from handlers.scores.service import county_shares, runtime_of
 from storage.forms.recommendation_form import (
@@ -289,7 +290,8 @@ async def evaluate(ctx: Context, args: Args) -> Reply:
         "name": seat.name, "role": seat.role.label, "seat": seat.seat_label, "year": year,
         "items": _checklist_view(iset, items, seat.role.value), "achieved": counts[ACHIEVED],
         "missed": counts[NOT_ACHIEVED], "pending": counts[PENDING], "mine": seat.user_id == ctx.actor.id,
-        "deadline": f"{iset.report_deadline[0]}月{iset.report_deadline[1]}日"})
+        "deadline": f"{iset.report_deadline[0]}月{iset.report_deadline[1]}日",
+        "closed": today > iset.deadline(year), "next_year": max(year, today.year) + 1})
 
 
 # ── 附件3: /推荐, /撤回推荐, /导出 推荐表 ──
@@ -313,20 +315,19 @@ async def form_row(ctx: Context, m: Member, note: str, year: int) -> dict[str, A
 
 
 @router.command("推荐", alias="recommend", help="推荐优秀工作者（附件3），可写备注",
-                args=[Arg("对象", "who", help="@某人"), Arg("备注", "note", required=False, greedy=True)],
+                args=[Arg("对象", "who", help="@某人、姓名或 /名单 里的编号"),
+                      Arg("备注", "note", required=False, greedy=True)],
                 permission=CITY_OPERATOR,
-                examples=("/推荐 @李明 组织培训12场，覆盖教师900人",))
+                examples=("/推荐 @李明 组织培训12场，覆盖教师900人", "/推荐 12 组织培训12场"))
 async def recommend(ctx: Context, args: Args) -> Reply:
     seat = await _operated_seat(ctx, args)
-    if not seat.user_id:
-        return Reply("evaluation/no_staff", {"name": seat.name})
     year = ctx.now().year
     repo = ctx.uow.repo(EvaluationRepository)
-    if await repo.active_recommendation(seat.user_id, year, seat.role.value):
+    if await repo.active_recommendation(recommendee(seat), year, seat.role.value):
         return Reply("evaluation/already_recommended", {"name": seat.name, "year": year})
     note = (args.optional("note", str) or "").strip()[:200]
     row = await form_row(ctx, seat, note, year)
-    rec = await repo.recommend(year=year, user_id=seat.user_id, member_name=seat.name, role=seat.role.value,
+    rec = await repo.recommend(year=year, user_id=recommendee(seat), member_name=seat.name, role=seat.role.value,
                                city=seat.territory.city or "", territory=seat.territory.path, note=note, row=row,
                                by=ctx.actor.id, now=ctx.now())
     await ctx.audit("evaluation.recommend", "recommendation", str(rec.id), after={"member": seat.id, "note": note},
@@ -339,13 +340,13 @@ async def recommend(ctx: Context, args: Args) -> Reply:
 
 
 @router.command("撤回推荐", alias="unrecommend", help="撤回对某人的推荐",
-                args=[Arg("对象", "who", help="@某人")],
-                permission=CITY_OPERATOR, examples=("/撤回推荐 @李明",))
+                args=[Arg("对象", "who", help="@某人、姓名或 /名单 里的编号")],
+                permission=CITY_OPERATOR, examples=("/撤回推荐 @李明", "/撤回推荐 12"))
 async def unrecommend(ctx: Context, args: Args) -> Reply:
     seat = await _operated_seat(ctx, args)
     year = ctx.now().year
     repo = ctx.uow.repo(EvaluationRepository)
-    rec = await repo.active_recommendation(seat.user_id or "", year, seat.role.value)
+    rec = await repo.active_recommendation(recommendee(seat), year, seat.role.value)
     if rec is None:
         return Reply("evaluation/not_recommended", {"name": seat.name, "year": year})
     await repo.withdraw(rec.id, by=ctx.actor.id, now=ctx.now())
@@ -354,10 +355,28 @@ async def unrecommend(ctx: Context, args: Args) -> Reply:
     return Reply("evaluation/withdrawn", {"name": seat.name, "year": year})
 
 
-async def _operated_seat(ctx: Context, args: Args):
-    """The @mentioned member of /推荐 and /撤回推荐, who must be in a city the sender operates."""
+MEMBER_KEY = "member:"
+"""A recommendation of someone who never wrote to the bot is kept under their roster record, not a staff id."""
+
+
+def recommendee(m: Member) -> str:
+    """Who a recommendation is of: the staff id, else the roster record (never shown to anyone)."""
+    return m.user_id or f"{MEMBER_KEY}{m.id}"
+
+
+async def _operated_seat(ctx: Context, args: Args) -> Member:
+    """The member of /推荐 and /撤回推荐 (@某人, a name, or a roster record number as /名单 shows it),
+    who must be in a city the sender operates."""
     access = await access_of(ctx)
-    seat = await _member_of_mention(ctx, access, _mention(ctx) or Mention(args.value("who", str).lstrip("@"), None))
+    who = args.value("who", str).strip().lstrip("#＃")
+    mention = _mention(ctx)
+    if mention is None and who.isdigit():
+        found = await ctx.uow.repo(RosterRepository).get(int(who))
+        if found is None or found.status.value != "active":
+            raise UserError("roster/not_found", number=int(who))
+        seat = found
+    else:
+        seat = await _member_of_mention(ctx, access, mention or Mention(who.lstrip("@"), None))
     if not access.operates(seat.territory.city):
         raise UserError("evaluation/not_yours", name=seat.name)
     return seat
@@ -397,15 +416,18 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
     roster = ctx.uow.repo(RosterRepository)
     rows = []
     for rec in recs:
-        seats = [m for m in await roster.of_user(rec.user_id)
-                 if m.role.value == rec.role and m.status.value == "active"]
+        if rec.user_id.startswith(MEMBER_KEY):
+            one = await roster.get(int(rec.user_id[len(MEMBER_KEY):]))
+            seats = [one] if one is not None and one.status.value == "active" else []
+        else:
+            seats = [m for m in await roster.of_user(rec.user_id)
+                     if m.role.value == rec.role and m.status.value == "active"]
         rows.append(await form_row(ctx, seats[0], rec.note, year) if seats else dict(rec.row))
     order = {c.name: i for i, c in enumerate(tree.counties_of(city))}
     rows.sort(key=lambda r: (r["role"] != "admin", r["role"] != "trainer", r["county"] != "市本级",
                              order.get(r["county"], 999), r["name"]))
     _due, deadline_text = recommendation_deadline(ctx.services, today)
-    header = {"报送单位": f"{city}教育技术中心", "联系人姓名": ctx.actor.name, "联系人电话": "", "手机": "",
-              "报送日期": today.isoformat()}
+    header = await form_header(ctx, city)
     xlsx = await asyncio.to_thread(write_recommendation_xlsx, rows, header, deadline=deadline_text)
     docx = await asyncio.to_thread(write_recommendation_docx, rows, header, deadline=deadline_text)
     links = await form_links(ctx, f"{city}-附件3", xlsx, docx)

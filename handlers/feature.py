@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from bot.commands import Router
 from bot.context import Context
@@ -50,3 +50,4 @@ class Feature:
     setup_http: Callable[[web.Application, BotApp], None] | None = None
     register_cli: Callable[[Subparsers], None] | None = None
     on_startup: Callable[[BotApp], Awaitable[None]] | None = None
+    health: Callable[[BotApp], dict[str, Any]] | None = None     # parts added to /healthz

@@ -53,6 +53,14 @@ TEAM_MEMBER = Permission("服务队伍成员（已登记的体系管理员、培
 """Holds an active roster seat."""
 
 
+async def _reminder_operator(ctx: Context) -> bool:
+    return any(t.level <= Level.COUNTY for t in await held(ctx))
+
+
+REMINDER_OPERATOR = Permission("省、市、县级管理员", _reminder_operator)
+"""Adds, pauses and urges reminders inside the territories they hold; sees /发送统计."""
+
+
 async def _base_school_lead(ctx: Context) -> bool:
     from storage.repositories.base_schools import BaseSchoolRepository
     return await ctx.uow.repo(BaseSchoolRepository).is_lead(ctx.actor.id)

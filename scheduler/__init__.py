@@ -51,6 +51,7 @@ class JobSpec:
     description: str
     cron: dict[str, Any]                 # CronTrigger fields: {"hour": 9, "minute": 0} …
     fn: Callable[[JobContext], Awaitable[Any]] = field(compare=False)
+    catch_up: bool = False               # also run when this instance becomes the leader (after downtime)
 
 
 class JobRunner:
@@ -70,15 +71,25 @@ class JobRunner:
 
 
 class Scheduler:
-    def __init__(self, runner: JobRunner, jobs: list[JobSpec], timezone):
+    """Fires the jobs on their triggers; with a lease (several instances) only while it holds it."""
+
+    def __init__(self, runner: JobRunner, jobs: list[JobSpec], timezone, lease: Any = None):
         self.runner = runner
+        self.lease = lease
         self.jobs = {j.id: j for j in jobs}
         self._aps = AsyncIOScheduler(timezone=timezone)
         for job in jobs:
             self._aps.add_job(self._fire, CronTrigger(timezone=timezone, **job.cron), args=[job.id], id=job.id,
                               name=job.description, coalesce=True, misfire_grace_time=3600, max_instances=1)
 
+    @property
+    def is_leader(self) -> bool:
+        return self.lease is None or bool(self.lease.leader)
+
     async def _fire(self, job_id: str) -> None:
+        if not self.is_leader:
+            log.debug("job %s: another instance holds the scheduler lease", job_id)
+            return
         try:
             await self.runner.run(self.jobs[job_id])
         except Exception:
@@ -86,6 +97,12 @@ class Scheduler:
 
     async def run_now(self, job_id: str) -> Any:
         return await self.runner.run(self.jobs[job_id])
+
+    async def catch_up(self) -> None:
+        """Run the catch-up jobs (after start-up or a takeover); each decides what is still due."""
+        for job in self.jobs.values():
+            if job.catch_up:
+                await self._fire(job.id)
 
     def start(self) -> None:
         self._aps.start()

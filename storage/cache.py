@@ -28,8 +28,13 @@ READ_CACHE_TTL = 30.0   # seconds
 
 
 class ReadCache(Generic[T]):
-    def __init__(self, tables: Iterable[str], ttl: float, max_entries: int = 10_000):
+    def __init__(self, tables: Iterable[str], ttl: float, max_entries: int = 10_000, *,
+                 keyed_by: tuple[str, str] | None = None):
+        """``keyed_by=(table, column)``: the cache key is a value of ``table.column`` and a value depends
+        only on the rows with that value, so writes to other rows of ``table`` keep it (``tables`` then
+        lists the other tables read). Rows written by DML statements still invalidate every key."""
         self.tables = tuple(tables)
+        self.keyed_by = keyed_by
         self.ttl = ttl
         self.max_entries = max_entries
         self._data: OrderedDict[Hashable, tuple[tuple[int, ...], float, T]] = OrderedDict()
@@ -39,6 +44,9 @@ class ReadCache(Generic[T]):
         db = uow.db
         assert db is not None, "a cached read needs a unit of work of Database.unit_of_work()"
         versions = db.table_versions(self.tables)
+        if self.keyed_by is not None:
+            db.track_key(*self.keyed_by)
+            versions += db.key_version(self.keyed_by[0], key)
         hit = self._data.get(key)
         now = time.monotonic()
         if hit is not None and hit[0] == versions and now - hit[1] < self.ttl:
@@ -46,12 +54,16 @@ class ReadCache(Generic[T]):
             return hit[2]
         self.misses += 1
         value = await load()
-        if not uow.has_written(self.tables):
+        if not uow.has_written(self.tables if self.keyed_by is None else (*self.tables, self.keyed_by[0])):
             self._data[key] = (versions, now, value)
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
         return value
+
+    def forget(self, key: Hashable) -> None:
+        """Drop one value (e.g. a not-found answer that should be asked again next time)."""
+        self._data.pop(key, None)
 
     def clear(self) -> None:
         self._data.clear()

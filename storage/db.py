@@ -126,13 +126,36 @@ class UnitOfWork:
 
 
 _TOUCHED = "touched_tables"
+_TOUCHED_DML = "touched_by_statement"     # tables written by a DML statement (rows unknown)
+_TOUCHED_KEYS = "touched_keys"            # (table, key value) of ORM rows written, for keyed tables
+_UNKEYED = "touched_unkeyed"              # tables written through the ORM while not keyed
 
 
-def _track_writes(session_cls: type[Session], versions: dict[str, int]) -> None:
+class _Versions:
+    """Write counters of one Database: per table; per table by DML statement; per (table, key value)."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, int] = {}
+        self.dml: dict[str, int] = {}
+        self.keys: dict[tuple[str, Any], int] = {}
+        self.key_columns: dict[str, str] = {}    # table → the column its ORM writes are attributed to
+
+
+def _row_keys(obj: object, column: str) -> set[Any]:
+    """The key values an ORM row had and has (both are affected when the key itself changes)."""
+    from sqlalchemy import inspect
+    values = {getattr(obj, column, None)}
+    attr = inspect(obj).attrs.get(column)
+    if attr is not None:
+        values.update(attr.history.deleted or ())
+    return values
+
+
+def _track_writes(session_cls: type[Session], versions: _Versions) -> None:
     """Record the tables a session writes to; bump their versions when it commits."""
 
-    def touched(session: Session) -> set[str]:
-        return session.info.setdefault(_TOUCHED, set())
+    def touched(session: Session, what: str = _TOUCHED) -> set[Any]:
+        return session.info.setdefault(what, set())
 
     @event.listens_for(session_cls, "before_flush")
     def _flush(session: Session, _ctx: object, _instances: object) -> None:
@@ -140,6 +163,11 @@ def _track_writes(session_cls: type[Session], versions: dict[str, int]) -> None:
             table = getattr(obj, "__table__", None)
             if table is not None:
                 touched(session).add(table.name)
+                column = versions.key_columns.get(table.name)
+                if column is not None:
+                    touched(session, _TOUCHED_KEYS).update((table.name, v) for v in _row_keys(obj, column))
+                else:
+                    touched(session, _UNKEYED).add(table.name)
 
     @event.listens_for(session_cls, "do_orm_execute")
     def _dml(state: ORMExecuteState) -> None:
@@ -147,19 +175,25 @@ def _track_writes(session_cls: type[Session], versions: dict[str, int]) -> None:
             table = getattr(state.statement, "table", None)
             if table is not None:
                 touched(state.session).add(table.name)
+                touched(state.session, _TOUCHED_DML).add(table.name)
 
     @event.listens_for(session_cls, "after_commit")
     def _commit(session: Session) -> None:
         # A rolled-back write may bump too: a needless cache miss, never a stale hit.
-        for name in session.info.pop(_TOUCHED, ()):
-            versions[name] = versions.get(name, 0) + 1
+        for what, counts in ((_TOUCHED, versions.tables), (_TOUCHED_DML, versions.dml),
+                             (_TOUCHED_KEYS, versions.keys)):
+            for name in session.info.pop(what, ()):
+                counts[name] = counts.get(name, 0) + 1
+        for name in session.info.pop(_UNKEYED, ()):
+            if name in versions.key_columns:     # keyed since this session flushed: rows unknown
+                versions.dml[name] = versions.dml.get(name, 0) + 1
 
 
 class Database:
     def __init__(self, url: str, **engine_kw: Any):
         self.url = url
         self.engine = make_engine(url, **engine_kw)
-        self._versions: dict[str, int] = {}
+        self._versions = _Versions()
         session_cls = type("TrackedSession", (Session,), {})   # events for this database only
         _track_writes(session_cls, self._versions)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True,
@@ -167,7 +201,18 @@ class Database:
 
     def table_versions(self, tables: Iterable[str]) -> tuple[int, ...]:
         """Per table, how many committed units of work of this process have written to it."""
-        return tuple(self._versions.get(t, 0) for t in tables)
+        return tuple(self._versions.tables.get(t, 0) for t in tables)
+
+    def track_key(self, table: str, column: str) -> None:
+        """Attribute ORM writes of ``table``'s rows to their ``column`` value (see key_version)."""
+        known = self._versions.key_columns.setdefault(table, column)
+        assert known == column, f"{table} is tracked by {known}, not {column}"
+
+    def key_version(self, table: str, key: Any) -> tuple[int, int]:
+        """Changes that may affect the rows of ``table`` whose tracked column is ``key``: units of work
+        that wrote such a row through the ORM (old or new value), and every DML statement on the table."""
+        v = self._versions
+        return v.dml.get(table, 0), v.keys.get((table, key), 0)
 
     @property
     def dialect(self) -> str:

@@ -9,9 +9,16 @@ instances share the table: each claims disjoint rows (``OutboxRepository.claim_d
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import math
 import random
-from datetime import timedelta
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock
 from bot.dingtalk.openapi import DingTalkAPI, SendError
@@ -21,6 +28,9 @@ from storage.db import Database
 log = logging.getLogger("bot.outbox")
 
 MAX_TRANSIENT_ATTEMPTS = 30
+MAX_ATTEMPTS = 8          # any send (throttled or not) is dead-lettered after this many tries
+API_GROUP = "groupMessages/send"
+API_OTO = "oToMessages/batchSend"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -29,13 +39,104 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * (0.8 + 0.4 * random.random()))
 
 
+def flow_backoff(attempts: int) -> timedelta:
+    """Flow-controlled users (a 200 answer naming them): 0.3 s, 0.6 s, 1.2 s … capped at 5 minutes.
+
+    Only those users are sent again, so a quick first retry costs one call and keeps the tail short.
+    """
+    base = min(0.3 * 2 ** max(attempts - 1, 0), 300)
+    return timedelta(seconds=base * (0.8 + 0.4 * random.random()))
+
+
+def _slot(at: datetime, step: float = 0.5) -> datetime:
+    """Round a retry time up to a half second, so retries of one content fall due together and share a call."""
+    ts = at.timestamp()
+    return at + timedelta(seconds=math.ceil(ts / step) * step - ts)
+
+
+class Pacer:
+    """At most ``rate`` calls in any second to one API, evenly spaced, so bursts never trip QpsLimit.
+
+    Two rules: calls at least ``1/rate`` apart, and the call ``rate`` places back at least a second
+    earlier (both 3% wide of the limit, for network jitter). The second rule holds even after the
+    loop stalled, when the first alone would let late calls go back to back. Pacing is real elapsed
+    time (``time.monotonic``), not the bot's business clock.
+    """
+
+    MARGIN = 1.03
+
+    def __init__(self, rate: float):
+        self.rate = max(int(rate), 1)
+        self.interval = self.MARGIN / rate if rate > 0 else 0.0
+        self._recent: deque[float] = deque(maxlen=self.rate)
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next)
+            if len(self._recent) == self.rate:
+                at = max(at, self._recent[0] + self.MARGIN)
+            self._recent.append(at)
+            self._next = at + self.interval
+        if at > now:
+            await asyncio.sleep(at - now)
+
+    def pause(self, seconds: float) -> None:
+        """After a QpsLimit answer: nobody calls this API for ``seconds``."""
+        self._next = max(self._next, time.monotonic() + seconds)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    oid: int
+    kind: str
+    conversation_id: str | None
+    user_ids: list[str]
+    msg_key: str
+    msg_param: dict[str, Any]
+    attempts: int
+    purpose: str
+
+
+def pack(rows: list[Claimed], limit: int = 20) -> list[list[Claimed]]:
+    """Calls for the claimed rows: a group row alone; rows to people with identical content together,
+    at most ``limit`` users a call (first fit, in claim order)."""
+    bins: list[list[Claimed]] = []
+    open_bins: dict[str, list[list[Claimed]]] = {}
+    for r in rows:
+        if r.kind == "group" or not r.user_ids:
+            bins.append([r])
+            continue
+        key = r.msg_key + json.dumps(r.msg_param, sort_keys=True, ensure_ascii=False)
+        for b in open_bins.setdefault(key, []):
+            if sum(len(x.user_ids) for x in b) + len(r.user_ids) <= limit and not any(
+                    set(x.user_ids) & set(r.user_ids) for x in b):
+                b.append(r)
+                break
+        else:
+            b = [r]
+            open_bins[key].append(b)
+            bins.append(b)
+    return bins
+
+
 class OutboxWorker:
-    def __init__(self, db: Database, api: DingTalkAPI, clock: Clock, metrics: Metrics, *, poll_seconds: float = 2.0):
+    def __init__(self, db: Database, api: DingTalkAPI, clock: Clock, metrics: Metrics, *, poll_seconds: float = 2.0,
+                 qps: float = 20.0, max_attempts: int = MAX_ATTEMPTS, stale_seconds: float = 120.0,
+                 operators: tuple[str, ...] = ()):
         self.db = db
         self.api = api
         self.clock = clock
         self.metrics = metrics
         self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.stale_after = timedelta(seconds=stale_seconds)
+        self.operators = operators
+        self.pacers = {API_GROUP: Pacer(qps), API_OTO: Pacer(qps)}
+        self.window = max(qps, 1.0)          # rows claimed ahead: about one second of calls
+        self._inflight_rows: dict[asyncio.Task, int] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -56,69 +157,163 @@ class OutboxWorker:
                 self._task.cancel()
 
     async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                busy = await self.flush_once()
-            except Exception:
-                log.exception("outbox cycle failed")
-                busy = False
-            if busy:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        """Keep about one second of calls claimed and waiting for their pacing slot.
 
-    async def flush_once(self, limit: int = 20) -> bool:
-        """Send what is due; True if a full batch was claimed (more may be waiting)."""
+        Claiming while earlier calls are still in flight keeps every slot of the pacer used (no gap
+        between batches); a retry that falls due joins the next claim and shares its content's call.
+        """
+        inflight: set[asyncio.Task] = set()
+        window = max(1, int(self.window))
+        while not self._stopping:
+            claimed: list[Claimed] = []
+            room = window - sum(n for n in self._inflight_rows.values())
+            if room > 0:
+                try:
+                    claimed = await self._claim(room)
+                except Exception:
+                    log.exception("outbox cycle failed")
+            for b in pack(claimed):
+                task = asyncio.get_running_loop().create_task(self._bin_task(b))
+                self._inflight_rows[task] = len(b)
+                inflight.add(task)
+                task.add_done_callback(self._forget(inflight))
+            if claimed and len(claimed) == room:
+                if inflight:
+                    await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                continue
+            waker = asyncio.get_running_loop().create_task(self._wake.wait())
+            await asyncio.wait({waker, *inflight}, timeout=await self._idle_seconds(),
+                               return_when=asyncio.FIRST_COMPLETED)
+            waker.cancel()
+            self._wake.clear()
+        if inflight:
+            await asyncio.wait(inflight, timeout=10)
+
+    def _forget(self, inflight: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
+        def done(task: asyncio.Task) -> None:
+            inflight.discard(task)
+            self._inflight_rows.pop(task, None)
+        return done
+
+    async def _claim(self, limit: int) -> list[Claimed]:
         now = self.clock.now()
         async with self.db.unit_of_work() as uow:
-            rows = await uow.outbox.claim_due(now, limit=limit)
-            claimed = [(r.id, r.kind, r.conversation_id, list(r.user_ids or []), r.msg_key, dict(r.msg_param),
-                        r.attempts) for r in rows]
-        results = await asyncio.gather(*(self._send_one(*c) for c in claimed))
-        async with self.db.unit_of_work() as uow:
-            for update in results:
-                await update(uow)
-            self.metrics.outbox_depth.set(await uow.outbox.depth())
+            rows = await uow.outbox.claim_due(now, limit=limit, stale_after=self.stale_after)
+            return [Claimed(r.id, r.kind, r.conversation_id, list(r.user_ids or []), r.msg_key, dict(r.msg_param),
+                            r.attempts, r.purpose) for r in rows]
+
+    async def _bin_task(self, rows: list[Claimed]) -> None:
+        try:
+            dead = await self._send_bin(rows)
+            if dead:
+                await self._tell_operators(dead)
+        except Exception:
+            log.exception("outbox send of %s failed", [r.oid for r in rows])
+
+    async def _idle_seconds(self) -> float:
+        """Until the next retry is due, at most a poll period."""
+        try:
+            async with self.db.unit_of_work() as uow:
+                at = await uow.outbox.next_attempt()
+        except Exception:
+            log.exception("outbox: cannot read the next retry time")
+            return self.poll_seconds
+        if at is None:
+            return self.poll_seconds
+        return min(self.poll_seconds, max((at - self.clock.now()).total_seconds(), 0.01))
+
+    async def flush_once(self, limit: int = 20) -> bool:
+        """Send what is due; True if a full batch was claimed (more may be waiting).
+
+        Rows to people with the same content share one batchSend (≤ 20 users), so the people a
+        flow-controlled answer left out are sent again together. Each call's outcome is committed as
+        soon as DingTalk answers it, so a crash loses at most the answers not written yet.
+        """
+        claimed = await self._claim(limit)
+        results = await asyncio.gather(*(self._send_bin(b) for b in pack(claimed)))
+        if any(results):
+            await self._tell_operators(sum(results))
+        if claimed:
+            async with self.db.unit_of_work() as uow:
+                self.metrics.outbox_depth.set(await uow.outbox.depth())
         return len(claimed) == limit
 
-    async def _send_one(self, oid, kind, conversation_id, user_ids, msg_key, msg_param, attempts):
+    async def _send_bin(self, rows: list[Claimed]) -> int:
+        """One call for rows of one content; commit their outcomes; the number dead-lettered (to report)."""
+        first = rows[0]
+        api = API_GROUP if first.kind == "group" else API_OTO
+        await self.pacers[api].wait()
+        users = [u for r in rows for u in r.user_ids]
+        updates = []
         try:
-            if kind == "group":
-                await self.api.send_group(conversation_id, msg_key, msg_param)
-                throttled: list[str] = []
+            if first.kind == "group":
+                await self.api.send_group(first.conversation_id or "", first.msg_key, first.msg_param)
+                throttled: set[str] = set()
             else:
-                res = await self.api.send_users(user_ids, msg_key, msg_param)
-                throttled = [u for u in res.throttled_ids if u in user_ids]
+                res = await self.api.send_users(users, first.msg_key, first.msg_param)
+                throttled = set(res.throttled_ids)
                 if res.invalid_ids:
-                    log.warning("outbox %s: invalid user ids %s", oid, res.invalid_ids)
+                    log.warning("outbox %s: invalid user ids %s", [r.oid for r in rows], res.invalid_ids)
         except SendError as exc:
-            if exc.retry and (exc.throttled or attempts < MAX_TRANSIENT_ATTEMPTS):
-                self.metrics.sends.labels(result="throttled" if exc.throttled else "retry").inc()
-                at = self.clock.now() + backoff(attempts)
-                log.info("outbox %s: retry at %s (%s)", oid, at.isoformat(), exc)
+            if exc.throttled:
+                self.pacers[api].pause(1.0)
+            updates = [self._failed_call(r, exc) for r in rows]
+        else:
+            updates = [self._answered(r, [u for u in r.user_ids if u in throttled]) for r in rows]
+        month = self.clock.now().strftime("%Y-%m")
+        async with self.db.unit_of_work() as uow:
+            dead = [await update(uow) for update in updates]
+            await uow.outbox.count_call(month, api)
+        return sum(1 for d, r in zip(dead, rows, strict=True) if d and r.purpose != "deadletter")
 
-                async def later(uow, oid=oid, at=at, err=str(exc)):
-                    await uow.outbox.reschedule(oid, at, err)
-                return later
-            self.metrics.sends.labels(result="failed").inc()
-            log.error("outbox %s failed for good: %s", oid, exc)
+    def _failed_call(self, row: Claimed, exc: SendError):
+        if exc.retry and row.attempts < min(self.max_attempts, MAX_TRANSIENT_ATTEMPTS):
+            self.metrics.sends.labels(result="throttled" if exc.throttled else "retry").inc()
+            at = self.clock.now() + backoff(row.attempts)
+            log.info("outbox %s: retry at %s (%s)", row.oid, at.isoformat(), exc)
 
-            async def failed(uow, oid=oid, err=str(exc)):
-                await uow.outbox.mark_failed(oid, err)
-            return failed
+            async def later(uow, oid=row.oid, at=at, err=str(exc)):
+                await uow.outbox.reschedule(oid, at, err)
+            return later
+        return self._dead(row.oid, str(exc))
+
+    def _answered(self, row: Claimed, throttled: list[str]):
         if throttled:
-            # Those people did not get it: send again to them alone, later.
+            # Those people did not get it: send again to them alone, later (dead-lettered after the bound).
+            if row.attempts >= self.max_attempts:
+                return self._dead(row.oid, f"flow-controlled {row.attempts} times: {throttled}", user_ids=throttled)
             self.metrics.sends.labels(result="throttled").inc()
-            at = self.clock.now() + backoff(attempts)
+            at = _slot(self.clock.now() + flow_backoff(row.attempts))
 
-            async def partly(uow, oid=oid, at=at, ids=throttled):
+            async def partly(uow, oid=row.oid, at=at, ids=throttled):
                 await uow.outbox.reschedule(oid, at, f"flow-controlled: {ids}", user_ids=ids)
             return partly
         self.metrics.sends.labels(result="sent").inc()
 
-        async def sent(uow, oid=oid):
+        async def sent(uow, oid=row.oid):
             await uow.outbox.mark_sent(oid, self.clock.now())
         return sent
+
+    def _dead(self, oid: int, err: str, user_ids: list[str] | None = None):
+        self.metrics.sends.labels(result="failed").inc()
+        log.error("outbox %s failed for good: %s", oid, err)
+
+        async def failed(uow, oid=oid, err=err, ids=user_ids) -> bool:
+            if ids is not None:
+                await uow.outbox.reschedule(oid, self.clock.now(), err, user_ids=ids)
+            await uow.outbox.mark_failed(oid, err)
+            return True
+        return failed
+
+    async def _tell_operators(self, n: int) -> None:
+        """Dead letters: one 1:1 note to the provincial operators per hour."""
+        if not self.operators:
+            return
+        now = self.clock.now()
+        text = (f"有 {n} 条消息多次重试仍未发出，已停止重试。\n\n"
+                "请检查机器人的发送权限和本月调用量（/发送统计），处理后可重新发送。")
+        async with self.db.unit_of_work() as uow:
+            await uow.outbox.enqueue(kind="users", user_ids=list(self.operators), msg_key="sampleMarkdown",
+                                     msg_param={"title": "消息发送失败", "text": text}, now=now,
+                                     purpose="deadletter", dedup_key=f"deadletter:{now:%Y-%m-%dT%H}")
+

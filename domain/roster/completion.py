@@ -88,11 +88,6 @@ class CityCompletion:
         return sum(t.counted for t in self.territories)
 
     @property
-    def percent(self) -> int:
-        """Whole percent, rounded down (100 only when complete)."""
-        return 100 if self.required == 0 else self.filled * 100 // self.required
-
-    @property
     def complete_count(self) -> int:
         return sum(1 for t in self.territories if t.complete)
 

@@ -37,7 +37,7 @@ _IGNORED_HEADERS = {norm_label(x) for x in ("服务人员", "序号", "编号", 
 
 @dataclass
 class RawRow:
-    row: int                    # 1-based line number in the pasted text
+    row: int                    # 1-based number among the paste's data rows (headers, titles, notes skipped)
     role: Role
     values: dict[str, str]      # column key → text as typed (trimmed)
     text: str                   # the line
@@ -288,7 +288,7 @@ def parse_paste(text: str, role: Role) -> list[RawRow]:
     sectioned = False
     columns: list[Column | None] | None = None
     in_notes = False
-    for lineno, line in logical_lines(text):
+    for _lineno, line in logical_lines(text):
         stripped = line.strip(" \t\u3000\u00a0")
         if not stripped:
             continue
@@ -316,7 +316,7 @@ def parse_paste(text: str, role: Role) -> list[RawRow]:
             if title_role != current:
                 columns = None
             current, sectioned = title_role, True
-        raw = parse_line(line, current, lineno, columns)
+        raw = parse_line(line, current, len(rows) + 1, columns)
         raw.sectioned = sectioned
         rows.append(raw)
     return rows

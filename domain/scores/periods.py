@@ -148,14 +148,29 @@ RELATIVE_WORDS = {
 }
 
 
+PREVIOUS_WORDS = {
+    "上周": "week", "上星期": "week", "上个星期": "week", "上月": "month", "上个月": "month",
+    "去年": "year", "上一年": "year", "上学年": "year", "昨天": "day", "昨日": "day",
+}
+
+
+def _a_day_before(rules: RuleSet, kind: str, today: date) -> date:
+    """A day of the period before the one containing ``today``."""
+    return period_of(rules, kind, today).start - timedelta(days=1)
+
+
 def parse_period(word: str | None, rules: RuleSet, today: date) -> Period | None:
-    """本周/本月/本年/今天 relative to ``today``, or a 4-digit scoring year (2026). None if not a period."""
+    """本周/本月/本年/今天 or 上周/上月/去年/昨天 relative to ``today``, or a 4-digit scoring year (2026).
+    None if not a period."""
     if word is None or not word.strip():
         return period_of(rules, "year", today)
     w = word.strip()
     kind = RELATIVE_WORDS.get(w.lower() if w.isascii() else w)
     if kind:
         return period_of(rules, kind, today)
+    kind = PREVIOUS_WORDS.get(w)
+    if kind:
+        return period_of(rules, kind, _a_day_before(rules, kind, today))
     y = w[:-1] if w.endswith(("年", "学年")) else w
     y = y[:-1] if y.endswith("学") else y
     if len(y) == 4 and y.isdigit() and 2000 <= int(y) <= 2100:

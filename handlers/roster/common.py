@@ -50,7 +50,8 @@ ROSTER_CONFIG = ServiceKey[RosterConfig](
     "roster.config", lambda services: load_roster_config(services.settings.roster_config or None))
 REGIONS = ServiceKey[RegionTree]("roster.regions", lambda services: services.use(ROSTER_CONFIG).load_regions())
 SEATS_CACHE = ServiceKey[ReadCache[list[Member]]](
-    "roster.seats", lambda _s: ReadCache(["roster_members"], READ_CACHE_TTL))
+    # keyed by user: a roster write of someone else (every /登记) keeps the other people's seats cached
+    "roster.seats", lambda _s: ReadCache([], READ_CACHE_TTL, keyed_by=("roster_members", "user_id")))
 GRANTS_CACHE = ServiceKey[ReadCache[Any]]("roster.grants", lambda _s: ReadCache(["territory_grants"], READ_CACHE_TTL))
 HELD = MemoKey[list[Territory]]("roster.held")
 

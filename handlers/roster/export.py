@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.regions import RegionLevel, RegionTree
-from domain.roster import SECTIONS, Member, Status
+from domain.roster import SECTIONS, Member, Status, province_completion
 from domain.roster.config import RosterConfig
 from domain.territory import Level, Territory, can_manage
 from handlers.downloads import form_links
@@ -33,9 +32,12 @@ from handlers.roster.common import (
     home_city,
     regions,
 )
+from handlers.roster.submission import form_header, roster_header
 from handlers.roster.views import resolve_where
 from storage.forms import FormData, FormSpec, SectionSpec, write_docx, write_xlsx
-from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
+from storage.forms.docx_io import write_docx_many
+from storage.forms.roster_form import roster_form_data, roster_form_spec, write_roster_docx, write_roster_xlsx
+from storage.forms.xlsx_io import write_xlsx_book
 from storage.repositories.roster import RosterRepository
 
 if TYPE_CHECKING:
@@ -55,10 +57,6 @@ def export_kind(value: str) -> ExportKind:
 
 
 # --- the files --------------------------------------------------------------------------------
-
-def roster_header(city: str, contact: str, day: str) -> dict[str, str]:
-    return {"报送单位": f"{city}教育技术中心", "联系人姓名": contact, "联系人电话": "", "手机": "", "报送日期": day}
-
 
 def roster_files(tree: RegionTree, cfg: RosterConfig, members: list[Member],
                  header: dict[str, str]) -> tuple[bytes, bytes]:
@@ -118,16 +116,53 @@ async def _city_for_export(ctx: Context, where: str | None) -> Territory:
     if t.level is not Level.CITY:
         raise UserError("roster/need_city")
     if not can_manage([s for s in scope if s.level <= Level.CITY], t):
-        raise UserError("roster/outside", seat=t.label, scope=[s.label for s in scope])
+        raise UserError("roster/outside", seat=t.label, scope=[s.label for s in scope], registering=False)
     return t
+
+
+def _wants_province(tree: RegionTree, where: str | None) -> bool:
+    return where is not None and where.strip() in ("全省", "省", tree.province)
+
+
+def province_files(tree: RegionTree, cfg: RosterConfig, members: list[Member],
+                   headers: dict[str, dict[str, str]]) -> tuple[bytes, bytes]:
+    """The province's 附件1: a workbook with a summary sheet and one sheet per city, and one printable docx."""
+    spec = roster_form_spec(rules=cfg.quotas)
+    cities = province_completion(tree, members, cfg.quotas)
+    summary = [[c.city, len(c.territories), c.complete_count, c.required, c.filled, c.required - c.filled,
+                f"已齐 {c.complete_count}/{len(c.territories)} 个地区"] for c in cities]
+    by_city = {c.city: [m for m in members if m.city == c.city] for c in cities}
+    forms = [(c.city, roster_form_data(by_city[c.city], headers[c.city], tree)) for c in cities]
+    xlsx = write_xlsx_book(f"{tree.province}服务队伍名单汇总", ["城市", "地区数", "已齐地区", "最低名额", "已登记",
+                                                          "缺额", "完成情况"], summary,
+                           [(city, spec, data) for city, data in forms])
+    return xlsx, write_docx_many(spec, [data for _city, data in forms])
+
+
+async def export_province(ctx: Context) -> Reply:
+    tree, cfg = regions(ctx.services), config(ctx.services)
+    province = Territory(tree.province)
+    members = await ctx.uow.repo(RosterRepository).in_territory(province, statuses=(Status.ACTIVE.value,))
+    headers = {c.name: await form_header(ctx, c.name) for c in tree.cities}
+    xlsx, docx = await asyncio.to_thread(province_files, tree, cfg, members, headers)
+    links = await form_links(ctx, f"{tree.province}-附件1", xlsx, docx)
+    await ctx.audit("roster.export", "roster_export", province.path, after={"count": len(members)},
+                    territory=province.path)
+    return Reply("roster/exported", {"what": "服务队伍汇总表（附件1，含汇总表和各市分表）", "city": tree.province,
+                                     "count": len(members), "links": links}, private=True)
 
 
 async def export_roster(ctx: Context, where: str | None) -> Reply:
     tree, cfg = regions(ctx.services), config(ctx.services)
+    scope = await held(ctx)
+    if _wants_province(tree, where):
+        if not any(t.level is Level.PROVINCE for t in scope):
+            raise UserError("roster/outside", seat=tree.province, scope=[s.label for s in scope], registering=False)
+        return await export_province(ctx)
     city = await _city_for_export(ctx, where)
     members = await ctx.uow.repo(RosterRepository).in_territory(city, statuses=(Status.ACTIVE.value,))
     assert city.city is not None   # _city_for_export gives a city
-    header = roster_header(city.city, ctx.actor.name, ctx.now().date().isoformat())
+    header = await form_header(ctx, city.city)
     xlsx, docx = await asyncio.to_thread(roster_files, tree, cfg, members, header)
     links = await form_links(ctx, f"{city.city}-附件1", xlsx, docx)
     await ctx.audit("roster.export", "roster_export", city.path, after={"count": len(members)}, territory=city.path)
@@ -293,21 +328,8 @@ async def cli_export(args: argparse.Namespace) -> int:
 
 # --- start-up ------------------------------------------------------------------------------------------
 
-def _warm_up() -> None:
-    """Import the spreadsheet and Word libraries once, so the first /导出 is not the slow one."""
-    import docx  # noqa: F401
-    import openpyxl  # noqa: F401
-    write_roster_xlsx([], {})
-    write_roster_docx([], {})
-
-
 async def on_startup(bot: BotApp) -> None:
     # Load the roster configuration and region tree now: a bad file stops start-up with its line and reason.
+    # openpyxl (which pulls numpy when installed) and python-docx are NOT imported here: they cost ~25 MB
+    # of resident memory for the bot's whole life; the first /导出 imports them in its worker thread.
     regions(bot.services)
-    fut = asyncio.get_running_loop().run_in_executor(None, _warm_up)
-    fut.add_done_callback(_warm_up_done)
-
-
-def _warm_up_done(fut: asyncio.Future[None]) -> None:
-    if not fut.cancelled() and fut.exception():
-        logging.getLogger("roster").warning("warm-up failed: %r", fut.exception())

@@ -101,5 +101,8 @@ async def revoke(ctx: Context, args: Args) -> Reply:
         await grants.revoke(staff_id, t)
         await ctx.audit("territory.revoke", GRANT, f"{staff_id}@{t.path}", before={"user": name,
                         "territory": t.label, "level": t.level.operator_label}, territory=t.path)
+    await ctx.send_to_users([staff_id], Reply("roster/notify_revoked", {
+        "territories": [f"{t.label}的{t.level.operator_label}" for t in allowed], "by": ctx.actor.name}),
+        purpose="roster:revoke")
     return Reply("roster/revoked", {"name": name, "territories": [t.label for t in allowed],
                                     "kept": [t.label for t in refused]})

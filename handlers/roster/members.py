@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Any
 
 from bot.commands import Args, Router
 from bot.context import Context
@@ -13,29 +12,24 @@ from bot.errors import UserError
 from bot.replies import Reply
 from domain.roster import (
     SECTIONS,
-    Kind,
     Member,
     Role,
     Status,
     apply_changes,
-    check_value,
     mask_mobile,
     member_diff,
     parse_kv,
     parse_paste,
-    resolve_county,
     validate_row,
-    validate_values,
 )
-from domain.roster.parsing import RawRow, looks_like_kv
-from domain.territory import Level, Territory, can_manage, resolve_territory
+from domain.roster.parsing import RawRow
+from domain.territory import Level, can_manage, resolve_territory
 from handlers.roster.common import (
     MEMBER,
     ROLE_GROUPS,
     check_seat,
     config,
     errors_view,
-    external,
     held,
     home_city,
     member_view,
@@ -44,10 +38,11 @@ from handlers.roster.common import (
     show_full,
     snapshot,
 )
-from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
+from handlers.roster.form import start_form
+from handlers.roster.saving import EXAMPLES, save_one
+from storage.repositories.roster import RosterRepository, SeatConflict
 
 router = Router("roster", section="名单登记")
-DIALOGUE = "roster_register"
 
 _ROLE_WORD = re.compile(r"^[ \t\u3000]*"
                         r"(体系管理员|管理员|培训讲师|培训师|讲师|资源审核员|审核员|admin|trainer|reviewer)"
@@ -56,13 +51,6 @@ _CITY_HINT = re.compile(r"^[ \t\u3000\n]*(?:城市|设区市|地市)[ \t\u3000]*
 _REASON = re.compile(r"(?:^|[\s,，;；])(?:原因|理由|说明)\s*[=＝:：]\s*(.+)$", re.S)
 _NUMBER = re.compile(r"^\s*[#＃]?(\d{1,9})(?=\s|$)")
 
-EXAMPLES = {
-    Role.ADMIN: "/登记 县=西湖区 姓名=张三 单位=西湖区教育发展中心 职称=高级教师 职务=主任 手机=13800138000 "
-                "人员类型=区域平台管理员",
-    Role.TRAINER: "/登记 县=西湖区 姓名=张三 学段=小学 学科=语文 职称/职务=高级教师 手机=13800138000 往届=否",
-    Role.REVIEWER: "/登记 县=西湖区 姓名=张三 学段=小学 学科=语文 学校=学军小学 账号=ZhangSan 手机=13800138000 "
-                   "职称/职务=一级教师 教师类型=其他",
-}
 
 
 # --- /登记 --------------------------------------------------------------------------------------------
@@ -99,7 +87,7 @@ async def register(ctx: Context, args: Args) -> Reply:
         if body.strip():
             raise UserError("roster/nothing_found")
         assert role is not None   # no rows without a role word was refused above
-        return await _start_dialogue(ctx, role, {}, city)
+        return await start_form(ctx, role, {}, city)
     if len(rows) == 1 and not all_or_nothing:
         return await _register_one(ctx, rows[0], city)
     if not scope:
@@ -116,160 +104,11 @@ async def _register_one(ctx: Context, raw: RawRow, city: str | None) -> Reply:
     if res.errors:
         only_missing = raw.mode == "kv" and not raw.errors and all(e.value == "" for e in res.errors)
         if only_missing:
-            return await _start_dialogue(ctx, raw.role, {k: v for k, v in raw.values.items() if v.strip()}, city)
-        return Reply("roster/row_errors", {"role": raw.role.label, "example": EXAMPLES[raw.role],
+            return await start_form(ctx, raw.role, {k: v for k, v in raw.values.items() if v.strip()}, city)
+        return Reply("roster/row_errors", {"role": raw.role.label, "example": EXAMPLES[raw.role], "action": "登记",
                                            **errors_view(res.errors)})
     assert res.member is not None   # no errors: a member
-    return await _save_one(ctx, res.member)
-
-
-async def _save_one(ctx: Context, member: Member) -> Reply:
-    """Register one person: by an admin of the territory (active at once) or by themself (pending)."""
-    tree, cfg = regions(ctx.services), config(ctx.services)
-    scope = await held(ctx)
-    repo = ctx.uow.repo(RosterRepository)
-    manages = can_manage(scope, member.territory)
-    mentioned = [mn.staff_id for mn in ctx.mentions() if mn.staff_id]
-    if manages:
-        user_id = ctx.actor.id if member.name == ctx.actor.name else (mentioned[0] if mentioned else None)
-        status = Status.ACTIVE
-    else:
-        if scope and member.name != ctx.actor.name:
-            raise UserError("roster/outside", seat=member.seat_label, scope=[t.label for t in scope])
-        user_id = ctx.actor.id
-        status = Status.ACTIVE if ctx.settings.roster_auto_approve else Status.PENDING
-    member = replace(member, status=status, user_id=user_id)
-    if not manages:
-        # Already registered by an admin: the same name, role and mobile prove it is this person.
-        for other in await repo.clashing([member]):
-            if (other.status is Status.ACTIVE and other.user_id is None and other.role == member.role
-                    and other.mobile == member.mobile and other.name == member.name):
-                linked = await repo.save(replace(other, user_id=ctx.actor.id), now=ctx.now())
-                await ctx.audit("roster.link", MEMBER, str(other.id), before={"user_id": None},
-                                after={"user_id": ctx.actor.id}, territory=other.territory.path)
-                return Reply("roster/linked", {"m": member_view(linked, full=ctx.is_private)})
-    if user_id:
-        mine = [m for m in await repo.of_user(user_id) if m.role == member.role]
-        if mine:
-            raise UserError("roster/already", role=member.role.label, seat=mine[0].seat_label, number=mine[0].id)
-    await check_seat(ctx.uow, tree, cfg, member, scope=scope)
-    try:
-        saved = await repo.add(member, by=ctx.actor.id, now=ctx.now())
-    except SeatConflict:
-        raise UserError("roster/conflict") from None
-    await ctx.audit("roster.register", MEMBER, str(saved.id), after=snapshot(saved), territory=saved.territory.path)
-    full = ctx.is_private and (manages or user_id == ctx.actor.id)
-    view = member_view(saved, full=full)
-    if saved.status is Status.PENDING:
-        await _notify_approvers(ctx, saved)
-        return Reply("roster/pending", {"m": view})
-    return Reply("roster/registered", {"m": view, "by_admin": manages and user_id != ctx.actor.id})
-
-
-async def _notify_approvers(ctx: Context, m: Member) -> None:
-    grants = ctx.uow.repo(GrantRepository)
-    city = Territory(m.territory.province, m.city)
-    ids = [g.user_id for g in await grants.holders(city)] or list(ctx.settings.bot_superadmins)
-    ids = [i for i in dict.fromkeys(ids) if not external(i)]
-    if ids:
-        await ctx.send_to_users(ids, Reply("roster/notify_pending", {
-            "number": m.id, "name": m.name, "role": m.role.label, "seat": m.seat_label}), purpose="roster:pending")
-
-
-# --- the guided dialogue ------------------------------------------------------------------------------
-
-def _next_column(role: Role, values: dict):
-    return next((c for c in SECTIONS[role].columns if c.key not in values), None)
-
-
-def _ask(ctx: Context, role: Role, column, *, error: str | None = None, value: str = "",
-         first: bool = False) -> Reply:
-    cols = SECTIONS[role].columns
-    return Reply("roster/ask", {"minutes": ctx.settings.bot_dialogue_minutes,
-        "role": role.label, "label": column.label, "hint": column.expected, "optional": not column.required,
-        "step": [c.key for c in cols].index(column.key) + 1, "steps": len(cols), "error": error, "value": value,
-        "first": first})
-
-
-async def _start_dialogue(ctx: Context, role: Role, values: dict, city: str | None) -> Reply:
-    data: dict[str, Any] = {"role": role.value, "values": {}, "city": city, "asking": None}
-    errors = _accept_many(ctx, data, values)
-    nxt = _next_column(role, data["values"])
-    if nxt is None:     # everything was given after all
-        return await _finish(ctx, data)
-    data["asking"] = nxt.key
-    await ctx.start_dialogue(DIALOGUE, data)
-    return _ask(ctx, role, nxt, error="；".join(errors) or None, first=True)
-
-
-def _accept(ctx: Context, data: dict, column, answer: str) -> str | None:
-    """Store a checked answer in ``data``; the expected text if it is not acceptable."""
-    answer = answer.strip()
-    if column.kind is Kind.COUNTY:
-        if not answer:
-            return column.expected
-        cr = resolve_county(regions(ctx.services), answer, data.get("city"))
-        if cr.territory is None:
-            return cr.expected
-        data["values"]["county"] = cr.label
-        data["city"] = cr.territory.city
-        return None
-    value, expected = check_value(column, answer)
-    if value is None:
-        return expected
-    data["values"][column.key] = value
-    return None
-
-
-def _accept_many(ctx: Context, data: dict, values: dict) -> list[str]:
-    section = SECTIONS[Role(data["role"])]
-    errors = []
-    for key, v in values.items():
-        col = section.column(key)
-        problem = _accept(ctx, data, col, v)
-        if problem:
-            errors.append(f"{col.label}应为{problem}")
-    return errors
-
-
-@router.dialogue(DIALOGUE)
-async def register_step(ctx: Context, args: Args) -> Reply:
-    data = ctx.dialogue.data
-    role = Role(data["role"])
-    answer = args.rest.strip()
-    column = SECTIONS[role].column(data["asking"])
-    if looks_like_kv(answer, role):
-        raw = parse_kv(answer, role)
-        errors = [e.text for e in raw.errors] + _accept_many(ctx, data, raw.values)
-        error = "；".join(errors) or None
-    else:
-        problem = _accept(ctx, data, column, answer)
-        error = problem
-    nxt = _next_column(role, data["values"])
-    if error and nxt is not None:
-        data["asking"] = nxt.key
-        await ctx.update_dialogue(data)
-        return _ask(ctx, role, nxt, error=error, value=answer)
-    if nxt is not None:
-        data["asking"] = nxt.key
-        await ctx.update_dialogue(data)
-        return _ask(ctx, role, nxt)
-    await ctx.end_dialogue()
-    try:
-        return await _finish(ctx, data)
-    except UserError as exc:
-        if exc.template == "roster/conflict":
-            raise
-        return Reply(exc.template, exc.context)     # refused before anything was written: the dialogue ends
-
-
-async def _finish(ctx: Context, data: dict) -> Reply:
-    role = Role(data["role"])
-    res = validate_values(role, data["values"], regions(ctx.services), city=data.get("city"))
-    if res.errors:
-        return Reply("roster/row_errors", {"role": role.label, "example": EXAMPLES[role], **errors_view(res.errors)})
-    assert res.member is not None   # no errors: a member
-    return await _save_one(ctx, res.member)
+    return await save_one(ctx, res.member)
 
 
 # --- changes -------------------------------------------------------------------------------------------
@@ -307,6 +146,17 @@ async def _target(ctx: Context, number: int | None, command: str) -> Member:
                     records=[{"id": m.id, "role": m.role.label, "seat": m.seat_label} for m in mine])
 
 
+def _change_errors(member: Member, errors: list) -> Reply:
+    """A refused /变更: headed as a change, with an example for this record that works."""
+    col = SECTIONS[member.role].find(errors[0].field_label) if errors else None
+    if col is not None and col.enum is not None:
+        example = f"/变更 {member.id} {col.label}={col.enum.values[0]} 原因=…"
+    else:
+        example = f"/变更 {member.id} 手机=13900001111 原因=换号"
+    return Reply("roster/row_errors", {"role": member.role.label, "example": example, "action": "变更",
+                                       **errors_view(errors)})
+
+
 @router.command("变更", alias="update", groups=ROLE_GROUPS, raw=True, help="修改登记信息（人员调整）",
                 examples=("/变更 手机=13900001111 原因=换号", "/变更 12 学校=学军中学 原因=调动"))
 async def update(ctx: Context, args: Args) -> Reply:
@@ -317,12 +167,10 @@ async def update(ctx: Context, args: Args) -> Reply:
     if not raw.values and not raw.errors:
         raise UserError("roster/nothing_to_change", fields=list(SECTIONS[member.role].labels))
     if raw.errors:
-        return Reply("roster/row_errors", {"role": member.role.label, "example": "/变更 手机=13900001111 原因=换号",
-                                           **errors_view(raw.errors)})
+        return _change_errors(member, raw.errors)
     res = apply_changes(member, raw.values, regions(ctx.services))
     if res.errors:
-        return Reply("roster/row_errors", {"role": member.role.label, "example": "/变更 手机=13900001111 原因=换号",
-                                           **errors_view(res.errors)})
+        return _change_errors(member, res.errors)
     new = res.member
     assert new is not None   # no errors: a member
     before, after = member_diff(member, new)

@@ -1,6 +1,7 @@
 """Roster views: /名单 (seats against quotas; per-city completion for the province) and /变更记录."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.commands import Arg, Args, Router
@@ -68,36 +69,51 @@ def resolve_where(tree: RegionTree, where: str | None, scope: list[Territory]) -
     return m.territory, city_level
 
 
+_GAPS = re.compile(r"(?:^|\s)(?:缺额|缺口|未齐|gaps?)(?=\s|$)", re.I)
+
+
+def split_gaps(where: str | None) -> tuple[str | None, bool]:
+    """``/名单 缺额``, ``/名单 杭州市 缺额``: (the place without the word, only territories with gaps)."""
+    if not where or not _GAPS.search(where):
+        return where, False
+    rest = _GAPS.sub(" ", where).strip()
+    return rest or None, True
+
+
 def _seats_view(status) -> list[dict[str, Any]]:
     return [{"role": _SHORT[s.role], "filled": s.filled, "quota": s.quota.text, "complete": s.complete,
              "over": s.over} for s in status.seats]
 
 
 @router.command("名单", alias="roster", groups=ROLE_GROUPS, help="名单完成情况和缺额",
-                args=[Arg("地区", "where", required=False, greedy=True, help="城市、县(市、区)或“全省”，不写为本辖区")],
-                examples=("/名单 全省", "/名单 杭州市", "/名单 西湖区", "/名单 杭州市本级"))
+                args=[Arg("地区", "where", required=False, greedy=True,
+                          help="城市、县(市、区)或“全省”，不写为本辖区；加“缺额”只列未齐的地区")],
+                examples=("/名单 全省", "/名单 杭州市", "/名单 缺额", "/名单 西湖区", "/名单 杭州市本级"))
 async def roster(ctx: Context, args: Args) -> Reply:
     tree, cfg = regions(ctx.services), config(ctx.services)
     scope = await held(ctx)
-    target, city_level = resolve_where(tree, args.optional("where", str), scope)
+    where, gaps_only = split_gaps(args.optional("where", str))
+    target, city_level = resolve_where(tree, where, scope)
     repo = ctx.uow.repo(RosterRepository)
     members = await repo.in_territory(target)
     pending = sum(1 for m in members if m.status is Status.PENDING)
     if target.level is Level.PROVINCE:
         cities = province_completion(tree, members, cfg.quotas)
-        rows = [{"city": c.city, "percent": c.percent, "filled": c.filled, "required": c.required,
-                 "done": c.complete_count, "territories": len(c.territories), "complete": c.complete}
+        rows = [{"city": c.city, "filled": c.filled, "required": c.required,
+                 "done": c.complete_count, "territories": len(c.territories), "complete": c.complete,
+                 "gaps": [{"label": t.label, "missing": t.missing_text} for t in c.incomplete]}
                 for c in cities]
         late = [r["city"] for r in rows if not r["complete"]]
         return Reply("roster/province", {"province": tree.province, "cities": rows, "late": late,
-                                         "pending": pending})
+                                         "pending": pending, "gaps_only": gaps_only})
     if target.level is Level.CITY and not city_level:
         assert target.city is not None
         c = city_completion(tree, target.city, members, cfg.quotas)
         terrs = [{"label": t.label, "seats": _seats_view(t), "missing": t.missing_text, "complete": t.complete}
-                 for t in c.territories]
-        return Reply("roster/city", {"city": c.city, "percent": c.percent, "done": c.complete_count,
-                                     "total": len(c.territories), "territories": terrs, "pending": pending})
+                 for t in c.territories if not (gaps_only and t.complete)]
+        return Reply("roster/city", {"city": c.city, "filled": c.filled, "required": c.required,
+                                     "done": c.complete_count, "total": len(c.territories), "territories": terrs,
+                                     "pending": pending, "gaps_only": gaps_only})
     # One territory (a county, or 市本级): its seats and, for its admins, the people.
     st = territory_status(target, members, cfg.quotas)
     manages = can_manage(scope, target)
@@ -123,7 +139,7 @@ async def changes(ctx: Context, args: Args) -> Reply:
     scope = await held(ctx)
     target, _ = resolve_where(tree, args.optional("where", str), scope)
     if not can_manage(scope, target):
-        raise UserError("roster/outside", seat=target.label, scope=[t.label for t in scope])
+        raise UserError("roster/outside", seat=target.label, scope=[t.label for t in scope], registering=False)
     entries = await ctx.uow.audit.list(entity=MEMBER, territory_prefix=target.path, limit=30)
     names = await ctx.uow.repo(RosterRepository).get_many(int(e.entity_id) for e in entries if e.entity_id.isdigit())
     full = ctx.is_private

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.commands import Arg, Args, Router
-from bot.context import Context
+from bot.context import Context, ServiceKey
 from bot.errors import UserError
 from bot.http import parse_json_items
 from bot.replies import Reply
@@ -28,6 +28,7 @@ from handlers.evaluation import indicators
 from handlers.permissions import SCOPE
 from handlers.scores.people import access_of, regions
 from handlers.scores.service import ScoresRuntime, county_shares, ingest, ranking, runtime_of, score_summary
+from storage.cache import READ_CACHE_TTL, ReadCache
 from storage.repositories.scores import Teacher, TeacherRepository
 
 if TYPE_CHECKING:
@@ -108,18 +109,35 @@ def render_score_context(teacher: Teacher, summary: ScoreSummary, today: date, *
     }
 
 
+# A person's own teacher record, by (user id, the accounts of their roster seats): what almost every /积分
+# asks first. The seats come from the roster's own cache, so roster writes do not invalidate this one;
+# a link or teacher written by this process is seen at once, by another within READ_CACHE_TTL. Not found
+# is not kept (a teacher imported a moment ago is found on the next /积分).
+OWN_TEACHER = ServiceKey[ReadCache[Teacher | None]](
+    "scores.own_teacher", lambda _s: ReadCache(["score_account_links", "score_teachers"], READ_CACHE_TTL))
+
+
 async def _own_teacher(ctx: Context, access) -> Teacher | None:
+    accounts = tuple(m.account for m in access.seats if m.account)
+    cache = ctx.services.use(OWN_TEACHER)
+    key = (ctx.actor.id, accounts)
+    teacher = await cache.get(ctx.uow, key, lambda: _load_own_teacher(ctx, accounts))
+    if teacher is None:
+        cache.forget(key)
+    return teacher
+
+
+async def _load_own_teacher(ctx: Context, seat_accounts: tuple[str, ...]) -> Teacher | None:
     repo = ctx.uow.repo(TeacherRepository)
     account = await repo.linked_account(ctx.actor.id)
     if account:
         t = await repo.by_account(account)
         if t:
             return t
-    for m in access.seats:
-        if m.account:
-            t = await repo.by_account(m.account)
-            if t:
-                return t
+    for a in seat_accounts:
+        t = await repo.by_account(a)
+        if t:
+            return t
     return None
 
 
@@ -130,7 +148,7 @@ def _territory_of(province: str, t: Teacher) -> Territory:
 # ── /积分 ──
 @router.command("积分", alias="score", help="查积分：合计和各项明细，含本周上限情况",
                 args=[Arg("对象", "who", required=False, help="账号或姓名；不填查本人"),
-                      Arg("时间", "when", required=False, help="本周、本月、本年或年份，如 2026")],
+                      Arg("时间", "when", required=False, help="本周、上周、本月、上月、本年、去年或年份，如 2026")],
                 examples=("/积分", "/积分 本周", "/积分 李明 本月", "/积分 LiMing01 2026"))
 async def score(ctx: Context, args: Args) -> Reply:
     runtime, _rules, today, target, period = await _query(ctx, args)

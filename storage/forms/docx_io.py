@@ -56,10 +56,25 @@ def _run(paragraph, text: str, *, east_asia: str | None = None, size: float | No
 def write_docx(spec: FormSpec, data: FormData, *, body_font: str = "仿宋", title_font: str = "宋体",
                stamp_text: str = "报送单位（盖章）：") -> bytes:
     """A4 landscape, ruled tables, Chinese fonts; ready to print and stamp."""
+    return write_docx_many(spec, [data], body_font=body_font, title_font=title_font, stamp_text=stamp_text)
+
+
+def write_docx_many(spec: FormSpec, forms: list[FormData], *, body_font: str = "仿宋", title_font: str = "宋体",
+                    stamp_text: str = "报送单位（盖章）：") -> bytes:
+    """Several filled forms in one document (e.g. every city's 附件1), each starting on a new page."""
+    from docx.enum.text import WD_BREAK
+
+    doc = _new_document(body_font)
+    for i, data in enumerate(forms):
+        if i:
+            doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        _write_form(doc, spec, data, title_font=title_font, stamp_text=stamp_text)
+    return _finish_document(doc, spec.title)
+
+
+def _new_document(body_font: str) -> Any:
     from docx import Document
     from docx.enum.section import WD_ORIENT
-    from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml import parse_xml
     from docx.oxml.ns import qn
     from docx.shared import Mm, Pt
 
@@ -69,7 +84,6 @@ def write_docx(spec: FormSpec, data: FormData, *, body_font: str = "仿宋", tit
     sec.page_width, sec.page_height = Mm(297), Mm(210)
     sec.left_margin = sec.right_margin = Mm(20)
     sec.top_margin = sec.bottom_margin = Mm(18)
-    usable = Mm(297 - 40)
     normal = doc.styles["Normal"]
     _style_font(normal, body_font, 11)
     normal.paragraph_format.space_after = Pt(0)
@@ -84,7 +98,15 @@ def write_docx(spec: FormSpec, data: FormData, *, body_font: str = "仿宋", tit
                 fonts.set(qn("w:eastAsia"), body_font)
                 for a in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
                     fonts.attrib.pop(qn(a), None)
+    return doc
 
+
+def _write_form(doc: Any, spec: FormSpec, data: FormData, *, title_font: str, stamp_text: str) -> None:
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml import parse_xml
+    from docx.shared import Mm, Pt
+
+    usable = Mm(297 - 40)
     if spec.attachment:
         p = doc.add_paragraph()
         _run(p, spec.attachment, east_asia="黑体", size=14)
@@ -123,8 +145,6 @@ def write_docx(spec: FormSpec, data: FormData, *, body_font: str = "仿宋", tit
     p.paragraph_format.space_before = Pt(12)
     when = data.header.get("报送日期", "")
     _run(p, f"日期：{when}" + "　" * 6 if when else "　　　　年　　月　　日" + "　" * 6)
-
-    return _finish_document(doc, spec.title)
 
 
 def _finish_document(doc: Any, title: str) -> bytes:

@@ -20,12 +20,44 @@ from storage.forms.tables import (
 
 def write_xlsx(spec: FormSpec, data: FormData) -> bytes:
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, Side
-    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     ws = wb.active
     ws.title = spec.sheet_name
+    _write_sheet(ws, spec, data)
+    return _finish_workbook(wb, [ws])
+
+
+def write_xlsx_book(summary_title: str, summary_columns: list[str], summary_rows: list[list[Any]],
+                    sheets: list[tuple[str, FormSpec, FormData]]) -> bytes:
+    """One workbook: a summary sheet (a title, a header row, rows) then one form sheet per (name, spec, data)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "汇总"
+    ws.append([summary_title])
+    ws.cell(1, 1).font = Font(name="宋体", size=14, bold=True)
+    ws.append(summary_columns)
+    for c in range(1, len(summary_columns) + 1):
+        ws.cell(2, c).font = Font(name="宋体", size=11, bold=True)
+    for row in summary_rows:
+        ws.append(row)
+    for i, label in enumerate(summary_columns):
+        ws.column_dimensions[chr(ord("A") + i)].width = max(10, display_width(label) + 4)
+    out = [ws]
+    for name, spec, data in sheets:
+        sheet = wb.create_sheet(name[:31])
+        _write_sheet(sheet, spec, data)
+        out.append(sheet)
+    return _finish_workbook(wb, out)
+
+
+def _write_sheet(ws: Any, spec: FormSpec, data: FormData) -> None:
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+
     width = spec.width
     last = get_column_letter(width)
     thin = Side(style="thin", color="000000")
@@ -89,17 +121,17 @@ def write_xlsx(spec: FormSpec, data: FormData) -> bytes:
         r += 1
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = min(max(w + 2, 8), 40)
-    return _finish_workbook(wb, ws)
 
 
-def _finish_workbook(wb: Any, ws: Any) -> bytes:
+def _finish_workbook(wb: Any, sheets: list[Any]) -> bytes:
     """A4 landscape, one page wide, fixed document properties: the same data gives the same bytes."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
+    for ws in sheets:
+        ws.page_setup.orientation = "landscape"
+        ws.page_setup.paperSize = ws.PAPERSIZE_A4
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        ws.sheet_properties.pageSetUpPr.fitToPage = True
+        ws.print_options.horizontalCentered = True
     wb.properties.creator = "服务队伍助手"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME

@@ -38,8 +38,10 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     reply_to_msg_id: Mapped[str | None] = mapped_column(String(160))
     purpose: Mapped[str] = mapped_column(String(60), default="")
+    dedup_key: Mapped[str | None] = mapped_column(String(200))   # what this send is for; unique when set
 
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),
+                      Index("uq_outbox_dedup_key", "dedup_key", unique=True))
 
 
 class AuditEntry(Base):

@@ -232,11 +232,13 @@ class OutboxRepository:
     async def enqueue(self, *, kind: str, msg_key: str, msg_param: dict[str, Any], now: datetime,
                       conversation_id: str | None = None, user_ids: list[str] | None = None,
                       reply_to_msg_id: str | None = None, purpose: str = "",
-                      held: bool = False) -> list[OutboxMessage]:
+                      held: bool = False, dedup_key: str | None = None) -> list[OutboxMessage]:
         """Write a send to the outbox; a batch to more than 20 people becomes several rows.
 
         ``held``: the caller sends it itself now (a reply by session webhook) and then marks it
         sent or releases it; if the caller dies, the outbox takes it over after ``REPLY_LEASE``.
+        With ``dedup_key`` (what this send is for) the database refuses a second row for the same
+        key: the insert is ignored and the returned list is empty. Chunks get ``key#1``, ``key#2``….
         """
         if kind not in ("group", "users"):
             raise ValueError(kind)
@@ -246,6 +248,17 @@ class OutboxRepository:
             [None] if kind == "group" else [ids[i:i + 20] for i in range(0, len(ids), 20)])
         if held and not chunks:
             chunks = [[]]          # a webhook-only reply (a person outside the organisation): one row
+        if dedup_key is not None:
+            values = [dict(kind=kind, conversation_id=conversation_id, user_ids=chunk, msg_key=msg_key,
+                           msg_param=msg_param, status="pending", attempts=0, next_attempt_at=now, created_at=now,
+                           reply_to_msg_id=reply_to_msg_id, purpose=purpose,
+                           dedup_key=dedup_key if len(chunks) == 1 else f"{dedup_key}#{i}")
+                      for i, chunk in enumerate(chunks, start=1)]
+            new = (await self.session.scalars(
+                insert_ignore(self.session, OutboxMessage, values).returning(OutboxMessage.id))).all()
+            if not new:
+                return []
+            return list((await self.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(new)))).all())
         for chunk in chunks:
             row = OutboxMessage(kind=kind, conversation_id=conversation_id, user_ids=chunk, msg_key=msg_key,
                                 msg_param=msg_param, status="sending" if held else "pending", attempts=0,
@@ -284,6 +297,32 @@ class OutboxRepository:
             for owner, oid in zip(owners, new_ids, strict=True):
                 out[owner].append(oid)
         return out
+
+    async def count_call(self, month: str, api: str, n: int = 1) -> None:
+        """Add ``n`` DingTalk calls to this month's counter of ``api``."""
+        from storage.models.reminders import ApiCallCount
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        ins = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = ins(ApiCallCount).values(month=month, api=api, calls=n)
+        stmt = stmt.on_conflict_do_update(index_elements=["month", "api"],
+                                          set_={"calls": ApiCallCount.calls + n})
+        await self.session.execute(stmt)
+
+    async def calls_in(self, month: str) -> dict[str, int]:
+        from storage.models.reminders import ApiCallCount
+        rows = (await self.session.execute(select(ApiCallCount.api, ApiCallCount.calls)
+                                           .where(ApiCallCount.month == month))).all()
+        return {api: int(calls) for api, calls in rows}
+
+    async def next_attempt(self) -> datetime | None:
+        """When the earliest pending row is due (the sender sleeps until then, not a whole poll period)."""
+        return await self.session.scalar(select(func.min(OutboxMessage.next_attempt_at)).where(
+            OutboxMessage.status == "pending"))
+
+    async def failed_since(self, since: datetime) -> int:
+        return int(await self.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(
+                OutboxMessage.status == "failed", OutboxMessage.created_at >= since)) or 0)
 
     async def claim_due(self, now: datetime, limit: int = 20,
                         stale_after: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:

@@ -1,15 +1,11 @@
 """Deadlines, working days with 调休, and the reminder job writing to the outbox."""
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime
 
 import pytest
-from sqlalchemy import select
-
 from bot.clock import SHANGHAI, ManualClock
 from domain.calendar import CycleError, deadline, is_workday, load_cycle, workdays_between
-from storage.models.core import OutboxMessage
 
 
 def test_workdays_follow_holidays_and_adjusted_weekends():
@@ -36,18 +32,25 @@ def test_bad_cycle_file():
         load_cycle("deadlines:\n  - {id: x, title: y, month: 2, day: 3, groups: [parents]}\n")
 
 
-async def test_reminder_job_posts_to_bound_groups(start_bot, chat, sim):
+async def test_deadlines_show_progress_and_missing_holiday_data(start_bot, chat):
+    clock = ManualClock(datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI))
+    await start_bot(clock=clock)
+    assert "已把本群" in await chat.say("/绑定 审核员群", conversation="cid-reviewer-group")
+    listing = await chat.say("/日程", conversation="cid-reviewer-group")
+    assert "服务队伍名单报送" in listing and "优秀工作者推荐" not in listing
+    listing = await chat.say("/日程", conversation="cid-p2p-op-zj-001")
+    assert "名单报送：11 个市中 0 个已完成" in listing
+    assert "2027 年还没有节假日数据" in listing
+
+
+async def test_deadline_lines_follow_the_day_and_the_group(start_bot, chat):
+    """/日程's lines are kept per day and group role: the next day and another group read their own."""
     clock = ManualClock(datetime(2026, 4, 27, 9, 0, tzinfo=SHANGHAI))
-    bot = await start_bot(clock=clock)
+    await start_bot(clock=clock)
     assert "已把本群" in await chat.say("/绑定 审核员群", conversation="cid-reviewer-group")
     listing = await chat.say("/日程", conversation="cid-reviewer-group")
     assert "服务队伍名单报送" in listing and "3 天" in listing and "优秀工作者推荐" not in listing
-    assert await bot.scheduler.run_now("deadline_reminders") == 1
-    async with bot.db.unit_of_work() as uow:
-        rows = (await uow.session.scalars(select(OutboxMessage).where(   # replies are in the outbox too
-            OutboxMessage.purpose.not_in(("reply", "reply_private"))))).all()
-    assert [r.conversation_id for r in rows] == ["cid-reviewer-group"]
-    rec = await asyncio.to_thread(sim.wait_for, lambda r: r.kind == "group_send", 10)
-    assert "还剩 **3 个工作日**" in sim.text_of(rec)
+    admin = await chat.say("/日程", conversation="cid-admin-group")        # unbound: every deadline
+    assert "服务队伍名单报送" in admin and "优秀工作者推荐" in admin
     clock.set(datetime(2026, 4, 28, 9, 0, tzinfo=SHANGHAI))
-    assert await bot.scheduler.run_now("deadline_reminders") == 0
+    assert "2 天" in await chat.say("/日程", conversation="cid-reviewer-group")

@@ -37,6 +37,32 @@ async def test_own_writes_are_seen_at_once(db):
     assert (cache.hits, cache.misses) == (1, 3)
 
 
+async def test_a_keyed_cache_keeps_values_when_other_rows_are_written(db):
+    """keyed_by: a write of another key's row keeps the value; its own row or a DML statement does not."""
+    cache = ReadCache([], ttl=3600, keyed_by=("group_bindings", "conversation_id"))
+    assert await _role(db, cache, "cid-1") is None
+    async with db.unit_of_work() as uow:                      # someone else's row (ORM)
+        await uow.groups.bind("cid-2", "admin", "群", "op", T0)
+    assert await _role(db, cache, "cid-1") is None and cache.hits == 1
+    async with db.unit_of_work() as uow:                      # this key's row (ORM)
+        await uow.groups.bind("cid-1", "trainer", "群", "op", T0)
+    assert await _role(db, cache, "cid-1") == "trainer"
+    async with db.unit_of_work() as uow:                      # a DML statement: rows unknown
+        await uow.session.execute(update(GroupBinding).values(role="reviewer"))
+    assert await _role(db, cache, "cid-1") == "reviewer"
+    assert await _role(db, cache, "cid-1") == "reviewer"
+    assert (cache.hits, cache.misses) == (2, 3)
+
+
+async def test_a_forgotten_value_is_read_again(db):
+    cache = ReadCache(["group_bindings"], ttl=3600)
+    assert await _role(db, cache) is None
+    cache.forget("cid-1")
+    cache.forget("never-cached")                              # nothing to forget: no error
+    assert await _role(db, cache) is None
+    assert (cache.hits, cache.misses) == (0, 2)
+
+
 async def test_values_read_after_an_own_write_are_not_cached(db):
     """A unit of work that wrote and then read may still roll back: its reading is not kept."""
     cache = ReadCache(["group_bindings"], ttl=3600)

@@ -119,10 +119,11 @@ async def test_bulk_paste_reports_each_row(hz_bot, roster):
     ])
     reply = await roster.say("/登记\n" + paste, user=HZ, conversation=REVIEWER_G)
     assert "已登记 2 行，3 行有问题" in reply
-    assert "第3行–3行" not in reply and "通过：第3、7行" in reply
-    assert "第4行「手机」：“12345”不对，应为11位手机号，以13–19开头" in reply
-    assert "第6行「县(市、区)」：“鄞州区”不对，应为杭州市下属的县(市、区)（“鄞州区”属于宁波市）" in reply
-    assert "第8行「平台账号」" in reply
+    # Rows are the pasted data rows: the /登记 line, the header and the empty line are not counted.
+    assert "第1行–1行" not in reply and "通过：第1、4行" in reply
+    assert "第2行「手机」：“12345”不对，应为11位手机号，以13–19开头" in reply
+    assert "第3行「县(市、区)」：“鄞州区”不对，应为杭州市下属的县(市、区)（“鄞州区”属于宁波市）" in reply
+    assert "第5行「平台账号」" in reply
     saved = {m.name: m for m in await members(hz_bot)}
     assert set(saved) == {"甲一", "丁四"}
     assert saved["丁四"].values["stage"] == "高中"
@@ -132,7 +133,7 @@ async def test_bulk_paste_reports_each_row(hz_bot, roster):
 async def test_all_or_nothing(hz_bot, roster):
     paste = "\n".join([reviewer_row("西湖区", "甲一", 1), reviewer_row("西湖区", "乙二", 2, stage="大学")])
     reply = await roster.say("/登记 全部或不导\n" + paste, user=HZ, conversation=REVIEWER_G)
-    assert "登记未保存：1 行有问题" in reply and "一行也没有保存" in reply and "第3行「学段」" in reply
+    assert "登记未保存：1 行有问题" in reply and "一行也没有保存" in reply and "第2行「学段」" in reply
     assert await members(hz_bot) == []
     paste = "\n".join([reviewer_row("西湖区", "甲一", 1), reviewer_row("西湖区", "乙二", 2)])
     assert "已登记 2 行" in await roster.say("/登记 全部或不导\n" + paste, user=HZ, conversation=REVIEWER_G)
@@ -214,6 +215,8 @@ async def test_guided_dialogue_reasks_and_survives_a_restart(start_bot, roster):
     assert "请重新填写「手机」" in await say("12345")
     assert "「是否为往届讲师团成员」" in await say("139 0000 1111")
     reply = await say("√")
+    assert "请核对培训讲师登记" in reply and "7. 是否为往届讲师团成员：是" in reply
+    reply = await say("确认")
     assert "等待市级管理员审批" in reply and "杭州市西湖区培训讲师" in reply
     [m] = await members(bot)
     assert m.values == {"county": "西湖区", "name": "李明", "stage": "小学", "subject": "语文", "title_post": "",
@@ -293,7 +296,8 @@ async def test_views_mask_numbers_in_groups(hz_bot, roster):
     city = await roster.say("/名单", user=HZ, conversation=ADMIN_G)
     assert city.startswith("#### 杭州市名单") and "西湖区：管理员0/1名，讲师0/1名，审核员3/3–5名" in city
     province = await roster.say("/名单 全省", user=LI, conversation=ADMIN_G)
-    assert "杭州市：4%" in province and "宁波市：0%" in province and "未完成：" in province
+    assert "杭州市：已齐 0/14 个地区，已登记 3/70 人" in province and "宁波市：已齐 0/11" in province
+    assert "未齐：" in province and "%" not in province
     assert "编号" not in province and "甲一" not in province
 
 

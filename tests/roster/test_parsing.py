@@ -111,7 +111,7 @@ def test_excel_cell_with_line_breaks_stays_one_line():
     lines = logical_lines(text)
     assert [n for n, _ in lines] == [1, 4]
     rows = parse_paste(text, A)
-    assert len(rows) == 1 and rows[0].role is T and rows[0].row == 4
+    assert len(rows) == 1 and rows[0].role is T and rows[0].row == 1        # data rows are counted, not lines
     assert rows[0].values["former_member"] == "是"
 
 
@@ -135,14 +135,14 @@ FORM_PASTE = """附件1
 def test_paste_of_the_whole_form_switches_sections_and_skips_the_rest():
     rows = parse_paste(FORM_PASTE, R)
     assert [(r.row, r.role, r.values["name"]) for r in rows] == [
-        (6, A, "王芳"), (7, A, "李明"), (9, T, "张丽"), (11, R, "刘洋"), (12, R, "陈静")]
+        (1, A, "王芳"), (2, A, "李明"), (3, T, "张丽"), (4, R, "刘洋"), (5, R, "陈静")]   # data rows
     results = [validate_row(r, TREE, city="杭州市") for r in rows]
     assert [r.ok for r in results] == [True, True, True, True, False]
     assert results[0].member.territory.level.name == "CITY"
     assert results[2].member.values["former_member"] == "是"
     assert results[3].member.values["teacher_type"] == "在往届省级及以上各类数字资源征集活动中入围教师"
     [err] = results[4].errors
-    assert err.row == 12 and err.field_label == "手机" and err.expected == "11位手机号，以13–19开头"
+    assert err.row == 5 and err.field_label == "手机" and err.expected == "11位手机号，以13–19开头"
 
 
 def test_paste_mixes_kv_and_rows_and_numbers_lines():
@@ -151,7 +151,7 @@ def test_paste_mixes_kv_and_rows_and_numbers_lines():
             + "\t".join(REVIEWER_ROW) + "\n"
             "西湖区 李四 大学 语文 学军小学 Ls01 13900000002 无 其他\n")
     rows = parse_paste(text, R)
-    assert [r.row for r in rows] == [1, 3, 4]
+    assert [r.row for r in rows] == [1, 2, 3]     # data rows: the empty line is not counted
     assert [r.mode for r in rows] == ["kv", "columns", "columns"]
     results = [validate_row(r, TREE, city="杭州市") for r in rows]
     assert [r.ok for r in results] == [True, True, False]

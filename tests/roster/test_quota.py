@@ -106,13 +106,13 @@ def test_territory_status_and_missing_text():
 def test_city_and_province_completion():
     members = city_members(TREE, "杭州市", reviewers=3) + city_members(TREE, "宁波市", reviewers=2, start=1000)
     hz = city_completion(TREE, "杭州市", members)
-    assert hz.complete and hz.percent == 100 and hz.territories[0].label == "市本级"
+    assert hz.complete and hz.filled == hz.required and hz.territories[0].label == "市本级"
     assert len(hz.territories) == 14 and hz.required == 14 * 5
     prov = province_completion(TREE, members)
     assert [c.city for c in prov][:2] == ["杭州市", "宁波市"]
     nb = prov[1]
-    assert not nb.complete and nb.filled == 11 * 4 and nb.percent == 80
+    assert not nb.complete and nb.filled == 11 * 4 and nb.complete_count == 0
     assert all(t.missing_text == "缺资源审核员1名" for t in nb.incomplete)
-    assert prov[2].percent == 0 and prov[2].complete_count == 0
+    assert prov[2].filled == 0 and prov[2].complete_count == 0
     assert total_seats(TREE) == (11 + 90) * 5 and total_seats(TREE, use_max=True) == (11 + 90) * 7
     assert DEFAULT_RULES.quota(Role.REVIEWER, XH) == Quota(3, 5)

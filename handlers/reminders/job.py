@@ -1,0 +1,196 @@
+"""The daily reminder run: steps due today, the laggards by the "done" queries now, exactly once each.
+
+Idempotent: every reminder is first recorded in the delivery ledger under (obligation, due, step,
+person); only the keys that were new are sent, in the same unit of work as the outbox rows. A
+re-run the same day (catch-up after a restart or a takeover) sends only what is still missing;
+steps of earlier days are skipped and logged (the grace window is the same working day).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.replies import Reply
+from domain.reminders import Obligation, RunInput, Step, plan_run, steps_on
+from domain.reminders.planner import (
+    Item,
+    Key,
+    Line,
+    Plan,
+    group_by_content,
+    lines_by_person,
+)
+from handlers.reminders.done import DONE_QUERIES, Env, operators, subjects_for
+from handlers.reminders.service import calendar, due_text, env, obligations
+from scheduler import JobContext
+from storage.db import UnitOfWork
+from storage.repositories.reminders import ReminderRepository
+
+log = logging.getLogger("bot.reminders")
+
+
+@dataclass
+class Evaluated:
+    """Subjects and "done" statuses of the obligations that have a step today."""
+
+    subjects: dict[str, list[Any]] = field(default_factory=dict)
+    statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+async def evaluate(uow: UnitOfWork, obs: list[Obligation], dues: dict[str, date], e: Env) -> Evaluated:
+    out = Evaluated()
+    for ob in obs:
+        if ob.id not in dues:
+            continue
+        subjects = await subjects_for(uow, ob, e)
+        out.subjects[ob.id] = subjects
+        out.statuses[ob.id] = await DONE_QUERIES[ob.done](uow, ob, dues[ob.id], subjects, e)
+    return out
+
+
+async def plan_today(uow: UnitOfWork, services: Any, now: datetime, steps: list[Step] | None = None,
+                     ) -> tuple[Plan, list[Step], dict[str, Obligation]]:
+    """Steps due today and the plan for them (nothing written yet)."""
+    today = now.date()
+    cal = calendar(services)
+    obs = await obligations(uow, services, now)
+    if steps is None:
+        steps = [s for ob in obs for s in steps_on(ob, today, cal)]
+    by_id = {ob.id: ob for ob in obs}
+    e = env(services)
+    dues = {s.obligation: s.due for s in steps}
+    ev = await evaluate(uow, [by_id[s.obligation] for s in steps], dues, e)
+    repo = uow.repo(ReminderRepository)
+    instances = [(s.obligation, s.due) for s in steps]
+    city_ops, province_ops = await operators(uow, e.tree, list(services.settings.bot_superadmins))
+    plan = plan_run(RunInput(steps=steps, obligations=by_id, subjects=ev.subjects, statuses=ev.statuses,
+                             acks=await repo.acks(instances), delivered=await repo.delivered_counts(instances),
+                             city_operators=city_ops, province_operators=province_ops))
+    return plan, steps, by_id
+
+
+def _items_view(items: tuple[Item, ...]) -> list[dict[str, Any]]:
+    return [{"number": i.number, "title": i.title, "due": due_text(i.due), "step": i.step_text,
+             "missing": i.missing, "action": i.action} for i in items]
+
+
+def _lines_view(lines: list[Line]) -> list[dict[str, Any]]:
+    return [{"title": ln.title, "due": due_text(ln.due), "label": ln.label, "missing": ln.missing} for ln in lines]
+
+
+def _digest(key: str, *parts: Any) -> str:
+    return hashlib.sha1(repr(parts).encode()).hexdigest()[:16] + ":" + key
+
+
+async def send_plan(job: JobContext, plan: Plan, today: date, now: datetime, *, purpose: str = "reminder",
+                    ) -> dict[str, int]:
+    """Record the plan's keys in the ledger and write only the new ones to the outbox."""
+    uow, renderer = job.uow, job.services.renderer
+    repo = uow.repo(ReminderRepository)
+    new = await repo.record([k for k, _ in plan.personal] + [k for k, _ in plan.city] + [k for k, _ in plan.province],
+                            today, now)
+    counts = {"people": 0, "rows": 0, "operators": 0, "groups": 0}
+    fresh = [(k.person, item) for k, item in plan.personal if k in new]
+    for items, people in group_by_content(fresh):
+        rendered = renderer.reply(Reply("reminders/personal", {"items": _items_view(items)}))
+        rows = await uow.outbox.enqueue(kind="users", user_ids=people, msg_key=rendered.msg_key,
+                                        msg_param=rendered.msg_param, now=now,
+                                        purpose=purpose, dedup_key=f"rem:{today}:" + _digest("", items, people))
+        counts["people"] += len(people)
+        counts["rows"] += len(rows)
+    for kind, pairs in (("city", plan.city), ("province", plan.province)):
+        for op, lines in lines_by_person((k, ln) for k, ln in pairs if k in new).items():
+            rendered = renderer.reply(Reply(f"reminders/{kind}_list", {"lines": _lines_view(lines)}))
+            rows = await uow.outbox.enqueue(kind="users", user_ids=[op], msg_key=rendered.msg_key,
+                                            msg_param=rendered.msg_param, now=now,
+                                            purpose=f"{purpose}:{kind}",
+                                            dedup_key=f"rem{kind}:{today}:" + _digest(op, lines))
+            counts["operators"] += 1
+            counts["rows"] += len(rows)
+    if await _within_cap(job, now, counts["rows"]):
+        counts["groups"] = await _digests(job, plan, today, now)
+    return counts
+
+
+async def _within_cap(job: JobContext, now: datetime, planned: int) -> bool:
+    """The monthly API-call cap: personal reminders (already one per person per run) go first; the group
+    digests are left out, and the operators told once a day, when they would pass it."""
+    cap = job.services.settings.dingtalk_monthly_cap
+    used = sum((await job.uow.outbox.calls_in(now.strftime("%Y-%m"))).values())
+    if used + planned < cap:
+        return True
+    log.error("monthly DingTalk call cap: %d used + %d planned of %d; group digests left out", used, planned, cap)
+    ops = list(job.services.settings.bot_superadmins)
+    if ops:
+        rendered = job.services.renderer.reply(Reply("reminders/cap", {"used": used, "planned": planned, "cap": cap}))
+        await job.uow.outbox.enqueue(kind="users", user_ids=ops, msg_key=rendered.msg_key,
+                                     msg_param=rendered.msg_param, now=now, purpose="reminder:cap",
+                                     dedup_key=f"remcap:{now.date()}")
+    return False
+
+
+async def _digests(job: JobContext, plan: Plan, today: date, now: datetime) -> int:
+    """At most one digest per group a day: the territories not done, no personal data."""
+    n = 0
+    for role, lines in plan.digests.items():
+        if not lines:
+            continue
+        grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for ln in lines:
+            grouped[(ln.title, due_text(ln.due))].append(ln.label)
+        view = [{"title": t, "due": d, "labels": "、".join(dict.fromkeys(labels)), "count": len(set(labels))}
+                for (t, d), labels in grouped.items()]
+        rendered = job.services.renderer.reply(Reply("reminders/digest", {"items": view}))
+        for binding in await job.uow.groups.for_role(role):
+            rows = await job.uow.outbox.enqueue(
+                kind="group", conversation_id=binding.conversation_id, msg_key=rendered.msg_key,
+                msg_param=rendered.msg_param, now=now, purpose="reminder:digest",
+                dedup_key=f"remdigest:{today}:{binding.conversation_id}")
+            n += len(rows)
+    return n
+
+
+async def _log_missed(job: JobContext, today: date) -> int:
+    """Steps of working days on which no run happened (downtime): skipped, and said so in the log."""
+    repo = job.uow.repo(ReminderRepository)
+    last = await repo.last_run_before(today)
+    if last is None:
+        return 0
+    cal = calendar(job.services)
+    obs = await obligations(job.uow, job.services, job.now())
+    missed = 0
+    d = last + timedelta(days=1)
+    while d < today:
+        for ob in obs:
+            for s in steps_on(ob, d, cal):
+                missed += 1
+                log.warning("reminder step %s of %s (due %s) on %s was missed while no instance ran: skipped "
+                            "(older than the grace window)", s.step, ob.id, s.due, d)
+        d += timedelta(days=1)
+    return missed
+
+
+async def run_reminders(job: JobContext) -> dict[str, int]:
+    """The daily job (09:00 on working days, and once more after a start-up or takeover)."""
+    now = job.now()
+    today = now.date()
+    if not calendar(job.services).is_workday(today) or now.hour < job.services.settings.reminder_hour:
+        return {"steps": 0}
+    repo = job.uow.repo(ReminderRepository)
+    missed = 0
+    if await repo.mark_run(today, now, "job"):
+        missed = await _log_missed(job, today)
+    plan, steps, _ = await plan_today(job.uow, job.services, now)
+    counts = await send_plan(job, plan, today, now) if steps else {}
+    if steps:
+        log.info("reminders %s: %d steps, %d laggards, %d done, sent %s", today, len(steps), plan.laggards,
+                 plan.done, counts)
+    return {"steps": len(steps), "missed": missed, **counts}
+
+
+def personal_keys(plan: Plan) -> list[Key]:
+    return [k for k, _ in plan.personal]
