@@ -10,7 +10,7 @@ from bot.commands import GroupRole
 from handlers.permissions import SUPERADMIN
 from storage.models import Base
 
-UNCHECKED = {"inbox", "outbox"}          # every message is stored and answered
+UNCHECKED = {"inbox", "outbox", "api_call_counts"}   # every message is stored, answered and counted
 GROUP_OF = {GroupRole.ADMIN: "cid-admin-group", GroupRole.TRAINER: "cid-trainer-group",
             GroupRole.REVIEWER: "cid-reviewer-group"}
 
