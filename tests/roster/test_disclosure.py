@@ -41,6 +41,7 @@ async def test_clashes_name_the_holder_only_to_who_may_see_him(hz_bot, roster):
 
 
 async def test_wording_fixes(hz_bot, roster):
+    await roster.private_to(NB, "你已被授权")    # (so it is not taken for the answer to a later 1:1 message)
     # /绑定 in a 1:1 chat: it works in a group (any group), not "in a bound group".
     where = await roster.say("/绑定 审核员群", conversation="p2p")
     assert "只能在群聊里用" in where and "已绑定" not in where, where
