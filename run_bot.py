@@ -3,6 +3,8 @@
 
     python run_bot.py                 start the bot (no DingTalk credentials: local simulator on SQLite)
     python run_bot.py db upgrade      apply database migrations
+    python run_bot.py db backup PATH  back the database up (SQLite online backup, or pg_dump)
+    python run_bot.py db restore PATH restore it (into DATABASE_URL; then migrations)
     python run_bot.py jobs run ID     run a scheduled job now
     python run_bot.py <feature> …     feature commands (roster import/export, scores …)
 """
@@ -26,9 +28,12 @@ def _setup_logging(level: str) -> None:
 
 
 def load_settings_or_exit(**overrides):
-    from bot.config import ConfigError, load_settings
+    """Settings, checked before anything is touched (files, database URL); exit 2 with one line."""
+    from bot.config import ConfigError, check_setup, load_settings
     try:
-        return load_settings(**overrides)
+        settings = load_settings(**overrides)
+        check_setup(settings)
+        return settings
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -90,6 +95,25 @@ async def _db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _db_backup(args: argparse.Namespace) -> int:
+    from storage.backup import BackupError, backup, restore
+    settings = load_settings_or_exit()
+    url = settings.resolved_database_url
+    try:
+        if args.db_cmd == "backup":
+            backup(url, args.path)
+            print(f"backup written to {args.path}")
+        else:
+            restore(url, args.path, force=args.force)
+            from storage.migrate import upgrade
+            await upgrade(url)          # a backup of an older version gets this version's migrations
+            print(f"restored {args.path}")
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 async def _jobs_run(args: argparse.Namespace) -> int:
     from bot.app import BotApp
     settings = load_settings_or_exit()
@@ -121,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_cmd", required=True)
     dbsub.add_parser("upgrade", help="apply migrations").set_defaults(func=_db_upgrade)
+    b = dbsub.add_parser("backup", help="copy the database to PATH (safe while the bot runs)")
+    b.add_argument("path")
+    b.set_defaults(func=_db_backup)
+    r = dbsub.add_parser("restore", help="restore the database of DATABASE_URL from PATH")
+    r.add_argument("path")
+    r.add_argument("--force", action="store_true", help="overwrite an existing SQLite file")
+    r.set_defaults(func=_db_backup)
     jobs = sub.add_parser("jobs", help="scheduled jobs")
     jsub = jobs.add_subparsers(dest="jobs_cmd", required=True)
     jr = jsub.add_parser("run", help="run a job now")

@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
 
+from bot.claims import Inbox
 from bot.clock import Clock, SystemClock
 from bot.commands import Registry, Router
 from bot.config import Settings
 from bot.context import Services
+from bot.delivery import ReplyDelivery
 from bot.dingtalk.openapi import DingTalkAPI
-from bot.dingtalk.outbox import OutboxWorker, ReplySender
+from bot.dingtalk.outbox import OutboxWorker
 from bot.dingtalk.stream import StreamTransport
 from bot.dispatcher import Dispatcher
 from bot.http import make_http_app
@@ -63,6 +67,11 @@ class BotApp:
         self.api: DingTalkAPI | None = None
         self.outbox: OutboxWorker | None = None
         self.dispatcher: Dispatcher | None = None
+        # The inbox writes on a connection of its own: frames waiting for their ACK and "sent"
+        # marks after webhook replies never queue behind the handlers' transactions.
+        self.inbox_db = Database(settings.resolved_database_url, pool_size=1, max_overflow=1)
+        self.inbox = Inbox(self.inbox_db, self.clock)
+        self._sweeper: asyncio.Task | None = None
         self.transport: StreamTransport | None = None
         self.scheduler: Scheduler | None = None
         self.lease: Lease | None = None
@@ -76,6 +85,13 @@ class BotApp:
         return [*JOBS, *(job for f in self.features for job in f.jobs)]
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()         # close what was opened (no "Unclosed client session")
+            raise
+
+    async def _start(self) -> None:
         s = self.settings
         if self._migrate:
             await migrate_at_startup(self.db.url)    # Alembic stays out of this process
@@ -88,8 +104,8 @@ class BotApp:
                                    max_attempts=s.outbox_max_attempts, stale_seconds=s.outbox_stale_seconds,
                                    operators=tuple(s.bot_superadmins))
         self.services.on_outbox = self.outbox.wake
-        sender = ReplySender(self.db, self.api, self.clock, self.outbox, self.renderer)
-        self.dispatcher = Dispatcher(self.services, self.db, sender, self.metrics)
+        delivery = ReplyDelivery(self.api, self.inbox, self.outbox.wake)
+        self.dispatcher = Dispatcher(self.services, self.db, delivery, self.metrics, self.inbox)
         for f in self.features:
             if f.on_startup:
                 await f.on_startup(self)
@@ -114,6 +130,15 @@ class BotApp:
                 # A random port (tests, benchmarks): links must carry the real one.
                 self.settings = s.model_copy(update={"bot_http_port": self.http_port})
                 self.services.settings = self.settings
+        if self.db.dialect == "sqlite":
+            # One instance per SQLite file: replies a dead process held for its webhook go now
+            # (on PostgreSQL another instance may be holding them: they wait for REPLY_LEASE).
+            async with self.db.unit_of_work() as uow:
+                if await uow.outbox.release_all_sending(self.clock.now()):
+                    self.outbox.wake()
+        # Messages stored before a crash (or by an instance that died) are handled now.
+        await self.recover()
+        self._sweeper = asyncio.create_task(self._sweep(), name="inbox-sweeper")
         if self._connect:
             self.transport = StreamTransport(
                 client_id=s.dingtalk_client_id, client_secret=s.dingtalk_client_secret,
@@ -122,19 +147,55 @@ class BotApp:
             await self.transport.start()
         log.info("bot started (db=%s, http=%s)", self.db.dialect, self.http_port)
 
-    def _on_frame(self, data: dict[str, Any], stream_message_id: str | None) -> None:
-        """On the bot loop: normalise and hand the message to its own task."""
+    async def _on_frame(self, data: dict[str, Any], stream_message_id: str | None) -> None:
+        """On the bot loop: store the frame in the inbox (grouped with the frames arriving
+        with it), then handle it in its own task. The SDK ACKs once this returns; if the
+        frame cannot be stored this raises and the frame is not ACKed."""
         try:
             msg = from_callback_data(data)
         except Exception:
             log.exception("unreadable callback data (stream messageId=%s)", stream_message_id)
             return
-        if not msg.msg_id and stream_message_id:
-            msg = msg.__class__(**{**msg.__dict__, "msg_id": f"stream:{stream_message_id}"})
+        if not msg.msg_id:
+            msg_id = f"stream:{stream_message_id}" if stream_message_id else f"local:{uuid.uuid4().hex}"
+            msg = msg.__class__(**{**msg.__dict__, "msg_id": msg_id})
+            data = {**data, "msgId": msg_id}
         assert self.dispatcher is not None, "frames arrive only after start()"
-        self.dispatcher.submit(msg)
+        if await self.inbox.store(msg.msg_id, data):
+            self.dispatcher.submit(msg)
+        else:
+            log.info("redelivered msgId=%s: stored already", msg.msg_id)
+            self.metrics.observe("duplicate", None, 0.0)
+
+    async def recover(self, received_before: Any = None) -> int:
+        """Handle the inbox's stored but unhandled messages (oldest first); returns how many."""
+        rows = await self.inbox.unhandled(received_before)
+        n = 0
+        for msg_id, data in rows:
+            try:
+                msg = from_callback_data(data)
+            except Exception:
+                log.exception("unreadable stored message %s", msg_id)
+                continue
+            if self.dispatcher is not None and self.dispatcher.submit(msg) is not None:
+                n += 1
+        if n:
+            log.info("handling %d stored message(s) left unhandled", n)
+        return n
+
+    async def _sweep(self) -> None:
+        """Messages of an instance that died mid-way: older than any live handler could be."""
+        age = timedelta(seconds=2 * self.settings.bot_handler_timeout + 5)
+        while True:
+            await asyncio.sleep(min(10.0, age.total_seconds()))
+            try:
+                await self.recover(self.clock.now() - age)
+            except Exception:
+                log.exception("inbox sweep failed")
 
     async def stop(self) -> None:
+        if self._sweeper:
+            self._sweeper.cancel()
         if self.transport:
             await self.transport.stop()
         if self.dispatcher:
@@ -150,6 +211,7 @@ class BotApp:
         if self.http_session:
             await self.http_session.close()
         await self.db.dispose()
+        await self.inbox_db.dispose()
         self._stopped.set()
         log.info("bot stopped")
 

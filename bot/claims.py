@@ -1,62 +1,154 @@
-"""Each msgId is handled once: claims recorded in the database, committed in groups.
+"""The durable inbox: no message lost at any instant of a crash, none handled twice.
 
-Every incoming message first claims its ``msgId`` (a row in ``processed_messages``);
-a redelivery finds the row and is dropped. Messages that arrive together share
-one short transaction (group commit), so a burst costs one write, not one per
-message, and the handler's own unit of work stays read-only for queries.
+1. Each frame is stored (``inbox`` row, msgId unique) before the SDK sends its ACK: the
+   stream handler waits for :meth:`Inbox.store`. A redelivery finds its row and is dropped.
+2. The handler's writes, the "handled" mark and the reply's outbox entry commit in one
+   transaction (``InboxRepository.mark_handled`` inside the handler's unit of work). A
+   handler that wrote nothing (most replies) is finished here instead, grouped with others.
+3. After a restart, stored but unhandled messages are handled again (:meth:`Inbox.unhandled`).
 
-A claim is committed before the handler runs: a message is never handled twice,
-even by two instances on PostgreSQL (the second insert conflicts). A handler that
-fails keeps its claim, so a redelivery does not fail again.
+Every write of this module goes through one group committer: operations arriving together
+(a burst of frames, the handled marks of read-only replies, "sent" marks after webhook
+replies) share one short transaction, so a burst costs one write, not one per message.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from storage.repositories.core import ProcessedMessageRepository
+from storage.repositories.core import InboxRepository
 
 if TYPE_CHECKING:
     from bot.clock import Clock
-    from storage.db import Database
+    from storage.db import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-class MessageClaims:
-    def __init__(self, db: "Database", clock: "Clock", max_batch: int = 500):
+@dataclass
+class _Op:
+    kind: str                                   # store | finish | sent | retry | failed
+    msg_id: str = ""
+    data: dict[str, Any] | None = None
+    drafts: list[dict[str, Any]] = field(default_factory=list)
+    oid: int = 0
+    error: str = ""
+    fut: asyncio.Future[Any] | None = None
+
+
+class Inbox:
+    def __init__(self, db: Database, clock: Clock, max_batch: int = 500):
         self.db = db
         self.clock = clock
         self.max_batch = max_batch
-        self._pending: list[tuple[str, asyncio.Future[bool]]] = []
-        self._writer: asyncio.Task | None = None
+        self._ops: list[_Op] = []
+        self._writer: asyncio.Task[None] | None = None
         self.batches = 0            # transactions written (for tests and metrics)
 
-    async def claim(self, msg_id: str) -> bool:
-        """True if this msgId is new (handle it), False for a redelivery."""
-        fut: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pending.append((msg_id, fut))
+    # -- operations (each resolves when its transaction committed) -------------------------
+    async def store(self, msg_id: str, data: dict[str, Any]) -> bool:
+        """Store a received frame; True if new, False for a redelivery. Raises if not stored."""
+        return bool(await self._submit(_Op("store", msg_id=msg_id, data=data)))
+
+    async def finish(self, msg_id: str, drafts: list[dict[str, Any]]) -> list[int] | None:
+        """Mark a message handled and write its reply rows (``OutboxRepository.enqueue`` keyword
+        dicts) together; returns the new outbox ids, or None if it was handled already."""
+        return await self._submit(_Op("finish", msg_id=msg_id, drafts=drafts))
+
+    async def sent(self, oid: int) -> None:
+        """The reply went out by session webhook: never send it again."""
+        await self._submit(_Op("sent", oid=oid))
+
+    async def retry(self, oid: int, error: str, *, failed: bool = False) -> None:
+        """The webhook refused the reply: the outbox sends it by OpenAPI now (``failed``: it cannot)."""
+        await self._submit(_Op("failed" if failed else "retry", oid=oid, error=error))
+
+    async def unhandled(self, received_before: datetime | None = None) -> list[tuple[str, dict[str, Any]]]:
+        async with self.db.unit_of_work() as uow:
+            return await uow.repo(InboxRepository).unhandled(received_before=received_before)
+
+    async def flush(self) -> None:
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    # -- the group committer ------------------------------------------------------------------
+    async def _submit(self, op: _Op) -> Any:
+        op.fut = asyncio.get_running_loop().create_future()
+        self._ops.append(op)
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write(), name="msgid-claims")
-        return await fut
+            self._writer = asyncio.create_task(self._write(), name="inbox-writer")
+        return await op.fut
 
     async def _write(self) -> None:
-        await asyncio.sleep(0)          # let the messages of this burst join the batch
-        while self._pending:
-            batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
+        await asyncio.sleep(0)          # let the operations of this burst join the batch
+        while self._ops:
+            batch, self._ops = self._ops[:self.max_batch], self._ops[self.max_batch:]
             try:
-                async with self.db.unit_of_work() as uow:
-                    new = await uow.repo(ProcessedMessageRepository).claim_many(
-                        [m for m, _f in batch], self.clock.now())
-            except Exception as exc:    # the messages fail (apology with a reference), never vanish
-                for _m, fut in batch:
-                    if not fut.done():
-                        fut.set_exception(exc)
+                results = await self._commit(batch)
+            except Exception as exc:
+                if len(batch) == 1:
+                    _fail(batch[0], exc)
+                    continue
+                log.warning("inbox batch of %d failed (%r): retrying one by one", len(batch), exc)
+                for op in batch:
+                    try:
+                        results = await self._commit([op])
+                    except Exception as one_exc:
+                        _fail(op, one_exc)
+                        continue
+                    _resolve(op, results[0])
                 continue
             self.batches += 1
-            for m, fut in batch:
-                if fut.done():
-                    continue
-                fut.set_result(m in new)
-                new.discard(m)          # the same msgId twice in one batch: only the first is new
+            for op, result in zip(batch, results, strict=True):
+                _resolve(op, result)
+
+    async def _commit(self, batch: list[_Op]) -> list[Any]:
+        now = self.clock.now()
+        async with self.db.unit_of_work() as uow:
+            return await _apply(uow, batch, now)
+
+
+async def _apply(uow: UnitOfWork, batch: list[_Op], now: datetime) -> list[Any]:
+    repo = uow.repo(InboxRepository)
+    stores = [op for op in batch if op.kind == "store"]
+    new = await repo.store_many([(op.msg_id, op.data or {}) for op in stores], now)
+    finishes = [op for op in batch if op.kind == "finish"]
+    marked = await repo.mark_handled([op.msg_id for op in finishes], now)
+    await uow.outbox.mark_sent_many([op.oid for op in batch if op.kind == "sent"], now)
+    winners: dict[str, _Op] = {}
+    for op in finishes:                     # the same msgId twice in one batch: the first one wins
+        if op.msg_id in marked:
+            winners.setdefault(op.msg_id, op)
+    new_ids = iter(await uow.outbox.enqueue_many([d for op in winners.values() for d in op.drafts], now))
+    results: list[Any] = []
+    for op in batch:
+        if op.kind == "store":
+            results.append(op.msg_id in new)
+            new.discard(op.msg_id)          # the same msgId twice in one batch: only the first is new
+        elif op.kind == "finish":
+            if winners.get(op.msg_id) is not op:
+                results.append(None)
+                continue
+            results.append([oid for _d in op.drafts for oid in next(new_ids)])
+        elif op.kind == "retry":
+            await uow.outbox.reschedule(op.oid, now, op.error)
+            results.append(None)
+        elif op.kind == "failed":
+            await uow.outbox.mark_failed(op.oid, op.error)
+            results.append(None)
+        else:
+            results.append(None)
+    return results
+
+
+def _resolve(op: _Op, result: Any) -> None:
+    if op.fut is not None and not op.fut.done():
+        op.fut.set_result(result)
+
+
+def _fail(op: _Op, exc: BaseException) -> None:
+    if op.fut is not None and not op.fut.done():
+        op.fut.set_exception(exc)

@@ -6,7 +6,11 @@ TOML file whose top-level keys are the same names in lower case
 (``database_url = "..."``); the environment wins over the file.
 
 A bad setting raises :class:`ConfigError` with one line that names the
-setting; ``run_bot.py`` prints it and exits with code 2.
+setting; ``run_bot.py`` prints it and exits with code 2. :func:`check_setup`
+goes further before anything is touched (no migration, no connection): the
+database URL's form and where its file would go, and every file the settings
+name or the features read at start-up (roster config and its region file,
+the points rule set, the annual cycle).
 """
 from __future__ import annotations
 
@@ -190,3 +194,85 @@ def load_settings(**overrides: Any) -> Settings:
         name = str(_ALIASES.get(str(loc), str(loc))).upper()
         msg = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"bad setting {name}: {msg} (got {err.get('input')!r})") from None
+
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def check_setup(settings: Settings) -> None:
+    """Refuse (ConfigError, one line naming the setting) anything start-up would trip over."""
+    name = "DATABASE_URL" if settings.database_url else "BOT_DATA_DIR"
+    problem = database_url_problem(settings.resolved_database_url)
+    if problem:
+        raise ConfigError(f"bad setting {name}: {problem}")
+    if settings.activity_max_bytes <= 0:
+        raise ConfigError(f"bad setting ACTIVITY_MAX_BYTES: must be > 0 (got {settings.activity_max_bytes})")
+    if settings.bot_dialogue_minutes <= 0:
+        raise ConfigError(f"bad setting BOT_DIALOGUE_MINUTES: must be > 0 (got {settings.bot_dialogue_minutes})")
+    if settings.log_level.upper() not in _LOG_LEVELS:
+        raise ConfigError(f"bad setting BOT_LOG_LEVEL: one of {', '.join(_LOG_LEVELS)} (got {settings.log_level!r})")
+    if settings.bot_public_url and not settings.bot_public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"bad setting BOT_PUBLIC_URL: must start with http:// or https:// "
+                          f"(got {settings.bot_public_url!r})")
+    _check_files(settings)
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why this DATABASE_URL cannot work, or None. Looks at the file system only."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        u = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        return f"not a database URL ({exc})"
+    if u.drivername == "sqlite+aiosqlite":
+        path = u.database or ""
+        if not path or path == ":memory:" or path.startswith("file:"):
+            return "give a file path: sqlite+aiosqlite:///PATH/bot.sqlite3 (an in-memory database loses everything)"
+        p = Path(path)
+        if p.is_dir():
+            return f"{path} is a directory; name a file in it, e.g. {p / 'bot.sqlite3'}"
+        parent = p.parent
+        while not parent.exists():
+            if parent == parent.parent:
+                break
+            parent = parent.parent
+        if not parent.is_dir():
+            return f"cannot create {path}: {parent} is a file, not a directory"
+        if not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+            return f"cannot write {path} (no permission)"
+        return None
+    if u.drivername == "postgresql+asyncpg":
+        if not u.database:
+            return "name the database: postgresql+asyncpg://USER@HOST/DB"
+        if u.port is not None and not 0 < u.port < 65536:
+            return f"bad port {u.port}"
+        return None
+    return "must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+
+
+def _check_files(settings: Settings) -> None:
+    from domain.calendar import load_cycle
+    from domain.regions import RegionFileError
+    from domain.roster.config import RosterConfigError, load_roster_config
+    from domain.scores import RuleFileError, default_rules
+    try:
+        load_roster_config(settings.roster_config or None).load_regions()
+    except (RosterConfigError, RegionFileError) as exc:
+        raise ConfigError(f"bad setting ROSTER_CONFIG: {_one_line(exc)}") from None
+    import yaml
+
+    from domain.base_schools.config import load_definitions
+    from domain.review.subjects import load_subject_synonyms
+    for what, load, errors in (("rule set", default_rules, (RuleFileError,)),
+                               ("annual cycle", load_cycle, (ValueError, OSError)),
+                               ("base-school definitions", load_definitions, (ValueError, OSError)),
+                               ("subject synonyms", load_subject_synonyms, (ValueError, OSError, yaml.YAMLError))):
+        try:
+            load()
+        except errors as exc:  # the files shipped with the bot, edited by hand
+            raise ConfigError(f"bad {what} file: {_one_line(exc)}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

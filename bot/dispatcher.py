@@ -1,9 +1,12 @@
-"""IncomingMessage → command spec → handler → Reply → render → send.
+"""IncomingMessage → command spec → handler → Reply → outbox row → webhook or OpenAPI.
 
-The dispatcher owns the error boundary and the unit of work: a handler's
-changes commit only if it returns a Reply; a UserError rolls back and renders
-its template; anything else rolls back, is logged with the msgId and an error
-reference, and the user gets a short apology.
+The dispatcher owns the error boundary and the unit of work. A message was stored in the
+durable inbox before its ACK (``bot.claims``); here it is handled once: a handler's changes,
+the inbox's "handled" mark and the reply's outbox rows commit in ONE transaction, only if it
+returns a Reply. A UserError rolls back and its template is the reply; anything else rolls
+back, is logged with the msgId and an error reference, and the user gets a short apology.
+Then the reply is sent (``bot.delivery``). A crash at any instant leaves the message either
+unhandled (handled again after the restart) or handled with its reply in the outbox.
 """
 from __future__ import annotations
 
@@ -12,31 +15,41 @@ import dataclasses
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
-from bot.claims import MessageClaims
-from bot.commands import Args, Chat, CommandSpec, GroupRole, ParseFailure, parse_args, split_command
+from bot.claims import Inbox
+from bot.commands import (
+    Args,
+    Chat,
+    CommandSpec,
+    GroupRole,
+    ParseFailure,
+    parse_args,
+    split_command,
+)
 from bot.context import Actor, Context, Services
+from bot.delivery import Draft, ReplyDelivery, reply_drafts
 from bot.errors import UserError
 from bot.incoming import MAX_TEXT_CHARS, IncomingMessage, is_command
 from bot.metrics import Metrics
-from bot.replies import Rendered, Reply
+from bot.replies import Reply
 from storage.cache import READ_CACHE_TTL, ReadCache
-from storage.db import Database
-
-if TYPE_CHECKING:
-    from storage.db import UnitOfWork
+from storage.db import Database, UnitOfWork
+from storage.models import Base
+from storage.repositories.core import InboxRepository
 
 log = logging.getLogger("bot.dispatcher")
 
 CANCEL_NAMES = {"取消", "cancel", "退出"}
+_ALL_TABLES = tuple(Base.metadata.tables)
+HANDLER_SLOTS = {"sqlite": 4, "postgresql": 8}     # SQLite: one connection; PostgreSQL: a pool of 10
 CONFIRM_NAMES = {"确认", "确定"}
 
 
-class ReplySink(Protocol):
-    async def send_reply(self, msg: IncomingMessage, rendered: Rendered, reply: Reply) -> None: ...
+class _AlreadyHandled(Exception):
+    """Another instance (or an earlier run) committed this message first."""
 
 
 @dataclass
@@ -47,67 +60,82 @@ class Outcome:
     reply: Reply | None
     command: str | None = None
     error_ref: str | None = None
+    # Set once the handled mark and the reply rows are committed:
+    drafts: list[Draft] = field(default_factory=list)
+    outbox_ids: list[int] | None = None
 
 
 class Dispatcher:
-    def __init__(self, services: Services, db: Database, sink: ReplySink, metrics: Metrics):
+    def __init__(self, services: Services, db: Database, delivery: ReplyDelivery, metrics: Metrics,
+                 inbox: Inbox):
         self.services = services
         self.db = db
-        self.sink = sink
+        self.delivery = delivery
         self.metrics = metrics
+        self.inbox = inbox
         self.registry = services.registry
         self._tasks: set[asyncio.Task] = set()
+        self.in_flight: set[str] = set()         # msgIds being handled by this process
+        # Handlers running at once: the rest wait here, not in the connection pool's queue, so
+        # the inbox's group commits (frames waiting for their ACK, "sent" marks) never queue
+        # behind a whole burst of handler transactions.
+        self._slots = asyncio.Semaphore(HANDLER_SLOTS.get(db.dialect, 8))
         self._roles: ReadCache[GroupRole | None] = ReadCache(["group_bindings"], READ_CACHE_TTL)
-        self.claims = MessageClaims(db, services.clock)
 
     # -- entry points ---------------------------------------------------------
-    def submit(self, msg: IncomingMessage) -> asyncio.Task:
-        """Handle a message in its own task (the SDK's ACK is not held back)."""
+    def submit(self, msg: IncomingMessage) -> asyncio.Task | None:
+        """Handle a stored message in its own task (None if this process is handling it already)."""
+        if msg.msg_id in self.in_flight:
+            return None
+        self.in_flight.add(msg.msg_id)
         task = asyncio.get_running_loop().create_task(self.handle(msg), name=f"msg-{msg.msg_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        msg_id = msg.msg_id
+        task.add_done_callback(lambda _t: self.in_flight.discard(msg_id))
         return task
 
     async def drain(self, timeout: float = 10) -> None:  # noqa: ASYNC109  (a deadline for several tasks)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
+        await self.inbox.flush()
 
     async def handle(self, msg: IncomingMessage) -> Outcome:
+        """Handle one message that is in the inbox: commit handled + reply, then send the reply."""
         started = time.perf_counter()
         try:
-            outcome = await asyncio.wait_for(self._handle(msg), timeout=self.services.settings.bot_handler_timeout)
+            async with self._slots:
+                outcome = await asyncio.wait_for(self._run(msg), timeout=self.services.settings.bot_handler_timeout)
+        except _AlreadyHandled:
+            outcome = Outcome("duplicate", None)
         except TimeoutError:
             ref = _ref()
             log.error("handler timeout msgId=%s ref=%s text=%r", msg.msg_id, ref, msg.text[:200])
-            apology = Reply("errors/timeout", {"ref": ref})
-            outcome = Outcome("timeout", apology, error_ref=ref)
-            await self._send(msg, apology)
+            outcome = Outcome("timeout", Reply("errors/timeout", {"ref": ref}), error_ref=ref)
         except Exception:  # the boundary of last resort: never let a message kill the loop
             ref = _ref()
             log.exception("dispatch failed msgId=%s ref=%s", msg.msg_id, ref)
-            apology = Reply("errors/internal", {"ref": ref})
-            outcome = Outcome("error", apology, error_ref=ref)
-            try:
-                await self._send(msg, apology)
-            except Exception:
-                log.exception("could not send apology msgId=%s", msg.msg_id)
+            outcome = Outcome("error", Reply("errors/internal", {"ref": ref}), error_ref=ref)
+        try:
+            if outcome.status != "duplicate" and outcome.outbox_ids is None:
+                # Nothing written by the handler: its handled mark and reply share a group commit.
+                outcome.drafts = reply_drafts(msg, outcome.reply, self.services.renderer, self.services.clock.now())
+                outcome.outbox_ids = await self.inbox.finish(msg.msg_id, [d.row for d in outcome.drafts])
+                if outcome.outbox_ids is None:
+                    outcome = Outcome("duplicate", None)
+            if outcome.status == "duplicate":
+                log.info("msgId=%s already handled", msg.msg_id)
+            elif outcome.outbox_ids is not None:
+                await self.delivery.deliver(msg, outcome.drafts, outcome.outbox_ids)
+        except Exception:   # the database is gone: the message stays unhandled, handled after a restart
+            log.exception("could not finish msgId=%s (it stays in the inbox)", msg.msg_id)
         self.metrics.observe(outcome.status, outcome.command, time.perf_counter() - started)
         return outcome
 
     # -- the pipeline -----------------------------------------------------------
-    async def _handle(self, msg: IncomingMessage) -> Outcome:
-        # The msgId is claimed (committed, grouped with concurrent messages) before the
-        # handler runs; a failing handler keeps its claim, so a redelivery does not fail again.
-        if msg.msg_id and not await self.claims.claim(msg.msg_id):
-            log.info("duplicate msgId=%s ignored", msg.msg_id)
-            return Outcome("duplicate", None)
-        outcome = await self._run(msg)
-        if outcome.reply is not None:
-            await self._send(msg, outcome.reply)
-        return outcome
-
     async def _run(self, msg: IncomingMessage) -> Outcome:
-        """One unit of work: route, handle; commit only on success."""
+        """One unit of work: route, handle; a handler that wrote commits its writes, the handled
+        mark and the reply rows together. Raises _AlreadyHandled when someone else did."""
         now = self.services.clock.now()
         async with self.db.unit_of_work() as uow:
             actor = Actor(id=msg.sender_id, name=msg.sender_nick, staff_id=msg.sender_staff_id,
@@ -120,10 +148,22 @@ class Dispatcher:
                 outcome = Outcome("user_error", Reply(exc.template, exc.context))
             if outcome.status != "ok":
                 await uow.rollback()     # undo whatever the handler wrote
+            elif await _wrote(uow):
+                await self._commit_with_reply(uow, msg, outcome, self.services.clock.now())
         # Committed: wake the outbox if the handler queued sends.
         if ctx.outbox_written and outcome.status == "ok":
             self.services.on_outbox()
         return outcome
+
+    async def _commit_with_reply(self, uow: UnitOfWork, msg: IncomingMessage, outcome: Outcome,
+                                 now: datetime) -> None:
+        if not await uow.repo(InboxRepository).mark_handled([msg.msg_id], now):
+            raise _AlreadyHandled(msg.msg_id)
+        outcome.drafts = reply_drafts(msg, outcome.reply, self.services.renderer, now)
+        ids: list[int] = []
+        for d in outcome.drafts:
+            ids.extend(r.id for r in await uow.outbox.enqueue(now=now, **d.row))
+        outcome.outbox_ids = ids
 
     async def _prepare_and_route(self, ctx: Context, now) -> Outcome:
         msg = ctx.message
@@ -219,10 +259,6 @@ class Dispatcher:
         reply = await step(ctx, args)
         return Outcome("ok", reply, command=f"dialogue:{ctx.dialogue.kind if ctx.dialogue else ''}")
 
-    async def _send(self, msg: IncomingMessage, reply: Reply) -> None:
-        rendered = self.services.renderer.reply(reply)
-        await self.sink.send_reply(msg, rendered, reply)
-
 
 async def usable_commands(ctx: Context) -> list[CommandSpec]:
     """Commands this person may use here: allowed in this chat, and permitted."""
@@ -238,6 +274,14 @@ async def usable_commands(ctx: Context) -> list[CommandSpec]:
                 continue
         out.append(spec)
     return out
+
+
+async def _wrote(uow: UnitOfWork) -> bool:
+    """Whether the handler changed anything (flushes what it added but did not flush)."""
+    if not uow.started:
+        return False
+    await uow.session.flush()
+    return uow.has_written(_ALL_TABLES)
 
 
 def unknown_command(ctx: Context, name: str) -> Reply:
@@ -273,7 +317,7 @@ def _where(spec: CommandSpec) -> str:
     if spec.groups is not None:
         parts.append("、".join(g.label for g in sorted(spec.groups, key=lambda g: g.value)))
     else:
-        parts.append("已绑定的群")
+        parts.append("群聊")
     if spec.chat is Chat.ANY:
         parts.append("单聊")
     return " 或 ".join(parts)

@@ -96,6 +96,11 @@ async def _member_of_mention(ctx: Context, access: Access, who: Mention) -> Memb
         found += [m for m in await repo.in_territory(t, statuses=("active",)) if m.name == who.name]
     found = list({m.id: m for m in found}.values())
     if not found:
+        if access.scopes and any(m.name == who.name for m in await repo.in_territory(
+                Territory(access.province), statuses=("active",))):
+            # On the roster, but elsewhere: say so (no seat or territory named).
+            raise UserError("evaluation/outside_territory", name=who.name,
+                            scope="、".join(t.label for t in access.scopes))
         raise UserError("evaluation/not_member", name=who.name)
     if len(found) > 1:
         picked = _pick_seat(ctx, found) if len({m.name for m in found}) == 1 and ctx.group_role else None

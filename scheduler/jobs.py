@@ -4,14 +4,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scheduler import JobContext, JobSpec
-from storage.repositories.core import ProcessedMessageRepository
+from storage.repositories.core import InboxRepository
 
 
 async def housekeeping(job: JobContext) -> dict[str, int]:
-    """Forget msgIds after 7 days, expired dialogues and expired downloads."""
+    """Forget handled messages after 7 days, expired dialogues and expired downloads."""
     now = job.now()
     return {
-        "msg_ids": await job.uow.repo(ProcessedMessageRepository).forget_before(now - timedelta(days=7)),
+        "msg_ids": await job.uow.repo(InboxRepository).forget_before(now - timedelta(days=7)),
         "dialogues": await job.uow.dialogues.purge_expired(now),
         "downloads": await job.uow.downloads.purge_expired(now),
     }

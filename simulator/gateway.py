@@ -193,7 +193,8 @@ class StreamGateway:
         while True:
             active = self.active()
             if active:
-                return active[-1]            # the newest connection gets the push
+                # the newest connection gets the push; sim.spread: any of them at random (as DingTalk)
+                return random.choice(active) if self.sim.spread else active[-1]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise RuntimeError(f"no bot connected to the fake DingTalk (waited {wait} s)")

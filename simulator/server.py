@@ -73,6 +73,9 @@ class FakeDingTalk:
                  rate_limit: int | None = None, flow_control_ratio: float = 0.0, seed: int = 0):
         self.host = host
         self.port = port
+        # Several bot instances connected: spread each push over them at random, as DingTalk
+        # does (protocol notes §13); by default the newest connection gets every push.
+        self.spread = False
         self.client_id = client_id
         self.client_secret = client_secret
         self.robot_code = client_id

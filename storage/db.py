@@ -62,6 +62,11 @@ class UnitOfWork:
             self._session = self._sessions()
         return self._session
 
+    @property
+    def started(self) -> bool:
+        """Whether the session was opened (something was read or written)."""
+        return self._session is not None
+
     def has_written(self, tables: Iterable[str]) -> bool:
         """Whether this unit of work has written to any of ``tables`` (flushed or DML)."""
         if self._session is None:

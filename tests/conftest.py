@@ -87,6 +87,14 @@ async def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
+async def pg_url(pg_template) -> str:
+    """A fresh migrated PostgreSQL database (for tests that need both databases at once)."""
+    name, url = await _fresh_pg(pg_template)
+    yield url
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 async def sqlite_url(tmp_path, sqlite_template) -> str:
     path = tmp_path / "bot.sqlite3"
     shutil.copy(sqlite_template, path)

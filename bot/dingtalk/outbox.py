@@ -1,9 +1,10 @@
-"""The outbox worker and the reply sink.
+"""The outbox worker.
 
-Replies go to the message's sessionWebhook while it is valid. When it has
-expired or DingTalk refuses it, the reply goes through the outbox like every
-proactive message: written first, sent by this worker, marked sent only when
-DingTalk accepted it; throttling is retried later with backoff, never dropped.
+Everything the bot sends is written to the outbox first (replies too: ``bot.delivery``
+posts a reply by its session webhook and marks it sent; when the webhook has expired or
+refuses it, this worker sends it by OpenAPI). Sent by this worker, marked sent only when
+DingTalk accepted it; throttling is retried later with backoff, never dropped. Several
+instances share the table: each claims disjoint rows (``OutboxRepository.claim_due``).
 """
 from __future__ import annotations
 
@@ -20,10 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
-from bot.dingtalk.openapi import DingTalkAPI, SendError, markdown_body
-from bot.incoming import IncomingMessage
+from bot.dingtalk.openapi import DingTalkAPI, SendError
 from bot.metrics import Metrics
-from bot.replies import Rendered, Reply
 from storage.db import Database
 
 log = logging.getLogger("bot.outbox")
@@ -156,7 +155,7 @@ class OutboxWorker:
         if self._task:
             try:
                 await asyncio.wait_for(self._task, timeout=10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._task.cancel()
 
     async def _run(self) -> None:
@@ -340,39 +339,3 @@ class OutboxWorker:
                                      msg_param={"title": "消息发送失败", "text": text}, now=now,
                                      purpose="deadletter", dedup_key=f"deadletter:{now:%Y-%m-%dT%H}")
 
-
-class ReplySender:
-    """Sends a rendered reply: webhook while valid, otherwise through the outbox."""
-
-    def __init__(self, db: Database, api: DingTalkAPI, clock: Clock, outbox: OutboxWorker, renderer):
-        self.db = db
-        self.api = api
-        self.clock = clock
-        self.outbox = outbox
-        self.renderer = renderer
-
-    async def send_reply(self, msg: IncomingMessage, rendered: Rendered, reply: Reply) -> None:
-        if reply.private and msg.is_group and msg.sender_staff_id:
-            # Full personal data goes to the person's 1:1 chat; the group gets a pointer.
-            await self._enqueue(msg, rendered, to_user=True)
-            rendered = self.renderer.render("common/sent_privately", {})
-        at = [msg.sender_staff_id] if (reply.at_sender and msg.is_group and msg.sender_staff_id) else None
-        if msg.webhook_usable(self.clock.now()):
-            if await self.api.post_webhook(msg.session_webhook, markdown_body(rendered.title, rendered.text, at, markdown=rendered.markdown)):
-                return
-        await self._enqueue(msg, rendered, to_user=not msg.is_group)
-
-    async def _enqueue(self, msg: IncomingMessage, rendered: Rendered, *, to_user: bool) -> None:
-        async with self.db.unit_of_work() as uow:
-            if to_user:
-                if not msg.sender_staff_id:
-                    log.error("cannot reach %s privately (no staff id); msgId=%s", msg.sender_id, msg.msg_id)
-                    return
-                await uow.outbox.enqueue(kind="users", user_ids=[msg.sender_staff_id], msg_key=rendered.msg_key,
-                                         msg_param=rendered.msg_param, now=self.clock.now(), reply_to_msg_id=msg.msg_id,
-                                         purpose="reply")
-            else:
-                await uow.outbox.enqueue(kind="group", conversation_id=msg.conversation_id, msg_key=rendered.msg_key,
-                                         msg_param=rendered.msg_param, now=self.clock.now(), reply_to_msg_id=msg.msg_id,
-                                         purpose="reply")
-        self.outbox.wake()

@@ -2,19 +2,23 @@
 
 The SDK 0.24.3 makes blocking ``requests`` calls inside its coroutines (open
 connection, tokens) and swallows the first cancel. So it runs on its own event
-loop in a daemon thread: nothing it does can block the bot's loop. Its
-chatbot handler only hands the callback data over to the bot's loop and
-returns at once, so the ACK goes out immediately (acknowledge first, then
-work). A watchdog on the bot's loop forces a reconnect when no frame (pings
-included) has arrived for ``watchdog_seconds``.
+loop in a daemon thread: nothing it does can block the bot's loop. The SDK
+ACKs a frame when the handler's ``process`` returns, so ``process`` hands the
+callback data to the bot's loop and waits only until the frame is stored in the
+durable inbox (one group commit for a burst, see ``bot.claims``): a frame is
+never ACKed before it is stored, and the work itself runs afterwards. A frame
+that cannot be stored gets an error ACK (DingTalk may push it again). A
+watchdog on the bot's loop forces a reconnect when no frame (pings included)
+has arrived for ``watchdog_seconds``.
 """
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import dingtalk_stream
@@ -25,12 +29,14 @@ from bot.dingtalk.endpoint import point_sdk_at, run_sdk_until_done
 
 log = logging.getLogger("bot.stream")
 
+STORE_TIMEOUT = 15.0     # seconds a frame may wait for its inbox write before an error ACK
+
 
 class _QuietSdk(logging.Filter):
     """The SDK logs every SYSTEM ping as a WARNING 'unknown message topic', and an ERROR
     '[start] network exception' when we cancel it at shutdown."""
 
-    def __init__(self, transport: "StreamTransport"):
+    def __init__(self, transport: StreamTransport):
         super().__init__()
         self.transport = transport
 
@@ -44,7 +50,7 @@ class _QuietSdk(logging.Filter):
 class _Client(dingtalk_stream.DingTalkStreamClient):
     """Subclass only to observe the stream (frame times, connections); behaviour unchanged."""
 
-    transport: "StreamTransport"
+    transport: StreamTransport
 
     async def route_message(self, json_message):
         self.transport._frame_seen()
@@ -56,13 +62,20 @@ class _Client(dingtalk_stream.DingTalkStreamClient):
 
 
 class _ChatbotHandler(dingtalk_stream.ChatbotHandler):
-    def __init__(self, transport: "StreamTransport"):
+    def __init__(self, transport: StreamTransport):
         super().__init__()
         self.transport = transport
 
     async def process(self, callback: dingtalk_stream.CallbackMessage):
         data = callback.data if isinstance(callback.data, dict) else {}
-        self.transport._deliver(data, callback.headers.message_id)
+        stored = self.transport._deliver(data, callback.headers.message_id)
+        if stored is None:
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "stopping"
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(stored), STORE_TIMEOUT)
+        except Exception as exc:   # not stored: no OK ACK, so the frame is not lost
+            log.error("frame %s not stored (%r): not acknowledged", callback.headers.message_id, exc)
+            return AckMessage.STATUS_SYSTEM_EXCEPTION, "not stored"
         return AckMessage.STATUS_OK, "OK"
 
 
@@ -83,7 +96,7 @@ class _CardCallbackHandler(dingtalk_stream.CallbackHandler):
 
 class StreamTransport:
     def __init__(self, *, client_id: str, client_secret: str, endpoint: str,
-                 on_message: Callable[[dict[str, Any], str | None], None],
+                 on_message: Callable[[dict[str, Any], str | None], Coroutine[Any, Any, None]],
                  watchdog_seconds: float = 120.0, on_connect: Callable[[], None] | None = None):
         self.client_id = client_id
         self.client_secret = client_secret
@@ -112,9 +125,14 @@ class StreamTransport:
         if self._bot_loop:
             self._bot_loop.call_soon_threadsafe(self.on_connect)
 
-    def _deliver(self, data: dict[str, Any], stream_message_id: str | None) -> None:
+    def _deliver(self, data: dict[str, Any], stream_message_id: str | None) -> concurrent.futures.Future[None] | None:
+        """Hand a frame to the bot's loop; the future is done once the frame is stored."""
         if self._bot_loop and not self._stopping:
-            self._bot_loop.call_soon_threadsafe(self.on_message, data, stream_message_id)
+            try:
+                return asyncio.run_coroutine_threadsafe(self.on_message(data, stream_message_id), self._bot_loop)
+            except RuntimeError:      # the bot's loop is closing
+                return None
+        return None
 
     # -- state ------------------------------------------------------------------------
     @property

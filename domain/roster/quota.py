@@ -117,24 +117,41 @@ class SeatRefusal:
 
     @property
     def message(self) -> str:
-        """Chinese: what is wrong and what to do."""
+        """Chinese: what is wrong and what to do, naming the holders (for who may see them)."""
+        return self.message_for(show_holders=True)
+
+    def message_for(self, *, show_holders: bool) -> str:
+        """Holders are named only to someone who may see their territory's roster; anyone else
+        learns that the seat, mobile or account is taken and whom to ask."""
         names = "、".join(self.holder_names)
+        ask = f"如有疑问请联系{self._operator_of()}"
         if self.kind == "quota_full":
             where = self.holders[0].seat_label if self.holders else self.territory.label
             quota = self.quota.text if self.quota else ""
+            if not show_holders:
+                return f"{where}{self.role.label}名额已满（限{quota}）；{ask}"
             return f"{where}{self.role.label}名额已满（限{quota}，已登记：{names}）；换人请先 /注销 或 /变更"
         h = self.holders[0]
         if self.kind == "same_person":
+            if not show_holders:
+                return f"此手机号已登记过{self.role.label}，一人每个角色只占一个名额；{ask}"
             return f"此手机号已登记为{h.seat_label}{self.role.label}（{h.name}），一人每个角色只占一个名额"
+        if not show_holders:
+            return f"此平台账号已被他人登记，请核对（区分大小写）；{ask}"
         return f"平台账号已被{h.seat_label}的{h.name}使用，请核对（区分大小写）"
+
+    def _operator_of(self) -> str:
+        t = self.holders[0].territory if self.holders else self.territory
+        return f"{t.city}的市级管理员" if t.city else "省级管理员"
 
     @property
     def expected(self) -> str:
         return {"quota_full": "有空余名额的县(市、区)", "same_person": "未登记过的手机号",
                 "account_taken": "未被使用的平台账号"}[self.kind]
 
-    def as_error(self, row: int, value: str = "") -> FieldError:
-        return FieldError(row, self.field_label, value, self.expected, problem=self.message)
+    def as_error(self, row: int, value: str = "", *, show_holders: bool = True) -> FieldError:
+        return FieldError(row, self.field_label, value, self.expected,
+                          problem=self.message_for(show_holders=show_holders))
 
 
 def _key(m: Member) -> object:

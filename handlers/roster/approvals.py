@@ -58,7 +58,8 @@ async def pending(ctx: Context, args: Args) -> Reply:
 async def approve(ctx: Context, args: Args) -> Reply:
     m = await _pending_member(ctx, args.value("number", int))
     active = replace(m, status=Status.ACTIVE)
-    await check_seat(ctx.uow, regions(ctx.services), config(ctx.services), active, replacing=m)
+    await check_seat(ctx.uow, regions(ctx.services), config(ctx.services), active, replacing=m,
+                     scope=await held(ctx))
     try:
         saved = await ctx.uow.repo(RosterRepository).save(active, now=ctx.now(), decided_by=ctx.actor.id)
     except SeatConflict:

@@ -211,7 +211,8 @@ async def register_rows(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig
         for r, m in good:
             refusal = book.take(m)
             if refusal is not None:
-                r.errors.append(refusal.as_error(r.row, _refused_value(refusal.kind, m)))
+                visible = all(can_manage(scope, h.territory) for h in refusal.holders)
+                r.errors.append(refusal.as_error(r.row, _refused_value(refusal.kind, m), show_holders=visible))
                 r.member = None
     if all_or_nothing and report.rejected:
         return report
@@ -234,12 +235,15 @@ def _refused_value(kind: str, m: Member) -> str:
 
 
 async def check_seat(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig, member: Member, *,
-                     replacing: Member | None = None) -> None:
-    """Raise the refusal (quota full, same person, account taken) as a UserError."""
+                     replacing: Member | None = None, scope: Sequence[Territory] = ()) -> None:
+    """Raise the refusal (quota full, same person, account taken) as a UserError. The holders are
+    named only if ``scope`` (the sender's territories) may see their territory's roster."""
     repo = uow.repo(RosterRepository)
     cities = {member.city} | ({replacing.city} if replacing else set())
     book = await seat_book(repo, tree, config_, cities, [member])
     refusal = book.check(member, replacing=replacing)
     if refusal is not None:
-        raise UserError("roster/refused", kind=refusal.kind, message=refusal.message,
-                        holders=[h.name for h in refusal.holders], role=member.role.label, seat=member.seat_label)
+        visible = all(can_manage(scope, h.territory) for h in refusal.holders)
+        raise UserError("roster/refused", kind=refusal.kind, message=refusal.message_for(show_holders=visible),
+                        holders=[h.name for h in refusal.holders] if visible else [], role=member.role.label,
+                        seat=member.seat_label)

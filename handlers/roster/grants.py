@@ -16,17 +16,17 @@ from storage.repositories.roster import GrantRepository
 router = Router("roster-grants", section="审批与管理")
 
 
-def _mentioned(ctx: Context, name: str) -> tuple[str, str]:
-    """(staff id, name) of the @mentioned person."""
+def _mentioned(ctx: Context, name: str, action: str = "授权") -> tuple[str, str]:
+    """(staff id, name) of the @mentioned person (``action``: 授权 or 撤销, for the refusal)."""
     for m in ctx.mentions():
         if m.name == name or name.startswith(m.name) or m.name.startswith(name):
             if not m.staff_id:
-                raise UserError("roster/grant_no_staff", name=m.name)
+                raise UserError("roster/grant_no_staff", name=m.name, action=action)
             return m.staff_id, m.name
     staff = ctx.message.mentioned_staff_ids
     if len(staff) == 1:
         return staff[0], name
-    raise UserError("roster/grant_no_staff", name=name)
+    raise UserError("roster/grant_no_staff", name=name, action=action)
 
 
 async def _target_territory(ctx: Context, where: str) -> Territory:
@@ -65,7 +65,7 @@ async def grant(ctx: Context, args: Args) -> Reply:
     target = await _target_territory(ctx, args.value("where", str))
     decision = can_grant(await held(ctx), target)
     if not decision:
-        raise UserError("roster/grant_refused", reason=decision.reason)
+        raise UserError("roster/grant_refused", reason=decision.reason, action="授权")
     created = await ctx.uow.repo(GrantRepository).grant(staff_id, name, target, by=ctx.actor.id, now=ctx.now())
     if created:
         await ctx.audit("territory.grant", GRANT, f"{staff_id}@{target.path}", after={"user": name,
@@ -83,7 +83,7 @@ async def grant(ctx: Context, args: Args) -> Reply:
                       Arg("地区", "where", required=False, greedy=True, help="不写则撤销你能撤销的全部")],
                 examples=("/撤销 @李明 西湖区", "/撤销 @李明"))
 async def revoke(ctx: Context, args: Args) -> Reply:
-    staff_id, name = _mentioned(ctx, args.value("person", str))
+    staff_id, name = _mentioned(ctx, args.value("person", str), "撤销")
     grants = ctx.uow.repo(GrantRepository)
     scope = await held(ctx)
     theirs = await grants.of_user(staff_id)
@@ -96,7 +96,7 @@ async def revoke(ctx: Context, args: Args) -> Reply:
     refused = [t for t in theirs if not can_revoke(scope, t)]
     allowed = [t for t in theirs if can_revoke(scope, t)]
     if not allowed:
-        raise UserError("roster/grant_refused", reason=can_revoke(scope, refused[0]).reason)
+        raise UserError("roster/grant_refused", reason=can_revoke(scope, refused[0]).reason, action="撤销")
     for t in allowed:
         await grants.revoke(staff_id, t)
         await ctx.audit("territory.revoke", GRANT, f"{staff_id}@{t.path}", before={"user": name,

@@ -176,7 +176,8 @@ async def update(ctx: Context, args: Args) -> Reply:
     before, after = member_diff(member, new)
     if not before:
         return Reply("roster/unchanged", {"name": member.name})
-    await check_seat(ctx.uow, regions(ctx.services), config(ctx.services), new, replacing=member)
+    await check_seat(ctx.uow, regions(ctx.services), config(ctx.services), new, replacing=member,
+                     scope=await held(ctx))
     try:
         saved = await ctx.uow.repo(RosterRepository).save(new, now=ctx.now())
     except SeatConflict:

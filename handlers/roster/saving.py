@@ -51,7 +51,7 @@ async def save_one(ctx: Context, member: Member) -> Reply:
         mine = [m for m in await repo.of_user(user_id) if m.role == member.role]
         if mine:
             raise UserError("roster/already", role=member.role.label, seat=mine[0].seat_label, number=mine[0].id)
-    await check_seat(ctx.uow, tree, cfg, member)
+    await check_seat(ctx.uow, tree, cfg, member, scope=scope)
     try:
         saved = await repo.add(member, by=ctx.actor.id, now=ctx.now())
     except SeatConflict:

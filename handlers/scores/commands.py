@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.commands import Arg, Args, Router
 from bot.context import Context, ServiceKey
 from bot.errors import UserError
+from bot.http import parse_json_items
 from bot.replies import Reply
 from domain.evaluation import share_reached
 from domain.masking import mask_account
@@ -262,37 +263,8 @@ def json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
-def parse_body(body: bytes) -> tuple[list[Any], list[tuple[int, str]]]:
-    """A JSON array, or NDJSON (one item per line). Returns (items, [(index, reason)] of bad lines);
-    raises ValueError(reason) when the whole body is unusable."""
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError("请求体不是 UTF-8 编码") from None
-    stripped = text.strip()
-    if not stripped:
-        raise ValueError("请求体是空的，请发送 JSON 数组或 NDJSON")
-    if stripped[0] == "[":
-        try:
-            data = json.loads(stripped)
-        except ValueError as exc:
-            raise ValueError(f"JSON 格式错误（第 {getattr(exc, 'lineno', '?')} 行）") from None
-        if not isinstance(data, list):
-            raise ValueError("请发送 JSON 数组")
-        return data, []
-    items: list[Any] = []
-    bad: list[tuple[int, str]] = []
-    for n, line in enumerate(stripped.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append(json.loads(line))
-        except ValueError:
-            bad.append((n - 1, f"第 {n} 行不是有效的 JSON"))
-            items.append(None)
-    if bad and len(bad) == len(items):
-        raise ValueError("请求体既不是 JSON 数组也不是 NDJSON")
-    return items, bad
+# One safe JSON/NDJSON reader for every route and the CLI (nesting limit, UTF-8, bad lines).
+parse_body = parse_json_items
 
 
 async def activity_api(request: web.Request) -> web.Response:
@@ -302,7 +274,7 @@ async def activity_api(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     try:
-        items, bad_lines = parse_body(body)
+        items, bad_lines = parse_json_items(body)
     except ValueError as exc:
         return json_error(400, str(exc))
     from handlers.base_schools.feed import route_activity  # base-school action codes go there
@@ -327,14 +299,8 @@ async def read_api_body(request: web.Request, token: str, limit: int) -> bytes |
         return web.json_response({"error": "未授权：请在 Authorization 头中带上 Bearer 令牌"}, status=401,
                                  headers={"WWW-Authenticate": "Bearer"},
                                  dumps=lambda o: json.dumps(o, ensure_ascii=False))
-    if request.content_length is not None and request.content_length > limit:
-        return json_error(413, f"请求体超过 {limit} 字节上限，请分批发送")
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(65536):
-        body += chunk
-        if len(body) > limit:
-            return json_error(413, f"请求体超过 {limit} 字节上限，请分批发送")
-    return bytes(body)
+    from bot.http import read_body
+    return await read_body(request, limit)          # too large / badly encoded: BodyError → 4xx (middleware)
 
 
 def setup_http(app: web.Application, bot: BotApp) -> None:

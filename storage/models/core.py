@@ -1,4 +1,4 @@
-"""Tables of the bot runtime: dedup, group bindings, outbox, audit, dialogues, downloads."""
+"""Tables of the bot runtime (the inbox is in inbox.py): group bindings, outbox, audit, dialogues, downloads."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,14 +8,6 @@ from sqlalchemy import JSON, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
-
-
-class ProcessedMessage(Base):
-    """Each DingTalk msgId is handled once, across restarts and instances."""
-
-    __tablename__ = "processed_messages"
-    msg_id: Mapped[str] = mapped_column(String(160), primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class GroupBinding(Base):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, Result
@@ -19,8 +19,8 @@ from storage.models.core import (
     Download,
     GroupBinding,
     OutboxMessage,
-    ProcessedMessage,
 )
+from storage.models.inbox import InboxMessage
 
 
 def insert_ignore(session: AsyncSession, model, rows: list[dict[str, Any]]):
@@ -30,24 +30,53 @@ def insert_ignore(session: AsyncSession, model, rows: list[dict[str, Any]]):
     return ins(model).values(rows).on_conflict_do_nothing()
 
 
-class ProcessedMessageRepository:
+class InboxRepository:
+    """The durable inbox: frames stored before their ACK, marked handled with the handler's writes."""
+
     def __init__(self, session: AsyncSession):
         self.session = session
 
-    async def claim(self, msg_id: str, now: datetime) -> bool:
-        """Record msg_id; False if it was already there (a redelivery)."""
-        return msg_id in await self.claim_many([msg_id], now)
-
-    async def claim_many(self, msg_ids: list[str], now: datetime) -> set[str]:
-        """Record several msgIds in one statement; returns those that were new."""
-        if not msg_ids:
+    async def store_many(self, rows: list[tuple[str, dict[str, Any]]], now: datetime) -> set[str]:
+        """Store (msg_id, callback data) rows in one statement; returns the msgIds that were new."""
+        if not rows:
             return set()
-        rows = [{"msg_id": m, "received_at": now} for m in dict.fromkeys(msg_ids)]
-        stmt = insert_ignore(self.session, ProcessedMessage, rows).returning(ProcessedMessage.msg_id)
+        values = [{"msg_id": m, "received_at": now, "data": d} for m, d in dict(rows).items()]
+        stmt = insert_ignore(self.session, InboxMessage, values).returning(InboxMessage.msg_id)
         return set((await self.session.execute(stmt)).scalars())
 
+    async def mark_handled(self, msg_ids: list[str], now: datetime) -> set[str]:
+        """Mark messages handled; returns those this call marked (the others were handled already).
+
+        On PostgreSQL a concurrent marker waits for the first one's commit and then finds the row
+        handled, so only one transaction per message ever commits its handler's writes.
+        """
+        if not msg_ids:
+            return set()
+        stmt = (update(InboxMessage)
+                .where(InboxMessage.msg_id.in_(msg_ids), InboxMessage.handled_at.is_(None))
+                .values(handled_at=now).returning(InboxMessage.msg_id)
+                .execution_options(synchronize_session=False))
+        return set((await self.session.execute(stmt)).scalars())
+
+    async def unhandled(self, *, received_before: datetime | None = None,
+                        limit: int = 500) -> list[tuple[str, dict[str, Any]]]:
+        """Stored but not handled (a crash, or an instance killed): oldest first."""
+        q = select(InboxMessage.msg_id, InboxMessage.data).where(InboxMessage.handled_at.is_(None))
+        if received_before is not None:
+            q = q.where(InboxMessage.received_at < received_before)
+        rows = (await self.session.execute(q.order_by(InboxMessage.received_at, InboxMessage.msg_id)
+                                           .limit(limit))).all()
+        return [(m, dict(d or {})) for m, d in rows]
+
+    async def is_handled(self, msg_id: str) -> bool | None:
+        """True/False, or None when the message was never stored."""
+        row = await self.session.get(InboxMessage, msg_id, populate_existing=True)
+        return None if row is None else row.handled_at is not None
+
     async def forget_before(self, cutoff: datetime) -> int:
-        result = await self.session.execute(delete(ProcessedMessage).where(ProcessedMessage.received_at < cutoff))
+        """Drop handled messages received before ``cutoff`` (their msgIds stop deduplicating)."""
+        result = await self.session.execute(delete(InboxMessage).where(
+            InboxMessage.received_at < cutoff, InboxMessage.handled_at.is_not(None)))
         return rowcount(result) or 0
 
 
@@ -191,6 +220,11 @@ class DialogueRepository:
         return rowcount(result) or 0
 
 
+# A reply held for its session-webhook attempt is taken over by the outbox after this long
+# (the attempt itself is cut off well before: bot.delivery.WEBHOOK_TIMEOUT).
+REPLY_LEASE = timedelta(seconds=15)
+
+
 class OutboxRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
@@ -198,9 +232,12 @@ class OutboxRepository:
     async def enqueue(self, *, kind: str, msg_key: str, msg_param: dict[str, Any], now: datetime,
                       conversation_id: str | None = None, user_ids: list[str] | None = None,
                       reply_to_msg_id: str | None = None, purpose: str = "",
-                      dedup_key: str | None = None, flush: bool = True) -> list[OutboxMessage]:
+                      held: bool = False, dedup_key: str | None = None,
+                      flush: bool = True) -> list[OutboxMessage]:
         """Write a send to the outbox; a batch to more than 20 people becomes several rows.
 
+        ``held``: the caller sends it itself now (a reply by session webhook) and then marks it
+        sent or releases it; if the caller dies, the outbox takes it over after ``REPLY_LEASE``.
         With ``dedup_key`` (what this send is for) the database refuses a second row for the same
         key: the insert is ignored and the returned list is empty. Chunks get ``key#1``, ``key#2``….
         ``flush=False``: the caller flushes once after queueing many (a push of a whole plan).
@@ -210,10 +247,13 @@ class OutboxRepository:
             raise ValueError(kind)
         rows: list[OutboxMessage] = []
         ids = user_ids or []
+        chunks: list[list[str] | None]
         if kind == "users":
-            chunks: list[list[str] | None] = [ids[i:i + 20] for i in range(0, len(ids), 20)]
-        else:   # a group message, an interactive card to one person, a card update
+            chunks = [ids[i:i + 20] for i in range(0, len(ids), 20)]
+        else:   # a group message (None), an interactive card to one person, a card update
             chunks = [user_ids]
+        if held and not chunks:
+            chunks = [[]]          # a webhook-only reply (a person outside the organisation): one row
         if dedup_key is not None:
             values = [dict(kind=kind, conversation_id=conversation_id, user_ids=chunk, msg_key=msg_key,
                            msg_param=msg_param, status="pending", attempts=0, next_attempt_at=now, created_at=now,
@@ -227,13 +267,43 @@ class OutboxRepository:
             return list((await self.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(new)))).all())
         for chunk in chunks:
             row = OutboxMessage(kind=kind, conversation_id=conversation_id, user_ids=chunk, msg_key=msg_key,
-                                msg_param=msg_param, status="pending", attempts=0, next_attempt_at=now,
-                                created_at=now, reply_to_msg_id=reply_to_msg_id, purpose=purpose)
+                                msg_param=msg_param, status="sending" if held else "pending", attempts=0,
+                                next_attempt_at=now, created_at=now, claimed_at=now if held else None,
+                                reply_to_msg_id=reply_to_msg_id, purpose=purpose)
             self.session.add(row)
             rows.append(row)
         if flush:
             await self.session.flush()
         return rows
+
+    async def enqueue_many(self, drafts: list[dict[str, Any]], now: datetime) -> list[list[int]]:
+        """:meth:`enqueue` of several sends in one bulk INSERT (the inbox's group commit); the new
+        row ids per draft, in order."""
+        values: list[dict[str, Any]] = []
+        owners: list[int] = []
+        for n, d in enumerate(drafts):
+            kind, held, ids = d["kind"], bool(d.get("held")), list(d.get("user_ids") or [])
+            if kind not in ("group", "users"):
+                raise ValueError(kind)
+            chunks: list[list[str] | None] = (
+                [None] if kind == "group" else [ids[i:i + 20] for i in range(0, len(ids), 20)])
+            if held and not chunks:
+                chunks = [[]]
+            for chunk in chunks:
+                values.append({"kind": kind, "conversation_id": d.get("conversation_id"), "user_ids": chunk,
+                               "msg_key": d["msg_key"], "msg_param": d["msg_param"],
+                               "status": "sending" if held else "pending", "attempts": 0, "next_attempt_at": now,
+                               "created_at": now, "claimed_at": now if held else None, "sent_at": None,
+                               "last_error": None, "reply_to_msg_id": d.get("reply_to_msg_id"),
+                               "purpose": d.get("purpose", "")})
+                owners.append(n)
+        out: list[list[int]] = [[] for _ in drafts]
+        if values:
+            stmt = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
+            new_ids = (await self.session.execute(stmt, values)).scalars().all()
+            for owner, oid in zip(owners, new_ids, strict=True):
+                out[owner].append(oid)
+        return out
 
     async def count_call(self, month: str, api: str, n: int = 1) -> None:
         """Add ``n`` DingTalk calls to this month's counter of ``api``."""
@@ -263,34 +333,41 @@ class OutboxRepository:
 
     async def claim_due(self, now: datetime, limit: int = 20,
                         stale_after: timedelta = timedelta(minutes=2)) -> list[OutboxMessage]:
-        """Claim due rows (pending, or 'sending' left behind by a crashed worker).
+        """Claim due rows (pending, or 'sending' left behind by a crashed worker) in one statement.
 
-        The claim is a conditional UPDATE, so two bot instances never send the
-        same row (works on SQLite and PostgreSQL alike).
+        ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)``: on PostgreSQL several bot
+        instances claim disjoint rows without waiting for each other; SQLite has one writer, so
+        the same statement is atomic there. A reply held for its webhook attempt (status
+        'sending', purpose 'reply') is taken over after ``REPLY_LEASE``: its sender died.
         """
-        due = (await self.session.scalars(
-            select(OutboxMessage.id).where(or_(
-                and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-                and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - stale_after),
-            )).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
-        )).all()
-        claimed: list[int] = []
-        for oid in due:
-            res = await self.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == oid, or_(
-                    OutboxMessage.status == "pending",
-                    and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - stale_after)))
+        sending = OutboxMessage.status == "sending"
+        due = or_(
+            and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+            and_(sending, OutboxMessage.claimed_at < now - stale_after),
+            and_(sending, OutboxMessage.purpose == "reply", OutboxMessage.claimed_at < now - REPLY_LEASE),
+        )
+        pick = (select(OutboxMessage.id).where(due)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+                .with_for_update(skip_locked=True))
+        stmt = (update(OutboxMessage).where(OutboxMessage.id.in_(pick.scalar_subquery()))
                 .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
-                .execution_options(synchronize_session=False))
-            if rowcount(res) == 1:
-                claimed.append(oid)
-        if not claimed:
-            return []
-        rows = (await self.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
-            .execution_options(populate_existing=True))).all()
+                .returning(OutboxMessage)
+                .execution_options(synchronize_session=False, populate_existing=True))
+        rows = (await self.session.scalars(stmt)).all()
         return sorted(rows, key=lambda r: r.id)
+
+    async def release_all_sending(self, now: datetime) -> int:
+        """A single instance starting (SQLite): whatever is 'sending' was left by a dead process."""
+        res = await self.session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending")
+                                         .values(status="pending", next_attempt_at=now)
+                                         .execution_options(synchronize_session=False))
+        return rowcount(res) or 0
+
+    async def mark_sent_many(self, oids: list[int], now: datetime) -> None:
+        if oids:
+            await self.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(oids))
+                                       .values(status="sent", sent_at=now, last_error=None)
+                                       .execution_options(synchronize_session=False))
 
     async def mark_sent(self, oid: int, now: datetime) -> None:
         await self.session.execute(update(OutboxMessage).where(OutboxMessage.id == oid)

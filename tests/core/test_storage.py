@@ -7,42 +7,57 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.clock import SHANGHAI
-from storage.repositories.core import ProcessedMessageRepository
+from storage.repositories.core import InboxRepository
 
 T0 = datetime(2026, 4, 20, 9, 0, tzinfo=SHANGHAI)
 
 
-async def test_msg_id_claimed_once(db):
+async def test_inbox_stores_once_and_marks_handled_once(db):
     async with db.unit_of_work() as uow:
-        assert await uow.repo(ProcessedMessageRepository).claim("m1", T0)
+        inbox = uow.repo(InboxRepository)
+        assert await inbox.store_many([("m1", {"msgId": "m1"})], T0) == {"m1"}
     async with db.unit_of_work() as uow:
-        assert not await uow.repo(ProcessedMessageRepository).claim("m1", T0)
-        assert await uow.repo(ProcessedMessageRepository).claim("m2", T0)
+        inbox = uow.repo(InboxRepository)
+        assert await inbox.store_many([("m1", {}), ("m2", {"msgId": "m2"})], T0) == {"m2"}
+        assert await inbox.unhandled() == [("m1", {"msgId": "m1"}), ("m2", {"msgId": "m2"})]
+        assert await inbox.mark_handled(["m1"], T0) == {"m1"}
+        assert await inbox.mark_handled(["m1", "m2"], T0) == {"m2"}
+        assert await inbox.is_handled("m1") and await inbox.is_handled("zz") is None
     async with db.unit_of_work() as uow:
-        assert await uow.repo(ProcessedMessageRepository).forget_before(T0 + timedelta(seconds=1)) == 2
+        assert await uow.repo(InboxRepository).unhandled() == []
+        assert await uow.repo(InboxRepository).forget_before(T0 + timedelta(seconds=1)) == 2
 
 
-async def test_concurrent_claims_share_one_transaction(db):
-    """A burst of messages is claimed in one write; redeliveries, also within the burst, are refused."""
-    from bot.claims import MessageClaims
+async def test_burst_shares_one_transaction(db):
+    """A burst of frames is stored in one write; redeliveries, also within the burst, are refused;
+    the handled marks and reply rows of a burst share one write too."""
+    from bot.claims import Inbox
     from bot.clock import ManualClock
-    claims = MessageClaims(db, ManualClock(T0))
-    assert await claims.claim("a0")
+    inbox = Inbox(db, ManualClock(T0))
+    assert await inbox.store("a0", {})
     ids = [f"a{i}" for i in range(30)] + ["a5"]
-    results = await asyncio.gather(*(claims.claim(m) for m in ids))
+    results = await asyncio.gather(*(inbox.store(m, {"msgId": m}) for m in ids))
     assert results == [False] + [True] * 29 + [False]
-    assert claims.batches == 2
+    assert inbox.batches == 2
+    row = {"kind": "group", "conversation_id": "c", "msg_key": "sampleMarkdown",
+           "msg_param": {"title": "t", "text": "x"}, "purpose": "reply", "held": True}
+    done = await asyncio.gather(*(inbox.finish(m, [{**row, "reply_to_msg_id": m}]) for m in ["a1", "a2", "a1"]))
+    assert inbox.batches == 3
+    assert done[2] is None and len(done[0]) == len(done[1]) == 1      # a1 twice: answered once
+    await asyncio.gather(inbox.sent(done[0][0]), inbox.retry(done[1][0], "refused"))
     async with db.unit_of_work() as uow:
-        assert await uow.repo(ProcessedMessageRepository).claim_many(["a1", "b1", "b1"], T0) == {"b1"}
+        assert (await uow.outbox.get(done[0][0])).status == "sent"
+        assert (await uow.outbox.get(done[1][0])).status == "pending"
+        assert [m for m, _d in await uow.repo(InboxRepository).unhandled()][:2] == ["a0", "a10"]   # same time: by msgId
 
 
 async def test_unit_of_work_rolls_back_on_error(db):
     with pytest.raises(RuntimeError):
         async with db.unit_of_work() as uow:
-            await uow.repo(ProcessedMessageRepository).claim("m9", T0)
+            await uow.repo(InboxRepository).store_many([("m9", {})], T0)
             raise RuntimeError("boom")
     async with db.unit_of_work() as uow:
-        assert await uow.repo(ProcessedMessageRepository).claim("m9", T0)
+        assert await uow.repo(InboxRepository).store_many([("m9", {})], T0) == {"m9"}
 
 
 async def test_datetimes_come_back_aware(db):

@@ -89,8 +89,9 @@ SAMPLES = {
     "roster/changes": [{"label": "杭州市", "entries": [
         {"at": "2026-04-20 10:30", "actor": "陈建国", "action": "变更", "name": "张三", "seat": "杭州市西湖区资源审核员",
          "details": ["手机：138＊＊＊＊8000 → 139＊＊＊＊1111"], "reason": "换号"}]}, {"label": "杭州市", "entries": []}],
-    "roster/grant_no_staff": [{"name": "赵老师"}],
-    "roster/grant_refused": [{"reason": "杭州市西湖区的管理员只能由市级管理员授权（逐级授权）"}],
+    "roster/grant_no_staff": [{"name": "赵老师", "action": "授权"}, {"name": "赵老师", "action": "撤销"}],
+    "roster/grant_refused": [{"reason": "杭州市西湖区的管理员只能由市级管理员授权（逐级授权）", "action": "授权"},
+                             {"reason": "只有杭州市的上级管理员可以撤销", "action": "撤销"}],
     "roster/granted": [{"name": "陈建国", "territory": "杭州市", "level": "市级管理员", "existed": False},
                        {"name": "陈建国", "territory": "杭州市", "level": "市级管理员", "existed": True}],
     "roster/submission": [{"city": "杭州市", "year": 2026, "changed": True, "set": True, "header": [

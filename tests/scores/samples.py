@@ -69,6 +69,7 @@ SAMPLES = {
     ],
     "evaluation/bad_year": [{"year": 1999}],
     "evaluation/not_member": [{"name": "李明"}],
+    "evaluation/outside_territory": [{"name": "陈静", "scope": "宁波市"}],
     "evaluation/not_member_self": [{}],
     "evaluation/ambiguous_member": [{"name": "李明", "options": ["杭州市西湖区 培训讲师", "宁波市鄞州区 资源审核员"]}],
     "evaluation/not_yours": [{"name": "李明"}],
