@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """Start the bot, or run one of its maintenance commands.
 
-    python run_bot.py                 start the bot (no DingTalk credentials: local simulator on SQLite)
-    python run_bot.py db upgrade      apply database migrations
-    python run_bot.py db backup PATH  back the database up (SQLite online backup, or pg_dump)
-    python run_bot.py db restore PATH restore it (into DATABASE_URL; then migrations)
-    python run_bot.py jobs run ID     run a scheduled job now
-    python run_bot.py <feature> …     feature commands (roster import/export, scores …)
+python run_bot.py                 start the bot (no DingTalk credentials: local simulator on SQLite)
+python run_bot.py db upgrade      apply database migrations
+python run_bot.py db backup PATH  back the database up (SQLite online backup, or pg_dump)
+python run_bot.py db restore PATH restore it (into DATABASE_URL; then migrations)
+python run_bot.py jobs run ID     run a scheduled job now
+python run_bot.py <feature> …     feature commands (roster import/export, scores …)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,9 @@ import sys
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("dingtalk_stream").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Alembic announces each plugin and each applied revision; storage.migrate logs one line instead.
@@ -30,6 +32,7 @@ def _setup_logging(level: str) -> None:
 def load_settings_or_exit(**overrides):
     """Settings, checked before anything is touched (files, database URL); exit 2 with one line."""
     from bot.config import ConfigError, check_setup, load_settings
+
     try:
         settings = load_settings(**overrides)
         check_setup(settings)
@@ -48,17 +51,24 @@ async def _serve(args: argparse.Namespace) -> int:
     sim = None
     if settings.simulator_mode:
         from simulator.server import FakeDingTalk
+
         sim = FakeDingTalk(port=args.sim_port)
         sim.start_in_thread()
         superadmins = settings.bot_superadmins or [u.staff_id for u in sim.users if u.staff_id.startswith("op-")]
-        settings = load_settings_or_exit(dingtalk_client_id=sim.client_id, dingtalk_client_secret=sim.client_secret,
-                                         dingtalk_openapi_endpoint=sim.base_url, bot_superadmins=superadmins)
+        settings = load_settings_or_exit(
+            dingtalk_client_id=sim.client_id,
+            dingtalk_client_secret=sim.client_secret,
+            dingtalk_openapi_endpoint=sim.base_url,
+            bot_superadmins=superadmins,
+        )
     from bot.app import BotApp
+
     bot = BotApp(settings)
     bot.simulator_url = sim.base_url if sim else None
     if sim:
         from handlers.demo import DEMO_ENABLED
-        bot.services.provide(DEMO_ENABLED, True)        # /演示数据 works in the local simulator only
+
+        bot.services.provide(DEMO_ENABLED, True)  # /演示数据 works in the local simulator only
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -87,6 +97,7 @@ async def _serve(args: argparse.Namespace) -> int:
 
 async def _db_upgrade(args: argparse.Namespace) -> int:
     from storage.migrate import current_heads, upgrade
+
     settings = load_settings_or_exit()
     url = settings.resolved_database_url
     await upgrade(url)
@@ -97,6 +108,7 @@ async def _db_upgrade(args: argparse.Namespace) -> int:
 
 async def _db_backup(args: argparse.Namespace) -> int:
     from storage.backup import BackupError, backup, restore
+
     settings = load_settings_or_exit()
     url = settings.resolved_database_url
     try:
@@ -106,7 +118,8 @@ async def _db_backup(args: argparse.Namespace) -> int:
         else:
             restore(url, args.path, force=args.force)
             from storage.migrate import upgrade
-            await upgrade(url)          # a backup of an older version gets this version's migrations
+
+            await upgrade(url)  # a backup of an older version gets this version's migrations
             print(f"restored {args.path}")
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -116,12 +129,13 @@ async def _db_backup(args: argparse.Namespace) -> int:
 
 async def _jobs_run(args: argparse.Namespace) -> int:
     from bot.app import BotApp
+
     settings = load_settings_or_exit()
     _setup_logging(settings.log_level)
     bot = BotApp(settings, connect=False, serve_http=False)
     await bot.start()
     scheduler, outbox = bot.scheduler, bot.outbox
-    assert scheduler is not None and outbox is not None   # start() built them
+    assert scheduler is not None and outbox is not None  # start() built them
     try:
         if args.job_id not in scheduler.jobs:
             print(f"unknown job {args.job_id}; known: {', '.join(sorted(scheduler.jobs))}", file=sys.stderr)
@@ -136,11 +150,16 @@ async def _jobs_run(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from handlers.features import FEATURES
+
     p = argparse.ArgumentParser(prog="run_bot.py", description="DingTalk bot of the service team.")
     sub = p.add_subparsers(dest="cmd")
     run = sub.add_parser("run", help="start the bot (default)")
-    run.add_argument("--sim-port", type=int, default=int(os.environ.get("BOT_SIM_PORT", "8790")),
-                     help="port of the local simulator when no DingTalk credentials are set")
+    run.add_argument(
+        "--sim-port",
+        type=int,
+        default=int(os.environ.get("BOT_SIM_PORT", "8790")),
+        help="port of the local simulator when no DingTalk credentials are set",
+    )
     run.set_defaults(func=_serve)
     db = sub.add_parser("db", help="database maintenance")
     dbsub = db.add_subparsers(dest="db_cmd", required=True)

@@ -3,6 +3,7 @@
 Each group says who uses the names. Chat commands, dialogue steps, pydantic validators and SQLAlchemy event
 hooks are skipped by decorator (``ignore_decorators`` in pyproject.toml). Dead code is deleted, not listed here.
 """
+
 # ruff: noqa: B018, F821
 _ = object()
 
@@ -105,3 +106,11 @@ _.ceiling  # storage/repositories/base_schools.py: bench/base_schools.py
 
 # Submission contacts (handlers/roster/submission.py): who last set them, kept for the record.
 updated_by  # storage/models/submission.py SubmissionContact
+
+# Columns written for the record (review task moves, catalogue corrections, the reminders' run log).
+moved_to  # storage/models/review.py ReviewTask; handlers/review/verdicts.py
+task_id  # storage/models/review.py CatalogueCorrection
+ran_at  # storage/models/reminders.py
+# Read by the storage contract tests (tests/core/test_storage.py).
+_.is_handled  # storage/repositories/core.py InboxRepository
+_.declined  # domain/review/stats.py ReviewerStats: shown in the stats, counted by the tests

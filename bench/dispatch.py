@@ -23,6 +23,7 @@ this process's (fake DingTalk + load threads) for the same commands.
 Targets: /帮助 throughput >= 70% of the echo bot's; the mix at 50/s with p99 <= 50 ms;
 idle RSS < 100 MB.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,23 +60,42 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
-def start_target(kind: str, sim, workdir: Path, profile: str | None = None, *, database_url: str | None = None,
-                 superadmins: str = "op-zj-001") -> subprocess.Popen:
-    env = dict(os.environ, NO_PROXY="127.0.0.1,localhost", DINGTALK_CLIENT_ID=sim.client_id,
-               DINGTALK_CLIENT_SECRET=sim.client_secret, DINGTALK_OPENAPI_ENDPOINT=sim.base_url,
-               BOT_HTTP_PORT="0", BOT_DATA_DIR=str(workdir / "var"), BOT_LOG_LEVEL="WARNING",
-               DATABASE_URL=database_url or f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}",
-               BOT_SUPERADMINS=superadmins)
+def start_target(
+    kind: str,
+    sim,
+    workdir: Path,
+    profile: str | None = None,
+    *,
+    database_url: str | None = None,
+    superadmins: str = "op-zj-001",
+) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        NO_PROXY="127.0.0.1,localhost",
+        DINGTALK_CLIENT_ID=sim.client_id,
+        DINGTALK_CLIENT_SECRET=sim.client_secret,
+        DINGTALK_OPENAPI_ENDPOINT=sim.base_url,
+        BOT_HTTP_PORT="0",
+        BOT_DATA_DIR=str(workdir / "var"),
+        BOT_LOG_LEVEL="WARNING",
+        DATABASE_URL=database_url or f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}",
+        BOT_SUPERADMINS=superadmins,
+    )
     if kind == "bot":
         cmd = [sys.executable, str(ROOT / "run_bot.py"), "run"]
-        if profile:     # cProfile of the bot's main thread (the event loop), written when it stops
+        if profile:  # cProfile of the bot's main thread (the event loop), written when it stops
             cmd[1:1] = ["-m", "cProfile", "-o", profile]
     else:
-        cmd = [sys.executable, "-c", (
-            f"import sys, threading; sys.path.insert(0, {str(ROOT)!r})\n"
-            "from simulator.echo_bot import EchoBot\n"
-            f"b = EchoBot(); b.run_in_thread({sim.base_url!r}, {sim.client_id!r}, {sim.client_secret!r})\n"
-            "threading.Event().wait()\n")]
+        cmd = [
+            sys.executable,
+            "-c",
+            (
+                f"import sys, threading; sys.path.insert(0, {str(ROOT)!r})\n"
+                "from simulator.echo_bot import EchoBot\n"
+                f"b = EchoBot(); b.run_in_thread({sim.base_url!r}, {sim.client_id!r}, {sim.client_secret!r})\n"
+                "threading.Event().wait()\n"
+            ),
+        ]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -147,6 +167,7 @@ class Load:
 
 def measure(kind: str, args) -> dict:
     from simulator.server import FakeDingTalk
+
     sim = FakeDingTalk()
     sim.start_in_thread()
     with tempfile.TemporaryDirectory() as tmp:
@@ -155,7 +176,7 @@ def measure(kind: str, args) -> dict:
             sim.wait_connected(30)
             text = "/帮助" if kind == "bot" else "hello"
             load = Load(sim, text, "cid-admin-group")
-            load.one(0, timeout=30)                       # warm-up (first DB connection, templates)
+            load.one(0, timeout=30)  # warm-up (first DB connection, templates)
             for i in range(20):
                 load.one(i)
             time.sleep(1.0)
@@ -171,9 +192,17 @@ def measure(kind: str, args) -> dict:
             load.open_loop(args.rate, args.seconds)
             lat = [x * 1000 for x in load.latencies]
             peak = rss_mb(proc.pid)
-            return {"throughput": throughput, "p50": pct(lat, 50), "p99": pct(lat, 99), "n": len(lat),
-                    "errors": load.errors + closed_errors, "idle_rss": idle, "peak_rss": peak, "cpu_ms": cpu_ms,
-                    "gateway_ms": gateway_ms}
+            return {
+                "throughput": throughput,
+                "p50": pct(lat, 50),
+                "p99": pct(lat, 99),
+                "n": len(lat),
+                "errors": load.errors + closed_errors,
+                "idle_rss": idle,
+                "peak_rss": peak,
+                "cpu_ms": cpu_ms,
+                "gateway_ms": gateway_ms,
+            }
         finally:
             proc.terminate()
             try:
@@ -228,8 +257,9 @@ async def _seed_mix(database_url: str, workdir: Path) -> dict:
             grants = uow.repo(GrantRepository)
             for i, city in enumerate(tree.cities[:9]):
                 uid = f"mix-op-{i:02d}"
-                await grants.grant(uid, f"{city.stem}运营员", Territory(tree.province, city.name), by="bench",
-                                   now=clock.now())
+                await grants.grant(
+                    uid, f"{city.stem}运营员", Territory(tree.province, city.name), by="bench", now=clock.now()
+                )
                 operators.append((uid, f"{city.stem}运营员", city.name))
             counties = [(c.name, k.name) for c in tree.cities for k in tree.counties_of(c.name)]
             teachers = [r.account for r in reviewers[40:400]]
@@ -243,6 +273,7 @@ class MixLoad:
 
     def __init__(self, sim, plan: dict, seed: int = 7):
         import random
+
         self.sim = sim
         self.rng = random.Random(seed)
         self.plan = plan
@@ -273,8 +304,10 @@ class MixLoad:
             name = "测试" + "".join("甲乙丙丁戊己庚辛壬癸"[int(c)] for c in str(self.n))
             # A reviewer (3–5 a county; the demo leaves a seat free in most counties), so most rows are
             # stored; once a county is full the answer is the quota message (still read, validate, reply).
-            row = (f"/登记 县={k} 姓名={name} 学段=小学 学科=数学 学校=测试小学 账号=Bench{self.n:05d} "
-                   f"手机=136{self.n:08d} 职称/职务=一级教师 教师类型=其他")
+            row = (
+                f"/登记 县={k} 姓名={name} 学段=小学 学科=数学 学校=测试小学 账号=Bench{self.n:05d} "
+                f"手机=136{self.n:08d} 职称/职务=一级教师 教师类型=其他"
+            )
             return kind, row, op_id, "cid-reviewer-group"
         return kind, kind, rng.choice((member_id, op_id)), group
 
@@ -307,21 +340,25 @@ def measure_mix(args, database_url: str | None, label: str) -> dict:
     import asyncio
 
     from simulator.server import DEFAULT_USERS, FakeDingTalk, SimUser
+
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         url = database_url or f"sqlite+aiosqlite:///{workdir / 'mix.sqlite3'}"
         t0 = time.monotonic()
         plan = asyncio.run(_seed_mix(url, workdir))
         seeded = time.monotonic() - t0
-        users = [*DEFAULT_USERS, *(SimUser(uid, name, org="审核员") for uid, name in plan["members"]),
-                 *(SimUser(uid, name, org=city) for uid, name, city in plan["operators"])]
+        users = [
+            *DEFAULT_USERS,
+            *(SimUser(uid, name, org="审核员") for uid, name in plan["members"]),
+            *(SimUser(uid, name, org=city) for uid, name, city in plan["operators"]),
+        ]
         sim = FakeDingTalk(users=users)
         sim.start_in_thread()
         proc = start_target("bot", sim, workdir, database_url=url)
         try:
             sim.wait_connected(30)
             load = MixLoad(sim, plan)
-            for _ in range(30):                              # warm-up: every kind once or more
+            for _ in range(30):  # warm-up: every kind once or more
                 load.one(*load.pick(), timeout=30)
             for v in load.latencies.values():
                 v.clear()
@@ -329,9 +366,15 @@ def measure_mix(args, database_url: str | None, label: str) -> dict:
             cpu0, own0 = cpu_seconds(proc.pid), cpu_seconds(os.getpid())
             load.open_loop(args.rate, args.seconds)
             n = max(1, sum(len(v) for v in load.latencies.values()))
-            return {"label": label, "seeded_s": seeded, "latencies": load.latencies, "errors": load.errors,
-                    "rss": rss_mb(proc.pid), "cpu_ms": (cpu_seconds(proc.pid) - cpu0) * 1000 / n,
-                    "gateway_ms": (cpu_seconds(os.getpid()) - own0) * 1000 / n}
+            return {
+                "label": label,
+                "seeded_s": seeded,
+                "latencies": load.latencies,
+                "errors": load.errors,
+                "rss": rss_mb(proc.pid),
+                "cpu_ms": (cpu_seconds(proc.pid) - cpu0) * 1000 / n,
+                "gateway_ms": (cpu_seconds(os.getpid()) - own0) * 1000 / n,
+            }
         finally:
             proc.terminate()
             try:
@@ -347,6 +390,7 @@ def _pg_database(base: str):
     import uuid
 
     import asyncpg
+
     admin = base.replace("postgresql+asyncpg://", "postgresql://")
     name = f"mix_bench_{uuid.uuid4().hex[:8]}"
 
@@ -356,6 +400,7 @@ def _pg_database(base: str):
             await conn.execute(sql)
         finally:
             await conn.close()
+
     asyncio.run(run(f'CREATE DATABASE "{name}"'))
     drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
     return base.rsplit("/", 1)[0] + "/" + name, lambda: asyncio.run(run(drop))
@@ -363,17 +408,23 @@ def _pg_database(base: str):
 
 def print_mix(r: dict, rate: float) -> None:
     every = [x for v in r["latencies"].values() for x in v]
-    print(f"\nmix on {r['label']} at {rate:.0f} cmd/s (province seeded in {r['seeded_s']:.1f} s, "
-          f"bot RSS after {r['rss']:.1f} MB):")
+    print(
+        f"\nmix on {r['label']} at {rate:.0f} cmd/s (province seeded in {r['seeded_s']:.1f} s, "
+        f"bot RSS after {r['rss']:.1f} MB):"
+    )
     print(f"  {'command':10} {'n':>5} {'p50 ms':>8} {'p99 ms':>8}")
     for kind, _w in MIX:
         v = r["latencies"][kind]
         print(f"  {kind:10} {len(v):5d} {pct(v, 50):8.1f} {pct(v, 99):8.1f}")
     p99 = pct(every, 99)
-    print(f"  {'all':10} {len(every):5d} {pct(every, 50):8.1f} {p99:8.1f}   errors {r['errors']}   "
-          f"[target p99 <= 50 ms: {'ok' if p99 <= 50 and not r['errors'] else 'MISSED'}]")
-    print(f"  bot CPU {r['cpu_ms']:.2f} ms/cmd (all its threads), gateway+load CPU {r['gateway_ms']:.2f} ms/cmd; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"  {'all':10} {len(every):5d} {pct(every, 50):8.1f} {p99:8.1f}   errors {r['errors']}   "
+        f"[target p99 <= 50 ms: {'ok' if p99 <= 50 and not r['errors'] else 'MISSED'}]"
+    )
+    print(
+        f"  bot CPU {r['cpu_ms']:.2f} ms/cmd (all its threads), gateway+load CPU {r['gateway_ms']:.2f} ms/cmd; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
 
 
 def main() -> int:
@@ -383,20 +434,28 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=50.0, help="commands/s of the open-loop phase")
     ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot process to FILE")
     ap.add_argument("--no-mix", action="store_true", help="skip the realistic command mix")
-    ap.add_argument("--pg", metavar="URL", nargs="?", const="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-                    help="also run the mix on PostgreSQL (a throwaway database on that server)")
+    ap.add_argument(
+        "--pg",
+        metavar="URL",
+        nargs="?",
+        const="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+        help="also run the mix on PostgreSQL (a throwaway database on that server)",
+    )
     args = ap.parse_args()
     echo = measure("echo", args)
     bot = measure("bot", args)
     ratio = bot["throughput"] / echo["throughput"] if echo["throughput"] else float("nan")
-    print(f"{'':10} {'cmd/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'n':>6} {'errors':>6} {'idle MB':>8} {'peak MB':>8}"
-          f" {'CPU ms/cmd':>10} {'gateway CPU':>11}")
+    print(
+        f"{'':10} {'cmd/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'n':>6} {'errors':>6} {'idle MB':>8} {'peak MB':>8}"
+        f" {'CPU ms/cmd':>10} {'gateway CPU':>11}"
+    )
     for name, r in (("echo bot", echo), ("bot", bot)):
-        print(f"{name:10} {r['throughput']:9.1f} {r['p50']:8.1f} {r['p99']:8.1f} {r['n']:6d} {r['errors']:6d} "
-              f"{r['idle_rss']:8.1f} {r['peak_rss']:8.1f} {r['cpu_ms']:10.2f} {r['gateway_ms']:11.2f}")
+        print(
+            f"{name:10} {r['throughput']:9.1f} {r['p50']:8.1f} {r['p99']:8.1f} {r['n']:6d} {r['errors']:6d} "
+            f"{r['idle_rss']:8.1f} {r['peak_rss']:8.1f} {r['cpu_ms']:10.2f} {r['gateway_ms']:11.2f}"
+        )
     print(f"/帮助 throughput ratio bot/echo: {ratio:.0%} (target >= 70%); load average {os.getloadavg()[0]:.1f}")
-    print(f"bot p99 at {args.rate:.0f} cmd/s: {bot['p99']:.1f} ms (target <= 100 ms); "
-          f"echo p99 {echo['p99']:.1f} ms")
+    print(f"bot p99 at {args.rate:.0f} cmd/s: {bot['p99']:.1f} ms (target <= 100 ms); echo p99 {echo['p99']:.1f} ms")
     print(f"bot idle RSS: {bot['idle_rss']:.1f} MB (target < 100 MB); echo idle RSS {echo['idle_rss']:.1f} MB")
     if not args.no_mix:
         print_mix(measure_mix(args, None, "SQLite"), args.rate)

@@ -13,6 +13,7 @@
 
   python3 bench/fanout.py [--people 700] [--teachers 100000] [--pg postgresql+asyncpg://postgres@127.0.0.1/test]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,6 +37,7 @@ RATE, BATCH, FLOW = 20, 20, 0.02
 
 async def _throwaway_pg(url: str) -> tuple[str, str]:
     import asyncpg
+
     name = f"fanout_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     await conn.execute(f'CREATE DATABASE "{name}"')
@@ -45,6 +47,7 @@ async def _throwaway_pg(url: str) -> tuple[str, str]:
 
 async def _drop_pg(url: str, name: str) -> None:
     import asyncpg
+
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
     await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await conn.close()
@@ -53,15 +56,18 @@ async def _drop_pg(url: str, name: str) -> None:
 def _places():
     from domain.roster.config import load_roster_config
     from domain.territory import Territory
+
     tree = load_roster_config(None).load_regions()
     return [Territory(tree.province, c.name) for c in tree.cities] + [
-        Territory(tree.province, c.name, k.name) for c in tree.cities for k in tree.counties_of(c.name)]
+        Territory(tree.province, c.name, k.name) for c in tree.cities for k in tree.counties_of(c.name)
+    ]
 
 
 async def _bulk_members(db, n: int, now: datetime) -> list[str]:
     from sqlalchemy import insert
 
     from storage.models.roster import RosterMember
+
     places = _places()
     ids = [f"t{i:06d}" for i in range(n)]
     async with db.unit_of_work() as uow:
@@ -69,10 +75,26 @@ async def _bulk_members(db, n: int, now: datetime) -> list[str]:
             rows = []
             for i in range(start, min(n, start + 5000)):
                 t = places[i % len(places)]
-                rows.append({"role": "reviewer", "province": t.province, "city": t.city, "county": t.county,
-                             "territory": t.path, "name": "教师", "mobile": f"13{i:09d}", "account": f"acc{i}",
-                             "values": {}, "status": "active", "user_id": ids[i], "person_key": f"reviewer:{i}",
-                             "account_key": f"acc{i}", "created_by": "bench", "created_at": now, "updated_at": now})
+                rows.append(
+                    {
+                        "role": "reviewer",
+                        "province": t.province,
+                        "city": t.city,
+                        "county": t.county,
+                        "territory": t.path,
+                        "name": "教师",
+                        "mobile": f"13{i:09d}",
+                        "account": f"acc{i}",
+                        "values": {},
+                        "status": "active",
+                        "user_id": ids[i],
+                        "person_key": f"reviewer:{i}",
+                        "account_key": f"acc{i}",
+                        "created_by": "bench",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
             await uow.session.execute(insert(RosterMember), rows)
     return ids
 
@@ -98,17 +120,39 @@ async def fan_out(args, db_url: str, tmp: Path) -> dict:
     db = Database(db_url)
     now = datetime.now(SHANGHAI)
     people = await _bulk_members(db, args.people, now)
-    async with db.unit_of_work() as uow:   # due today: its T0 step is today; the run at start-up sends it
-        await uow.repo(ReminderRepository).add(title="上报培训计划", due_date=today, audience="服务队伍成员",
-                                               done_query="self_reported", territory=None, action="",
-                                               by="bench", now=now)
+    async with db.unit_of_work() as uow:  # due today: its T0 step is today; the run at start-up sends it
+        await uow.repo(ReminderRepository).add(
+            title="上报培训计划",
+            due_date=today,
+            audience="服务队伍成员",
+            done_query="self_reported",
+            territory=None,
+            action="",
+            by="bench",
+            now=now,
+        )
     await db.dispose()
-    env = dict(os.environ, DINGTALK_CLIENT_ID=sim.client_id, DINGTALK_CLIENT_SECRET=sim.client_secret,
-               DINGTALK_OPENAPI_ENDPOINT=sim.base_url, BOT_HTTP_PORT="0", BOT_DATA_DIR=str(tmp / "var"),
-               DATABASE_URL=db_url, BOT_SUPERADMINS="op-zj-001", BOT_LOG_LEVEL="WARNING", REMINDER_HOUR="0",
-               REMINDER_HOLIDAYS_DIR=str(holidays), DINGTALK_QPS=str(RATE))
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py"), "run"], env=env, cwd=tmp,  # noqa: ASYNC220
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        DINGTALK_CLIENT_ID=sim.client_id,
+        DINGTALK_CLIENT_SECRET=sim.client_secret,
+        DINGTALK_OPENAPI_ENDPOINT=sim.base_url,
+        BOT_HTTP_PORT="0",
+        BOT_DATA_DIR=str(tmp / "var"),
+        DATABASE_URL=db_url,
+        BOT_SUPERADMINS="op-zj-001",
+        BOT_LOG_LEVEL="WARNING",
+        REMINDER_HOUR="0",
+        REMINDER_HOLIDAYS_DIR=str(holidays),
+        DINGTALK_QPS=str(RATE),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_bot.py"), "run"],
+        env=env,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
@@ -116,7 +160,7 @@ async def fan_out(args, db_url: str, tmp: Path) -> dict:
             if sum(1 for p in people if got.get(p)) == len(people):
                 break
             await asyncio.sleep(0.05)
-        await asyncio.sleep(2.0)            # anything sent twice after the last first delivery shows up
+        await asyncio.sleep(2.0)  # anything sent twice after the last first delivery shows up
         got = sim.openapi.delivered_counts()
     finally:
         proc.terminate()
@@ -133,12 +177,21 @@ async def fan_out(args, db_url: str, tmp: Path) -> dict:
     qps_403 = sum(1 for r in recs if r.kind == "rejected" and "QpsLimit" in str(r.payload))
     first_pass = math.ceil(args.people / BATCH)
     minimum = (first_pass + math.ceil(flow_users / BATCH)) / RATE
-    return {"people": args.people, "total_s": last - job_start_ts, "send_s": last - first + 1 / RATE,
-            "send_ratio": (last - first + 1 / RATE) / minimum, "plan_and_enqueue_s": first - job_start_ts,
-            "min_s": minimum, "ratio": (last - job_start_ts) / minimum, "calls": len(oto),
-            "first_pass_calls": first_pass, "flow_controlled_users": flow_users, "qps_403": qps_403,
-            "duplicates": sum(1 for p in people if got.get(p, 0) > 1),
-            "lost": sum(1 for p in people if not got.get(p))}
+    return {
+        "people": args.people,
+        "total_s": last - job_start_ts,
+        "send_s": last - first + 1 / RATE,
+        "send_ratio": (last - first + 1 / RATE) / minimum,
+        "plan_and_enqueue_s": first - job_start_ts,
+        "min_s": minimum,
+        "ratio": (last - job_start_ts) / minimum,
+        "calls": len(oto),
+        "first_pass_calls": first_pass,
+        "flow_controlled_users": flow_users,
+        "qps_403": qps_403,
+        "duplicates": sum(1 for p in people if got.get(p, 0) > 1),
+        "lost": sum(1 for p in people if not got.get(p)),
+    }
 
 
 async def planning(args, db_url: str) -> dict:
@@ -154,17 +207,35 @@ async def planning(args, db_url: str) -> dict:
 
     await upgrade(db_url)
     clock = ManualClock(datetime(2026, 10, 12, 9, 0, tzinfo=SHANGHAI))
-    settings = load_settings(database_url=db_url, bot_data_dir=tempfile.mkdtemp(), bot_link_secret="bench",
-                             bot_superadmins=["op-zj-001"], log_level="WARNING")
+    settings = load_settings(
+        database_url=db_url,
+        bot_data_dir=tempfile.mkdtemp(),
+        bot_link_secret="bench",
+        bot_superadmins=["op-zj-001"],
+        log_level="WARNING",
+    )
     bot = BotApp(settings, clock=clock, migrate=False, connect=False, serve_http=False)
     now = clock.now()
     ids = await _bulk_members(bot.db, args.teachers, now)
     async with bot.db.unit_of_work() as uow:
-        for start in range(0, len(ids), 10000):     # half of them reported some evidence
-            await uow.session.execute(insert(EvalReport), [
-                {"year": 2026, "user_id": u, "member_name": "教师", "role": "reviewer", "territory": "",
-                 "kind": "培训", "fields": {"date": "2026-05-10", "topic": "x", "participants": 30},
-                 "status": "submitted", "submitted_at": now} for u in ids[start:start + 10000:2]])
+        for start in range(0, len(ids), 10000):  # half of them reported some evidence
+            await uow.session.execute(
+                insert(EvalReport),
+                [
+                    {
+                        "year": 2026,
+                        "user_id": u,
+                        "member_name": "教师",
+                        "role": "reviewer",
+                        "territory": "",
+                        "kind": "培训",
+                        "fields": {"date": "2026-05-10", "topic": "x", "participants": 30},
+                        "status": "submitted",
+                        "submitted_at": now,
+                    }
+                    for u in ids[start : start + 10000 : 2]
+                ],
+            )
     step = [Step(date(2026, 10, 12), date(2026, 10, 15), "T-3", "evaluation_reports")]
     t0 = time.perf_counter()
     async with bot.db.unit_of_work() as uow:
@@ -178,13 +249,16 @@ async def main_async(args) -> int:
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp())
     out = await fan_out(args, f"sqlite+aiosqlite:///{tmp / 'fanout.sqlite3'}", tmp)
-    print(f"fan-out: {out['people']} people, {out['calls']} batchSend calls ({out['first_pass_calls']} first pass, "
-          f"{out['flow_controlled_users']} users flow-controlled and sent again)")
-    print(f"  total {out['total_s']:.2f} s (job start → first call {out['plan_and_enqueue_s']:.2f} s) vs theoretical "
-          f"minimum {out['min_s']:.2f} s at {RATE} calls/s = {out['ratio']:.2f}x (target <= 1.10x)")
+    print(
+        f"fan-out: {out['people']} people, {out['calls']} batchSend calls ({out['first_pass_calls']} first pass, "
+        f"{out['flow_controlled_users']} users flow-controlled and sent again)"
+    )
+    print(
+        f"  total {out['total_s']:.2f} s (job start → first call {out['plan_and_enqueue_s']:.2f} s) vs theoretical "
+        f"minimum {out['min_s']:.2f} s at {RATE} calls/s = {out['ratio']:.2f}x (target <= 1.10x)"
+    )
     print(f"  sending alone (first call → last delivery) {out['send_s']:.2f} s = {out['send_ratio']:.2f}x")
-    print(f"  QpsLimit 403 answers {out['qps_403']} (each retried), duplicates {out['duplicates']}, "
-          f"lost {out['lost']}")
+    print(f"  QpsLimit 403 answers {out['qps_403']} (each retried), duplicates {out['duplicates']}, lost {out['lost']}")
     results = [("SQLite", f"sqlite+aiosqlite:///{tmp / 'plan.sqlite3'}", None)]
     name = None
     if args.pg:
@@ -193,8 +267,10 @@ async def main_async(args) -> int:
     try:
         for label, url, _ in results:
             p = await planning(args, url)
-            print(f"planning {label}: {p['teachers']} teachers' obligations in {p['plan_s']:.2f} s "
-                  f"({p['laggards']} laggards, {p['personal']} reminders) (target < 5 s)")
+            print(
+                f"planning {label}: {p['teachers']} teachers' obligations in {p['plan_s']:.2f} s "
+                f"({p['laggards']} laggards, {p['personal']} reminders) (target < 5 s)"
+            )
     finally:
         if name:
             await _drop_pg(args.pg, name)
@@ -206,8 +282,11 @@ def main() -> int:
     ap.add_argument("--people", type=int, default=700)
     ap.add_argument("--teachers", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=8, help="seed of the fake's flow control")
-    ap.add_argument("--pg", default=os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
-                    help="PostgreSQL server for the planning run ('' to skip)")
+    ap.add_argument(
+        "--pg",
+        default=os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+        help="PostgreSQL server for the planning run ('' to skip)",
+    )
     return asyncio.run(main_async(ap.parse_args()))
 
 

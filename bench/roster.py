@@ -16,6 +16,7 @@ gateway in this process, like the end-to-end tests):
 the dispatcher); "wall" is from the first paste sent to the last reply received.
 Targets: the province registered in < 5 s of bot time; each city's export < 1 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,7 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红文斌辉鹏宇"
-LIMIT = 4500      # characters per paste (the bot refuses messages over 5,000)
+LIMIT = 4500  # characters per paste (the bot refuses messages over 5,000)
 
 
 def person(i: int) -> str:
@@ -46,14 +47,30 @@ def city_pastes(tree, city: str, start: int) -> tuple[dict[str, list[str]], int]
     i = start
     for county in ["市本级"] + [k.name for k in tree.counties_of(city)]:
         i += 1
-        rows["admin"].append("\t".join([county, person(i), f"{city}{county}教育技术中心", "高级教师", "主任",
-                                        f"138{i:08d}", "区域平台管理员"]))
+        rows["admin"].append(
+            "\t".join(
+                [county, person(i), f"{city}{county}教育技术中心", "高级教师", "主任", f"138{i:08d}", "区域平台管理员"]
+            )
+        )
         i += 1
         rows["trainer"].append("\t".join([county, person(i), "小学", "语文", "高级教师", f"139{i:08d}", "否"]))
         for _ in range(5):
             i += 1
-            rows["reviewer"].append("\t".join([county, person(i), "初中", "数学", f"{county}第一中学", f"Zj{i:05d}",
-                                               f"137{i:08d}", "一级教师", "其他"]))
+            rows["reviewer"].append(
+                "\t".join(
+                    [
+                        county,
+                        person(i),
+                        "初中",
+                        "数学",
+                        f"{county}第一中学",
+                        f"Zj{i:05d}",
+                        f"137{i:08d}",
+                        "一级教师",
+                        "其他",
+                    ]
+                )
+            )
     pastes: dict[str, list[str]] = {}
     for role, lines in rows.items():
         chunks, cur = [], []
@@ -81,6 +98,7 @@ class _Harness:
                 return await original(msg)
             finally:
                 self.spans.append((t0, time.perf_counter()))
+
         bot.dispatcher.handle = timed
 
     async def quiet(self) -> None:
@@ -96,8 +114,12 @@ class _Harness:
             if b > end:
                 union += b - max(a, end)
                 end = b
-        return {"union": union, "sum": sum(b - a for a, b in spans), "max": max((b - a for a, b in spans), default=0.0),
-                "messages": len(spans)}
+        return {
+            "union": union,
+            "sum": sum(b - a for a, b in spans),
+            "max": max((b - a for a, b in spans), default=0.0),
+            "messages": len(spans),
+        }
 
     async def say(self, text: str, user: str, conversation: str, timeout: float = 60.0) -> str:
         sim = self.sim
@@ -107,6 +129,7 @@ class _Harness:
             conv = sim.group(conversation) if "p2p" not in conversation else sim.private(u)
             mid = sim.send_message(text, user=u, conversation=conv)
             return sim.text_of(sim.wait_reply(mid, timeout))
+
         return await asyncio.to_thread(go)
 
 
@@ -115,6 +138,7 @@ async def _create_pg(url: str) -> tuple[str, str, str]:
     import uuid
 
     import asyncpg
+
     pg_admin = url.replace("postgresql+asyncpg://", "postgresql://")
     pg_name = f"roster_bench_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(pg_admin)
@@ -125,6 +149,7 @@ async def _create_pg(url: str) -> tuple[str, str, str]:
 
 async def _drop_pg(pg_admin: str, pg_name: str) -> None:
     import asyncpg
+
     conn = await asyncpg.connect(pg_admin)
     await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     await conn.close()
@@ -135,8 +160,11 @@ async def _register(h: _Harness, args, tree, operators, db_url: str) -> bool:
     from domain.territory import Territory
     from storage.repositories.roster import RosterRepository
 
-    for cid, role in (("cid-admin-group", "管理员群"), ("cid-trainer-group", "讲师群"),
-                      ("cid-reviewer-group", "审核员群")):
+    for cid, role in (
+        ("cid-admin-group", "管理员群"),
+        ("cid-trainer-group", "讲师群"),
+        ("cid-reviewer-group", "审核员群"),
+    ):
         assert "已把本群" in await h.say(f"/绑定 {role}", "op-zj-001", cid)
     for city, u in operators.items():
         reply = await h.say(f"/授权 @{u.name} {city}", "op-zj-001", "cid-admin-group")
@@ -171,14 +199,20 @@ async def _register(h: _Harness, args, tree, operators, db_url: str) -> bool:
     province = await h.say("/名单 全省", "op-zj-001", "cid-admin-group")
 
     how = "one after another" if args.sequential else "at once"
-    print(f"registration: {people} people in {messages} pastes from {len(tree.cities)} cities {how} "
-          f"({'SQLite' if db_url.startswith('sqlite') else 'PostgreSQL'})")
-    print(f"  bot time {reg_busy['union']:.2f} s (target < 5 s) = time with at least one paste in hand; "
-          f"sum over the {reg_busy['messages']} pastes {reg_busy['sum']:.2f} s "
-          f"{'' if args.sequential else '(they overlap: 11 cities at once)'}, "
-          f"slowest paste {reg_busy['max']:.2f} s")
-    print(f"  wall {wall:.2f} s from the first paste sent to the last reply; stored {stored}; "
-          f"rows refused {len(problems)}")
+    print(
+        f"registration: {people} people in {messages} pastes from {len(tree.cities)} cities {how} "
+        f"({'SQLite' if db_url.startswith('sqlite') else 'PostgreSQL'})"
+    )
+    print(
+        f"  bot time {reg_busy['union']:.2f} s (target < 5 s) = time with at least one paste in hand; "
+        f"sum over the {reg_busy['messages']} pastes {reg_busy['sum']:.2f} s "
+        f"{'' if args.sequential else '(they overlap: 11 cities at once)'}, "
+        f"slowest paste {reg_busy['max']:.2f} s"
+    )
+    print(
+        f"  wall {wall:.2f} s from the first paste sent to the last reply; stored {stored}; "
+        f"rows refused {len(problems)}"
+    )
     print(f"  /名单 全省: {'all cities 100%' if province.count('100%') == len(tree.cities) else province[:200]}")
     return stored == people and not problems
 
@@ -191,8 +225,9 @@ async def _export(h: _Harness, tree) -> None:
     from storage.forms.roster_form import roster_form_spec, write_roster_docx, write_roster_xlsx
     from storage.repositories.roster import RosterRepository
 
-    print(f"{'city':8} {'people':>6} {'chat s':>7} {'xlsx s':>7} {'docx s':>7}"
-          "   (chat: /导出 名单, both files + links)")
+    print(
+        f"{'city':8} {'people':>6} {'chat s':>7} {'xlsx s':>7} {'docx s':>7}   (chat: /导出 名单, both files + links)"
+    )
     worst = 0.0
     for c in tree.cities:
         await h.quiet()
@@ -201,8 +236,9 @@ async def _export(h: _Harness, tree) -> None:
         chat_s = h.busy()["union"]
         assert "单聊" in reply, reply
         async with h.bot.db.unit_of_work() as uow:
-            members = await uow.repo(RosterRepository).in_territory(Territory(tree.province, c.name),
-                                                                    statuses=("active",))
+            members = await uow.repo(RosterRepository).in_territory(
+                Territory(tree.province, c.name), statuses=("active",)
+            )
         header = roster_header(c.name, "运营员", "2026-04-28")
         spec = roster_form_spec(rules=config(h.bot.services).quotas)
         t1 = time.perf_counter()
@@ -222,8 +258,10 @@ async def main_async(args) -> int:
     from simulator.server import DEFAULT_USERS, FakeDingTalk, SimUser
 
     tree = load_default_regions()
-    operators = {c.name: SimUser(f"city-op-{i:02d}", f"{c.stem}运营员", org=f"{c.name}教育技术中心")
-                 for i, c in enumerate(tree.cities, start=1)}
+    operators = {
+        c.name: SimUser(f"city-op-{i:02d}", f"{c.stem}运营员", org=f"{c.name}教育技术中心")
+        for i, c in enumerate(tree.cities, start=1)
+    }
     sim = FakeDingTalk(users=[DEFAULT_USERS[0], *operators.values()])
     sim.start_in_thread()
     tmp = tempfile.TemporaryDirectory()
@@ -231,10 +269,18 @@ async def main_async(args) -> int:
     pg_admin, pg_name = None, None
     if args.pg:
         db_url, pg_admin, pg_name = await _create_pg(args.pg)
-    settings = load_settings(database_url=db_url, bot_http_port=0, bot_data_dir=str(Path(tmp.name) / "var"),
-                             bot_link_secret="bench", bot_superadmins=["op-zj-001"], bot_handler_timeout=60.0,
-                             dingtalk_client_id=sim.client_id, dingtalk_client_secret=sim.client_secret,
-                             dingtalk_openapi_endpoint=sim.base_url, log_level="WARNING")
+    settings = load_settings(
+        database_url=db_url,
+        bot_http_port=0,
+        bot_data_dir=str(Path(tmp.name) / "var"),
+        bot_link_secret="bench",
+        bot_superadmins=["op-zj-001"],
+        bot_handler_timeout=60.0,
+        dingtalk_client_id=sim.client_id,
+        dingtalk_client_secret=sim.client_secret,
+        dingtalk_openapi_endpoint=sim.base_url,
+        log_level="WARNING",
+    )
     bot = BotApp(settings)
     await bot.start()
     h = _Harness(sim, bot)
@@ -253,14 +299,18 @@ async def main_async(args) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--pg", default="", metavar="URL",
-                    help="use a throwaway database on this PostgreSQL server (postgresql+asyncpg://user@host/db; "
-                         "db is only used to connect); default: a fresh SQLite file")
+    ap.add_argument(
+        "--pg",
+        default="",
+        metavar="URL",
+        help="use a throwaway database on this PostgreSQL server (postgresql+asyncpg://user@host/db; "
+        "db is only used to connect); default: a fresh SQLite file",
+    )
     ap.add_argument("--sequential", action="store_true", help="the cities one after another instead of at once")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("dingtalk_stream").setLevel(logging.ERROR)
-    logging.getLogger("bot.sdk").setLevel(logging.CRITICAL)     # the SDK's noise when the bench disconnects
+    logging.getLogger("bot.sdk").setLevel(logging.CRITICAL)  # the SDK's noise when the bench disconnects
     return asyncio.run(main_async(args))
 
 

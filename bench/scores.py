@@ -20,6 +20,7 @@ Targets (issue 12): ingestion >= 40% of the ceiling; /积分 p99 <= 5 ms; provin
   python3 bench/scores.py --teachers 100000 --per-teacher 100 --db sqlite postgres
   python3 bench/scores.py --teachers 20000 --per-teacher 50 --db sqlite            # 1 M events
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,6 +79,7 @@ def pct(values: list[float], p: float) -> float:
 def make_teachers(n: int, seed: int):
     from domain.regions import load_default_regions
     from domain.scores.activity import TeacherRow
+
     tree = load_default_regions()
     counties = [(c.city, c.name) for c in tree.all_counties()]
     rnd = random.Random(seed)
@@ -94,7 +96,7 @@ def make_teachers(n: int, seed: int):
 def year_batches(n_teachers: int, per_teacher: int, year: int, seed: int, batch: int):
     """Chronological batches of API-style items covering one year (deterministic)."""
     rnd = random.Random(seed)
-    weights = [rnd.paretovariate(2.0) for _ in range(n_teachers)]   # some teachers far more active
+    weights = [rnd.paretovariate(2.0) for _ in range(n_teachers)]  # some teachers far more active
     cum, acc = [], 0.0
     for w in weights:
         acc += w
@@ -119,8 +121,12 @@ def year_batches(n_teachers: int, per_teacher: int, year: int, seed: int, batch:
         base = start + timedelta(days=d)
         for t, a, s in zip(who, what, secs, strict=True):
             seq += 1
-            item = {"account": f"T{t:06d}", "action": a, "time": (base + timedelta(seconds=s)).isoformat(),
-                    "event_id": f"E{seq:09d}"}
+            item = {
+                "account": f"T{t:06d}",
+                "action": a,
+                "time": (base + timedelta(seconds=s)).isoformat(),
+                "event_id": f"E{seq:09d}",
+            }
             field = detail_of[a]
             if field:
                 th = THRESHOLD[field]
@@ -138,14 +144,16 @@ async def ceiling_insert(db, rows: list[tuple], method: str = "insert") -> float
     ``copy``: PostgreSQL COPY (its ceiling); ``insert``: a prepared INSERT executed for all rows
     (executemany; SQLite's ceiling, PostgreSQL's for information)."""
     from sqlalchemy import text
+
     t0 = time.perf_counter()
     async with db.unit_of_work() as uow:
         conn = await uow.session.connection()
         await conn.execute(text("SELECT 1"))
         raw = (await conn.get_raw_connection()).driver_connection
         if method == "copy":
-            await raw.copy_records_to_table("bench_copy", records=rows,
-                                            columns=["teacher_id", "event_key", "action", "at_epoch", "detail"])
+            await raw.copy_records_to_table(
+                "bench_copy", records=rows, columns=["teacher_id", "event_key", "action", "at_epoch", "detail"]
+            )
         elif db.dialect == "postgresql":
             await raw.executemany("INSERT INTO bench_ceiling VALUES ($1, $2, $3, $4, $5)", rows)
         else:
@@ -159,6 +167,7 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
 
     from domain.scores.activity import parse_activity
     from handlers.scores.service import ingest
+
     engine = runtime.engine
     ingest_s = ceiling_s = copy_s = 0.0
     n_events = 0
@@ -168,12 +177,19 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
         rows = []
         for it in items:
             a = parse_activity(it, actions=engine.rules.actions, tz=SH, now=now)
-            rows.append((ids[a.account], a.key, a.action, a.epoch,
-                         json.dumps(a.detail, ensure_ascii=False, sort_keys=True) if a.detail else None))
+            rows.append(
+                (
+                    ids[a.account],
+                    a.key,
+                    a.action,
+                    a.epoch,
+                    json.dumps(a.detail, ensure_ascii=False, sort_keys=True) if a.detail else None,
+                )
+            )
         if kind == "postgres":
             ceiling_s += await ceiling_insert(db, rows, "copy")
             if args.pg_insert_info:
-                copy_s += await ceiling_insert(db, rows)      # executemany, for information
+                copy_s += await ceiling_insert(db, rows)  # executemany, for information
         else:
             ceiling_s += await ceiling_insert(db, rows)
         del rows
@@ -184,15 +200,24 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
         n_events += len(items)
         if time.perf_counter() - progress > 30:
             progress = time.perf_counter()
-            print(f"  [{kind}] {n_events:,} events: ingest {n_events / ingest_s:,.0f}/s, "
-                  f"ceiling {n_events / ceiling_s:,.0f}/s, rss peak {rss_peak_mb():.0f} MB", flush=True)
+            print(
+                f"  [{kind}] {n_events:,} events: ingest {n_events / ingest_s:,.0f}/s, "
+                f"ceiling {n_events / ceiling_s:,.0f}/s, rss peak {rss_peak_mb():.0f} MB",
+                flush=True,
+            )
     gc.collect()
-    async with db.unit_of_work() as uow:       # what autovacuum / a maintenance job does after a bulk load
+    async with db.unit_of_work() as uow:  # what autovacuum / a maintenance job does after a bulk load
         await uow.session.execute(text("ANALYZE"))
-    return {"events": n_events, "ingest_rate": n_events / ingest_s, "ceiling_rate": n_events / ceiling_s,
-            "ingest_s": ingest_s, "ceiling_s": ceiling_s, "insert_rate": n_events / copy_s if copy_s else None,
-            "state_cache_mb": runtime.windows.nbytes() / 1e6, "state_cache_teachers": len(runtime.windows)}
-
+    return {
+        "events": n_events,
+        "ingest_rate": n_events / ingest_s,
+        "ceiling_rate": n_events / ceiling_s,
+        "ingest_s": ingest_s,
+        "ceiling_s": ceiling_s,
+        "insert_rate": n_events / copy_s if copy_s else None,
+        "state_cache_mb": runtime.windows.nbytes() / 1e6,
+        "state_cache_teachers": len(runtime.windows),
+    }
 
 
 async def queries(db, runtime, args) -> dict:
@@ -202,6 +227,7 @@ async def queries(db, runtime, args) -> dict:
     from handlers.scores.commands import render_score_context
     from handlers.scores.service import county_shares, ranking, score_summary
     from storage.repositories.scores import TeacherRepository
+
     out: dict = {}
     # /积分
     renderer = Renderer()
@@ -215,8 +241,7 @@ async def queries(db, runtime, args) -> dict:
             teacher = await uow.repo(TeacherRepository).by_account(account)
             period = period_of(runtime.rules, "year", today)
             summary = await score_summary(uow, runtime, teacher, period, today)
-            renderer.render("scores/score", render_score_context(teacher, summary, today,
-                                                                 show_account=True))
+            renderer.render("scores/score", render_score_context(teacher, summary, today, show_account=True))
         lat.append((time.perf_counter() - t0) * 1000)
     out.update(score_p50_ms=pct(lat, 50), score_p99_ms=pct(lat, 99))
 
@@ -251,6 +276,7 @@ async def run_one(kind: str, args) -> dict:
         url = f"sqlite+aiosqlite:///{tmp / 'scores.sqlite3'}"
     else:
         import asyncpg
+
         dbname = f"bench_scores_{uuid.uuid4().hex[:8]}"
         admin = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
         await admin.execute(f'CREATE DATABASE "{dbname}"')
@@ -259,16 +285,21 @@ async def run_one(kind: str, args) -> dict:
     await upgrade(url)
     db = Database(url)
     if kind == "sqlite":
+
         @event.listens_for(db.engine.sync_engine, "connect")
         def _cache(dbapi_conn, _rec):
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA cache_size=-{args.sqlite_cache_mb * 1024}")
             cur.close()
+
     async with db.unit_of_work() as uow:
         for table in ("bench_ceiling", "bench_copy"):
-            await uow.session.execute(text(
-                f"CREATE TABLE {table} (teacher_id INTEGER, event_key VARCHAR(160), action VARCHAR(48), "
-                "at_epoch BIGINT, detail TEXT)"))
+            await uow.session.execute(
+                text(
+                    f"CREATE TABLE {table} (teacher_id INTEGER, event_key VARCHAR(160), action VARCHAR(48), "
+                    "at_epoch BIGINT, detail TEXT)"
+                )
+            )
     runtime = ScoresRuntime()
     now = datetime(args.year + 1, 1, 1, 8, tzinfo=SH)
     out: dict = {"db": kind}
@@ -291,6 +322,7 @@ async def run_one(kind: str, args) -> dict:
         await db.dispose()
         if dbname:
             import asyncpg
+
             admin = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
             await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
             await admin.close()
@@ -304,28 +336,41 @@ def _median(runs: list[dict], key: str) -> float:
 
 
 def report(runs: list[dict]) -> None:
-    r = {k: (_median(runs, k) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
-         for k, v in runs[0].items() if v is not None}
+    r = {
+        k: (_median(runs, k) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
+        for k, v in runs[0].items()
+        if v is not None
+    }
     share = r["ingest_rate"] / r["ceiling_rate"]
     ceiling = "COPY" if r["db"] == "postgres" else "plain bulk insert (executemany)"
     print(f"\n== {r['db']} == (median of {len(runs)} run{'s' if len(runs) > 1 else ''})")
     for i, x in enumerate(runs, 1):
-        print(f"  run {i}: ingest {x['ingest_rate']:,.0f} events/s, ceiling {x['ceiling_rate']:,.0f} rows/s "
-              f"= {x['ingest_rate'] / x['ceiling_rate']:.0%}; /积分 p99 {x['score_p99_ms']:.1f} ms; "
-              f"/排行 province {x['rank_province_ms']:.0f} ms")
+        print(
+            f"  run {i}: ingest {x['ingest_rate']:,.0f} events/s, ceiling {x['ceiling_rate']:,.0f} rows/s "
+            f"= {x['ingest_rate'] / x['ceiling_rate']:.0%}; /积分 p99 {x['score_p99_ms']:.1f} ms; "
+            f"/排行 province {x['rank_province_ms']:.0f} ms"
+        )
     print(f"teachers imported in {r['teacher_import_s']:.1f} s")
-    print(f"ingestion: {r['events']:,.0f} events, {r['ingest_rate']:,.0f} events/s ({ceiling}, same rows, "
-          f"un-indexed table: {r['ceiling_rate']:,.0f} rows/s) = {share:.0%} of the ceiling  "
-          f"[target >= 40%: {'ok' if share >= 0.4 else 'MISSED'}]")
+    print(
+        f"ingestion: {r['events']:,.0f} events, {r['ingest_rate']:,.0f} events/s ({ceiling}, same rows, "
+        f"un-indexed table: {r['ceiling_rate']:,.0f} rows/s) = {share:.0%} of the ceiling  "
+        f"[target >= 40%: {'ok' if share >= 0.4 else 'MISSED'}]"
+    )
     if r.get("insert_rate"):
         print(f"  (for information: executemany INSERT of the same rows, un-indexed: {r['insert_rate']:,.0f} rows/s)")
-    print(f"/积分: p50 {r['score_p50_ms']:.1f} ms, p99 {r['score_p99_ms']:.1f} ms  "
-          f"[target p99 <= 5 ms: {'ok' if r['score_p99_ms'] <= 5 else 'MISSED'}]")
-    print(f"/排行 city: {r['rank_city_ms']:.0f} ms ({r['rank_city_counties']:.0f} counties); province: "
-          f"{r['rank_province_ms']:.0f} ms ({r['rank_province_counties']:.0f} counties)  "
-          f"[target province < 100 ms: {'ok' if r['rank_province_ms'] < 100 else 'MISSED'}]")
-    print(f"ingestion state cache: {r['state_cache_teachers']:,.0f} teachers, {r['state_cache_mb']:.1f} MB "
-          f"({r['state_cache_mb'] * 1e6 / max(1, r['state_cache_teachers']):.0f} bytes a teacher)")
+    print(
+        f"/积分: p50 {r['score_p50_ms']:.1f} ms, p99 {r['score_p99_ms']:.1f} ms  "
+        f"[target p99 <= 5 ms: {'ok' if r['score_p99_ms'] <= 5 else 'MISSED'}]"
+    )
+    print(
+        f"/排行 city: {r['rank_city_ms']:.0f} ms ({r['rank_city_counties']:.0f} counties); province: "
+        f"{r['rank_province_ms']:.0f} ms ({r['rank_province_counties']:.0f} counties)  "
+        f"[target province < 100 ms: {'ok' if r['rank_province_ms'] < 100 else 'MISSED'}]"
+    )
+    print(
+        f"ingestion state cache: {r['state_cache_teachers']:,.0f} teachers, {r['state_cache_mb']:.1f} MB "
+        f"({r['state_cache_mb'] * 1e6 / max(1, r['state_cache_teachers']):.0f} bytes a teacher)"
+    )
     size = f"; database file {r['db_mb']:.0f} MB" if "db_mb" in r else ""
     print(f"peak memory (RSS) {r['rss_peak_mb']:.0f} MB{size}")
 
@@ -342,11 +387,17 @@ def main() -> int:
     p.add_argument("--sqlite-cache-mb", type=int, default=256)
     p.add_argument("--keep", action="store_true", help="keep the SQLite file")
     p.add_argument("--runs", type=int, default=3, help="runs per database; the median is reported")
-    p.add_argument("--pg-insert-info", action="store_true",
-                   help="PostgreSQL: also time executemany into an un-indexed table (for information)")
+    p.add_argument(
+        "--pg-insert-info",
+        action="store_true",
+        help="PostgreSQL: also time executemany into an un-indexed table (for information)",
+    )
     args = p.parse_args()
-    print(f"synthetic year {args.year}: {args.teachers:,} teachers x {args.per_teacher} events "
-          f"= {args.teachers * args.per_teacher:,} events, seed {args.seed}, batches of {args.batch:,}", flush=True)
+    print(
+        f"synthetic year {args.year}: {args.teachers:,} teachers x {args.per_teacher} events "
+        f"= {args.teachers * args.per_teacher:,} events, seed {args.seed}, batches of {args.batch:,}",
+        flush=True,
+    )
     for kind in args.db:
         report([asyncio.run(run_one(kind, args)) for _ in range(args.runs)])
     return 0

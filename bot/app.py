@@ -1,4 +1,5 @@
 """Composition root: builds every part of the bot and wires them together."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,9 +44,18 @@ class BotApp:
     features' routers) replaces the commands, and tests may add routers (e.g. one whose handler raises).
     """
 
-    def __init__(self, settings: Settings, *, clock: Clock | None = None, routers: list[Router] | None = None,
-                 extra_routers: Sequence[Router] = (), migrate: bool = True, connect: bool = True,
-                 serve_http: bool = True, features: Sequence[Feature] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        routers: list[Router] | None = None,
+        extra_routers: Sequence[Router] = (),
+        migrate: bool = True,
+        connect: bool = True,
+        serve_http: bool = True,
+        features: Sequence[Feature] | None = None,
+    ):
         from handlers.features import FEATURES
         from handlers.features import routers as feature_routers
 
@@ -77,32 +87,45 @@ class BotApp:
         self.lease: Lease | None = None
         self.http_runner: web.AppRunner | None = None
         self.http_port: int | None = None
-        self.simulator_url: str | None = None     # set when run_bot.py started the local simulator
+        self.simulator_url: str | None = None  # set when run_bot.py started the local simulator
         self._stopped = asyncio.Event()
 
     def jobs(self) -> list[JobSpec]:
         from scheduler.jobs import JOBS
+
         return [*JOBS, *(job for f in self.features for job in f.jobs)]
 
     async def start(self) -> None:
         try:
             await self._start()
         except BaseException:
-            await self.stop()         # close what was opened (no "Unclosed client session")
+            await self.stop()  # close what was opened (no "Unclosed client session")
             raise
 
     async def _start(self) -> None:
         s = self.settings
         if self._migrate:
-            await migrate_at_startup(self.db.url)    # Alembic stays out of this process
-        self.http_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15, connect=5),
-                                                  connector=aiohttp.TCPConnector(limit=100))
-        self.api = DingTalkAPI(self.http_session, endpoint=s.dingtalk_openapi_endpoint,
-                               client_id=s.dingtalk_client_id, client_secret=s.dingtalk_client_secret,
-                               robot_code=s.robot_code)
-        self.outbox = OutboxWorker(self.db, self.api, self.clock, self.metrics, qps=s.dingtalk_qps,
-                                   max_attempts=s.outbox_max_attempts, stale_seconds=s.outbox_stale_seconds,
-                                   operators=tuple(s.bot_superadmins))
+            await migrate_at_startup(self.db.url)  # Alembic stays out of this process
+        self.http_session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=15, connect=5), connector=aiohttp.TCPConnector(limit=100)
+        )
+        self.api = DingTalkAPI(
+            self.http_session,
+            endpoint=s.dingtalk_openapi_endpoint,
+            client_id=s.dingtalk_client_id,
+            client_secret=s.dingtalk_client_secret,
+            robot_code=s.robot_code,
+        )
+        self.outbox = OutboxWorker(
+            self.db,
+            self.api,
+            self.clock,
+            self.metrics,
+            qps=s.dingtalk_qps,
+            max_attempts=s.outbox_max_attempts,
+            stale_seconds=s.outbox_stale_seconds,
+            operators=tuple(s.bot_superadmins),
+        )
         self.services.on_outbox = self.outbox.wake
         delivery = ReplyDelivery(self.api, self.inbox, self.outbox.wake)
         self.dispatcher = Dispatcher(self.services, self.db, delivery, self.metrics, self.inbox)
@@ -141,9 +164,13 @@ class BotApp:
         self._sweeper = asyncio.create_task(self._sweep(), name="inbox-sweeper")
         if self._connect:
             self.transport = StreamTransport(
-                client_id=s.dingtalk_client_id, client_secret=s.dingtalk_client_secret,
-                endpoint=s.dingtalk_openapi_endpoint, on_message=self._on_frame,
-                watchdog_seconds=s.bot_watchdog_seconds, on_connect=self.metrics.reconnects.inc)
+                client_id=s.dingtalk_client_id,
+                client_secret=s.dingtalk_client_secret,
+                endpoint=s.dingtalk_openapi_endpoint,
+                on_message=self._on_frame,
+                watchdog_seconds=s.bot_watchdog_seconds,
+                on_connect=self.metrics.reconnects.inc,
+            )
             await self.transport.start()
         log.info("bot started (db=%s, http=%s)", self.db.dialect, self.http_port)
 

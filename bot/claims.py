@@ -11,6 +11,7 @@ Every write of this module goes through one group committer: operations arriving
 (a burst of frames, the handled marks of read-only replies, "sent" marks after webhook
 replies) share one short transaction, so a burst costs one write, not one per message.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class _Op:
-    kind: str                                   # store | finish | sent | retry | failed
+    kind: str  # store | finish | sent | retry | failed
     msg_id: str = ""
     data: dict[str, Any] | None = None
     drafts: list[dict[str, Any]] = field(default_factory=list)
@@ -46,7 +47,7 @@ class Inbox:
         self.max_batch = max_batch
         self._ops: list[_Op] = []
         self._writer: asyncio.Task[None] | None = None
-        self.batches = 0            # transactions written (for tests and metrics)
+        self.batches = 0  # transactions written (for tests and metrics)
 
     # -- operations (each resolves when its transaction committed) -------------------------
     async def store(self, msg_id: str, data: dict[str, Any]) -> bool:
@@ -83,9 +84,9 @@ class Inbox:
         return await op.fut
 
     async def _write(self) -> None:
-        await asyncio.sleep(0)          # let the operations of this burst join the batch
+        await asyncio.sleep(0)  # let the operations of this burst join the batch
         while self._ops:
-            batch, self._ops = self._ops[:self.max_batch], self._ops[self.max_batch:]
+            batch, self._ops = self._ops[: self.max_batch], self._ops[self.max_batch :]
             try:
                 results = await self._commit(batch)
             except Exception as exc:
@@ -119,7 +120,7 @@ async def _apply(uow: UnitOfWork, batch: list[_Op], now: datetime) -> list[Any]:
     marked = await repo.mark_handled([op.msg_id for op in finishes], now)
     await uow.outbox.mark_sent_many([op.oid for op in batch if op.kind == "sent"], now)
     winners: dict[str, _Op] = {}
-    for op in finishes:                     # the same msgId twice in one batch: the first one wins
+    for op in finishes:  # the same msgId twice in one batch: the first one wins
         if op.msg_id in marked:
             winners.setdefault(op.msg_id, op)
     new_ids = iter(await uow.outbox.enqueue_many([d for op in winners.values() for d in op.drafts], now))
@@ -127,7 +128,7 @@ async def _apply(uow: UnitOfWork, batch: list[_Op], now: datetime) -> list[Any]:
     for op in batch:
         if op.kind == "store":
             results.append(op.msg_id in new)
-            new.discard(op.msg_id)          # the same msgId twice in one batch: only the first is new
+            new.discard(op.msg_id)  # the same msgId twice in one batch: only the first is new
         elif op.kind == "finish":
             if winners.get(op.msg_id) is not op:
                 results.append(None)

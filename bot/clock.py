@@ -1,4 +1,5 @@
 """Injected time. Logic asks a Clock, never ``datetime.now()``, so tests move time."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo

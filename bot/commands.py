@@ -15,6 +15,7 @@ Arguments may be given positionally or as ``键=值`` (the Chinese label or the
 English key); quoted values keep their spaces; full-width ``，：＝`` work too.
 A value that fails its converter becomes a usage reply naming the argument.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -137,14 +138,15 @@ def mention(value: str) -> str:
 
 # --- specs ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Arg:
-    label: str                      # Chinese name shown to users, accepted as key
-    key: str                        # English identifier (handler gets args[key]); accepted as key too
+    label: str  # Chinese name shown to users, accepted as key
+    key: str  # English identifier (handler gets args[key]); accepted as key too
     convert: Converter = text
     required: bool = True
     help: str = ""
-    greedy: bool = False            # takes the rest of the line (positional only)
+    greedy: bool = False  # takes the rest of the line (positional only)
     default: Any = None
     aliases: tuple[str, ...] = ()
 
@@ -179,19 +181,19 @@ class Permission:
 
 @dataclass(frozen=True)
 class CommandSpec:
-    name: str                       # Chinese name: /登记
-    alias: str                      # English alias: /register
+    name: str  # Chinese name: /登记
+    alias: str  # English alias: /register
     handler: Handler
     help: str
     args: tuple[Arg, ...] = ()
-    groups: frozenset[GroupRole] | None = None   # None: any bound group (and 1:1 chats)
+    groups: frozenset[GroupRole] | None = None  # None: any bound group (and 1:1 chats)
     chat: Chat = Chat.ANY
-    permission: Permission | None = None        # checked after parsing; refused → 无权限 naming permission.who
-    raw: bool = False               # handler parses ctx.text itself (multi-line paste, dialogue starters)
+    permission: Permission | None = None  # checked after parsing; refused → 无权限 naming permission.who
+    raw: bool = False  # handler parses ctx.text itself (multi-line paste, dialogue starters)
     examples: tuple[str, ...] = ()
     extra_aliases: tuple[str, ...] = ()
     router: str = ""
-    section: str = ""               # heading of /帮助 it is listed under (HELP_SECTIONS)
+    section: str = ""  # heading of /帮助 it is listed under (HELP_SECTIONS)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -266,27 +268,50 @@ class Router:
         self.commands: list[CommandSpec] = []
         self.dialogues: dict[str, Handler] = {}
 
-    def command(self, name: str, *, alias: str, help: str, args: Sequence[Arg] = (),
-                groups: Iterable[GroupRole] | None = None, chat: Chat = Chat.ANY,
-                permission: Permission | None = None,
-                raw: bool = False, examples: Sequence[str] = (), extra_aliases: Sequence[str] = (),
-                section: str | None = None):
+    def command(
+        self,
+        name: str,
+        *,
+        alias: str,
+        help: str,
+        args: Sequence[Arg] = (),
+        groups: Iterable[GroupRole] | None = None,
+        chat: Chat = Chat.ANY,
+        permission: Permission | None = None,
+        raw: bool = False,
+        examples: Sequence[str] = (),
+        extra_aliases: Sequence[str] = (),
+        section: str | None = None,
+    ):
         def decorate(fn: Handler) -> Handler:
-            self.commands.append(CommandSpec(
-                name=name, alias=alias, handler=fn, help=help, args=tuple(args),
-                groups=frozenset(groups) if groups is not None else None, chat=chat,
-                permission=permission, raw=raw,
-                examples=tuple(examples), extra_aliases=tuple(extra_aliases), router=self.name,
-                section=section or self.section,
-            ))
+            self.commands.append(
+                CommandSpec(
+                    name=name,
+                    alias=alias,
+                    handler=fn,
+                    help=help,
+                    args=tuple(args),
+                    groups=frozenset(groups) if groups is not None else None,
+                    chat=chat,
+                    permission=permission,
+                    raw=raw,
+                    examples=tuple(examples),
+                    extra_aliases=tuple(extra_aliases),
+                    router=self.name,
+                    section=section or self.section,
+                )
+            )
             return fn
+
         return decorate
 
     def dialogue(self, kind: str):
         """Register the step function of a dialogue kind: called with each answer."""
+
         def decorate(fn: Handler) -> Handler:
             self.dialogues[kind] = fn
             return fn
+
         return decorate
 
 
@@ -344,7 +369,7 @@ def split_command(text: str) -> tuple[str, str]:
     if not m:
         return "", ""
     name = m.group(1)
-    rest = body[m.end():]
+    rest = body[m.end() :]
     return name, rest.strip(" \t\u3000") if "\n" not in rest else rest.lstrip(" \t\u3000").rstrip()
 
 
@@ -390,7 +415,7 @@ class ParseFailure(Exception):
     arg: Arg | None
     value: str
     expected: str
-    missing: bool = False           # a required argument was not given (``expected`` is its help)
+    missing: bool = False  # a required argument was not given (``expected`` is its help)
 
 
 def parse_args(spec: CommandSpec, rest: str) -> Args:

@@ -12,6 +12,7 @@ database URL's form and where its file would go, and every file the settings
 name or the features read at start-up (roster config and its region file,
 the points rule set, the annual cycle).
 """
+
 from __future__ import annotations
 
 import os
@@ -99,8 +100,9 @@ class Settings(BaseSettings):
     reminder_urge_per_day: int = _env("REMINDER_URGE_PER_DAY", 1)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
-                                   file_secret_settings):
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ):
         toml = _TomlSource(settings_cls, os.environ.get("BOT_CONFIG_FILE"))
         # Priority: explicit arguments (tests, CLI) > environment > TOML file > defaults.
         return (init_settings, env_settings, toml)
@@ -212,8 +214,9 @@ def check_setup(settings: Settings) -> None:
     if settings.log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"bad setting BOT_LOG_LEVEL: one of {', '.join(_LOG_LEVELS)} (got {settings.log_level!r})")
     if settings.bot_public_url and not settings.bot_public_url.startswith(("http://", "https://")):
-        raise ConfigError(f"bad setting BOT_PUBLIC_URL: must start with http:// or https:// "
-                          f"(got {settings.bot_public_url!r})")
+        raise ConfigError(
+            f"bad setting BOT_PUBLIC_URL: must start with http:// or https:// (got {settings.bot_public_url!r})"
+        )
     _check_files(settings)
 
 
@@ -221,6 +224,7 @@ def database_url_problem(url: str) -> str | None:
     """Why this DATABASE_URL cannot work, or None. Looks at the file system only."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
+
     try:
         u = make_url(url)
     except (ArgumentError, ValueError) as exc:
@@ -256,6 +260,7 @@ def _check_files(settings: Settings) -> None:
     from domain.regions import RegionFileError
     from domain.roster.config import RosterConfigError, load_roster_config
     from domain.scores import RuleFileError, default_rules
+
     try:
         load_roster_config(settings.roster_config or None).load_regions()
     except (RosterConfigError, RegionFileError) as exc:
@@ -264,10 +269,13 @@ def _check_files(settings: Settings) -> None:
 
     from domain.base_schools.config import load_definitions
     from domain.review.subjects import load_subject_synonyms
-    for what, load, errors in (("rule set", default_rules, (RuleFileError,)),
-                               ("annual cycle", load_cycle, (ValueError, OSError)),
-                               ("base-school definitions", load_definitions, (ValueError, OSError)),
-                               ("subject synonyms", load_subject_synonyms, (ValueError, OSError, yaml.YAMLError))):
+
+    for what, load, errors in (
+        ("rule set", default_rules, (RuleFileError,)),
+        ("annual cycle", load_cycle, (ValueError, OSError)),
+        ("base-school definitions", load_definitions, (ValueError, OSError)),
+        ("subject synonyms", load_subject_synonyms, (ValueError, OSError, yaml.YAMLError)),
+    ):
         try:
             load()
         except errors as exc:  # the files shipped with the bot, edited by hand

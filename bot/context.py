@@ -1,4 +1,5 @@
 """What a handler gets: the message, its unit of work, time, settings and helpers."""
+
 from __future__ import annotations
 
 import re
@@ -68,7 +69,7 @@ class Memo:
 
 @dataclass(frozen=True)
 class Actor:
-    id: str                     # staff id, or senderId for people outside the organisation
+    id: str  # staff id, or senderId for people outside the organisation
     name: str
     staff_id: str | None
     is_superadmin: bool
@@ -82,7 +83,7 @@ class Services:
     clock: Clock
     renderer: Renderer
     registry: Registry
-    on_outbox: Callable[[], None] = lambda: None   # wakes the outbox worker after a commit
+    on_outbox: Callable[[], None] = lambda: None  # wakes the outbox worker after a commit
     _shared: dict[ServiceKey[Any], Any] = field(default_factory=dict)
 
     def use(self, key: ServiceKey[T]) -> T:
@@ -99,6 +100,7 @@ class Services:
 
     def download_url(self, file_id: str, expires_at: datetime) -> str:
         from bot.links import LINK_SECRET, sign_download
+
         return sign_download(self.settings.public_url, self.use(LINK_SECRET), file_id, expires_at)
 
 
@@ -109,16 +111,24 @@ class Mention:
 
 
 class Context:
-    def __init__(self, *, message: IncomingMessage, uow: UnitOfWork, services: Services,
-                 group_role: GroupRole | None, actor: Actor, dialogue: Any = None):
+    def __init__(
+        self,
+        *,
+        message: IncomingMessage,
+        uow: UnitOfWork,
+        services: Services,
+        group_role: GroupRole | None,
+        actor: Actor,
+        dialogue: Any = None,
+    ):
         self.message = message
         self.uow = uow
         self.services = services
         self.group_role = group_role
         self.actor = actor
-        self.dialogue = dialogue            # storage.repositories.core.Dialogue or None
+        self.dialogue = dialogue  # storage.repositories.core.Dialogue or None
         self.outbox_written = False
-        self.memo = Memo()                  # typed per-message memo (see MemoKey)
+        self.memo = Memo()  # typed per-message memo (see MemoKey)
 
     # -- basics -------------------------------------------------------------
     @property
@@ -151,11 +161,12 @@ class Context:
         ``@名字`` in the text: we pair them in order, skipping the bot itself.
         """
         names = re.findall(r"@([^\s@]+)", self.message.raw_text or self.message.text)
-        others = [u for u in self.message.at_users
-                  if u.dingtalk_id != self.message.chatbot_user_id or not u.dingtalk_id]
+        others = [
+            u for u in self.message.at_users if u.dingtalk_id != self.message.chatbot_user_id or not u.dingtalk_id
+        ]
         if len(others) == len(names):
-            ids = [u.staff_id for u in others]            # people outside the org have no staff id
-        else:                                           # names and entries disagree: pair the staff ids
+            ids = [u.staff_id for u in others]  # people outside the org have no staff id
+        else:  # names and entries disagree: pair the staff ids
             ids = [u.staff_id for u in others if u.staff_id]
         out = []
         for i, n in enumerate(names):
@@ -165,8 +176,9 @@ class Context:
     # -- dialogues ------------------------------------------------------------
     async def start_dialogue(self, kind: str, data: dict[str, Any]) -> None:
         ttl = timedelta(minutes=self.settings.bot_dialogue_minutes)
-        self.dialogue = await self.uow.dialogues.save(self.message.conversation_id, self.actor.id, kind, data,
-                                                      self.now(), ttl)
+        self.dialogue = await self.uow.dialogues.save(
+            self.message.conversation_id, self.actor.id, kind, data, self.now(), ttl
+        )
 
     async def update_dialogue(self, data: dict[str, Any]) -> None:
         kind = self.dialogue.kind if self.dialogue else ""
@@ -177,27 +189,61 @@ class Context:
         self.dialogue = None
 
     # -- side effects (same unit of work) --------------------------------------
-    async def audit(self, action: str, entity: str, entity_id: str, *, before: dict | None = None,
-                    after: dict | None = None, reason: str | None = None, territory: str | None = None) -> None:
-        await self.uow.audit.record(at=self.now(), actor_id=self.actor.id, actor_name=self.actor.name,
-                                    action=action, entity=entity, entity_id=entity_id, before=before,
-                                    after=after, reason=reason, territory=territory)
+    async def audit(
+        self,
+        action: str,
+        entity: str,
+        entity_id: str,
+        *,
+        before: dict | None = None,
+        after: dict | None = None,
+        reason: str | None = None,
+        territory: str | None = None,
+    ) -> None:
+        await self.uow.audit.record(
+            at=self.now(),
+            actor_id=self.actor.id,
+            actor_name=self.actor.name,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            reason=reason,
+            territory=territory,
+        )
 
     async def send_to_users(self, user_ids: Sequence[str], reply: Reply, purpose: str = "") -> None:
         """Queue a 1:1 message to people (committed with this unit of work)."""
-        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), user_ids=user_ids,
-                            reply_to_msg_id=self.message.msg_id, purpose=purpose)
+        await enqueue_reply(
+            self.uow,
+            self.services.renderer,
+            reply,
+            now=self.now(),
+            user_ids=user_ids,
+            reply_to_msg_id=self.message.msg_id,
+            purpose=purpose,
+        )
         self.outbox_written = True
 
     async def send_to_group(self, conversation_id: str, reply: Reply, purpose: str = "") -> None:
         """Queue a message to a group (committed with this unit of work)."""
-        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), conversation_id=conversation_id,
-                            reply_to_msg_id=self.message.msg_id, purpose=purpose)
+        await enqueue_reply(
+            self.uow,
+            self.services.renderer,
+            reply,
+            now=self.now(),
+            conversation_id=conversation_id,
+            reply_to_msg_id=self.message.msg_id,
+            purpose=purpose,
+        )
         self.outbox_written = True
 
-    async def download_link(self, filename: str, content_type: str, data: bytes,
-                            ttl: timedelta = timedelta(hours=24)) -> str:
+    async def download_link(
+        self, filename: str, content_type: str, data: bytes, ttl: timedelta = timedelta(hours=24)
+    ) -> str:
         """Store a generated file; return its signed link (expires after ``ttl``)."""
-        row = await self.uow.downloads.add(filename=filename, content_type=content_type, data=data,
-                                           created_by=self.actor.id, now=self.now(), ttl=ttl)
+        row = await self.uow.downloads.add(
+            filename=filename, content_type=content_type, data=data, created_by=self.actor.id, now=self.now(), ttl=ttl
+        )
         return self.services.download_url(row.id, row.expires_at)

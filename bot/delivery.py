@@ -8,6 +8,7 @@ conversation. If the process dies while holding it, the outbox takes it over aft
 ``REPLY_LEASE``. A reply whose full text is private goes to the sender's 1:1 chat by
 OpenAPI and the group gets a pointer.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,18 +27,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.delivery")
 
-WEBHOOK_TIMEOUT = 5.0        # well below storage.repositories.core.REPLY_LEASE
+WEBHOOK_TIMEOUT = 5.0  # well below storage.repositories.core.REPLY_LEASE
 
 
 @dataclass
 class Draft:
-    row: dict[str, Any]                 # OutboxRepository.enqueue keywords (without ``now``)
-    webhook_body: dict[str, Any] | None = None   # set when the row is held for the webhook
+    row: dict[str, Any]  # OutboxRepository.enqueue keywords (without ``now``)
+    webhook_body: dict[str, Any] | None = None  # set when the row is held for the webhook
 
 
 def _row(msg: IncomingMessage, rendered: Rendered, *, to_user: bool, held: bool, purpose: str) -> dict[str, Any]:
-    base: dict[str, Any] = {"msg_key": rendered.msg_key, "msg_param": rendered.msg_param, "reply_to_msg_id": msg.msg_id,
-                            "purpose": purpose, "held": held}
+    base: dict[str, Any] = {
+        "msg_key": rendered.msg_key,
+        "msg_param": rendered.msg_param,
+        "reply_to_msg_id": msg.msg_id,
+        "purpose": purpose,
+        "held": held,
+    }
     if to_user:
         return {**base, "kind": "users", "user_ids": [msg.sender_staff_id] if msg.sender_staff_id else []}
     return {**base, "kind": "group", "conversation_id": msg.conversation_id}
@@ -56,8 +62,12 @@ def reply_drafts(msg: IncomingMessage, reply: Reply | None, renderer: Renderer, 
     at = [msg.sender_staff_id] if (reply.at_sender and msg.is_group and msg.sender_staff_id) else None
     to_user = not msg.is_group
     if msg.webhook_usable(now):
-        drafts.append(Draft(_row(msg, rendered, to_user=to_user, held=True, purpose="reply"),
-                            markdown_body(rendered.title, rendered.text, at, markdown=rendered.markdown)))
+        drafts.append(
+            Draft(
+                _row(msg, rendered, to_user=to_user, held=True, purpose="reply"),
+                markdown_body(rendered.title, rendered.text, at, markdown=rendered.markdown),
+            )
+        )
     elif to_user and not msg.sender_staff_id:
         log.error("cannot reach %s (webhook expired, no staff id); msgId=%s", msg.sender_id, msg.msg_id)
     else:

@@ -8,6 +8,7 @@ back, is logged with the msgId and an error reference, and the user gets a short
 Then the reply is sent (``bot.delivery``). A crash at any instant leaves the message either
 unhandled (handled again after the restart) or handled with its reply in the outbox.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,7 +45,7 @@ log = logging.getLogger("bot.dispatcher")
 
 CANCEL_NAMES = {"取消", "cancel", "退出"}
 _ALL_TABLES = tuple(Base.metadata.tables)
-HANDLER_SLOTS = {"sqlite": 4, "postgresql": 8}     # SQLite: one connection; PostgreSQL: a pool of 10
+HANDLER_SLOTS = {"sqlite": 4, "postgresql": 8}  # SQLite: one connection; PostgreSQL: a pool of 10
 CONFIRM_NAMES = {"确认", "确定"}
 
 
@@ -56,7 +57,7 @@ class _AlreadyHandled(Exception):
 class Outcome:
     """What happened to one message (returned for tests and metrics)."""
 
-    status: str                  # ok | user_error | error | duplicate | timeout
+    status: str  # ok | user_error | error | duplicate | timeout
     reply: Reply | None
     command: str | None = None
     error_ref: str | None = None
@@ -66,8 +67,7 @@ class Outcome:
 
 
 class Dispatcher:
-    def __init__(self, services: Services, db: Database, delivery: ReplyDelivery, metrics: Metrics,
-                 inbox: Inbox):
+    def __init__(self, services: Services, db: Database, delivery: ReplyDelivery, metrics: Metrics, inbox: Inbox):
         self.services = services
         self.db = db
         self.delivery = delivery
@@ -75,7 +75,7 @@ class Dispatcher:
         self.inbox = inbox
         self.registry = services.registry
         self._tasks: set[asyncio.Task] = set()
-        self.in_flight: set[str] = set()         # msgIds being handled by this process
+        self.in_flight: set[str] = set()  # msgIds being handled by this process
         # Handlers running at once: the rest wait here, not in the connection pool's queue, so
         # the inbox's group commits (frames waiting for their ACK, "sent" marks) never queue
         # behind a whole burst of handler transactions.
@@ -127,7 +127,7 @@ class Dispatcher:
                 log.info("msgId=%s already handled", msg.msg_id)
             elif outcome.outbox_ids is not None:
                 await self.delivery.deliver(msg, outcome.drafts, outcome.outbox_ids)
-        except Exception:   # the database is gone: the message stays unhandled, handled after a restart
+        except Exception:  # the database is gone: the message stays unhandled, handled after a restart
             log.exception("could not finish msgId=%s (it stays in the inbox)", msg.msg_id)
         self.metrics.observe(outcome.status, outcome.command, time.perf_counter() - started)
         return outcome
@@ -138,16 +138,20 @@ class Dispatcher:
         mark and the reply rows together. Raises _AlreadyHandled when someone else did."""
         now = self.services.clock.now()
         async with self.db.unit_of_work() as uow:
-            actor = Actor(id=msg.sender_id, name=msg.sender_nick, staff_id=msg.sender_staff_id,
-                          is_superadmin=bool(msg.sender_staff_id)
-                          and msg.sender_staff_id in self.services.settings.bot_superadmins)
+            actor = Actor(
+                id=msg.sender_id,
+                name=msg.sender_nick,
+                staff_id=msg.sender_staff_id,
+                is_superadmin=bool(msg.sender_staff_id)
+                and msg.sender_staff_id in self.services.settings.bot_superadmins,
+            )
             ctx = Context(message=msg, uow=uow, services=self.services, group_role=None, actor=actor)
             try:
                 outcome = await self._prepare_and_route(ctx, now)
             except UserError as exc:
                 outcome = Outcome("user_error", Reply(exc.template, exc.context))
             if outcome.status != "ok":
-                await uow.rollback()     # undo whatever the handler wrote
+                await uow.rollback()  # undo whatever the handler wrote
             elif await _wrote(uow):
                 await self._commit_with_reply(uow, msg, outcome, self.services.clock.now())
         # Committed: wake the outbox if the handler queued sends.
@@ -155,8 +159,7 @@ class Dispatcher:
             self.services.on_outbox()
         return outcome
 
-    async def _commit_with_reply(self, uow: UnitOfWork, msg: IncomingMessage, outcome: Outcome,
-                                 now: datetime) -> None:
+    async def _commit_with_reply(self, uow: UnitOfWork, msg: IncomingMessage, outcome: Outcome, now: datetime) -> None:
         if not await uow.repo(InboxRepository).mark_handled([msg.msg_id], now):
             raise _AlreadyHandled(msg.msg_id)
         outcome.drafts = reply_drafts(msg, outcome.reply, self.services.renderer, now)
@@ -182,17 +185,20 @@ class Dispatcher:
                 await ctx.uow.dialogues.end(msg.conversation_id, ctx.actor.id)
                 if msg.text and command_name is None:
                     # An answer to a question asked too long ago: say so instead of "not understood".
-                    return Outcome("ok", Reply("dialogue/expired",
-                                               {"minutes": self.services.settings.bot_dialogue_minutes}))
+                    return Outcome(
+                        "ok", Reply("dialogue/expired", {"minutes": self.services.settings.bot_dialogue_minutes})
+                    )
                 dialogue = None
             ctx.dialogue = dialogue
         return await self._route(ctx)
 
     async def group_role(self, uow: UnitOfWork, conversation_id: str, now: datetime) -> GroupRole | None:
         """The role bound to a group (cached: see READ_CACHE_TTL)."""
+
         async def load() -> GroupRole | None:
             binding = await uow.groups.get(conversation_id)
             return GroupRole(binding.role) if binding else None
+
         return await self._roles.get(uow, conversation_id, load)
 
     async def _route(self, ctx: Context) -> Outcome:
@@ -203,15 +209,16 @@ class Dispatcher:
         if not is_command(text):
             word = text.strip().lower()
             if ctx.dialogue is not None:
-                if word in CANCEL_NAMES:            # a bare 取消 inside a dialogue does what it says
+                if word in CANCEL_NAMES:  # a bare 取消 inside a dialogue does what it says
                     return await self._cancel(ctx)
                 return await self._dialogue_step(ctx)
             bare = self.registry.find(text.split(maxsplit=1)[0]) if text.split() else None
             if bare is None or word in CONFIRM_NAMES:
                 return Outcome("user_error", Reply("input/not_command", {"text": text[:20]}))
-            text = "/" + text.strip()               # 帮助 without the slash: the command it names
-        elif (ctx.dialogue is not None and split_command(text)[0].lower() in CONFIRM_NAMES
-              and not split_command(text)[1]):
+            text = "/" + text.strip()  # 帮助 without the slash: the command it names
+        elif (
+            ctx.dialogue is not None and split_command(text)[0].lower() in CONFIRM_NAMES and not split_command(text)[1]
+        ):
             # /确认 inside a dialogue answers the dialogue (the form's last step), not /确认 of reports.
             ctx.message = _with_text(msg, split_command(text)[0])
             return await self._dialogue_step(ctx)
@@ -226,19 +233,43 @@ class Dispatcher:
         if spec is None:
             return Outcome("user_error", unknown_command(ctx, name))
         if not spec.allowed_in(ctx.group_role, msg.is_group):
-            return Outcome("user_error", Reply("errors/not_here", {
-                "command": spec.name, "groups": _where(spec), "bound": ctx.group_role is not None or msg.is_private}),
-                command=spec.name)
+            return Outcome(
+                "user_error",
+                Reply(
+                    "errors/not_here",
+                    {
+                        "command": spec.name,
+                        "groups": _where(spec),
+                        "bound": ctx.group_role is not None or msg.is_private,
+                    },
+                ),
+                command=spec.name,
+            )
         try:
             args = parse_args(spec, rest)
         except ParseFailure as exc:
-            return Outcome("user_error", Reply("errors/usage", {
-                "command": spec.name, "arg": exc.arg.label if exc.arg else None, "value": exc.value,
-                "expected": exc.expected, "missing": exc.missing, "usage": spec.usage,
-                "examples": list(spec.examples)}), command=spec.name)
+            return Outcome(
+                "user_error",
+                Reply(
+                    "errors/usage",
+                    {
+                        "command": spec.name,
+                        "arg": exc.arg.label if exc.arg else None,
+                        "value": exc.value,
+                        "expected": exc.expected,
+                        "missing": exc.missing,
+                        "usage": spec.usage,
+                        "examples": list(spec.examples),
+                    },
+                ),
+                command=spec.name,
+            )
         if spec.permission is not None and not await spec.permission.allows(ctx):
-            return Outcome("user_error", Reply("errors/forbidden", {
-                "command": spec.name, "who": spec.permission.who}), command=spec.name)
+            return Outcome(
+                "user_error",
+                Reply("errors/forbidden", {"command": spec.name, "who": spec.permission.who}),
+                command=spec.name,
+            )
         reply = await spec.handler(ctx, args)
         return Outcome("ok", reply, command=spec.name)
 
@@ -290,12 +321,17 @@ def unknown_command(ctx: Context, name: str) -> Reply:
     near_all = registry.suggest(name)
     near = [s for s in near_all if s.allowed_in(ctx.group_role, ctx.is_group)]
     elsewhere = [s for s in near_all if s not in near]
-    if not near_all:                    # nothing close anywhere: what is close among the usable ones
+    if not near_all:  # nothing close anywhere: what is close among the usable ones
         near = registry.suggest(name, [s for s in registry.commands if s.allowed_in(ctx.group_role, ctx.is_group)])
-    return Reply("errors/unknown_command", {
-        "name": name, "suggestions": [_brief(s) for s in near],
-        "elsewhere": [{**_brief(s), "where": _where(s)} for s in elsewhere],
-        "unbound": ctx.is_group and ctx.group_role is None})
+    return Reply(
+        "errors/unknown_command",
+        {
+            "name": name,
+            "suggestions": [_brief(s) for s in near],
+            "elsewhere": [{**_brief(s), "where": _where(s)} for s in elsewhere],
+            "unbound": ctx.is_group and ctx.group_role is None,
+        },
+    )
 
 
 def _with_text(msg: IncomingMessage, text: str) -> IncomingMessage:

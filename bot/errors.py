@@ -5,6 +5,7 @@ template for the user and rolls the unit of work back. Anything else is an
 unexpected error: logged with the msgId, the user gets a short apology with an
 error reference, never a traceback.
 """
+
 from __future__ import annotations
 
 from typing import Any

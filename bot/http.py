@@ -5,6 +5,7 @@ UTF-8, JSON or NDJSON, nesting depth), and the :func:`errors_as_json` middleware
 refusal and every unexpected error into a short Chinese JSON answer: a 4xx names the problem,
 a 500 gives an error reference that is in the log with the traceback.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,12 +25,20 @@ if TYPE_CHECKING:
 
 BOT_KEY = web.AppKey("bot", object)
 log = logging.getLogger("bot.http")
-MAX_DEPTH = 32          # JSON nesting accepted in a body (the API's items are flat objects)
+MAX_DEPTH = 32  # JSON nesting accepted in a body (the API's items are flat objects)
 
-_STATUS_TEXT = {400: "请求有误", 401: "未授权", 403: "没有权限", 404: "没有这个地址，请核对网址",
-                405: "不支持这种请求方法，请按接口说明发送", 408: "请求超时，请重试",
-                411: "请求缺少长度（Content-Length）", 413: "请求体过大，请分批发送",
-                415: "不支持这种内容类型，请发送 JSON", 429: "请求太频繁，请稍后再试"}
+_STATUS_TEXT = {
+    400: "请求有误",
+    401: "未授权",
+    403: "没有权限",
+    404: "没有这个地址，请核对网址",
+    405: "不支持这种请求方法，请按接口说明发送",
+    408: "请求超时，请重试",
+    411: "请求缺少长度（Content-Length）",
+    413: "请求体过大，请分批发送",
+    415: "不支持这种内容类型，请发送 JSON",
+    429: "请求太频繁，请稍后再试",
+}
 
 
 class BodyError(Exception):
@@ -42,8 +51,9 @@ class BodyError(Exception):
 
 
 def json_error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status,
-                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return web.json_response(
+        {"error": message, **extra}, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False)
+    )
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
@@ -59,7 +69,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
                 raise too_big
     except web.HTTPException:
         raise
-    except (ValueError, ConnectionError) as exc:      # broken chunked encoding, aborted upload
+    except (ValueError, ConnectionError) as exc:  # broken chunked encoding, aborted upload
         raise BodyError(400, "请求体读取失败（传输中断或分块编码错误），请重发") from exc
     return bytes(body)
 
@@ -148,8 +158,9 @@ def _with_headers(resp: web.Response, exc: web.HTTPException) -> web.Response:
 
 
 def make_http_app(bot: BotApp) -> web.Application:
-    app = web.Application(client_max_size=max(bot.settings.activity_max_bytes, 1024 ** 2) + 1024,
-                          middlewares=[errors_as_json])
+    app = web.Application(
+        client_max_size=max(bot.settings.activity_max_bytes, 1024**2) + 1024, middlewares=[errors_as_json]
+    )
     app[BOT_KEY] = bot
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
@@ -171,9 +182,13 @@ async def healthz(request: web.Request) -> web.Response:
         "seconds_since_frame": round(t.seconds_since_frame, 1) if t else None,
     }
     ok = db_ok and stream["connected"]
-    body = {"status": "ok" if ok else "degraded", "database": "ok" if db_ok else "down", "dingtalk": stream,
-            "simulator": bot.simulator_url}
-    for f in bot.features:                # features add their own parts (e.g. holiday data, scheduler lease)
+    body = {
+        "status": "ok" if ok else "degraded",
+        "database": "ok" if db_ok else "down",
+        "dingtalk": stream,
+        "simulator": bot.simulator_url,
+    }
+    for f in bot.features:  # features add their own parts (e.g. holiday data, scheduler lease)
         if f.health:
             body.update(f.health(bot))
     return web.json_response(body, status=200 if ok else 503)
@@ -196,17 +211,25 @@ async def download(request: web.Request) -> web.Response:
     now = bot.clock.now()
     secret = bot.services.use(LINK_SECRET)
     if not verify_download(secret, file_id, request.query.get("e", ""), request.query.get("s", ""), now):
-        return web.Response(status=404, text="链接无效或已过期（24 小时有效），请在钉钉里重新导出。",
-                            content_type="text/plain", charset="utf-8")
+        return web.Response(
+            status=404,
+            text="链接无效或已过期（24 小时有效），请在钉钉里重新导出。",
+            content_type="text/plain",
+            charset="utf-8",
+        )
     async with bot.db.unit_of_work() as uow:
         row = await uow.downloads.get_live(file_id, now)
         if row is None:
-            return web.Response(status=404, text="文件已过期，请在钉钉里重新导出。", content_type="text/plain",
-                                charset="utf-8")
+            return web.Response(
+                status=404, text="文件已过期，请在钉钉里重新导出。", content_type="text/plain", charset="utf-8"
+            )
         data, name, ctype = row.data, row.filename, row.content_type
-    return web.Response(body=data, headers={
-        "Content-Type": ctype,
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
-        "Cache-Control": "private, no-store",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return web.Response(
+        body=data,
+        headers={
+            "Content-Type": ctype,
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

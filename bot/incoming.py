@@ -1,4 +1,5 @@
 """The normalised incoming message, independent of the DingTalk SDK's classes."""
+
 from __future__ import annotations
 
 import re
@@ -10,10 +11,25 @@ from typing import Any
 MAX_TEXT_CHARS = 5000
 
 # Full-width punctuation people type on phones, mapped to what the parser expects.
-_FULLWIDTH = str.maketrans({
-    "／": "/", "，": ",", "：": ":", "＝": "=", "　": " ", "＂": '"', "＇": "'",
-    "“": '"', "”": '"', "‘": "'", "’": "'", "（": "(", "）": ")", "－": "-", "＠": "@",
-})
+_FULLWIDTH = str.maketrans(
+    {
+        "／": "/",
+        "，": ",",
+        "：": ":",
+        "＝": "=",
+        "　": " ",
+        "＂": '"',
+        "＇": "'",
+        "“": '"',
+        "”": '"',
+        "‘": "'",
+        "’": "'",
+        "（": "(",
+        "）": ")",
+        "－": "-",
+        "＠": "@",
+    }
+)
 _AT_MENTION = re.compile(r"(?:^|\s)@\S+")
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
 
@@ -31,7 +47,7 @@ def normalise_text(text: str, *, bot_names: tuple[str, ...] = ()) -> str:
     for name in bot_names:
         for prefix in (f"@{name}", f"＠{name}"):
             if stripped.startswith(prefix):
-                stripped = stripped[len(prefix):].strip(" \t\n\u00a0\u3000")
+                stripped = stripped[len(prefix) :].strip(" \t\n\u00a0\u3000")
     return stripped
 
 
@@ -55,11 +71,11 @@ class IncomingMessage:
     msg_id: str
     conversation_id: str
     is_group: bool
-    sender_id: str              # senderStaffId, or senderId for people outside the org
+    sender_id: str  # senderStaffId, or senderId for people outside the org
     sender_staff_id: str | None
     sender_nick: str
-    msgtype: str                # text | richText | picture | audio | video | file | unknownMsgType
-    text: str                   # normalised text ("" for non-text messages)
+    msgtype: str  # text | richText | picture | audio | video | file | unknownMsgType
+    text: str  # normalised text ("" for non-text messages)
     raw_text: str = ""
     conversation_title: str = ""
     session_webhook: str = ""

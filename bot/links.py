@@ -3,6 +3,7 @@
 The id is 192 random bits and the link carries an HMAC over id and expiry,
 so nothing is listable or guessable; the file row expires too.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -8,6 +8,7 @@ taken out, so user-supplied text can never change the layout nor show escapes. `
 text the bot itself built (a URL it signed, a usage line).
 Undefined variables fail (StrictUndefined), and a test renders every template.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,7 @@ from domain.masking import mask_mobile
 
 MESSAGES_DIR = Path(__file__).resolve().parent.parent / "messages"
 DEFAULT_TITLE = "服务队伍助手"
-MAX_CHARS = 6000   # DingTalk accepts ~20,000 bytes; phones need much less.
+MAX_CHARS = 6000  # DingTalk accepts ~20,000 bytes; phones need much less.
 
 # Characters with which a value could form markup in DingTalk's markdown (or the HTML its renderer
 # accepts). Whether DingTalk honours backslash escapes is not documented, so the bot never relies on
@@ -41,7 +42,7 @@ def _finalize(value: Any) -> Any:
     if isinstance(value, Markup):
         return value
     slots = _values.get()
-    if slots is None:                 # rendered outside Renderer.render (a filter's own output)
+    if slots is None:  # rendered outside Renderer.render (a filter's own output)
         return str(value)
     slots.append(str(value))
     return _SLOT.format(len(slots) - 1)
@@ -70,7 +71,7 @@ class Reply:
 class Rendered:
     title: str
     text: str
-    markdown: bool = True       # False: send as plain text (a value had markup characters)
+    markdown: bool = True  # False: send as plain text (a value had markup characters)
 
     @property
     def msg_key(self) -> str:
@@ -92,7 +93,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
-            auto_reload=False,      # templates do not change while the bot runs: no stat() per reply
+            auto_reload=False,  # templates do not change while the bot runs: no stat() per reply
         )
         self.env.filters["raw"] = lambda v: Markup(str(v))
         self.env.filters["mask"] = mask_mobile

@@ -4,6 +4,7 @@ Working days come from ``chinese_calendar`` (official holidays and the
 weekend days swapped to working days). For a year it has no data for yet,
 Monday to Friday counts, so reminders still go out.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,13 +26,17 @@ def is_workday(day: date) -> bool:
     """chinese-calendar, or an operator file domain/data/holidays/<year>.yaml; Monday–Friday otherwise."""
     global _CALENDAR
     from domain.reminders.workdays import WorkCalendar
+
     if _CALENDAR is None:
         _CALENDAR = WorkCalendar.load()
     if not _CALENDAR.has_data(day.year) and day.year not in _warned_years:
         _warned_years.add(day.year)
         logging.getLogger(__name__).warning(
             "no holiday data for %s: counting Monday-Friday as working days; add domain/data/holidays/%s.yaml "
-            "or upgrade chinese-calendar once the State Council publishes the year's holidays", day.year, day.year)
+            "or upgrade chinese-calendar once the State Council publishes the year's holidays",
+            day.year,
+            day.year,
+        )
     return _CALENDAR.is_workday(day)
 
 
@@ -66,31 +71,23 @@ class Deadline:
         due = self.due_in(today.year)
         return due if due >= today else self.due_in(today.year + 1)
 
-    def reminder_due(self, today: date) -> int | None:
-        """Working days left if today is a reminder day for this deadline, else None.
-
-        Reminders go out on working days only; a due date on a holiday gets its
-        "on the day" reminder on the last working day before it.
-        """
-        if not is_workday(today):
-            return None
-        due = self.next_due(today)
-        left = workdays_between(today, due)
-        if left in self.remind_workdays_before:
-            return left
-        return None
-
 
 def load_cycle(text: str | None = None) -> list[Deadline]:
     raw = yaml.safe_load(text if text is not None else DEFAULT_CYCLE.read_text(encoding="utf-8")) or {}
     out: list[Deadline] = []
     for i, item in enumerate(raw.get("deadlines") or [], start=1):
         try:
-            dl = Deadline(id=str(item["id"]), title=str(item["title"]), month=int(item["month"]),
-                          day=int(item["day"]), groups=tuple(item.get("groups") or GROUPS),
-                          remind_workdays_before=tuple(sorted({int(x) for x in item.get("remind_workdays_before", [0])},
-                                                              reverse=True)),
-                          action=str(item.get("action", "")))
+            dl = Deadline(
+                id=str(item["id"]),
+                title=str(item["title"]),
+                month=int(item["month"]),
+                day=int(item["day"]),
+                groups=tuple(item.get("groups") or GROUPS),
+                remind_workdays_before=tuple(
+                    sorted({int(x) for x in item.get("remind_workdays_before", [0])}, reverse=True)
+                ),
+                action=str(item.get("action", "")),
+            )
             date(2024, dl.month, dl.day)
         except (KeyError, TypeError, ValueError) as exc:
             raise CycleError(f"第 {i} 个截止日期有误：{exc}") from None

@@ -3,6 +3,7 @@
 The mask character is the full-width asterisk ``＊``: it reads as a mask on a phone and is no
 markdown, so a masked value can never turn into bold or italics whatever the renderer does.
 """
+
 from __future__ import annotations
 
 MASK_CHAR = "＊"

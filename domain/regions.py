@@ -19,6 +19,7 @@ step that finds anything:
 One hit is a match; several hits are returned as candidates so the bot can ask
 which one was meant (``鼓楼区`` exists in several cities of some provinces).
 """
+
 from __future__ import annotations
 
 import csv
@@ -58,10 +59,10 @@ class RegionLevel(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Region:
-    name: str                 # official name: 西湖区
+    name: str  # official name: 西湖区
     level: RegionLevel
     province: str
-    city: str | None = None   # the city a county belongs to (the city's own name for a city)
+    city: str | None = None  # the city a county belongs to (the city's own name for a city)
 
     @property
     def full_name(self) -> str:
@@ -96,8 +97,22 @@ class Match:
 
 _SPACES = re.compile(r"[\s\u3000\u00a0\u200b]+")
 _AUTONOMOUS = re.compile(r"^(.{2,}?)(?:[\u4e00-\u9fff]{1,4}?族)+自治(?:县|州|旗|区)$")
-_SUFFIXES = ("特别行政区", "自治区", "自治州", "自治县", "自治旗", "地区", "新区", "林区",
-             "省", "市", "区", "县", "旗", "盟")
+_SUFFIXES = (
+    "特别行政区",
+    "自治区",
+    "自治州",
+    "自治县",
+    "自治旗",
+    "地区",
+    "新区",
+    "林区",
+    "省",
+    "市",
+    "区",
+    "县",
+    "旗",
+    "盟",
+)
 
 
 def clean_name(text: str) -> str:
@@ -118,6 +133,7 @@ def name_stem(name: str) -> str:
 
 
 # --- the tree ------------------------------------------------------------------------
+
 
 @dataclass
 class RegionTree:
@@ -157,8 +173,13 @@ class RegionTree:
         return len(self.cities) + sum(len(v) for v in self._counties.values())
 
     # -- tolerant matching ------------------------------------------------------------
-    def match(self, text: str, *, city: str | None = None,
-              levels: Iterable[RegionLevel] = (RegionLevel.CITY, RegionLevel.COUNTY)) -> Match:
+    def match(
+        self,
+        text: str,
+        *,
+        city: str | None = None,
+        levels: Iterable[RegionLevel] = (RegionLevel.CITY, RegionLevel.COUNTY),
+    ) -> Match:
         """Find a city or county by a tolerant name; ``city`` restricts counties to that city.
 
         With ``city`` given, only that city (if CITY is in ``levels``) and its counties
@@ -172,7 +193,7 @@ class RegionTree:
         scope = self.city(city) if city else None
         if city and scope is None:
             return Match(text)
-        for c in ([scope] if scope else self.cities):
+        for c in [scope] if scope else self.cities:
             if RegionLevel.CITY in levels:
                 pool.append(c)
             if RegionLevel.COUNTY in levels:
@@ -192,7 +213,7 @@ class RegionTree:
         for c in cities:
             for head in (c.name, c.stem):
                 if query.startswith(head) and len(query) > len(head):
-                    rest = query[len(head):]
+                    rest = query[len(head) :]
                     for r in _match_in(rest, list(self._counties[c.name])):
                         if r not in out:
                             out.append(r)
@@ -214,6 +235,7 @@ def _match_in(query: str, pool: list[Region]) -> list[Region]:
 
 
 # --- loading ------------------------------------------------------------------------------
+
 
 def load_regions(path: str | Path) -> RegionTree:
     """Load a region file; ``.csv`` is read as CSV, anything else as YAML."""
@@ -259,15 +281,19 @@ class _Builder:
 
     def add_city(self, name: str, line: int) -> None:
         if name in self.cities:
-            raise RegionFileError(self.source, line,
-                                  f"city {name!r} appears twice (first on line {self.city_lines[name]})")
+            raise RegionFileError(
+                self.source, line, f"city {name!r} appears twice (first on line {self.city_lines[name]})"
+            )
         self.cities[name] = []
         self.city_lines[name] = line
 
     def add_county(self, city: str, name: str, line: int) -> None:
         if (city, name) in self.county_lines:
-            raise RegionFileError(self.source, line, f"county {name!r} appears twice in {city} "
-                                                     f"(first on line {self.county_lines[(city, name)]})")
+            raise RegionFileError(
+                self.source,
+                line,
+                f"county {name!r} appears twice in {city} (first on line {self.county_lines[(city, name)]})",
+            )
         if name == city:
             raise RegionFileError(self.source, line, f"county {name!r} has the name of its city")
         self.county_lines[(city, name)] = line
@@ -292,8 +318,9 @@ def regions_from_yaml(text: str, source: str = "<yaml>") -> RegionTree:
         raise RegionFileError(source, line, f"not valid YAML: {reason}") from None
     b = _Builder(source)
     if not isinstance(root, yaml.MappingNode):
-        raise RegionFileError(source, root.start_mark.line + 1 if root else 0,
-                              "expected a mapping with the keys 'province' and 'cities'")
+        raise RegionFileError(
+            source, root.start_mark.line + 1 if root else 0, "expected a mapping with the keys 'province' and 'cities'"
+        )
     top = {k.value: v for k, v in root.value if isinstance(k, yaml.ScalarNode)}
     unknown = [k for k in top if k not in ("province", "cities")]
     if unknown:
@@ -367,9 +394,11 @@ def regions_from_csv(text: str, source: str = "<csv>") -> RegionTree:
         if b.province is None:
             b.province = province
         elif province != b.province:
-            raise RegionFileError(source, lineno,
-                                  f"a second province {province!r} "
-                                  f"(the file is for {b.province!r}; one province per file)")
+            raise RegionFileError(
+                source,
+                lineno,
+                f"a second province {province!r} (the file is for {b.province!r}; one province per file)",
+            )
         city = _check_name(source, lineno, city, "city")
         if city not in b.cities:
             b.add_city(city, lineno)

@@ -12,6 +12,7 @@ appoints school admins of its county. A revocation may be made by any holder
 of a territory that strictly contains the granted one. Whoever holds a
 territory may read and change the roster inside it, and nothing outside.
 """
+
 from __future__ import annotations
 
 import enum
@@ -123,6 +124,7 @@ class Territory:
 
 # --- resolving names to territories ----------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TerritoryMatch:
     query: str
@@ -142,14 +144,16 @@ def territory_of(tree: RegionTree, region) -> Territory:
     return Territory(tree.province, region.city, region.name)
 
 
-def resolve_territory(tree: RegionTree, text: str, *, within: Territory | None = None,
-                      school: str | None = None) -> TerritoryMatch:
+def resolve_territory(
+    tree: RegionTree, text: str, *, within: Territory | None = None, school: str | None = None
+) -> TerritoryMatch:
     """``全省``/``浙江`` → the province, ``杭州`` → 杭州市, ``西湖`` → 杭州市西湖区.
 
     ``within`` restricts the search to a city (or a county's city). ``school``
     appends a school under the county found.
     """
     from domain.regions import clean_name
+
     q = clean_name(text)
     if q in ("全省", "省级", "省", "全部") or (q and q in (tree.province, tree.province_region.stem)):
         t = Territory(tree.province)
@@ -169,6 +173,7 @@ def resolve_territory(tree: RegionTree, text: str, *, within: Territory | None =
 
 # --- the authorisation chain ---------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Grant:
     """Someone holds a territory (is its operator/admin)."""
@@ -181,14 +186,15 @@ class Grant:
 @dataclass(frozen=True)
 class Decision:
     ok: bool
-    reason: str = ""        # Chinese, for the user when refused
+    reason: str = ""  # Chinese, for the user when refused
 
     def __bool__(self) -> bool:
         return self.ok
 
 
-def scopes(grants: Iterable[Grant | Territory], *, superadmin: bool = False,
-           province: str | None = None) -> list[Territory]:
+def scopes(
+    grants: Iterable[Grant | Territory], *, superadmin: bool = False, province: str | None = None
+) -> list[Territory]:
     """The territories an actor holds; a superadmin holds the province."""
     out = [g.territory if isinstance(g, Grant) else g for g in grants]
     if superadmin and province:

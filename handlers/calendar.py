@@ -1,6 +1,7 @@
 """The annual cycle: /日程 lists the deadlines and how far each obligation is done.
 
 The reminders themselves are the reminders feature's job (handlers/reminders/)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,8 +46,15 @@ def _items(services: Services, today: date, role: str | None) -> list[dict[str, 
             if role and role not in d.groups:
                 continue
             due = d.next_due(today)
-            items.append({"title": d.title, "due": f"{due.month}月{due.day}日", "days": (due - today).days,
-                          "workdays": workdays_between(today, due), "action": d.action})
+            items.append(
+                {
+                    "title": d.title,
+                    "due": f"{due.month}月{due.day}日",
+                    "days": (due - today).days,
+                    "workdays": workdays_between(today, due),
+                    "action": d.action,
+                }
+            )
         items.sort(key=lambda i: i["days"])
         memo.by_role[role] = items
     return items
@@ -58,8 +66,11 @@ async def deadlines(ctx: Context, args: Args) -> Reply:
     today = ctx.now().date()
     items = [dict(i) for i in _items(ctx.services, today, role)]
     from handlers.reminders.service import holiday_warning
-    return Reply("calendar/list", {"items": items, "progress": await _progress(ctx, role),
-                                   "holidays": holiday_warning(ctx.services, today)})
+
+    return Reply(
+        "calendar/list",
+        {"items": items, "progress": await _progress(ctx, role), "holidays": holiday_warning(ctx.services, today)},
+    )
 
 
 async def _progress(ctx: Context, role: str | None) -> list[dict]:
@@ -67,6 +78,7 @@ async def _progress(ctx: Context, role: str | None) -> list[dict]:
     from domain.reminders.planner import progress
     from handlers.reminders.done import DONE_QUERIES, subjects_for
     from handlers.reminders.service import current_due, due_text, env, obligations
+
     today = ctx.now().date()
     e = env(ctx.services)
     out = []
@@ -79,8 +91,17 @@ async def _progress(ctx: Context, role: str | None) -> list[dict]:
         subjects = await subjects_for(ctx.uow, ob, e)
         statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e)
         done, total = progress(subjects, statuses)
-        unit, done_unit = {"city": ("个市", "个"), "county": ("个县（市、区）", "个"),
-                           "member": ("人", "人")}[ob.audience.kind.value]
-        out.append({"title": ob.title, "due": due_text(due), "done": done, "total": total, "unit": unit,
-                    "done_unit": done_unit})
+        unit, done_unit = {"city": ("个市", "个"), "county": ("个县（市、区）", "个"), "member": ("人", "人")}[
+            ob.audience.kind.value
+        ]
+        out.append(
+            {
+                "title": ob.title,
+                "due": due_text(due),
+                "done": done,
+                "total": total,
+                "unit": unit,
+                "done_unit": done_unit,
+            }
+        )
     return out

@@ -5,6 +5,7 @@ every city's roster with a few gaps, the simulator's city operators granted thei
 three simulator groups bound, teachers and a term of platform activity — so /名单 全省, /积分,
 /排行 and /考核 show real-looking figures within a minute. It refuses a database with data.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from bot.commands import Args, Chat, Router
-from bot.context import Context, Services, ServiceKey
+from bot.context import Context, ServiceKey, Services
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.demo import DemoProvince, activity, build_province
@@ -25,7 +26,7 @@ from domain.roster.parsing import RawRow
 from domain.scores.activity import TeacherRow
 from domain.territory import Territory
 from handlers.permissions import SUPERADMIN
-from handlers.roster.common import config, register_rows, regions
+from handlers.roster.common import config, regions, register_rows
 from storage.db import Database, UnitOfWork
 from storage.models.roster import RosterMember, TerritoryGrant
 from storage.models.scores import ScoreTeacher
@@ -35,8 +36,11 @@ from storage.repositories.scores import TeacherRepository
 log = logging.getLogger("handlers.demo")
 router = Router("demo", section="其他")
 
-SIM_GROUPS = (("cid-admin-group", "admin", "体系管理员省群"), ("cid-trainer-group", "trainer", "省级培训师省群"),
-              ("cid-reviewer-group", "reviewer", "省级资源审核员省群"))
+SIM_GROUPS = (
+    ("cid-admin-group", "admin", "体系管理员省群"),
+    ("cid-trainer-group", "trainer", "省级培训师省群"),
+    ("cid-reviewer-group", "reviewer", "省级资源审核员省群"),
+)
 ACTOR = ("demo", "演示数据")
 DEMO_ENABLED = ServiceKey[bool]("demo.enabled", lambda _services: False)
 """True only where run_bot.py started the local simulator (or a test says so)."""
@@ -61,15 +65,29 @@ async def _has_data(uow: UnitOfWork) -> bool:
     return False
 
 
-async def _seed_roster(uow: UnitOfWork, services: Services, demo: DemoProvince, now: datetime, *, bind_groups: bool) -> tuple[int, int]:
+async def _seed_roster(
+    uow: UnitOfWork, services: Services, demo: DemoProvince, now: datetime, *, bind_groups: bool
+) -> tuple[int, int]:
     tree, cfg = regions(services), config(services)
     province = Territory(tree.province)
     saved = refused = 0
     for city in tree.cities:
-        rows = [RawRow(row=i, role=s.role, values=dict(s.values), text="", mode="kv")
-                for i, s in enumerate((s for s in demo.seats if s.city == city.name), start=1)]
-        report = await register_rows(uow, tree, cfg, rows, scope=[province], city=city.name, actor_id=ACTOR[0],
-                                     actor_name=ACTOR[1], now=now, action="roster.import")
+        rows = [
+            RawRow(row=i, role=s.role, values=dict(s.values), text="", mode="kv")
+            for i, s in enumerate((s for s in demo.seats if s.city == city.name), start=1)
+        ]
+        report = await register_rows(
+            uow,
+            tree,
+            cfg,
+            rows,
+            scope=[province],
+            city=city.name,
+            actor_id=ACTOR[0],
+            actor_name=ACTOR[1],
+            now=now,
+            action="roster.import",
+        )
         saved += len(report.saved)
         refused += len(report.rejected)
         for r in report.rejected:
@@ -90,17 +108,20 @@ async def _seed_roster(uow: UnitOfWork, services: Services, demo: DemoProvince, 
     return saved, refused
 
 
-async def seed_demo(db: Database, services: Services, now: datetime, *, bind_groups: bool,
-                    teachers_per_county: int = 20) -> DemoSummary:
+async def seed_demo(
+    db: Database, services: Services, now: datetime, *, bind_groups: bool, teachers_per_county: int = 20
+) -> DemoSummary:
     """Fill an empty database; raises NotEmpty otherwise."""
     from handlers.scores.service import ingest, runtime_of
+
     demo = build_province(regions(services), teachers_per_county=teachers_per_county)
     async with db.unit_of_work() as uow:
         if await _has_data(uow):
             raise NotEmpty
         members, refused = await _seed_roster(uow, services, demo, now, bind_groups=bind_groups)
         await uow.repo(TeacherRepository).upsert(
-            [TeacherRow(t.account, t.name, t.school, t.county, t.city) for t in demo.teachers], now)
+            [TeacherRow(t.account, t.name, t.school, t.county, t.city) for t in demo.teachers], now
+        )
     runtime = runtime_of(services)
     items = list(activity(demo, now.date(), runtime.rules.tz))
     report = await ingest(db, runtime, items, now)
@@ -111,31 +132,37 @@ async def seed_demo(db: Database, services: Services, now: datetime, *, bind_gro
 DEMO_TASKS = ServiceKey[set["asyncio.Task[None]"]]("demo.tasks", lambda _services: set())
 
 
-@router.command("演示数据", alias="demo", help="（仅模拟器）在空库里生成一个演示省份：名单、教师和一学期的平台数据",
-                chat=Chat.ANY, permission=SUPERADMIN)
+@router.command(
+    "演示数据",
+    alias="demo",
+    help="（仅模拟器）在空库里生成一个演示省份：名单、教师和一学期的平台数据",
+    chat=Chat.ANY,
+    permission=SUPERADMIN,
+)
 async def demo_command(ctx: Context, args: Args) -> Reply:
     if not ctx.services.use(DEMO_ENABLED):
         raise UserError("demo/not_simulator")
     if await _has_data(ctx.uow):
         raise UserError("demo/not_empty")
     db = ctx.uow.db
-    if db is None:                                  # pragma: no cover - every dispatcher unit of work has one
+    if db is None:  # pragma: no cover - every dispatcher unit of work has one
         raise UserError("demo/not_empty")
     # Acknowledge first, then work: generating takes seconds; the result comes as a message of its own.
     task = asyncio.get_running_loop().create_task(
-        _seed_and_tell(db, ctx.services, ctx.now(), ctx.message.conversation_id, ctx.actor.staff_id))
+        _seed_and_tell(db, ctx.services, ctx.now(), ctx.message.conversation_id, ctx.actor.staff_id)
+    )
     tasks = ctx.services.use(DEMO_TASKS)
     tasks.add(task)
     task.add_done_callback(tasks.discard)
     return Reply("demo/started", {})
 
 
-async def _seed_and_tell(db: Database, services: Services, now: datetime, conversation_id: str,
-                         staff_id: str | None) -> None:
+async def _seed_and_tell(
+    db: Database, services: Services, now: datetime, conversation_id: str, staff_id: str | None
+) -> None:
     try:
         summary = await seed_demo(db, services, now, bind_groups=True)
-        reply = Reply("demo/done", {"members": summary.members, "teachers": summary.teachers,
-                                    "events": summary.events})
+        reply = Reply("demo/done", {"members": summary.members, "teachers": summary.teachers, "events": summary.events})
     except NotEmpty:
         reply = Reply("demo/not_empty", {})
     except Exception:
@@ -144,11 +171,23 @@ async def _seed_and_tell(db: Database, services: Services, now: datetime, conver
     rendered = services.renderer.reply(reply)
     async with db.unit_of_work() as uow:
         if staff_id:
-            await uow.outbox.enqueue(kind="users", user_ids=[staff_id], msg_key=rendered.msg_key,
-                                     msg_param=rendered.msg_param, now=services.clock.now(), purpose="demo")
+            await uow.outbox.enqueue(
+                kind="users",
+                user_ids=[staff_id],
+                msg_key=rendered.msg_key,
+                msg_param=rendered.msg_param,
+                now=services.clock.now(),
+                purpose="demo",
+            )
         else:
-            await uow.outbox.enqueue(kind="group", conversation_id=conversation_id, msg_key=rendered.msg_key,
-                                     msg_param=rendered.msg_param, now=services.clock.now(), purpose="demo")
+            await uow.outbox.enqueue(
+                kind="group",
+                conversation_id=conversation_id,
+                msg_key=rendered.msg_key,
+                msg_param=rendered.msg_param,
+                now=services.clock.now(),
+                purpose="demo",
+            )
     services.on_outbox()
 
 
@@ -165,19 +204,27 @@ async def cli_demo(args: argparse.Namespace) -> int:
     from bot.replies import Renderer
     from run_bot import load_settings_or_exit
     from storage.migrate import upgrade
+
     settings = load_settings_or_exit()
     await upgrade(settings.resolved_database_url)
     clock = SystemClock(settings.tz)
     services = Services(settings=settings, clock=clock, renderer=Renderer(), registry=Registry())
     db = Database(settings.resolved_database_url)
     try:
-        summary = await seed_demo(db, services, clock.now(), bind_groups=settings.simulator_mode,
-                                  teachers_per_county=max(1, args.teachers_per_county))
+        summary = await seed_demo(
+            db,
+            services,
+            clock.now(),
+            bind_groups=settings.simulator_mode,
+            teachers_per_county=max(1, args.teachers_per_county),
+        )
     except NotEmpty:
         print("数据库里已有名单、教师或授权数据：演示数据只写入空库，未做任何改动。", file=sys.stderr)
         return 2
     finally:
         await db.dispose()
-    print(f"演示省份已生成：名单 {summary.members} 人，教师 {summary.teachers} 人，平台数据 {summary.events} 条。"
-          "启动机器人后可发 /名单 全省、/积分、/排行、/考核。")
+    print(
+        f"演示省份已生成：名单 {summary.members} 人，教师 {summary.teachers} 人，平台数据 {summary.events} 条。"
+        "启动机器人后可发 /名单 全省、/积分、/排行、/考核。"
+    )
     return 0

@@ -1,4 +1,5 @@
 """The pair of download links every form export sends: the same form as .xlsx and as .docx."""
+
 from __future__ import annotations
 
 from bot.context import Context

@@ -11,6 +11,7 @@
 Reviewer indicators read ``services.use(REVIEW_STATS)`` (a domain.evaluation.ReviewStatsProvider
 that the review-assignment work registers); without it they stay 待提交.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -65,6 +66,8 @@ INDICATORS = ServiceKey[IndicatorLibrary]("evaluation.indicators", lambda _servi
 def indicators(services: Services) -> IndicatorLibrary:
     """The 附件2 indicator sets (domain/data/evaluation), read once per bot."""
     return services.use(INDICATORS)
+
+
 """The review feature installs its provider with ``services.provide(REVIEW_STATS, ...)``."""
 
 
@@ -96,17 +99,22 @@ async def _member_of_mention(ctx: Context, access: Access, who: Mention) -> Memb
         found += [m for m in await repo.in_territory(t, statuses=("active",)) if m.name == who.name]
     found = list({m.id: m for m in found}.values())
     if not found:
-        if access.scopes and any(m.name == who.name for m in await repo.in_territory(
-                Territory(access.province), statuses=("active",))):
+        if access.scopes and any(
+            m.name == who.name for m in await repo.in_territory(Territory(access.province), statuses=("active",))
+        ):
             # On the roster, but elsewhere: say so (no seat or territory named).
-            raise UserError("evaluation/outside_territory", name=who.name,
-                            scope="、".join(t.label for t in access.scopes))
+            raise UserError(
+                "evaluation/outside_territory", name=who.name, scope="、".join(t.label for t in access.scopes)
+            )
         raise UserError("evaluation/not_member", name=who.name)
     if len(found) > 1:
         picked = _pick_seat(ctx, found) if len({m.name for m in found}) == 1 and ctx.group_role else None
         if picked is None or sum(1 for m in found if m.role == picked.role) > 1:
-            raise UserError("evaluation/ambiguous_member", name=who.name,
-                            options=[f"{m.seat_label} {m.role.label}" for m in found[:8]])
+            raise UserError(
+                "evaluation/ambiguous_member",
+                name=who.name,
+                options=[f"{m.seat_label} {m.role.label}" for m in found[:8]],
+            )
         return picked
     return found[0]
 
@@ -130,8 +138,9 @@ async def _points_share(ctx: Context, m: Member, year: int) -> PointsShare | Non
     await runtime.refresh(ctx.uow)
     iset = indicators(ctx.services).for_year(year)
     start, _end = runtime.rules.year_bounds(year)
-    shares = await county_shares(ctx.uow, runtime, start, iset.min_points, city=m.territory.city,
-                                 county=m.territory.county)
+    shares = await county_shares(
+        ctx.uow, runtime, start, iset.min_points, city=m.territory.city, county=m.territory.county
+    )
     total = sum(s.total for s in shares)
     if not total:
         return None
@@ -156,48 +165,98 @@ def _checklist_view(iset, items, role: str) -> list[dict[str, Any]]:
         how = ""
         if it.state != ACHIEVED and it.indicator.source == "reported":
             how = "；".join(iset.kinds[k].usage for k in it.indicator.kinds)
-        out.append({"mark": STATE_MARK[it.state], "state": it.state, "title": it.indicator.title,
-                    "number": it.indicator.number, "source": it.source, "evidence": list(it.evidence),
-                    "note": it.note, "how": how})
+        out.append(
+            {
+                "mark": STATE_MARK[it.state],
+                "state": it.state,
+                "title": it.indicator.title,
+                "number": it.indicator.number,
+                "source": it.source,
+                "evidence": list(it.evidence),
+                "note": it.note,
+                "how": how,
+            }
+        )
     return out
 
 
 # ── /报告 ──
-@router.command("报告", alias="report", help="报告考核材料（培训、参训、文章等），由市级确认",
-                args=[Arg("类型", "kind", help="培训、参训、文章、课程、资源、数据、场景、安全、建议"),
-                      Arg("内容", "fields", required=False, greedy=True, help="按类型填写，如 日期 主题 人数")],
-                permission=TEAM_MEMBER,
-                examples=("/报告 培训 2026-05-10 平台应用培训 45", "/报告 文章 https://example.cn/a/1 2300",
-                          "/报告 参训 2026-04-20 省级讲师培训"))
+@router.command(
+    "报告",
+    alias="report",
+    help="报告考核材料（培训、参训、文章等），由市级确认",
+    args=[
+        Arg("类型", "kind", help="培训、参训、文章、课程、资源、数据、场景、安全、建议"),
+        Arg("内容", "fields", required=False, greedy=True, help="按类型填写，如 日期 主题 人数"),
+    ],
+    permission=TEAM_MEMBER,
+    examples=(
+        "/报告 培训 2026-05-10 平台应用培训 45",
+        "/报告 文章 https://example.cn/a/1 2300",
+        "/报告 参训 2026-04-20 省级讲师培训",
+    ),
+)
 async def report(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     seat = _pick_seat(ctx, access.seats)
-    assert seat is not None   # TEAM_MEMBER: the sender holds a seat
+    assert seat is not None  # TEAM_MEMBER: the sender holds a seat
     today = ctx.now().date()
     iset = indicators(ctx.services).for_year(today.year)
     kind = kinds_matching(iset, seat.role.value, args.value("kind", str))
     if kind is None:
-        return Reply("evaluation/kinds", {"word": args.value("kind", str), "role": seat.role.label,
-                                          "kinds": [k.usage for k in iset.kinds_for(seat.role.value)]})
+        return Reply(
+            "evaluation/kinds",
+            {
+                "word": args.value("kind", str),
+                "role": seat.role.label,
+                "kinds": [k.usage for k in iset.kinds_for(seat.role.value)],
+            },
+        )
     try:
         fields = parse_report(kind, (args.optional("fields", str) or "").split(), today)
     except ReportError as exc:
         return Reply("evaluation/report_error", {"reason": exc.reason, "usage": kind.usage})
     year = _year_of(fields, today)
     repo = ctx.uow.repo(EvaluationRepository)
-    stored = await repo.add_report(year=year, user_id=ctx.actor.id, member_name=seat.name, role=seat.role.value,
-                                   territory=seat.territory.path, kind=kind.word, fields=fields, now=ctx.now())
-    await ctx.audit("evaluation.report", "eval_report", str(stored.id), after=stored.fields | {"kind": kind.word},
-                    territory=seat.territory.path)
+    stored = await repo.add_report(
+        year=year,
+        user_id=ctx.actor.id,
+        member_name=seat.name,
+        role=seat.role.value,
+        territory=seat.territory.path,
+        kind=kind.word,
+        fields=fields,
+        now=ctx.now(),
+    )
+    await ctx.audit(
+        "evaluation.report",
+        "eval_report",
+        str(stored.id),
+        after=stored.fields | {"kind": kind.word},
+        territory=seat.territory.path,
+    )
     city = seat.territory.city_territory
-    assert city is not None   # a seat is in a city
+    assert city is not None  # a seat is in a city
     operators = [g.user_id for g in await ctx.uow.repo(GrantRepository).holders(city)]
     if operators:
-        await ctx.send_to_users(operators, Reply("evaluation/notify_new", {
-            "id": stored.id, "name": seat.name, "seat": seat.seat_label, "role": seat.role.label,
-            "evidence": describe_report(kind, fields)}), purpose=f"eval-report:{stored.id}")
-    return Reply("evaluation/reported", {"id": stored.id, "evidence": describe_report(kind, fields), "year": year,
-                                         "notified": bool(operators)})
+        await ctx.send_to_users(
+            operators,
+            Reply(
+                "evaluation/notify_new",
+                {
+                    "id": stored.id,
+                    "name": seat.name,
+                    "seat": seat.seat_label,
+                    "role": seat.role.label,
+                    "evidence": describe_report(kind, fields),
+                },
+            ),
+            purpose=f"eval-report:{stored.id}",
+        )
+    return Reply(
+        "evaluation/reported",
+        {"id": stored.id, "evidence": describe_report(kind, fields), "year": year, "notified": bool(operators)},
+    )
 
 
 # ── the city operator: /待确认, /确认, /退回 ──
@@ -209,60 +268,112 @@ async def _decidable(ctx: Context, report_id: int) -> StoredReport:
     if not access.operates(r.city):
         raise UserError("evaluation/not_your_city", id=report_id, city=r.city or "")
     if r.status != SUBMITTED:
-        raise UserError("evaluation/already_decided", id=report_id,
-                        status="已确认" if r.status == CONFIRMED else "已退回")
+        raise UserError(
+            "evaluation/already_decided", id=report_id, status="已确认" if r.status == CONFIRMED else "已退回"
+        )
     return r
 
 
-@router.command("待确认", section="审批与管理", alias="toconfirm", help="列出本市待确认的考核材料",
-                permission=CITY_OPERATOR)
+@router.command(
+    "待确认", section="审批与管理", alias="toconfirm", help="列出本市待确认的考核材料", permission=CITY_OPERATOR
+)
 async def pending_reports(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     items = await ctx.uow.repo(EvaluationRepository).pending(access.operator_cities(), access.province)
     iset = indicators(ctx.services).for_year(ctx.now().year)
-    return Reply("evaluation/pending", {"items": [
-        {"id": r.id, "name": r.member_name, "role": ROLE_NAMES.get(r.role, r.role),
-         "place": Territory.from_path(r.territory).label,
-         "evidence": describe_report(iset.kinds[r.kind], r.fields) if r.kind in iset.kinds else r.kind}
-        for r in items]})
+    return Reply(
+        "evaluation/pending",
+        {
+            "items": [
+                {
+                    "id": r.id,
+                    "name": r.member_name,
+                    "role": ROLE_NAMES.get(r.role, r.role),
+                    "place": Territory.from_path(r.territory).label,
+                    "evidence": describe_report(iset.kinds[r.kind], r.fields) if r.kind in iset.kinds else r.kind,
+                }
+                for r in items
+            ]
+        },
+    )
 
 
-@router.command("确认", section="审批与管理", alias="confirm", help="确认一条考核材料",
-                args=[Arg("编号", "id", positive_int, help="/待确认 列出的编号")],
-                permission=CITY_OPERATOR, examples=("/确认 12",))
+@router.command(
+    "确认",
+    section="审批与管理",
+    alias="confirm",
+    help="确认一条考核材料",
+    args=[Arg("编号", "id", positive_int, help="/待确认 列出的编号")],
+    permission=CITY_OPERATOR,
+    examples=("/确认 12",),
+)
 async def confirm(ctx: Context, args: Args) -> Reply:
     r = await _decidable(ctx, args.value("id", int))
     done = await ctx.uow.repo(EvaluationRepository).decide(r.id, confirm=True, by=ctx.actor.id, now=ctx.now())
-    assert done is not None   # _decidable found it
-    await ctx.audit("evaluation.confirm", "eval_report", str(r.id), before={"status": r.status},
-                    after={"status": done.status}, territory=r.territory)
-    await ctx.send_to_users([r.user_id], Reply("evaluation/notify_decided", {
-        "id": r.id, "confirmed": True, "reason": "", "kind": r.kind}), purpose=f"eval-decided:{r.id}")
+    assert done is not None  # _decidable found it
+    await ctx.audit(
+        "evaluation.confirm",
+        "eval_report",
+        str(r.id),
+        before={"status": r.status},
+        after={"status": done.status},
+        territory=r.territory,
+    )
+    await ctx.send_to_users(
+        [r.user_id],
+        Reply("evaluation/notify_decided", {"id": r.id, "confirmed": True, "reason": "", "kind": r.kind}),
+        purpose=f"eval-decided:{r.id}",
+    )
     return Reply("evaluation/decided", {"id": r.id, "name": r.member_name, "confirmed": True, "reason": ""})
 
 
-@router.command("退回", section="审批与管理", alias="decline", help="退回一条考核材料，须写原因",
-                args=[Arg("编号", "id", positive_int, help="/待确认 列出的编号"),
-                      Arg("原因", "reason", text, greedy=True, help="退回原因，如 缺少培训通知")],
-                permission=CITY_OPERATOR, examples=("/退回 12 缺少培训通知",))
+@router.command(
+    "退回",
+    section="审批与管理",
+    alias="decline",
+    help="退回一条考核材料，须写原因",
+    args=[
+        Arg("编号", "id", positive_int, help="/待确认 列出的编号"),
+        Arg("原因", "reason", text, greedy=True, help="退回原因，如 缺少培训通知"),
+    ],
+    permission=CITY_OPERATOR,
+    examples=("/退回 12 缺少培训通知",),
+)
 async def decline(ctx: Context, args: Args) -> Reply:
     r = await _decidable(ctx, args.value("id", int))
     reason = args.value("reason", str).strip()[:200]
-    done = await ctx.uow.repo(EvaluationRepository).decide(r.id, confirm=False, by=ctx.actor.id, now=ctx.now(),
-                                                           reason=reason)
-    assert done is not None   # _decidable found it
-    await ctx.audit("evaluation.reject", "eval_report", str(r.id), before={"status": r.status},
-                    after={"status": done.status}, reason=reason, territory=r.territory)
-    await ctx.send_to_users([r.user_id], Reply("evaluation/notify_decided", {
-        "id": r.id, "confirmed": False, "reason": reason, "kind": r.kind}), purpose=f"eval-decided:{r.id}")
+    done = await ctx.uow.repo(EvaluationRepository).decide(
+        r.id, confirm=False, by=ctx.actor.id, now=ctx.now(), reason=reason
+    )
+    assert done is not None  # _decidable found it
+    await ctx.audit(
+        "evaluation.reject",
+        "eval_report",
+        str(r.id),
+        before={"status": r.status},
+        after={"status": done.status},
+        reason=reason,
+        territory=r.territory,
+    )
+    await ctx.send_to_users(
+        [r.user_id],
+        Reply("evaluation/notify_decided", {"id": r.id, "confirmed": False, "reason": reason, "kind": r.kind}),
+        purpose=f"eval-decided:{r.id}",
+    )
     return Reply("evaluation/decided", {"id": r.id, "name": r.member_name, "confirmed": False, "reason": reason})
 
 
 # ── /考核 ──
-@router.command("考核", alias="eval", help="查看年度考核清单（附件2）：达成、未达成、待提交",
-                args=[Arg("对象", "who", required=False, help="@某人；不填为本人"),
-                      Arg("年份", "year", integer, required=False, help="如 2026，不填为今年")],
-                examples=("/考核", "/考核 @李明", "/考核 @李明 2026"))
+@router.command(
+    "考核",
+    alias="eval",
+    help="查看年度考核清单（附件2）：达成、未达成、待提交",
+    args=[
+        Arg("对象", "who", required=False, help="@某人；不填为本人"),
+        Arg("年份", "year", integer, required=False, help="如 2026，不填为今年"),
+    ],
+    examples=("/考核", "/考核 @李明", "/考核 @李明 2026"),
+)
 async def evaluate(ctx: Context, args: Args) -> Reply:
     access = await access_of(ctx)
     today = ctx.now().date()
@@ -286,25 +397,45 @@ async def evaluate(ctx: Context, args: Args) -> Reply:
     iset = indicators(ctx.services).for_year(year)
     items = await member_checklist(ctx, seat, year)
     counts = {s: sum(1 for i in items if i.state == s) for s in (ACHIEVED, NOT_ACHIEVED, PENDING)}
-    return Reply("evaluation/checklist", {
-        "name": seat.name, "role": seat.role.label, "seat": seat.seat_label, "year": year,
-        "items": _checklist_view(iset, items, seat.role.value), "achieved": counts[ACHIEVED],
-        "missed": counts[NOT_ACHIEVED], "pending": counts[PENDING], "mine": seat.user_id == ctx.actor.id,
-        "deadline": f"{iset.report_deadline[0]}月{iset.report_deadline[1]}日",
-        "closed": today > iset.deadline(year), "next_year": max(year, today.year) + 1})
+    return Reply(
+        "evaluation/checklist",
+        {
+            "name": seat.name,
+            "role": seat.role.label,
+            "seat": seat.seat_label,
+            "year": year,
+            "items": _checklist_view(iset, items, seat.role.value),
+            "achieved": counts[ACHIEVED],
+            "missed": counts[NOT_ACHIEVED],
+            "pending": counts[PENDING],
+            "mine": seat.user_id == ctx.actor.id,
+            "deadline": f"{iset.report_deadline[0]}月{iset.report_deadline[1]}日",
+            "closed": today > iset.deadline(year),
+            "next_year": max(year, today.year) + 1,
+        },
+    )
 
 
 # ── 附件3: /推荐, /撤回推荐, /导出 推荐表 ──
 async def form_row(ctx: Context, m: Member, note: str, year: int) -> dict[str, Any]:
     """The 附件3 columns of a member (county, name, … as in storage.forms.recommendation_form.KEYS)."""
     v = m.values
-    row: dict[str, Any] = {"role": m.role.value, "county": m.county_label, "name": m.name,
-                           "mobile": v.get("mobile", ""), "note": note}
+    row: dict[str, Any] = {
+        "role": m.role.value,
+        "county": m.county_label,
+        "name": m.name,
+        "mobile": v.get("mobile", ""),
+        "note": note,
+    }
     if m.role is Role.ADMIN:
         row.update(org=v.get("org", ""), title=v.get("title", ""), post=v.get("post", ""))
     else:
-        row.update(stage=v.get("stage", ""), subject=v.get("subject", ""),
-                   school=v.get("school", "") or v.get("org", ""), title_post=v.get("title_post", ""))
+        row.update(
+            stage=v.get("stage", ""),
+            subject=v.get("subject", ""),
+            school=v.get("school", "") or v.get("org", ""),
+            title_post=v.get("title_post", ""),
+        )
     if m.role is Role.TRAINER:
         url = ""
         for r in await ctx.uow.repo(EvaluationRepository).reports_of(m.user_id or "", year, "trainer"):
@@ -314,11 +445,14 @@ async def form_row(ctx: Context, m: Member, note: str, year: int) -> dict[str, A
     return row
 
 
-@router.command("推荐", alias="recommend", help="推荐优秀工作者（附件3），可写备注",
-                args=[Arg("对象", "who", help="@某人、姓名或 /名单 里的编号"),
-                      Arg("备注", "note", required=False, greedy=True)],
-                permission=CITY_OPERATOR,
-                examples=("/推荐 @李明 组织培训12场，覆盖教师900人", "/推荐 12 组织培训12场"))
+@router.command(
+    "推荐",
+    alias="recommend",
+    help="推荐优秀工作者（附件3），可写备注",
+    args=[Arg("对象", "who", help="@某人、姓名或 /名单 里的编号"), Arg("备注", "note", required=False, greedy=True)],
+    permission=CITY_OPERATOR,
+    examples=("/推荐 @李明 组织培训12场，覆盖教师900人", "/推荐 12 组织培训12场"),
+)
 async def recommend(ctx: Context, args: Args) -> Reply:
     seat = await _operated_seat(ctx, args)
     year = ctx.now().year
@@ -327,21 +461,48 @@ async def recommend(ctx: Context, args: Args) -> Reply:
         return Reply("evaluation/already_recommended", {"name": seat.name, "year": year})
     note = (args.optional("note", str) or "").strip()[:200]
     row = await form_row(ctx, seat, note, year)
-    rec = await repo.recommend(year=year, user_id=recommendee(seat), member_name=seat.name, role=seat.role.value,
-                               city=seat.territory.city or "", territory=seat.territory.path, note=note, row=row,
-                               by=ctx.actor.id, now=ctx.now())
-    await ctx.audit("evaluation.recommend", "recommendation", str(rec.id), after={"member": seat.id, "note": note},
-                    territory=seat.territory.path)
+    rec = await repo.recommend(
+        year=year,
+        user_id=recommendee(seat),
+        member_name=seat.name,
+        role=seat.role.value,
+        city=seat.territory.city or "",
+        territory=seat.territory.path,
+        note=note,
+        row=row,
+        by=ctx.actor.id,
+        now=ctx.now(),
+    )
+    await ctx.audit(
+        "evaluation.recommend",
+        "recommendation",
+        str(rec.id),
+        after={"member": seat.id, "note": note},
+        territory=seat.territory.path,
+    )
     items = await member_checklist(ctx, seat, year)
-    return Reply("evaluation/recommended", {
-        "name": seat.name, "role": seat.role.label, "seat": seat.seat_label, "year": year,
-        "count": len(await repo.recommendations(rec.city, year)),
-        "achieved": sum(1 for i in items if i.state == ACHIEVED), "total": len(items)})
+    return Reply(
+        "evaluation/recommended",
+        {
+            "name": seat.name,
+            "role": seat.role.label,
+            "seat": seat.seat_label,
+            "year": year,
+            "count": len(await repo.recommendations(rec.city, year)),
+            "achieved": sum(1 for i in items if i.state == ACHIEVED),
+            "total": len(items),
+        },
+    )
 
 
-@router.command("撤回推荐", alias="unrecommend", help="撤回对某人的推荐",
-                args=[Arg("对象", "who", help="@某人、姓名或 /名单 里的编号")],
-                permission=CITY_OPERATOR, examples=("/撤回推荐 @李明", "/撤回推荐 12"))
+@router.command(
+    "撤回推荐",
+    alias="unrecommend",
+    help="撤回对某人的推荐",
+    args=[Arg("对象", "who", help="@某人、姓名或 /名单 里的编号")],
+    permission=CITY_OPERATOR,
+    examples=("/撤回推荐 @李明", "/撤回推荐 12"),
+)
 async def unrecommend(ctx: Context, args: Args) -> Reply:
     seat = await _operated_seat(ctx, args)
     year = ctx.now().year
@@ -350,8 +511,9 @@ async def unrecommend(ctx: Context, args: Args) -> Reply:
     if rec is None:
         return Reply("evaluation/not_recommended", {"name": seat.name, "year": year})
     await repo.withdraw(rec.id, by=ctx.actor.id, now=ctx.now())
-    await ctx.audit("evaluation.unrecommend", "recommendation", str(rec.id), before={"note": rec.note},
-                    territory=rec.territory)
+    await ctx.audit(
+        "evaluation.unrecommend", "recommendation", str(rec.id), before={"note": rec.note}, territory=rec.territory
+    )
     return Reply("evaluation/withdrawn", {"name": seat.name, "year": year})
 
 
@@ -386,10 +548,11 @@ def recommendation_deadline(services: Services, today: date) -> tuple[date, str]
     """The 附件3 deadline from the annual cycle (domain/data/annual_cycle.yaml, id recommendation)."""
     from domain.calendar import deadline
     from handlers.calendar import ANNUAL_CYCLE
+
     cycle = services.use(ANNUAL_CYCLE)
     try:
         d = deadline(cycle, "recommendation").due_in(today.year)
-    except KeyError:                 # the cycle file has no recommendation entry: the notice's date
+    except KeyError:  # the cycle file has no recommendation entry: the notice's date
         d = date(today.year, 10, 31)
     return d, f"{d.month}月{d.day}日"
 
@@ -400,6 +563,7 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
     cities = access.operator_cities()
     if where:
         from handlers.roster.views import resolve_where
+
         t, _ = resolve_where(tree, where, access.scopes)
         city = t.city
     elif cities and len(cities) == 1:
@@ -417,26 +581,42 @@ async def export_recommendations(ctx: Context, where: str | None) -> Reply:
     rows = []
     for rec in recs:
         if rec.user_id.startswith(MEMBER_KEY):
-            one = await roster.get(int(rec.user_id[len(MEMBER_KEY):]))
+            one = await roster.get(int(rec.user_id[len(MEMBER_KEY) :]))
             seats = [one] if one is not None and one.status.value == "active" else []
         else:
-            seats = [m for m in await roster.of_user(rec.user_id)
-                     if m.role.value == rec.role and m.status.value == "active"]
+            seats = [
+                m for m in await roster.of_user(rec.user_id) if m.role.value == rec.role and m.status.value == "active"
+            ]
         rows.append(await form_row(ctx, seats[0], rec.note, year) if seats else dict(rec.row))
     order = {c.name: i for i, c in enumerate(tree.counties_of(city))}
-    rows.sort(key=lambda r: (r["role"] != "admin", r["role"] != "trainer", r["county"] != "市本级",
-                             order.get(r["county"], 999), r["name"]))
+    rows.sort(
+        key=lambda r: (
+            r["role"] != "admin",
+            r["role"] != "trainer",
+            r["county"] != "市本级",
+            order.get(r["county"], 999),
+            r["name"],
+        )
+    )
     _due, deadline_text = recommendation_deadline(ctx.services, today)
     header = await form_header(ctx, city)
     xlsx = await asyncio.to_thread(write_recommendation_xlsx, rows, header, deadline=deadline_text)
     docx = await asyncio.to_thread(write_recommendation_docx, rows, header, deadline=deadline_text)
     links = await form_links(ctx, f"{city}-附件3", xlsx, docx)
-    await ctx.audit("evaluation.export", "recommendation_export", f"{access.province}/{city}",
-                    after={"count": len(rows), "year": year}, territory=f"{access.province}/{city}")
-    return Reply("evaluation/exported", {"city": city, "year": year, "count": len(rows), "links": links,
-                                         "deadline": deadline_text}, private=True)
+    await ctx.audit(
+        "evaluation.export",
+        "recommendation_export",
+        f"{access.province}/{city}",
+        after={"count": len(rows), "year": year},
+        territory=f"{access.province}/{city}",
+    )
+    return Reply(
+        "evaluation/exported",
+        {"city": city, "year": year, "count": len(rows), "links": links, "deadline": deadline_text},
+        private=True,
+    )
 
 
-EXPORTS = [ExportKind("推荐表", ("recommendation", "附件3", "推荐"), "优秀工作者推荐表（附件3）",
-                      export_recommendations)]
-
+EXPORTS = [
+    ExportKind("推荐表", ("recommendation", "附件3", "推荐"), "优秀工作者推荐表（附件3）", export_recommendations)
+]

@@ -1,4 +1,5 @@
 """What a feature declares: its routers, jobs, export kinds and hooks, as data (see handlers/features.py)."""
+
 from __future__ import annotations
 
 import argparse
@@ -50,4 +51,4 @@ class Feature:
     setup_http: Callable[[web.Application, BotApp], None] | None = None
     register_cli: Callable[[Subparsers], None] | None = None
     on_startup: Callable[[BotApp], Awaitable[None]] | None = None
-    health: Callable[[BotApp], dict[str, Any]] | None = None     # parts added to /healthz
+    health: Callable[[BotApp], dict[str, Any]] | None = None  # parts added to /healthz

@@ -2,6 +2,7 @@
 
 The order is the order of /帮助 within a section, of the jobs and of the start-up hooks.
 """
+
 from __future__ import annotations
 
 from bot.commands import Router
@@ -19,17 +20,38 @@ FEATURES: tuple[Feature, ...] = (
     Feature("demo", routers=[demo.router], register_cli=demo.register_cli),
     Feature("evaluation", routers=[evaluation.router]),
     # /导出 belongs to the roster; its kinds are listed in the order /导出 names them (附件3 comes from evaluation)
-    Feature("roster", routers=[members.router, form.router, approvals.router, export.router, grants.router,
-                                views.router, submission.router],
-            exports=[*export.EXPORTS, *evaluation.EXPORTS, *review_reports.EXPORTS], register_cli=export.register_cli,
-            on_startup=export.on_startup),
+    Feature(
+        "roster",
+        routers=[
+            members.router,
+            form.router,
+            approvals.router,
+            export.router,
+            grants.router,
+            views.router,
+            submission.router,
+        ],
+        exports=[*export.EXPORTS, *evaluation.EXPORTS, *review_reports.EXPORTS],
+        register_cli=export.register_cli,
+        on_startup=export.on_startup,
+    ),
     Feature("scores", routers=[scores.router], setup_http=scores.setup_http, register_cli=scores_cli.register),
     review,
-    Feature("base_schools", routers=[base_schools.router], jobs=base_schools.JOBS, exports=base_schools.EXPORTS,
-            register_cli=base_schools.register_cli),
+    Feature(
+        "base_schools",
+        routers=[base_schools.router],
+        jobs=base_schools.JOBS,
+        exports=base_schools.EXPORTS,
+        register_cli=base_schools.register_cli,
+    ),
     # after roster and scores: its /帮助 lines come last in 审批与管理; its job runs the reminders of every feature
-    Feature("reminders", routers=[reminders.router], jobs=reminders.JOBS, on_startup=reminders.on_startup,
-            health=reminders.health),
+    Feature(
+        "reminders",
+        routers=[reminders.router],
+        jobs=reminders.JOBS,
+        on_startup=reminders.on_startup,
+        health=reminders.health,
+    ),
 )
 
 

@@ -8,6 +8,7 @@ who may (shown in refusals and in /帮助). Declare a command with one of these:
 To add one, write its check here (read the actor's territories with ``held(ctx)`` or their
 access with ``access_of(ctx)``; both are memoised per message) and name it in capitals.
 """
+
 from __future__ import annotations
 
 from bot.commands import Permission
@@ -59,6 +60,7 @@ async def _province_operator(ctx: Context) -> bool:
 
 async def _reviewer(ctx: Context) -> bool:
     from domain.roster import Role
+
     return any(s.role is Role.REVIEWER for s in (await access_of(ctx)).seats)
 
 
@@ -82,6 +84,7 @@ REMINDER_OPERATOR = Permission("省、市、县级管理员", _reminder_operator
 
 async def _base_school_lead(ctx: Context) -> bool:
     from storage.repositories.base_schools import BaseSchoolRepository
+
     return await ctx.uow.repo(BaseSchoolRepository).is_lead(ctx.actor.id)
 
 

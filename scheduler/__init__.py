@@ -5,6 +5,7 @@ an async function ``fn(job_ctx)``. The runner gives each run its own unit of
 work and commits when the function returns, like the dispatcher does for a
 message. Feature modules add jobs by defining ``JOBS = [JobSpec(...)]``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,22 +37,22 @@ class JobContext:
 
     async def send_to_users(self, user_ids: Sequence[str], reply: Reply, purpose: str = "") -> None:
         """Queue a 1:1 message to people (committed when the job returns)."""
-        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), user_ids=user_ids,
-                            purpose=purpose)
+        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), user_ids=user_ids, purpose=purpose)
 
     async def send_to_group(self, conversation_id: str, reply: Reply, purpose: str = "") -> None:
         """Queue a message to a group (committed when the job returns)."""
-        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), conversation_id=conversation_id,
-                            purpose=purpose)
+        await enqueue_reply(
+            self.uow, self.services.renderer, reply, now=self.now(), conversation_id=conversation_id, purpose=purpose
+        )
 
 
 @dataclass(frozen=True)
 class JobSpec:
     id: str
     description: str
-    cron: dict[str, Any]                 # CronTrigger fields: {"hour": 9, "minute": 0} …
+    cron: dict[str, Any]  # CronTrigger fields: {"hour": 9, "minute": 0} …
     fn: Callable[[JobContext], Awaitable[Any]] = field(compare=False)
-    catch_up: bool = False               # also run when this instance becomes the leader (after downtime)
+    catch_up: bool = False  # also run when this instance becomes the leader (after downtime)
 
 
 class JobRunner:
@@ -79,8 +80,16 @@ class Scheduler:
         self.jobs = {j.id: j for j in jobs}
         self._aps = AsyncIOScheduler(timezone=timezone)
         for job in jobs:
-            self._aps.add_job(self._fire, CronTrigger(timezone=timezone, **job.cron), args=[job.id], id=job.id,
-                              name=job.description, coalesce=True, misfire_grace_time=3600, max_instances=1)
+            self._aps.add_job(
+                self._fire,
+                CronTrigger(timezone=timezone, **job.cron),
+                args=[job.id],
+                id=job.id,
+                name=job.description,
+                coalesce=True,
+                misfire_grace_time=3600,
+                max_instances=1,
+            )
 
     @property
     def is_leader(self) -> bool:

@@ -1,4 +1,5 @@
 """Runtime housekeeping jobs."""
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -7,6 +7,7 @@ conditional UPDATE, so two instances never hold it at once, on PostgreSQL and SQ
 Lease times are wall-clock time of this machine (``SystemClock``), not the bot's business clock,
 so a test that moves business time does not expire leases.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,16 @@ log = logging.getLogger("bot.scheduler.lease")
 
 
 class Lease:
-    def __init__(self, db: Database, *, name: str = "scheduler", ttl: float = 30.0, clock: Clock | None = None,
-                 holder: str | None = None, on_gain: Callable[[], Awaitable[None]] | None = None):
+    def __init__(
+        self,
+        db: Database,
+        *,
+        name: str = "scheduler",
+        ttl: float = 30.0,
+        clock: Clock | None = None,
+        holder: str | None = None,
+        on_gain: Callable[[], Awaitable[None]] | None = None,
+    ):
         self.db = db
         self.name = name
         self.ttl = timedelta(seconds=ttl)
@@ -44,14 +53,20 @@ class Lease:
         now: datetime = self.clock.now()
         async with self.db.unit_of_work() as uow:
             s = uow.session
-            await s.execute(insert_ignore(s, SchedulerLease, [
-                {"name": self.name, "holder": "", "expires_at": now - timedelta(seconds=1)}]))
+            await s.execute(
+                insert_ignore(
+                    s, SchedulerLease, [{"name": self.name, "holder": "", "expires_at": now - timedelta(seconds=1)}]
+                )
+            )
             res = await s.execute(
                 update(SchedulerLease)
-                .where(SchedulerLease.name == self.name,
-                       or_(SchedulerLease.holder == self.holder, SchedulerLease.expires_at < now))
+                .where(
+                    SchedulerLease.name == self.name,
+                    or_(SchedulerLease.holder == self.holder, SchedulerLease.expires_at < now),
+                )
                 .values(holder=self.holder, expires_at=now + self.ttl)
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)
+            )
             got = getattr(res, "rowcount", 0) == 1
         was, self.leader = self.leader, got
         if got and not was:
@@ -71,8 +86,10 @@ class Lease:
         self.leader = False
         async with self.db.unit_of_work() as uow:
             await uow.session.execute(
-                update(SchedulerLease).where(SchedulerLease.name == self.name, SchedulerLease.holder == self.holder)
-                .values(expires_at=self.clock.now() - timedelta(seconds=1)))
+                update(SchedulerLease)
+                .where(SchedulerLease.name == self.name, SchedulerLease.holder == self.holder)
+                .values(expires_at=self.clock.now() - timedelta(seconds=1))
+            )
 
     async def _loop(self) -> None:
         period = self.ttl.total_seconds() / 3

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepare a machine for the test suite: the package with its test extras, Debian's chromium
 # (the chat-page test), the local PostgreSQL. The README's test command (and .ci/run) is
-#   bash scripts/test-env.sh && python3 -m pytest
+#   bash scripts/test-env.sh && bash scripts/lint.sh && python3 -m pytest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

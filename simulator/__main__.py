@@ -6,6 +6,7 @@
 Point a bot at it with client id/secret ``sim-client-id`` / ``sim-client-secret`` and
 ``DINGTALK_OPENAPI_ENDPOINT=http://127.0.0.1:8790``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,26 +22,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8790, help="listen port (default 8790)")
     parser.add_argument("--client-id", default="sim-client-id")
     parser.add_argument("--client-secret", default="sim-client-secret")
-    parser.add_argument("--ping-interval", type=float, default=None,
-                        help="push a SYSTEM ping every N seconds (default: off)")
+    parser.add_argument(
+        "--ping-interval", type=float, default=None, help="push a SYSTEM ping every N seconds (default: off)"
+    )
     parser.add_argument("--echo", action="store_true", help="also run the echo bot against it")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
     from simulator.server import FakeDingTalk
-    sim = FakeDingTalk(host=args.host, port=args.port, client_id=args.client_id, client_secret=args.client_secret,
-                       ping_interval=args.ping_interval)
+
+    sim = FakeDingTalk(
+        host=args.host,
+        port=args.port,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        ping_interval=args.ping_interval,
+    )
     sim.start_in_thread()
     echo = None
     if args.echo:
         from simulator.echo_bot import EchoBot
+
         echo = EchoBot().run_in_thread(sim.base_url, sim.client_id, sim.client_secret)
     print(f"钉钉机器人模拟器已启动。聊天页：{sim.base_url}/", flush=True)
-    print(f"Fake DingTalk at {sim.base_url}  (client id {sim.client_id!r}, secret {sim.client_secret!r}); "
-          f"chat page {sim.base_url}/  — Ctrl-C to stop", flush=True)
+    print(
+        f"Fake DingTalk at {sim.base_url}  (client id {sim.client_id!r}, secret {sim.client_secret!r}); "
+        f"chat page {sim.base_url}/  — Ctrl-C to stop",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:

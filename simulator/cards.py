@@ -54,6 +54,7 @@ conversation; answers the oldest unanswered message there, like ``oto_send``), `
 (the conversation the card was first delivered to). Payload: ``{"outTrackId", "body",
 "cardParamMap"}`` (the public map after the call; ``conversations`` for updates).
 """
+
 from __future__ import annotations
 
 import json
@@ -90,9 +91,9 @@ class CardInstance:
     template_id: str
     params: dict[str, str]
     private: dict[str, dict[str, str]] = field(default_factory=dict)
-    space_models: frozenset[str] = frozenset()        # IM_ROBOT / IM_GROUP it may be delivered to
+    space_models: frozenset[str] = frozenset()  # IM_ROBOT / IM_GROUP it may be delivered to
     conversations: list[str] = field(default_factory=list)
-    callback_type: str = "STREAM"          # "" (no callbacks) | STREAM | HTTP
+    callback_type: str = "STREAM"  # "" (no callbacks) | STREAM | HTTP
 
     def view(self, staff_id: str | None = None) -> dict[str, str]:
         return {**self.params, **(self.private.get(staff_id or "", {}))}
@@ -100,8 +101,8 @@ class CardInstance:
 
 @dataclass(frozen=True)
 class Space:
-    kind: str                  # IM_ROBOT | IM_GROUP
-    target: str                # staff id | conversation id
+    kind: str  # IM_ROBOT | IM_GROUP
+    target: str  # staff id | conversation id
 
     @property
     def conversation_id(self) -> str:
@@ -160,8 +161,7 @@ def card_view(params: dict[str, str]) -> dict[str, Any]:
             rows.append(row)
         if not row["status"]:
             row["buttons"].append({"id": b["id"], "text": b["text"], "params": b.get("params") or {}})
-    return {"title": params.get("title", ""), "markdown": params.get("markdown", ""), "status": status,
-            "rows": rows}
+    return {"title": params.get("title", ""), "markdown": params.get("markdown", ""), "status": status, "rows": rows}
 
 
 def visible_buttons(params: dict[str, str]) -> list[dict[str, Any]]:
@@ -184,8 +184,9 @@ def _param_map(obj: Any, where: str) -> dict[str, str]:
     pm = obj["cardParamMap"]
     bad = [k for k, v in pm.items() if not isinstance(v, str)]
     if bad:
-        raise CardError("invalidParameter.cardParamMap.invalid",
-                        f"cardParamMap 的值必须是字符串：{', '.join(map(str, bad))}")
+        raise CardError(
+            "invalidParameter.cardParamMap.invalid", f"cardParamMap 的值必须是字符串：{', '.join(map(str, bad))}"
+        )
     return dict(pm)
 
 
@@ -219,8 +220,9 @@ class Cards:
         r = app.router
         r.add_post("/v1.0/card/instances", self._endpoint("card_create", self._create))
         r.add_post("/v1.0/card/instances/deliver", self._endpoint("card_deliver", self._deliver))
-        r.add_post("/v1.0/card/instances/createAndDeliver",
-                   self._endpoint("card_create_and_deliver", self._create_and_deliver))
+        r.add_post(
+            "/v1.0/card/instances/createAndDeliver", self._endpoint("card_create_and_deliver", self._create_and_deliver)
+        )
         r.add_put("/v1.0/card/instances", self._endpoint("card_update", self._update))
 
     def card(self, out_track_id: str) -> CardInstance:
@@ -249,6 +251,7 @@ class Cards:
             except CardError as exc:
                 return self.sim.openapi.bad_request(api, exc.code, exc.message, body)
             return web.json_response(answer)
+
         return handler
 
     # ----------------------------------------------------------------- create, deliver, update
@@ -264,15 +267,16 @@ class Cards:
         callback = body.get("callbackType", "")
         if callback not in ("STREAM", "HTTP", ""):
             raise CardError("invalidParameter.callbackType.invalid", "callbackType 只能是 STREAM 或 HTTP")
-        models = frozenset(kind for kind, key in (("IM_ROBOT", "imRobotOpenSpaceModel"),
-                                                  ("IM_GROUP", "imGroupOpenSpaceModel"))
-                           if isinstance(body.get(key), dict))
+        models = frozenset(
+            kind
+            for kind, key in (("IM_ROBOT", "imRobotOpenSpaceModel"), ("IM_GROUP", "imGroupOpenSpaceModel"))
+            if isinstance(body.get(key), dict)
+        )
         return CardInstance(track, template, params, private, models, callback_type=str(callback))
 
     def _store(self, inst: CardInstance, body: dict[str, Any]) -> None:
         self._cards[inst.out_track_id] = inst
-        self.book.add("card_create", {"outTrackId": inst.out_track_id, "body": body,
-                                      "cardParamMap": dict(inst.params)})
+        self.book.add("card_create", {"outTrackId": inst.out_track_id, "body": body, "cardParamMap": dict(inst.params)})
 
     def _create(self, body: dict[str, Any]) -> dict[str, Any]:
         inst = self._new_instance(body)
@@ -285,9 +289,11 @@ class Cards:
         for part in filter(None, (p.strip() for p in raw.split(";"))):
             kind, _, target = part.removeprefix(SPACE_PREFIX).partition(".")
             if not part.startswith(SPACE_PREFIX) or kind not in ("IM_ROBOT", "IM_GROUP") or not target:
-                raise CardError("invalidParameter.openSpaceId.invalid",
-                                f"openSpaceId {part!r} 应为 dtv1.card//IM_ROBOT.<userId> 或 "
-                                "dtv1.card//IM_GROUP.<openConversationId>")
+                raise CardError(
+                    "invalidParameter.openSpaceId.invalid",
+                    f"openSpaceId {part!r} 应为 dtv1.card//IM_ROBOT.<userId> 或 "
+                    "dtv1.card//IM_GROUP.<openConversationId>",
+                )
             spaces.append(self._check_space(Space(kind, target), body, inst))
         if not spaces:
             raise CardError("invalidParameter.openSpaceId.missing", "openSpaceId 不能为空")
@@ -296,21 +302,26 @@ class Cards:
     def _check_space(self, space: Space, body: dict[str, Any], inst: CardInstance) -> Space:
         if space.kind not in inst.space_models:
             needed = "imRobotOpenSpaceModel" if space.kind == "IM_ROBOT" else "imGroupOpenSpaceModel"
-            raise CardError("invalidParameter.openSpace.notSupported",
-                            f"卡片创建时没有 {needed}，不能投放到 {space.kind}")
+            raise CardError(
+                "invalidParameter.openSpace.notSupported", f"卡片创建时没有 {needed}，不能投放到 {space.kind}"
+            )
         if space.kind == "IM_ROBOT":
             model = body.get("imRobotOpenDeliverModel")
             if not isinstance(model, dict) or model.get("spaceType", "IM_ROBOT") != "IM_ROBOT":
-                raise CardError("invalidParameter.imRobotOpenDeliverModel.invalid",
-                                "投放到单聊需要 imRobotOpenDeliverModel: {spaceType: IM_ROBOT}")
+                raise CardError(
+                    "invalidParameter.imRobotOpenDeliverModel.invalid",
+                    "投放到单聊需要 imRobotOpenDeliverModel: {spaceType: IM_ROBOT}",
+                )
             user = self.sim.directory.user_or_none(space.target)
             if user is None or user.external:
                 raise CardError("invalidParameter.openSpaceId.invalid", f"用户 {space.target!r} 不存在或不在组织内")
         else:
             model = body.get("imGroupOpenDeliverModel")
             if not isinstance(model, dict) or model.get("robotCode") != self.sim.robot_code:
-                raise CardError("invalidParameter.imGroupOpenDeliverModel.invalid",
-                                "投放到群需要 imGroupOpenDeliverModel.robotCode（机器人的 robotCode）")
+                raise CardError(
+                    "invalidParameter.imGroupOpenDeliverModel.invalid",
+                    "投放到群需要 imGroupOpenDeliverModel.robotCode（机器人的 robotCode）",
+                )
             if not self.sim.directory.has_group(space.target):
                 raise CardError("invalid.openConversationId", f"群 {space.target!r} 不存在或机器人不在群内")
         return space
@@ -322,9 +333,17 @@ class Cards:
             if cid not in inst.conversations:
                 inst.conversations.append(cid)
             msg_id = self.book.attribute([cid])
-            self.book.add("card_deliver", {"outTrackId": inst.out_track_id, "body": body,
-                                           "cardParamMap": dict(inst.params), "spaceType": space.kind},
-                          conversation_id=cid, msg_id=msg_id)
+            self.book.add(
+                "card_deliver",
+                {
+                    "outTrackId": inst.out_track_id,
+                    "body": body,
+                    "cardParamMap": dict(inst.params),
+                    "spaceType": space.kind,
+                },
+                conversation_id=cid,
+                msg_id=msg_id,
+            )
             if space.kind == "IM_ROBOT":
                 self.sim.openapi.delivered([space.target])
             else:
@@ -341,10 +360,12 @@ class Cards:
 
     def _create_and_deliver(self, body: dict[str, Any]) -> dict[str, Any]:
         inst = self._new_instance(body)
-        spaces = self._spaces(body, inst)          # checked before anything is stored
+        spaces = self._spaces(body, inst)  # checked before anything is stored
         self._store(inst, body)
-        return {"success": True, "result": {"outTrackId": inst.out_track_id,
-                                            "deliverResults": self._put_in(inst, spaces, body)}}
+        return {
+            "success": True,
+            "result": {"outTrackId": inst.out_track_id, "deliverResults": self._put_in(inst, spaces, body)},
+        }
 
     def _update(self, body: dict[str, Any]) -> dict[str, Any]:
         track = _str_field(body, "outTrackId")
@@ -355,40 +376,62 @@ class Cards:
             raise CardError("invalidParameter.cardData.missing", "cardData 和 privateData 不能都为空")
         raw_options = body.get("cardUpdateOptions")
         options: dict[str, Any] = raw_options if isinstance(raw_options, dict) else {}
-        self._apply(inst, body.get("cardData"), body.get("privateData"),
-                    by_key=bool(options.get("updateCardDataByKey")),
-                    private_by_key=bool(options.get("updatePrivateDataByKey")))
+        self._apply(
+            inst,
+            body.get("cardData"),
+            body.get("privateData"),
+            by_key=bool(options.get("updateCardDataByKey")),
+            private_by_key=bool(options.get("updatePrivateDataByKey")),
+        )
         msg_id = self.book.attribute(inst.conversations)
         self._record_update(inst, body, msg_id)
         return {"success": True, "result": True}
 
-    def _apply(self, inst: CardInstance, card_data: Any, private_data: Any, *, by_key: bool,
-               private_by_key: bool) -> None:
+    def _apply(
+        self, inst: CardInstance, card_data: Any, private_data: Any, *, by_key: bool, private_by_key: bool
+    ) -> None:
         """Check everything, then change the card (never half-applied)."""
         params = inst.params
         if card_data is not None:
             new = _param_map(card_data, "cardData")
             params = {**inst.params, **new} if by_key else new
             check_template(params)
-        private = {uid: ({**inst.private.get(uid, {}), **m} if private_by_key else m)
-                   for uid, m in _private_maps(private_data).items()}
+        private = {
+            uid: ({**inst.private.get(uid, {}), **m} if private_by_key else m)
+            for uid, m in _private_maps(private_data).items()
+        }
         for m in private.values():
             check_template({**params, **m})
         inst.params = params
         inst.private.update(private)
 
-    def _record_update(self, inst: CardInstance, body: Any, msg_id: str | None,
-                       conversation_id: str | None = None) -> Record:
+    def _record_update(
+        self, inst: CardInstance, body: Any, msg_id: str | None, conversation_id: str | None = None
+    ) -> Record:
         first = inst.conversations[0] if inst.conversations else None
-        return self.book.add("card_update", {"outTrackId": inst.out_track_id, "body": body,
-                                             "cardParamMap": dict(inst.params),
-                                             "conversations": list(inst.conversations)},
-                             conversation_id=conversation_id or first, msg_id=msg_id)
+        return self.book.add(
+            "card_update",
+            {
+                "outTrackId": inst.out_track_id,
+                "body": body,
+                "cardParamMap": dict(inst.params),
+                "conversations": list(inst.conversations),
+            },
+            conversation_id=conversation_id or first,
+            msg_id=msg_id,
+        )
 
     # ----------------------------------------------------------------- button presses
 
-    def prepare_press(self, out_track_id: str, staff_id: str, action_id: str, params: dict[str, Any] | None,
-                      conversation_id: str | None, force: bool) -> tuple[dict[str, Any], str, str]:
+    def prepare_press(
+        self,
+        out_track_id: str,
+        staff_id: str,
+        action_id: str,
+        params: dict[str, Any] | None,
+        conversation_id: str | None,
+        force: bool,
+    ) -> tuple[dict[str, Any], str, str]:
         """(callback data, conversation id, msg id) of a press; ValueError/KeyError when impossible."""
         inst = self.card(out_track_id)
         user = self.sim.directory.user(staff_id)
@@ -396,34 +439,58 @@ class Cards:
             convs = list(inst.conversations)
             view = inst.view(user.staff_id)
         own = f"{P2P_PREFIX}{user.staff_id}"
-        cid = conversation_id or (own if own in convs else next((c for c in convs
-                                                                 if not c.startswith(P2P_PREFIX)), None))
+        cid = conversation_id or (
+            own if own in convs else next((c for c in convs if not c.startswith(P2P_PREFIX)), None)
+        )
         if cid is None or cid not in convs or (cid.startswith(P2P_PREFIX) and cid != own):
-            raise ValueError(f"card {out_track_id!r} is not in a conversation {user.name} sees "
-                             f"(delivered to {convs})")
+            raise ValueError(f"card {out_track_id!r} is not in a conversation {user.name} sees (delivered to {convs})")
         if inst.callback_type != "STREAM":
-            raise ValueError(f"card {out_track_id!r} was created with callbackType {inst.callback_type!r}: "
-                             "button presses reach the stream only with callbackType STREAM")
+            raise ValueError(
+                f"card {out_track_id!r} was created with callbackType {inst.callback_type!r}: "
+                "button presses reach the stream only with callbackType STREAM"
+            )
         button = next((b for b in visible_buttons(view) if b["id"] == action_id), None)
         if button is None and not force:
-            raise ValueError(f"card {out_track_id!r} shows no button {action_id!r} to {user.staff_id}: "
-                             f"{[b['id'] for b in visible_buttons(view)]}")
+            raise ValueError(
+                f"card {out_track_id!r} shows no button {action_id!r} to {user.staff_id}: "
+                f"{[b['id'] for b in visible_buttons(view)]}"
+            )
         sent = params if params is not None else (button or {}).get("params", {})
-        data = {"outTrackId": out_track_id, "corpId": self.sim.corp_id, "userId": user.staff_id,
-                "type": "actionCallback", "spaceType": "IM_ROBOT" if cid.startswith(P2P_PREFIX) else "IM_GROUP",
-                "spaceId": cid, "userIdType": 1,
-                "content": json.dumps({"cardPrivateData": {"actionIds": [action_id], "params": sent}},
-                                      ensure_ascii=False),
-                "extension": "{}"}
+        data = {
+            "outTrackId": out_track_id,
+            "corpId": self.sim.corp_id,
+            "userId": user.staff_id,
+            "type": "actionCallback",
+            "spaceType": "IM_ROBOT" if cid.startswith(P2P_PREFIX) else "IM_GROUP",
+            "spaceId": cid,
+            "userIdType": 1,
+            "content": json.dumps({"cardPrivateData": {"actionIds": [action_id], "params": sent}}, ensure_ascii=False),
+            "extension": "{}",
+        }
         return data, cid, code("cb-")
 
-    async def press(self, out_track_id: str, staff_id: str, action_id: str, params: dict[str, Any] | None = None,
-                    *, conversation_id: str | None = None, force: bool = False, wait: float | None = None) -> str:
+    async def press(
+        self,
+        out_track_id: str,
+        staff_id: str,
+        action_id: str,
+        params: dict[str, Any] | None = None,
+        *,
+        conversation_id: str | None = None,
+        force: bool = False,
+        wait: float | None = None,
+    ) -> str:
         data, cid, msg_id = self.prepare_press(out_track_id, staff_id, action_id, params, conversation_id, force)
         frame = self.sim.gateway.callback_frame(CARD_CALLBACK_TOPIC, data)
-        await self.sim.gateway.push(frame, wait=wait, kind="card_callback", record_payload=data,
-                                    msg_id=msg_id, conversation_id=cid,
-                                    on_ack=lambda rec: self._on_ack(out_track_id, msg_id, cid, rec))
+        await self.sim.gateway.push(
+            frame,
+            wait=wait,
+            kind="card_callback",
+            record_payload=data,
+            msg_id=msg_id,
+            conversation_id=cid,
+            on_ack=lambda rec: self._on_ack(out_track_id, msg_id, cid, rec),
+        )
         return msg_id
 
     def _on_ack(self, out_track_id: str, msg_id: str, cid: str, ack: Record) -> None:
@@ -439,11 +506,19 @@ class Cards:
         inst = self.card(out_track_id)
         with self.book.cond:
             try:
-                self._apply(inst, response.get("cardData"), response.get("privateData"), by_key=True,
-                            private_by_key=True)
+                self._apply(
+                    inst, response.get("cardData"), response.get("privateData"), by_key=True, private_by_key=True
+                )
             except CardError as exc:
-                self.book.add("rejected", {"api": "card_callback_ack", "status": 400,
-                                           "error": {"code": exc.code, "message": exc.message},
-                                           "request": response}, msg_id=msg_id)
+                self.book.add(
+                    "rejected",
+                    {
+                        "api": "card_callback_ack",
+                        "status": 400,
+                        "error": {"code": exc.code, "message": exc.message},
+                        "request": response,
+                    },
+                    msg_id=msg_id,
+                )
                 return
             self._record_update(inst, {"source": "callback_ack", "response": response}, msg_id, cid)

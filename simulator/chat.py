@@ -4,6 +4,7 @@ A message is a CALLBACK frame on ``/v1.0/im/bot/messages/get`` whose ``data`` is
 sends (protocol notes §8). Each message gets its own session webhook (``/robot/sendBySession``,
 valid ~90 min); an accepted POST to it is a ``webhook_reply`` record answering that message.
 """
+
 from __future__ import annotations
 
 import base64
@@ -22,8 +23,8 @@ if TYPE_CHECKING:
     from simulator.server import FakeDingTalk
 
 BOT_MESSAGE_TOPIC = "/v1.0/im/bot/messages/get"
-WEBHOOK_TTL_MS = 90 * 60 * 1000          # sessionWebhookExpiredTime = createAt + ~90 min
-WEBHOOK_MAX_BYTES = 20000                 # "message too long, exceed 20000 bytes"
+WEBHOOK_TTL_MS = 90 * 60 * 1000  # sessionWebhookExpiredTime = createAt + ~90 min
+WEBHOOK_MAX_BYTES = 20000  # "message too long, exceed 20000 bytes"
 
 
 def code(prefix: str = "") -> str:
@@ -66,12 +67,21 @@ class ChatMessages:
         else:
             conv = conversation
         if conv.is_group:
-            d.add_group(conv)       # an ad-hoc group becomes known (for groupMessages/send)
+            d.add_group(conv)  # an ad-hoc group becomes known (for groupMessages/send)
         return u, conv
 
-    def prepare(self, text: str, *, user: SimUser | str, conversation: SimConversation | str,
-                msg_id: str | None = None, msgtype: str = "text", content: Any = None,
-                webhook_expired: bool = False, redeliver_same_message_id: bool = False) -> Prepared:
+    def prepare(
+        self,
+        text: str,
+        *,
+        user: SimUser | str,
+        conversation: SimConversation | str,
+        msg_id: str | None = None,
+        msgtype: str = "text",
+        content: Any = None,
+        webhook_expired: bool = False,
+        redeliver_same_message_id: bool = False,
+    ) -> Prepared:
         u, conv = self.resolve(user, conversation)
         if redeliver_same_message_id and msg_id:
             with self.book.cond:
@@ -92,27 +102,34 @@ class ChatMessages:
         prepared = Prepared(msg_id, frame, data, conv, u)
         with self.book.cond:
             self._frames_by_msg_id[msg_id] = prepared
-            while len(self._frames_by_msg_id) > 10000:      # only needed for redelivery of recent ones
+            while len(self._frames_by_msg_id) > 10000:  # only needed for redelivery of recent ones
                 del self._frames_by_msg_id[next(iter(self._frames_by_msg_id))]
         return prepared
 
-    def _message_data(self, text: str, u: SimUser, conv: SimConversation, msg_id: str,
-                      webhook_expired: bool) -> dict[str, Any]:
+    def _message_data(
+        self, text: str, u: SimUser, conv: SimConversation, msg_id: str, webhook_expired: bool
+    ) -> dict[str, Any]:
         sim = self.sim
         now = ms()
         session = uuid.uuid4().hex
         expires = now - 60_000 if webhook_expired else now + WEBHOOK_TTL_MS
         with self.book.cond:
-            self._sessions[session] = Session(msg_id, conv.conversation_id, None if u.external else u.staff_id,
-                                              expires)
+            self._sessions[session] = Session(msg_id, conv.conversation_id, None if u.external else u.staff_id, expires)
         data: dict[str, Any] = {
-            "conversationId": conv.conversation_id, "chatbotCorpId": sim.corp_id,
-            "chatbotUserId": sim.chatbot_user_id, "msgId": msg_id, "senderNick": u.name,
-            "isAdmin": bool(u.group_admin), "sessionWebhookExpiredTime": expires, "createAt": now,
+            "conversationId": conv.conversation_id,
+            "chatbotCorpId": sim.corp_id,
+            "chatbotUserId": sim.chatbot_user_id,
+            "msgId": msg_id,
+            "senderNick": u.name,
+            "isAdmin": bool(u.group_admin),
+            "sessionWebhookExpiredTime": expires,
+            "createAt": now,
             "senderCorpId": "dingexternalcorp" if u.external else sim.corp_id,
-            "conversationType": conv.conversation_type, "senderId": u.sender_id,
+            "conversationType": conv.conversation_type,
+            "senderId": u.sender_id,
             "sessionWebhook": f"{sim.base_url}/robot/sendBySession?session={session}",
-            "robotCode": sim.robot_code, "msgtype": "text",
+            "robotCode": sim.robot_code,
+            "msgtype": "text",
         }
         if not u.external:
             data["senderStaffId"] = u.staff_id
@@ -121,8 +138,10 @@ class ChatMessages:
             data["isInAtList"] = True
             at_users: list[dict[str, Any]] = [{"dingtalkId": sim.chatbot_user_id}]
             # "@张三" in the text mentions that user; entries in the order the names appear
-            mentioned = sorted((o for o in sim.directory.users if o.name and f"@{o.name}" in (text or "")),
-                               key=lambda o: text.find(f"@{o.name}"))
+            mentioned = sorted(
+                (o for o in sim.directory.users if o.name and f"@{o.name}" in (text or "")),
+                key=lambda o: text.find(f"@{o.name}"),
+            )
             for other in mentioned:
                 entry: dict[str, Any] = {"dingtalkId": other.sender_id}
                 if not other.external:
@@ -132,8 +151,14 @@ class ChatMessages:
         return data
 
     async def deliver(self, prepared: Prepared, wait: float | None = None) -> str:
-        await self.sim.gateway.push(prepared.frame, wait=wait, kind="message", record_payload=prepared.data,
-                                    msg_id=prepared.msg_id, conversation_id=prepared.conversation.conversation_id)
+        await self.sim.gateway.push(
+            prepared.frame,
+            wait=wait,
+            kind="message",
+            record_payload=prepared.data,
+            msg_id=prepared.msg_id,
+            conversation_id=prepared.conversation.conversation_id,
+        )
         return prepared.msg_id
 
     async def _h_session_webhook(self, request: web.Request) -> web.Response:
@@ -149,8 +174,9 @@ class ChatMessages:
         conv = sess.conversation_id if sess else None
 
         def refuse(errcode: int, errmsg: str) -> web.Response:
-            return self.sim.openapi.reject("webhook", 200, {"errcode": errcode, "errmsg": errmsg}, body,
-                                           msg_id=msg_id, conversation_id=conv)
+            return self.sim.openapi.reject(
+                "webhook", 200, {"errcode": errcode, "errmsg": errmsg}, body, msg_id=msg_id, conversation_id=conv
+            )
 
         if sess is None:
             return refuse(300001, "token is not exist")
@@ -179,8 +205,12 @@ def default_content(msgtype: str, text: str) -> dict[str, Any]:
         parts.append({"pictureDownloadCode": code("pdc"), "downloadCode": dc, "type": "picture"})
         return {"richText": parts}
     if msgtype == "file":
-        return {"spaceId": "21000000001", "fileName": text or "2026年度培训名单.xlsx", "downloadCode": dc,
-                "fileId": "190000000001"}
+        return {
+            "spaceId": "21000000001",
+            "fileName": text or "2026年度培训名单.xlsx",
+            "downloadCode": dc,
+            "fileId": "190000000001",
+        }
     if msgtype == "audio":
         return {"duration": 4000, "downloadCode": dc, "recognition": text}
     if msgtype == "video":
@@ -216,8 +246,11 @@ def check_webhook_body(body: Any) -> str | None:
         if card.get("singleTitle") or card.get("singleURL"):
             return _need(card, msgtype, "singleTitle", "singleURL")
         btns = card.get("btns")
-        if not isinstance(btns, list) or not btns or not all(
-                isinstance(b, dict) and b.get("title") and b.get("actionURL") for b in btns):
+        if (
+            not isinstance(btns, list)
+            or not btns
+            or not all(isinstance(b, dict) and b.get("title") and b.get("actionURL") for b in btns)
+        ):
             return "actionCard 需要 singleTitle/singleURL 或 btns[{title, actionURL}]"
         return None
     if msgtype == "feedCard":
@@ -226,4 +259,3 @@ def check_webhook_body(body: Any) -> str | None:
             return "feedCard 缺少 links"
         return None
     return f"不支持的 msgtype：{msgtype!r}"
-

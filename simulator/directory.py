@@ -1,4 +1,5 @@
 """Who is in the fake DingTalk: simulated users, groups and the 1:1 chats with the bot."""
+
 from __future__ import annotations
 
 import threading
@@ -13,8 +14,8 @@ class SimUser:
     staff_id: str
     name: str
     external: bool = False
-    org: str = ""                 # shown on the chat page, e.g. "杭州市西湖区"
-    group_admin: bool = False     # the ``isAdmin`` flag of messages (group owner/admin)
+    org: str = ""  # shown on the chat page, e.g. "杭州市西湖区"
+    group_admin: bool = False  # the ``isAdmin`` flag of messages (group owner/admin)
 
     @property
     def sender_id(self) -> str:
@@ -33,7 +34,7 @@ class SimConversation:
 
     conversation_id: str
     title: str
-    kind: str = "group"           # "group" | "private"
+    kind: str = "group"  # "group" | "private"
 
     @property
     def is_group(self) -> bool:
@@ -98,8 +99,7 @@ class Directory:
             for g in self._groups:
                 if g.conversation_id == conversation_id:
                     return g
-        raise KeyError(f"no simulated group {conversation_id!r}; known: "
-                       f"{[g.conversation_id for g in self._groups]}")
+        raise KeyError(f"no simulated group {conversation_id!r}; known: {[g.conversation_id for g in self._groups]}")
 
     def has_group(self, conversation_id: str) -> bool:
         with self._lock:
@@ -117,5 +117,5 @@ class Directory:
     def conversation(self, conversation_id: str) -> SimConversation:
         """A group, or a ``cid-p2p-<staff_id>`` 1:1 chat, by id."""
         if conversation_id.startswith(P2P_PREFIX):
-            return self.private(conversation_id[len(P2P_PREFIX):])
+            return self.private(conversation_id[len(P2P_PREFIX) :])
         return self.group(conversation_id)

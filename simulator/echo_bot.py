@@ -8,6 +8,7 @@ The SDK 0.24.3 ``start()`` never returns, swallows the first cancel (then sleeps
 10 s) and makes blocking ``requests`` calls. So it runs on its own event loop
 in a daemon thread, and :meth:`EchoBot.stop` cancels until it is really done.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -88,8 +89,7 @@ class EchoBot:
         self._task: asyncio.Task | None = None
         self._thread: threading.Thread | None = None
 
-    def run_in_thread(self, base_url: str, client_id: str, client_secret: str,
-                      timeout: float = 10.0) -> EchoBot:
+    def run_in_thread(self, base_url: str, client_id: str, client_secret: str, timeout: float = 10.0) -> EchoBot:
         """Point the SDK at ``base_url`` and run the client on its own loop in a daemon thread.
 
         Returns once the client is started (not necessarily connected: use the fake server's
@@ -106,8 +106,9 @@ class EchoBot:
             self._loop = loop
             sdk_log = logging.getLogger(f"simulator.echo_bot.sdk.{id(self):x}")
             sdk_log.addFilter(_QuietSdkLog(self))
-            client = dingtalk_stream.DingTalkStreamClient(dingtalk_stream.Credential(client_id, client_secret),
-                                                          logger=sdk_log)
+            client = dingtalk_stream.DingTalkStreamClient(
+                dingtalk_stream.Credential(client_id, client_secret), logger=sdk_log
+            )
             client.register_callback_handler(ChatbotMessage.TOPIC, EchoHandler(self))
             for topic, handler in self.handlers.items():
                 client.register_callback_handler(topic, handler)
@@ -143,14 +144,14 @@ class EchoBot:
         if not loop.is_closed():
             try:
                 asyncio.run_coroutine_threadsafe(close_ws(), loop)
-            except RuntimeError:   # loop closed meanwhile
+            except RuntimeError:  # loop closed meanwhile
                 pass
         deadline = timeout
         while thread.is_alive() and deadline > 0:
             if not loop.is_closed():
                 try:
                     loop.call_soon_threadsafe(task.cancel)
-                except RuntimeError:   # loop closed meanwhile
+                except RuntimeError:  # loop closed meanwhile
                     pass
             thread.join(0.05)
             deadline -= 0.05

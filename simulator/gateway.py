@@ -6,6 +6,7 @@ go to the newest live connection; every frame the bot sends back is recorded as 
 ``msg_id``/``conversation_id`` of the push it answers (and may trigger a hook, e.g. a card
 callback's ACK updates the card).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("simulator")
 
-TICKET_TTL_S = 90.0                       # a ticket is valid for 90 s and one connection
+TICKET_TTL_S = 90.0  # a ticket is valid for 90 s and one connection
 
 
 def ms() -> int:
@@ -40,7 +41,7 @@ class Conn:
     ws: web.WebSocketResponse
     ticket: str
     connected_at: float
-    draining: bool = False        # got a SYSTEM disconnect: no new deliveries
+    draining: bool = False  # got a SYSTEM disconnect: no new deliveries
 
 
 @dataclass
@@ -57,7 +58,7 @@ class StreamGateway:
     def __init__(self, sim: FakeDingTalk) -> None:
         self.sim = sim
         self.book = sim.book
-        self.connections = 0          # how many WebSockets were accepted so far
+        self.connections = 0  # how many WebSockets were accepted so far
         self._conns: list[Conn] = []
         self._tickets: dict[str, float] = {}
         self._used_tickets: set[str] = set()
@@ -104,11 +105,16 @@ class StreamGateway:
         sim = self.sim
         body = await sim.openapi.json_body(request)
         if not isinstance(body, dict):
-            return sim.openapi.reject("open_connection", 400,
-                                      {"code": "invalidParameter", "message": "body must be JSON"}, body)
+            return sim.openapi.reject(
+                "open_connection", 400, {"code": "invalidParameter", "message": "body must be JSON"}, body
+            )
         if body.get("clientId") != sim.client_id or body.get("clientSecret") != sim.client_secret:
-            return sim.openapi.reject("open_connection", 401, {"code": "InvalidAuthentication",
-                                                               "message": "clientId 或 clientSecret 不正确"}, body)
+            return sim.openapi.reject(
+                "open_connection",
+                401,
+                {"code": "InvalidAuthentication", "message": "clientId 或 clientSecret 不正确"},
+                body,
+            )
         ticket = str(uuid.uuid4())
         with self.book.cond:
             self._tickets[ticket] = time.monotonic()
@@ -125,8 +131,9 @@ class StreamGateway:
                 self._used_tickets.add(ticket)
         if issued is None or time.monotonic() - issued > TICKET_TTL_S:
             why = "ticket already used" if reused else ("ticket expired" if issued else "unknown ticket")
-            return self.sim.openapi.reject("connect", 401, {"code": "InvalidTicket", "message": why},
-                                           {"ticket": ticket})
+            return self.sim.openapi.reject(
+                "connect", 401, {"code": "InvalidTicket", "message": why}, {"ticket": ticket}
+            )
         ws = web.WebSocketResponse(autoping=True, heartbeat=None, max_msg_size=4 * 1024 * 1024)
         await ws.prepare(request)
         conn = Conn(id=str(uuid.uuid4()), ws=ws, ticket=ticket, connected_at=time.time())
@@ -140,8 +147,10 @@ class StreamGateway:
                 if msg.type == WSMsgType.TEXT:
                     self._on_bot_frame(msg.data)
                 elif msg.type == WSMsgType.BINARY:
-                    self.book.add("rejected", {"api": "websocket", "status": 0, "error": "binary frame",
-                                               "request": msg.data[:200].hex()})
+                    self.book.add(
+                        "rejected",
+                        {"api": "websocket", "status": 0, "error": "binary frame", "request": msg.data[:200].hex()},
+                    )
         finally:
             with self.book.cond:
                 if conn in self._conns:
@@ -154,15 +163,20 @@ class StreamGateway:
         try:
             frame = json.loads(raw)
         except ValueError:
-            self.book.add("rejected", {"api": "websocket", "status": 0, "error": "frame is not JSON",
-                                       "request": raw[:500]})
+            self.book.add(
+                "rejected", {"api": "websocket", "status": 0, "error": "frame is not JSON", "request": raw[:500]}
+            )
             return
         headers = frame.get("headers") if isinstance(frame, dict) else None
         sid = headers.get("messageId") if isinstance(headers, dict) else None
         with self.book.cond:
             pushed = self._pushed.get(sid) if sid else None
-        rec = self.book.add("ack", frame, msg_id=pushed.msg_id if pushed else None,
-                            conversation_id=pushed.conversation_id if pushed else None)
+        rec = self.book.add(
+            "ack",
+            frame,
+            msg_id=pushed.msg_id if pushed else None,
+            conversation_id=pushed.conversation_id if pushed else None,
+        )
         if pushed is not None and pushed.on_ack is not None:
             try:
                 pushed.on_ack(rec)
@@ -174,18 +188,34 @@ class StreamGateway:
     def callback_frame(self, topic: str, data: dict[str, Any]) -> dict[str, Any]:
         """A CALLBACK frame as DingTalk pushes it (``data`` JSON-encoded, a fresh stream messageId)."""
         now = ms()
-        stream_id = f"{uuid.uuid4().hex[:8]}_{random.randint(100, 999)}_{now:x}_{random.randint(0, 0xfffff):x}"
-        return {"specVersion": "1.0", "type": "CALLBACK",
-                "headers": {"appId": self.sim.app_id, "connectionId": "", "contentType": "application/json",
-                            "messageId": stream_id, "time": str(now), "topic": topic},
-                "data": json.dumps(data, ensure_ascii=False)}
+        stream_id = f"{uuid.uuid4().hex[:8]}_{random.randint(100, 999)}_{now:x}_{random.randint(0, 0xFFFFF):x}"
+        return {
+            "specVersion": "1.0",
+            "type": "CALLBACK",
+            "headers": {
+                "appId": self.sim.app_id,
+                "connectionId": "",
+                "contentType": "application/json",
+                "messageId": stream_id,
+                "time": str(now),
+                "topic": topic,
+            },
+            "data": json.dumps(data, ensure_ascii=False),
+        }
 
     def system_frame(self, topic: str, data: dict[str, Any]) -> dict[str, Any]:
-        return {"specVersion": "1.0", "type": "SYSTEM",
-                "headers": {"appId": self.sim.app_id, "contentType": "application/json",
-                            "messageId": f"{uuid.uuid4().hex[:8]}_{topic}_{ms():x}", "time": str(ms()),
-                            "topic": topic},
-                "data": json.dumps(data, ensure_ascii=False)}
+        return {
+            "specVersion": "1.0",
+            "type": "SYSTEM",
+            "headers": {
+                "appId": self.sim.app_id,
+                "contentType": "application/json",
+                "messageId": f"{uuid.uuid4().hex[:8]}_{topic}_{ms():x}",
+                "time": str(ms()),
+                "topic": topic,
+            },
+            "data": json.dumps(data, ensure_ascii=False),
+        }
 
     async def wait_conn(self, wait: float) -> Conn:
         assert self._has_conn is not None
@@ -203,9 +233,17 @@ class StreamGateway:
             except TimeoutError:
                 pass
 
-    async def push(self, frame: dict[str, Any], *, wait: float | None = None, kind: str = "push",
-                   record_payload: Any = None, msg_id: str | None = None, conversation_id: str | None = None,
-                   on_ack: Callable[[Record], None] | None = None) -> Conn:
+    async def push(
+        self,
+        frame: dict[str, Any],
+        *,
+        wait: float | None = None,
+        kind: str = "push",
+        record_payload: Any = None,
+        msg_id: str | None = None,
+        conversation_id: str | None = None,
+        on_ack: Callable[[Record], None] | None = None,
+    ) -> Conn:
         wait = self.sim.delivery_timeout if wait is None else wait
         deadline = time.monotonic() + wait
         while True:
@@ -219,8 +257,12 @@ class StreamGateway:
                         self._pushed[sid] = Pushed(str(headers.get("topic", "")), msg_id, conversation_id, on_ack)
             text = json.dumps(frame, ensure_ascii=False)
             # Record first: the bot may answer before send_str returns control to us.
-            self.book.add(kind, frame if record_payload is None else record_payload,
-                          conversation_id=conversation_id, msg_id=msg_id)
+            self.book.add(
+                kind,
+                frame if record_payload is None else record_payload,
+                conversation_id=conversation_id,
+                msg_id=msg_id,
+            )
             try:
                 await conn.ws.send_str(text)
                 return conn
@@ -256,6 +298,7 @@ class StreamGateway:
             await asyncio.sleep(delay)
             if not conn.ws.closed:
                 await conn.ws.close(code=1000, message=b"disconnect")
+
         self.sim.spawn(close_later())
 
     async def close(self, code: int, all_connections: bool) -> bool:
@@ -266,13 +309,13 @@ class StreamGateway:
         for c in targets:
             c.draining = True
         self.refresh()
-        await asyncio.gather(*(c.ws.close(code=code, message=b"closed by simulator") for c in targets),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(c.ws.close(code=code, message=b"closed by simulator") for c in targets), return_exceptions=True
+        )
         return True
 
     async def shutdown(self) -> None:
         conns = self.all_open()
-        await asyncio.gather(*(c.ws.close(code=1001, message=b"server shutdown") for c in conns),
-                             return_exceptions=True)
-
-
+        await asyncio.gather(
+            *(c.ws.close(code=1001, message=b"server shutdown") for c in conns), return_exceptions=True
+        )

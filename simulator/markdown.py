@@ -16,6 +16,7 @@ page shows exactly this HTML) and :func:`to_plain_text` gives what a person read
 * a link: its text; an image: its alt text, or ``[图片]`` without one;
 * lines inside a block joined by ``\\n``, blocks by ``\\n\\n``; trailing spaces of a line dropped.
 """
+
 from __future__ import annotations
 
 import html
@@ -53,8 +54,8 @@ class Block:
 
     kind: str
     lines: list[list[Span]]
-    level: int = 0            # heading level
-    start: int = 1            # first number of an ordered list
+    level: int = 0  # heading level
+    start: int = 1  # first number of an ordered list
 
 
 def parse_inline(text: str) -> list[Span]:
@@ -62,7 +63,7 @@ def parse_inline(text: str) -> list[Span]:
     pos = 0
     for m in _INLINE.finditer(text):
         if m.start() > pos:
-            spans.append(Span("text", text[pos:m.start()]))
+            spans.append(Span("text", text[pos : m.start()]))
         if m.group("src") is not None:
             spans.append(Span("image", m.group("alt"), m.group("src")))
         elif m.group("href") is not None:
@@ -146,7 +147,7 @@ def linkify(text: str) -> str:
     """Plain text as HTML with bare http(s) URLs made clickable (text messages, link texts)."""
     out, pos = [], 0
     for m in _URL.finditer(text):
-        out.append(_esc(text[pos:m.start()]))
+        out.append(_esc(text[pos : m.start()]))
         url = _esc(m.group(0))
         out.append(f'<a href="{url}" target="_blank" rel="noopener noreferrer">{url}</a>')
         pos = m.end()
@@ -165,8 +166,11 @@ def _spans_html(spans: list[Span], in_link: bool = False) -> str:
             out.append(f"<em>{_spans_html(s.children, in_link)}</em>")
         elif s.kind == "link":
             inner = _spans_html(s.children, True)
-            out.append(f'<a href="{_esc(s.url)}" target="_blank" rel="noopener noreferrer">{inner}</a>'
-                       if _SAFE_URL.match(s.url) else inner)
+            out.append(
+                f'<a href="{_esc(s.url)}" target="_blank" rel="noopener noreferrer">{inner}</a>'
+                if _SAFE_URL.match(s.url)
+                else inner
+            )
         elif _SAFE_URL.match(s.url):
             out.append(f'<img src="{_esc(s.url)}" alt="{_esc(s.text or IMAGE_TEXT)}">')
         else:

@@ -21,6 +21,7 @@ Limits, switchable per :class:`~simulator.server.FakeDingTalk`:
 chat) reached each user, and :meth:`OpenApi.group_delivered_counts` how many messages (group sends,
 cards) reached each group, so a benchmark can report duplicates and losses.
 """
+
 from __future__ import annotations
 
 import base64
@@ -37,7 +38,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from simulator.server import FakeDingTalk
 
-GROUP_MSGPARAM_MAX_BYTES = 15000          # groupMessages/send: msgParam <= 15,000 bytes
+GROUP_MSGPARAM_MAX_BYTES = 15000  # groupMessages/send: msgParam <= 15,000 bytes
 BATCH_MAX_USERS = 20
 
 # msgKey -> fields required in msgParam (protocol notes §10.2).
@@ -47,19 +48,29 @@ MSG_KEYS: dict[str, tuple[str, ...]] = {
     "sampleLink": ("text", "title", "messageUrl"),
     "sampleImageMsg": ("photoURL",),
     "sampleActionCard": ("title", "text", "singleTitle", "singleURL"),
-    **{f"sampleActionCard{n}": ("title", "text",
-                                *itertools.chain.from_iterable((f"actionTitle{i}", f"actionURL{i}")
-                                                               for i in range(1, n + 1)))
-       for n in range(2, 6)},
+    **{
+        f"sampleActionCard{n}": (
+            "title",
+            "text",
+            *itertools.chain.from_iterable((f"actionTitle{i}", f"actionURL{i}") for i in range(1, n + 1)),
+        )
+        for n in range(2, 6)
+    },
 }
 
-THROTTLE_403 = {"code": "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
-                "message": "调用该接口的频率超过了应用级别的限流，请稍后重试"}
+THROTTLE_403 = {
+    "code": "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+    "message": "调用该接口的频率超过了应用级别的限流，请稍后重试",
+}
 BAD_TOKEN = {"code": "InvalidAuthentication", "message": "不合法的access_token"}
 PNG_1X1 = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
-LEGACY_CARD_ROUTES = (("POST", "/v1.0/im/v1.0/robot/interactiveCards/send"),
-                      ("PUT", "/v1.0/im/robots/interactiveCards"), ("PUT", "/v1.0/card/streaming"))
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+)
+LEGACY_CARD_ROUTES = (
+    ("POST", "/v1.0/im/v1.0/robot/interactiveCards/send"),
+    ("PUT", "/v1.0/im/robots/interactiveCards"),
+    ("PUT", "/v1.0/card/streaming"),
+)
 
 
 class Invalid:
@@ -82,8 +93,9 @@ def new_code() -> str:
 
 
 class OpenApi:
-    def __init__(self, sim: FakeDingTalk, *, rate_limit: int | None = None, flow_control_ratio: float = 0.0,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, sim: FakeDingTalk, *, rate_limit: int | None = None, flow_control_ratio: float = 0.0, seed: int = 0
+    ) -> None:
         self.sim = sim
         self.book = sim.book
         self.rate_limit = rate_limit
@@ -115,12 +127,25 @@ class OpenApi:
         except ValueError:
             return Invalid(raw[:500].decode("utf-8", "replace"))
 
-    def reject(self, api: str, status: int, error: dict[str, Any], request_body: Any, *,
-               msg_id: str | None = None, conversation_id: str | None = None) -> web.Response:
+    def reject(
+        self,
+        api: str,
+        status: int,
+        error: dict[str, Any],
+        request_body: Any,
+        *,
+        msg_id: str | None = None,
+        conversation_id: str | None = None,
+    ) -> web.Response:
         body = {**error, "requestid": uuid.uuid4().hex.upper()} if "code" in error else error
         req = request_body.text if isinstance(request_body, Invalid) else request_body
-        self.book.add("rejected", {"api": api, "status": status, "error": error, "request": req},
-                      msg_id=msg_id, conversation_id=conversation_id, response=body)
+        self.book.add(
+            "rejected",
+            {"api": api, "status": status, "error": error, "request": req},
+            msg_id=msg_id,
+            conversation_id=conversation_id,
+            response=body,
+        )
         return web.json_response(body, status=status)
 
     def bad_request(self, api: str, code: str, message: str, body: Any) -> web.Response:
@@ -209,10 +234,14 @@ class OpenApi:
     async def _h_token(self, request: web.Request) -> web.Response:
         sim = self.sim
         body = await self.json_body(request)
-        if not isinstance(body, dict) or body.get("appKey") != sim.client_id \
-                or body.get("appSecret") != sim.client_secret:
-            return self.reject("token", 400, {"code": "invalidClientIdOrSecret",
-                                              "message": "无效的clientId或者clientSecret"}, body)
+        if (
+            not isinstance(body, dict)
+            or body.get("appKey") != sim.client_id
+            or body.get("appSecret") != sim.client_secret
+        ):
+            return self.reject(
+                "token", 400, {"code": "invalidClientIdOrSecret", "message": "无效的clientId或者clientSecret"}, body
+            )
         token = uuid.uuid4().hex
         with self.book.cond:
             self._tokens[token] = time.monotonic() + sim.token_expire_in
@@ -289,8 +318,12 @@ class OpenApi:
         directory = self.sim.directory
         invalid = [i for i in ids if (u := directory.user_or_none(i)) is not None and u.external]
         with self.book.cond:
-            flow = [i for i in ids if i not in invalid and (
-                mode == "flow" or (self.flow_control_ratio > 0 and self.rng.random() < self.flow_control_ratio))]
+            flow = [
+                i
+                for i in ids
+                if i not in invalid
+                and (mode == "flow" or (self.flow_control_ratio > 0 and self.rng.random() < self.flow_control_ratio))
+            ]
         answer = {"processQueryKey": new_code(), "invalidStaffIdList": invalid, "flowControlledStaffIdList": flow}
         delivered = [i for i in ids if i not in invalid and i not in flow]
         conv = f"cid-p2p-{ids[0]}" if len(ids) == 1 else None
@@ -307,8 +340,9 @@ class OpenApi:
         if refusal is not None:
             return refusal
         if not isinstance(body, dict) or not body.get("downloadCode"):
-            return self.bad_request("file_download", "invalidParameter.downloadCode.missing",
-                                    "downloadCode 不能为空", body)
+            return self.bad_request(
+                "file_download", "invalidParameter.downloadCode.missing", "downloadCode 不能为空", body
+            )
         self.book.add("file_download", body)
         self.accepted("file_download")
         return web.json_response({"downloadUrl": f"{self.sim.base_url}/sim/files/{body['downloadCode']}"})

@@ -10,6 +10,7 @@
 ``POST /sim/api/card_action`` ``{out_track_id, staff_id, conversation_id, action_id}``: press a card
 button as that user (the same card callback as ``FakeDingTalk.press_card_button``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,21 +48,26 @@ class _Page:
         self.html = PAGE_FILE.read_text(encoding="utf-8")
 
     async def page(self, request: web.Request) -> web.Response:
-        return web.Response(text=self.html, content_type="text/html", charset="utf-8",
-                            headers={"Cache-Control": "no-store"})
+        return web.Response(
+            text=self.html, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"}
+        )
 
     async def state(self, request: web.Request) -> web.Response:
         sim = self.sim
-        return _json({
-            "robot_name": sim.robot_name,
-            "connected": sim.bot_connected,
-            "connections": sim.connections,
-            "users": [{"staff_id": u.staff_id, "name": u.name, "org": u.org, "external": u.external}
-                      for u in sim.users],
-            "conversations": [{"conversation_id": g.conversation_id, "title": g.title, "kind": g.kind}
-                              for g in sim.groups]
-                             + [{"conversation_id": "p2p", "title": "单聊（与机器人）", "kind": "private"}],
-        })
+        return _json(
+            {
+                "robot_name": sim.robot_name,
+                "connected": sim.bot_connected,
+                "connections": sim.connections,
+                "users": [
+                    {"staff_id": u.staff_id, "name": u.name, "org": u.org, "external": u.external} for u in sim.users
+                ],
+                "conversations": [
+                    {"conversation_id": g.conversation_id, "title": g.title, "kind": g.kind} for g in sim.groups
+                ]
+                + [{"conversation_id": "p2p", "title": "单聊（与机器人）", "kind": "private"}],
+            }
+        )
 
     async def send(self, request: web.Request) -> web.Response:
         sim = self.sim
@@ -108,8 +114,13 @@ class _Page:
         cid = str(body.get("conversation_id") or "")
         cid = f"cid-p2p-{staff}" if cid in ("p2p", "") else cid
         try:
-            msg_id = await self.sim.cards.press(str(body.get("out_track_id") or ""), staff,
-                                                str(body.get("action_id") or ""), conversation_id=cid, wait=2.0)
+            msg_id = await self.sim.cards.press(
+                str(body.get("out_track_id") or ""),
+                staff,
+                str(body.get("action_id") or ""),
+                conversation_id=cid,
+                wait=2.0,
+            )
         except (KeyError, ValueError) as exc:
             return _json({"error": f"不能点这个按钮：{exc}"}, status=400)
         except RuntimeError:

@@ -32,6 +32,7 @@ A proactive send (``group_send``/``oto_send``/``card_deliver``/``card_update``) 
 seconds old) in the conversation it goes to (for ``oto_send``: the 1:1 chats of its recipients),
 so ``wait_reply`` also finds answers that fell back to the OpenAPI or came as a card.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,11 +55,11 @@ ASK_KINDS = ("message", "card_callback")
 class Record:
     seq: int
     kind: str
-    at: float                     # time.time()
+    at: float  # time.time()
     payload: Any
     conversation_id: str | None = None
     msg_id: str | None = None
-    response: Any = None          # what the fake answered (OpenAPI / webhook), when useful
+    response: Any = None  # what the fake answered (OpenAPI / webhook), when useful
 
     @property
     def data(self) -> Any:
@@ -100,8 +101,15 @@ class RecordBook:
         self._replies: dict[str, list[Record]] = {}
         self._unanswered: dict[str, list[tuple[str, float]]] = {}
 
-    def add(self, kind: str, payload: Any, *, conversation_id: str | None = None, msg_id: str | None = None,
-            response: Any = None) -> Record:
+    def add(
+        self,
+        kind: str,
+        payload: Any,
+        *,
+        conversation_id: str | None = None,
+        msg_id: str | None = None,
+        response: Any = None,
+    ) -> Record:
         with self.cond:
             self._seq += 1
             rec = Record(self._seq, kind, time.time(), payload, conversation_id, msg_id, response)
@@ -109,8 +117,7 @@ class RecordBook:
             if kind in REPLY_KINDS and msg_id:
                 self._replies.setdefault(msg_id, []).append(rec)
                 if conversation_id and conversation_id in self._unanswered:
-                    self._unanswered[conversation_id] = [p for p in self._unanswered[conversation_id]
-                                                         if p[0] != msg_id]
+                    self._unanswered[conversation_id] = [p for p in self._unanswered[conversation_id] if p[0] != msg_id]
             elif kind in ASK_KINDS and msg_id and conversation_id:
                 pending = self._unanswered.setdefault(conversation_id, [])
                 if msg_id not in self._replies and all(p[0] != msg_id for p in pending):
@@ -175,8 +182,10 @@ class RecordBook:
                         continue
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise TimeoutError(f"no record matched {getattr(predicate, '__name__', predicate)} "
-                                       f"within {timeout} s. {self.recent()}")
+                    raise TimeoutError(
+                        f"no record matched {getattr(predicate, '__name__', predicate)} "
+                        f"within {timeout} s. {self.recent()}"
+                    )
                 self.cond.wait(remaining)
 
     def wait_reply(self, msg_id: str, timeout: float = 5.0) -> Record:

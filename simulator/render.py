@@ -4,6 +4,7 @@
 a person reads on the phone: DingTalk's markdown subset applied (:func:`simulator.markdown.to_plain_text`),
 button titles on their own lines, cards as title, body, status and buttons.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,13 @@ from simulator.records import Record
 if TYPE_CHECKING:
     from simulator.server import FakeDingTalk
 
-_PAGE_LABELS = {"picture": "[图片]", "file": "[文件]", "audio": "[语音]", "video": "[视频]",
-                "unknownMsgType": "[暂不支持的消息]"}
+_PAGE_LABELS = {
+    "picture": "[图片]",
+    "file": "[文件]",
+    "audio": "[语音]",
+    "video": "[视频]",
+    "unknownMsgType": "[暂不支持的消息]",
+}
 CARD_KINDS = ("card_create", "card_deliver", "card_update")
 
 
@@ -46,8 +52,11 @@ def message_text(data: dict[str, Any], for_page: bool = False) -> str:
 def _buttons_from_card(card: dict[str, Any]) -> list[dict[str, str]]:
     if card.get("singleTitle"):
         return [{"title": str(card["singleTitle"]), "url": str(card.get("singleURL", ""))}]
-    return [{"title": str(b.get("title", "")), "url": str(b.get("actionURL", ""))}
-            for b in card.get("btns") or [] if isinstance(b, dict)]
+    return [
+        {"title": str(b.get("title", "")), "url": str(b.get("actionURL", ""))}
+        for b in card.get("btns") or []
+        if isinstance(b, dict)
+    ]
 
 
 def _decode_param(param: Any) -> dict[str, Any]:
@@ -63,8 +72,11 @@ def _decode_param(param: Any) -> dict[str, Any]:
 def _param_buttons(key: str, p: dict[str, Any]) -> list[dict[str, str]]:
     if key == "sampleActionCard":
         return [{"title": str(p.get("singleTitle", "")), "url": str(p.get("singleURL", ""))}]
-    return [{"title": str(p[f"actionTitle{i}"]), "url": str(p.get(f"actionURL{i}", ""))}
-            for i in range(1, 7) if p.get(f"actionTitle{i}")]
+    return [
+        {"title": str(p[f"actionTitle{i}"]), "url": str(p.get(f"actionURL{i}", ""))}
+        for i in range(1, 7)
+        if p.get(f"actionTitle{i}")
+    ]
 
 
 def render_webhook(body: dict[str, Any]) -> dict[str, Any]:
@@ -77,13 +89,20 @@ def render_webhook(body: dict[str, Any]) -> dict[str, Any]:
         return {"format": "markdown", "title": md.get("title", ""), "text": str(md.get("text", ""))}
     if t == "actionCard":
         card = body.get("actionCard") or {}
-        return {"format": "markdown", "title": card.get("title", ""), "text": str(card.get("text", "")),
-                "buttons": _buttons_from_card(card)}
+        return {
+            "format": "markdown",
+            "title": card.get("title", ""),
+            "text": str(card.get("text", "")),
+            "buttons": _buttons_from_card(card),
+        }
     if t == "link":
         link = body.get("link") or {}
-        return {"format": "markdown", "title": link.get("title", ""),
-                "text": f"**{link.get('title', '')}**\n\n{link.get('text', '')}",
-                "buttons": [{"title": "查看", "url": str(link.get("messageUrl", ""))}]}
+        return {
+            "format": "markdown",
+            "title": link.get("title", ""),
+            "text": f"**{link.get('title', '')}**\n\n{link.get('text', '')}",
+            "buttons": [{"title": "查看", "url": str(link.get("messageUrl", ""))}],
+        }
     return {"format": "text", "text": webhook_text(body)}
 
 
@@ -94,12 +113,19 @@ def render_msg_param(key: Any, param: Any) -> dict[str, Any]:
     if key == "sampleMarkdown":
         return {"format": "markdown", "title": p.get("title", ""), "text": str(p.get("text", ""))}
     if key == "sampleLink":
-        return {"format": "markdown", "title": p.get("title", ""),
-                "text": f"**{p.get('title', '')}**\n\n{p.get('text', '')}",
-                "buttons": [{"title": "查看", "url": str(p.get("messageUrl", ""))}]}
+        return {
+            "format": "markdown",
+            "title": p.get("title", ""),
+            "text": f"**{p.get('title', '')}**\n\n{p.get('text', '')}",
+            "buttons": [{"title": "查看", "url": str(p.get("messageUrl", ""))}],
+        }
     if isinstance(key, str) and key.startswith("sampleActionCard"):
-        return {"format": "markdown", "title": p.get("title", ""), "text": str(p.get("text", "")),
-                "buttons": _param_buttons(key, p)}
+        return {
+            "format": "markdown",
+            "title": p.get("title", ""),
+            "text": str(p.get("text", "")),
+            "buttons": _param_buttons(key, p),
+        }
     return {"format": "text", "text": msg_param_text(key, param) or f"[{key}]"}
 
 
@@ -167,8 +193,11 @@ def read_text(record: Record | dict[str, Any]) -> str:
         rows = [r["status"] or " ".join(b["text"] for b in r["buttons"]) for r in view["rows"]]
         parts = [view["title"], to_plain_text(view["markdown"]), view["status"], *rows]
         return "\n".join(p for p in parts if p)
-    shown = render_msg_param(payload.get("msgKey"), payload.get("msgParam")) if "msgKey" in payload \
+    shown = (
+        render_msg_param(payload.get("msgKey"), payload.get("msgParam"))
+        if "msgKey" in payload
         else render_webhook(payload)
+    )
     text = to_plain_text(shown["text"]) if shown["format"] == "markdown" else shown["text"]
     titles = [b["title"] for b in shown.get("buttons") or [] if b.get("title")]
     return "\n".join([text, *titles])
@@ -185,8 +214,13 @@ def _with_html(shown: dict[str, Any]) -> dict[str, Any]:
 def _card_item(sim: FakeDingTalk, out_track_id: str, viewer: str | None) -> dict[str, Any]:
     inst = sim.cards.card(out_track_id)
     view = card_view(inst.view(viewer))
-    return {"role": "bot", "name": sim.robot_name, "proactive": True, "format": "card",
-            "card": {**view, "out_track_id": out_track_id, "html": to_html(view["markdown"])}}
+    return {
+        "role": "bot",
+        "name": sim.robot_name,
+        "proactive": True,
+        "format": "card",
+        "card": {**view, "out_track_id": out_track_id, "html": to_html(view["markdown"])},
+    }
 
 
 def _chat_item(sim: FakeDingTalk, r: Record, cid: str, viewer: str | None) -> dict[str, Any] | None:
@@ -194,34 +228,61 @@ def _chat_item(sim: FakeDingTalk, r: Record, cid: str, viewer: str | None) -> di
     if r.kind == "message" and r.conversation_id == cid:
         d = r.payload
         staff = d.get("senderStaffId") or str(d.get("senderId", "")).removeprefix("$:LWCP_v1:$")
-        return {**base, "role": "user", "name": d.get("senderNick", ""), "staff_id": staff,
-                "msgtype": d.get("msgtype"), "format": "text", "text": message_text(d, for_page=True)}
+        return {
+            **base,
+            "role": "user",
+            "name": d.get("senderNick", ""),
+            "staff_id": staff,
+            "msgtype": d.get("msgtype"),
+            "format": "text",
+            "text": message_text(d, for_page=True),
+        }
     if r.kind == "webhook_reply" and r.conversation_id == cid:
-        return {**base, "role": "bot", "name": sim.robot_name, "proactive": False,
-                **_with_html(render_webhook(r.payload))}
+        return {
+            **base,
+            "role": "bot",
+            "name": sim.robot_name,
+            "proactive": False,
+            **_with_html(render_webhook(r.payload)),
+        }
     if r.kind == "group_send" and r.conversation_id == cid:
-        return {**base, "role": "bot", "name": sim.robot_name, "proactive": True,
-                **_with_html(render_msg_param(r.payload.get("msgKey"), r.payload.get("msgParam")))}
+        return {
+            **base,
+            "role": "bot",
+            "name": sim.robot_name,
+            "proactive": True,
+            **_with_html(render_msg_param(r.payload.get("msgKey"), r.payload.get("msgParam"))),
+        }
     if r.kind == "oto_send" and cid.startswith(P2P_PREFIX):
         resp = r.response or {}
         skipped = set(resp.get("invalidStaffIdList") or []) | set(resp.get("flowControlledStaffIdList") or [])
-        uid = cid[len(P2P_PREFIX):]
+        uid = cid[len(P2P_PREFIX) :]
         if uid in (r.payload.get("userIds") or []) and uid not in skipped:
-            return {**base, "role": "bot", "name": sim.robot_name, "proactive": True,
-                    **_with_html(render_msg_param(r.payload.get("msgKey"), r.payload.get("msgParam")))}
+            return {
+                **base,
+                "role": "bot",
+                "name": sim.robot_name,
+                "proactive": True,
+                **_with_html(render_msg_param(r.payload.get("msgKey"), r.payload.get("msgParam"))),
+            }
     if r.kind == "card_deliver" and r.conversation_id == cid:
         return {**base, **_card_item(sim, r.payload["outTrackId"], viewer)}
     if r.kind == "card_update" and cid in (r.payload.get("conversations") or []):
         return {**base, **_card_item(sim, r.payload["outTrackId"], viewer), "replace": True}
     if r.kind == "rejected" and r.conversation_id == cid and r.payload.get("api") == "webhook":
         err = r.payload.get("error") or {}
-        return {**base, "role": "system", "format": "text",
-                "text": f"机器人的回复被拒绝：{err.get('errmsg', '')}（errcode {err.get('errcode')}）"}
+        return {
+            **base,
+            "role": "system",
+            "format": "text",
+            "text": f"机器人的回复被拒绝：{err.get('errmsg', '')}（errcode {err.get('errcode')}）",
+        }
     return None
 
 
-def chat_items(sim: FakeDingTalk, conversation_id: str, since: int = 0,
-               viewer: str | None = None) -> tuple[list[dict[str, Any]], int]:
+def chat_items(
+    sim: FakeDingTalk, conversation_id: str, since: int = 0, viewer: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
     """Messages of one conversation for the chat page: (items after ``since``, last seq).
 
     A card appears once, in its current state as ``viewer`` sees it; a later update of a card
@@ -236,7 +297,7 @@ def chat_items(sim: FakeDingTalk, conversation_id: str, since: int = 0,
         card = item.get("card")
         if card is not None:
             track = card["out_track_id"]
-            if track in cards_seen:            # the first item already shows the current state
+            if track in cards_seen:  # the first item already shows the current state
                 continue
             cards_seen[track] = item
         items.append(item)

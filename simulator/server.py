@@ -20,6 +20,7 @@ message pushed to the bot becomes a :class:`Record`. Tests wait for records with
 
 Record kinds and reply attribution: see :mod:`simulator.records`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,10 +51,27 @@ from simulator.render import chat_items, read_text, text_of
 
 log = logging.getLogger("simulator")
 
-__all__ = ["BAD_TOKEN", "BATCH_MAX_USERS", "BOT_MESSAGE_TOPIC", "CARD_CALLBACK_TOPIC", "CARD_TEMPLATE_ID",
-           "DEFAULT_GROUPS", "DEFAULT_USERS", "GROUP_MSGPARAM_MAX_BYTES", "MSG_KEYS", "REPLY_KINDS", "THROTTLE_403",
-           "TICKET_TTL_S", "WEBHOOK_MAX_BYTES", "WEBHOOK_TTL_MS", "CardInstance", "FakeDingTalk", "Record",
-           "SimConversation", "SimUser"]
+__all__ = [
+    "BAD_TOKEN",
+    "BATCH_MAX_USERS",
+    "BOT_MESSAGE_TOPIC",
+    "CARD_CALLBACK_TOPIC",
+    "CARD_TEMPLATE_ID",
+    "DEFAULT_GROUPS",
+    "DEFAULT_USERS",
+    "GROUP_MSGPARAM_MAX_BYTES",
+    "MSG_KEYS",
+    "REPLY_KINDS",
+    "THROTTLE_403",
+    "TICKET_TTL_S",
+    "WEBHOOK_MAX_BYTES",
+    "WEBHOOK_TTL_MS",
+    "CardInstance",
+    "FakeDingTalk",
+    "Record",
+    "SimConversation",
+    "SimUser",
+]
 
 
 class FakeDingTalk:
@@ -64,13 +82,26 @@ class FakeDingTalk:
     (``seed`` seeds it). See :mod:`simulator.openapi`.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, client_id: str = "sim-client-id",
-                 client_secret: str = "sim-client-secret", users: Iterable[SimUser] | None = None,
-                 groups: Iterable[SimConversation] | None = None, token_expire_in: int = 7200, *,
-                 disconnect_delay: float = 0.5, ping_interval: float | None = None,
-                 delivery_timeout: float = 5.0, attribution_window: float = 600.0,
-                 robot_name: str = "服务队伍助手", corp_id: str = "dingsimcorp",
-                 rate_limit: int | None = None, flow_control_ratio: float = 0.0, seed: int = 0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_id: str = "sim-client-id",
+        client_secret: str = "sim-client-secret",
+        users: Iterable[SimUser] | None = None,
+        groups: Iterable[SimConversation] | None = None,
+        token_expire_in: int = 7200,
+        *,
+        disconnect_delay: float = 0.5,
+        ping_interval: float | None = None,
+        delivery_timeout: float = 5.0,
+        attribution_window: float = 600.0,
+        robot_name: str = "服务队伍助手",
+        corp_id: str = "dingsimcorp",
+        rate_limit: int | None = None,
+        flow_control_ratio: float = 0.0,
+        seed: int = 0,
+    ):
         self.host = host
         self.port = port
         # Several bot instances connected: spread each push over them at random, as DingTalk
@@ -197,6 +228,7 @@ class FakeDingTalk:
         for part in (self.gateway, self.chat, self.openapi, self.cards):
             part.setup(app)
         from simulator.page import setup_page
+
         setup_page(app, self)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -238,23 +270,37 @@ class FakeDingTalk:
         return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
 
     @web.middleware
-    async def _json_errors(self, request: web.Request,
-                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                           ) -> web.StreamResponse:
+    async def _json_errors(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         try:
             return await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            self.book.add("rejected", {"api": "http", "status": exc.status, "method": request.method,
-                                       "path": request.path_qs, "error": exc.reason})
-            return web.json_response({"code": "NotFound" if exc.status == 404 else f"Http{exc.status}",
-                                      "message": f"{request.method} {request.path} is not served by the "
-                                                 f"fake DingTalk ({exc.reason})"}, status=exc.status)
+            self.book.add(
+                "rejected",
+                {
+                    "api": "http",
+                    "status": exc.status,
+                    "method": request.method,
+                    "path": request.path_qs,
+                    "error": exc.reason,
+                },
+            )
+            return web.json_response(
+                {
+                    "code": "NotFound" if exc.status == 404 else f"Http{exc.status}",
+                    "message": f"{request.method} {request.path} is not served by the fake DingTalk ({exc.reason})",
+                },
+                status=exc.status,
+            )
         except Exception as exc:
             log.exception("fake DingTalk handler failed")
-            self.book.add("rejected", {"api": "http", "status": 500, "method": request.method,
-                                       "path": request.path_qs, "error": repr(exc)})
+            self.book.add(
+                "rejected",
+                {"api": "http", "status": 500, "method": request.method, "path": request.path_qs, "error": repr(exc)},
+            )
             return web.json_response({"code": "ServiceUnavailable", "message": repr(exc)}, status=500)
 
     # ----------------------------------------------------------------- records & waiting
@@ -281,8 +327,13 @@ class FakeDingTalk:
         """
         return self.book.wait_for(predicate, timeout, since=since)
 
-    async def awaits(self, predicate: Callable[[Record], bool], timeout: float = 5.0, *,  # noqa: ASYNC109
-                     since: int = 0) -> Record:
+    async def awaits(
+        self,
+        predicate: Callable[[Record], bool],
+        timeout: float = 5.0,
+        *,
+        since: int = 0,
+    ) -> Record:
         """Async form of :meth:`wait_for` (runs it in a worker thread)."""
         return await asyncio.to_thread(self.wait_for, predicate, timeout, since=since)
 
@@ -291,7 +342,7 @@ class FakeDingTalk:
         (a message, or a card press from :meth:`press_card_button`)."""
         return self.book.wait_reply(msg_id, timeout)
 
-    async def await_reply(self, msg_id: str, timeout: float = 5.0) -> Record:  # noqa: ASYNC109
+    async def await_reply(self, msg_id: str, timeout: float = 5.0) -> Record:
         return await asyncio.to_thread(self.wait_reply, msg_id, timeout)
 
     def replies_to(self, msg_id: str) -> list[Record]:
@@ -341,14 +392,15 @@ class FakeDingTalk:
                 msg_id, conv = data.get("msgId"), data.get("conversationId")
             except ValueError:
                 pass
-        self._run(self.gateway.push(copy, wait=timeout, msg_id=msg_id, conversation_id=conv),
-                  (timeout or self.delivery_timeout) + 5)
+        self._run(
+            self.gateway.push(copy, wait=timeout, msg_id=msg_id, conversation_id=conv),
+            (timeout or self.delivery_timeout) + 5,
+        )
 
     def send_ping(self, opaque: str | None = None) -> str:
         """Push a SYSTEM ping; the SDK ACKs it with the same ``opaque``. Returns the opaque."""
         opaque = opaque or str(uuid.uuid4())
-        self._run(self.gateway.push(self.gateway.system_frame("ping", {"opaque": opaque})),
-                  self.delivery_timeout + 5)
+        self._run(self.gateway.push(self.gateway.system_frame("ping", {"opaque": opaque})), self.delivery_timeout + 5)
         return opaque
 
     def send_disconnect(self, reason: str = "persistent connection is timeout", delay: float | None = None) -> None:
@@ -365,9 +417,18 @@ class FakeDingTalk:
 
     # ----------------------------------------------------------------- chat messages
 
-    def send_message(self, text: str, *, user: SimUser | str, conversation: SimConversation | str,
-                     msg_id: str | None = None, msgtype: str = "text", content: Any = None,
-                     webhook_expired: bool = False, redeliver_same_message_id: bool = False) -> str:
+    def send_message(
+        self,
+        text: str,
+        *,
+        user: SimUser | str,
+        conversation: SimConversation | str,
+        msg_id: str | None = None,
+        msgtype: str = "text",
+        content: Any = None,
+        webhook_expired: bool = False,
+        redeliver_same_message_id: bool = False,
+    ) -> str:
         """Push a chat message (CALLBACK on ``/v1.0/im/bot/messages/get``) to the connected bot.
 
         ``user``/``conversation`` may be objects or ids (``"p2p"`` = the user's 1:1 chat). In groups
@@ -379,9 +440,16 @@ class FakeDingTalk:
         ``delivery_timeout`` for a bot connection (e.g. during a reconnect); RuntimeError if none.
         Returns the ``msgId``.
         """
-        prepared = self.chat.prepare(text, user=user, conversation=conversation, msg_id=msg_id, msgtype=msgtype,
-                                     content=content, webhook_expired=webhook_expired,
-                                     redeliver_same_message_id=redeliver_same_message_id)
+        prepared = self.chat.prepare(
+            text,
+            user=user,
+            conversation=conversation,
+            msg_id=msg_id,
+            msgtype=msgtype,
+            content=content,
+            webhook_expired=webhook_expired,
+            redeliver_same_message_id=redeliver_same_message_id,
+        )
         return str(self._run(self.chat.deliver(prepared), self.delivery_timeout + 5))
 
     async def asend_message(self, text: str, **kw: Any) -> str:
@@ -400,9 +468,17 @@ class FakeDingTalk:
         with self.book.cond:
             return self.cards.card(out_track_id).view(staff)
 
-    def press_card_button(self, out_track_id: str, user: SimUser | str, action_id: str,
-                          params: dict[str, Any] | None = None, *, conversation: str | None = None,
-                          force: bool = False, timeout: float | None = None) -> str:
+    def press_card_button(
+        self,
+        out_track_id: str,
+        user: SimUser | str,
+        action_id: str,
+        params: dict[str, Any] | None = None,
+        *,
+        conversation: str | None = None,
+        force: bool = False,
+        timeout: float | None = None,
+    ) -> str:
         """Press button ``action_id`` of a delivered card as ``user``: a card callback through the stream.
 
         ``params`` default to the button's own; ``conversation`` defaults to the user's 1:1 chat when
@@ -412,11 +488,18 @@ class FakeDingTalk:
         staff = user.staff_id if isinstance(user, SimUser) else user
         self.cards.prepare_press(out_track_id, staff, action_id, params, conversation, force)  # fail here
         timeout = self.delivery_timeout if timeout is None else timeout
-        return str(self._run(self.cards.press(out_track_id, staff, action_id, params, conversation_id=conversation,
-                                              force=force, wait=timeout), timeout + 5))
+        return str(
+            self._run(
+                self.cards.press(
+                    out_track_id, staff, action_id, params, conversation_id=conversation, force=force, wait=timeout
+                ),
+                timeout + 5,
+            )
+        )
 
-    async def apress_card_button(self, out_track_id: str, user: SimUser | str, action_id: str,
-                                 params: dict[str, Any] | None = None, **kw: Any) -> str:
+    async def apress_card_button(
+        self, out_track_id: str, user: SimUser | str, action_id: str, params: dict[str, Any] | None = None, **kw: Any
+    ) -> str:
         """:meth:`press_card_button` for async code (runs it in a worker thread)."""
         return await asyncio.to_thread(lambda: self.press_card_button(out_track_id, user, action_id, params, **kw))
 
@@ -481,8 +564,8 @@ class FakeDingTalk:
 
     # ----------------------------------------------------------------- chat page support
 
-    def chat_items(self, conversation_id: str, since: int = 0,
-                   viewer: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    def chat_items(
+        self, conversation_id: str, since: int = 0, viewer: str | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
         """Messages of one conversation for the chat page: (items after ``since``, last seq)."""
         return chat_items(self, conversation_id, since, viewer)
-

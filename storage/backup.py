@@ -4,6 +4,7 @@ SQLite: the online backup API (a consistent copy while the bot runs, WAL include
 PostgreSQL: ``pg_dump --format=custom`` / ``pg_restore --clean --if-exists --no-owner``, the
 documented lines (run here when the client tools are installed; printed otherwise).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -27,8 +28,15 @@ def pg_dump_command(url: str, path: str) -> list[str]:
 
 
 def pg_restore_command(url: str, path: str) -> list[str]:
-    return ["pg_restore", "--clean", "--if-exists", "--no-owner", "--exit-on-error",
-            f"--dbname={_libpq_dsn(url)}", path]
+    return [
+        "pg_restore",
+        "--clean",
+        "--if-exists",
+        "--no-owner",
+        "--exit-on-error",
+        f"--dbname={_libpq_dsn(url)}",
+        path,
+    ]
 
 
 def _run(cmd: list[str]) -> None:

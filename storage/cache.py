@@ -10,6 +10,7 @@ not cached (it may be rolled back).
 Used for what almost every message reads and rarely changes: a group's binding, a
 person's territory grants and roster seats.
 """
+
 from __future__ import annotations
 
 import time
@@ -24,12 +25,13 @@ T = TypeVar("T")
 
 # How long a value may be served from the cache: this process's own writes are seen at once,
 # another instance's within this time.
-READ_CACHE_TTL = 30.0   # seconds
+READ_CACHE_TTL = 30.0  # seconds
 
 
 class ReadCache(Generic[T]):
-    def __init__(self, tables: Iterable[str], ttl: float, max_entries: int = 10_000, *,
-                 keyed_by: tuple[str, str] | None = None):
+    def __init__(
+        self, tables: Iterable[str], ttl: float, max_entries: int = 10_000, *, keyed_by: tuple[str, str] | None = None
+    ):
         """``keyed_by=(table, column)``: the cache key is a value of ``table.column`` and a value depends
         only on the rows with that value, so writes to other rows of ``table`` keep it (``tables`` then
         lists the other tables read). Rows written by DML statements still invalidate every key."""

@@ -5,6 +5,7 @@ task). Handlers and repositories never commit: the dispatcher or the job runner
 opens ``async with db.unit_of_work() as uow`` and the block commits when it
 ends without an exception, and rolls back otherwise.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -102,33 +103,38 @@ class UnitOfWork:
     @property
     def audit(self):
         from storage.repositories.core import AuditRepository
+
         return self.repo(AuditRepository)
 
     @property
     def outbox(self):
         from storage.repositories.core import OutboxRepository
+
         return self.repo(OutboxRepository)
 
     @property
     def dialogues(self):
         from storage.repositories.core import DialogueRepository
+
         return self.repo(DialogueRepository)
 
     @property
     def groups(self):
         from storage.repositories.core import GroupRepository
+
         return self.repo(GroupRepository)
 
     @property
     def downloads(self):
         from storage.repositories.core import DownloadRepository
+
         return self.repo(DownloadRepository)
 
 
 _TOUCHED = "touched_tables"
-_TOUCHED_DML = "touched_by_statement"     # tables written by a DML statement (rows unknown)
-_TOUCHED_KEYS = "touched_keys"            # (table, key value) of ORM rows written, for keyed tables
-_UNKEYED = "touched_unkeyed"              # tables written through the ORM while not keyed
+_TOUCHED_DML = "touched_by_statement"  # tables written by a DML statement (rows unknown)
+_TOUCHED_KEYS = "touched_keys"  # (table, key value) of ORM rows written, for keyed tables
+_UNKEYED = "touched_unkeyed"  # tables written through the ORM while not keyed
 
 
 class _Versions:
@@ -138,12 +144,13 @@ class _Versions:
         self.tables: dict[str, int] = {}
         self.dml: dict[str, int] = {}
         self.keys: dict[tuple[str, Any], int] = {}
-        self.key_columns: dict[str, str] = {}    # table → the column its ORM writes are attributed to
+        self.key_columns: dict[str, str] = {}  # table → the column its ORM writes are attributed to
 
 
 def _row_keys(obj: object, column: str) -> set[Any]:
     """The key values an ORM row had and has (both are affected when the key itself changes)."""
     from sqlalchemy import inspect
+
     values = {getattr(obj, column, None)}
     attr = inspect(obj).attrs.get(column)
     if attr is not None:
@@ -180,12 +187,11 @@ def _track_writes(session_cls: type[Session], versions: _Versions) -> None:
     @event.listens_for(session_cls, "after_commit")
     def _commit(session: Session) -> None:
         # A rolled-back write may bump too: a needless cache miss, never a stale hit.
-        for what, counts in ((_TOUCHED, versions.tables), (_TOUCHED_DML, versions.dml),
-                             (_TOUCHED_KEYS, versions.keys)):
+        for what, counts in ((_TOUCHED, versions.tables), (_TOUCHED_DML, versions.dml), (_TOUCHED_KEYS, versions.keys)):
             for name in session.info.pop(what, ()):
                 counts[name] = counts.get(name, 0) + 1
         for name in session.info.pop(_UNKEYED, ()):
-            if name in versions.key_columns:     # keyed since this session flushed: rows unknown
+            if name in versions.key_columns:  # keyed since this session flushed: rows unknown
                 versions.dml[name] = versions.dml.get(name, 0) + 1
 
 
@@ -194,10 +200,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kw)
         self._versions = _Versions()
-        session_cls = type("TrackedSession", (Session,), {})   # events for this database only
+        session_cls = type("TrackedSession", (Session,), {})  # events for this database only
         _track_writes(session_cls, self._versions)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True,
-                                           sync_session_class=session_cls)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=True, sync_session_class=session_cls
+        )
 
     def table_versions(self, tables: Iterable[str]) -> tuple[int, ...]:
         """Per table, how many committed units of work of this process have written to it."""

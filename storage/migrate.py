@@ -1,4 +1,5 @@
 """Alembic, driven from code: `python run_bot.py db upgrade` and start-up both call upgrade()."""
+
 from __future__ import annotations
 
 import logging
@@ -39,6 +40,7 @@ async def upgrade(url: str, target: str = "heads") -> None:
             if engine.dialect.name == "postgresql":
                 # Several bot instances may start at once: one migrates, the others wait.
                 from sqlalchemy import text
+
                 await conn.execute(text("SELECT pg_advisory_xact_lock(7312001)"))
             before = await conn.run_sync(_applied)
             await conn.run_sync(_upgrade_sync, cfg, target)
@@ -46,8 +48,9 @@ async def upgrade(url: str, target: str = "heads") -> None:
     finally:
         await engine.dispose()
     if after != before:
-        logging.getLogger(__name__).info("database migrated: %s → %s", ", ".join(sorted(before)) or "empty",
-                                         ", ".join(sorted(after)))
+        logging.getLogger(__name__).info(
+            "database migrated: %s → %s", ", ".join(sorted(before)) or "empty", ", ".join(sorted(after))
+        )
 
 
 async def current_heads(url: str) -> tuple[set[str], set[str]]:
@@ -61,5 +64,3 @@ async def current_heads(url: str) -> tuple[set[str], set[str]]:
     finally:
         await engine.dispose()
     return applied, set(script.get_heads())
-
-

@@ -6,6 +6,7 @@ dropped). So start-up runs ``storage.migrate.upgrade`` in a short-lived child pr
 same interpreter, unless Alembic is loaded here already (tests, ``run_bot.py db upgrade``), in which
 case the child would save nothing and the upgrade runs in-process.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent     # the directory holding the storage package
-URL_ENV = "BOT_MIGRATE_DATABASE_URL"              # the URL goes by environment, not argv (ps shows argv)
+ROOT = Path(__file__).resolve().parent.parent  # the directory holding the storage package
+URL_ENV = "BOT_MIGRATE_DATABASE_URL"  # the URL goes by environment, not argv (ps shows argv)
 
 _CHILD = f"""
 import asyncio, logging, os, sys
@@ -36,8 +37,13 @@ class MigrationFailed(RuntimeError):
 async def upgrade_in_child(url: str) -> None:
     """Apply every migration in a child process; raise MigrationFailed with its output if it fails."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _CHILD, env={**os.environ, URL_ENV: url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-c",
+        _CHILD,
+        env={**os.environ, URL_ENV: url},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await proc.communicate()
     if proc.returncode != 0:
         tail = (err or out).decode(errors="replace").strip().splitlines()[-20:]
@@ -51,6 +57,7 @@ async def migrate_at_startup(url: str) -> None:
     """Bring the database to every head: in a child process when that keeps Alembic out of this one."""
     if "alembic" in sys.modules:
         from storage.migrate import upgrade
+
         await upgrade(url)
     else:
         await upgrade_in_child(url)

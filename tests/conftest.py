@@ -5,6 +5,7 @@ PostgreSQL: ``TEST_PG_URL`` (default ``postgresql+asyncpg://postgres@127.0.0.1:5
 A migrated template database is made once per run; each test gets a fresh copy.
 If PostgreSQL is down the PostgreSQL tests fail with how to start it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,11 +32,15 @@ def _pg_dsn(url: str, database: str | None = None) -> str:
 
 async def _pg_admin(sql: str) -> None:
     import asyncpg
+
     try:
         conn = await asyncpg.connect(_pg_dsn(PG_URL), timeout=5)
     except Exception as exc:  # pragma: no cover - environment problem
-        pytest.fail(f"PostgreSQL not reachable at {PG_URL} ({exc!r}); start it with "
-                    "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`", pytrace=False)
+        pytest.fail(
+            f"PostgreSQL not reachable at {PG_URL} ({exc!r}); start it with "
+            "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`",
+            pytrace=False,
+        )
     try:
         await conn.execute(sql)
     finally:
@@ -45,6 +50,7 @@ async def _pg_admin(sql: str) -> None:
 def _blocking(coro) -> object:
     """Run a coroutine to completion on a private loop in a thread (safe inside a running loop)."""
     import concurrent.futures
+
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, coro).result()
 
@@ -52,6 +58,7 @@ def _blocking(coro) -> object:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     from storage.migrate import upgrade
+
     path = tmp_path_factory.mktemp("tmpl") / "template.sqlite3"
     _blocking(upgrade(f"sqlite+aiosqlite:///{path}"))
     return path
@@ -60,6 +67,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def pg_template() -> str:
     from storage.migrate import upgrade
+
     name = f"bot_tmpl_{_RUN}"
     _blocking(_pg_admin(f'CREATE DATABASE "{name}"'))
     _blocking(upgrade(PG_URL.rsplit("/", 1)[0] + "/" + name))
@@ -104,6 +112,7 @@ async def sqlite_url(tmp_path, sqlite_template) -> str:
 @pytest.fixture
 async def db(database_url):
     from storage.db import Database
+
     database = Database(database_url)
     yield database
     await database.dispose()
@@ -111,9 +120,11 @@ async def db(database_url):
 
 # --- the fake DingTalk and a running bot ---------------------------------------------
 
+
 @pytest.fixture
 def sim():
     from simulator.server import FakeDingTalk
+
     server = FakeDingTalk()
     server.start_in_thread()
     yield server
@@ -127,12 +138,18 @@ def make_settings(tmp_path):
     def build(sim=None, **overrides):
         values = dict(
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
-            bot_http_port=0, bot_data_dir=str(tmp_path / "var"), bot_link_secret="test-secret",
-            bot_superadmins=["op-zj-001"], bot_handler_timeout=10.0,
+            bot_http_port=0,
+            bot_data_dir=str(tmp_path / "var"),
+            bot_link_secret="test-secret",
+            bot_superadmins=["op-zj-001"],
+            bot_handler_timeout=10.0,
         )
         if sim is not None:
-            values.update(dingtalk_client_id=sim.client_id, dingtalk_client_secret=sim.client_secret,
-                          dingtalk_openapi_endpoint=sim.base_url)
+            values.update(
+                dingtalk_client_id=sim.client_id,
+                dingtalk_client_secret=sim.client_secret,
+                dingtalk_openapi_endpoint=sim.base_url,
+            )
         values.update(overrides)
         return load_settings(**values)
 
@@ -143,6 +160,7 @@ def make_settings(tmp_path):
 async def start_bot(sim, make_settings):
     """``bot = await start_bot(**settings)``: a BotApp connected to ``sim``; stopped after the test."""
     from bot.app import BotApp
+
     bots = []
 
     async def start(*, clock=None, extra_routers=(), wait_connected=True, **overrides):
@@ -165,12 +183,14 @@ class Chat:
     def __init__(self, sim):
         self.sim = sim
 
-    async def say(self, text: str, *, user: str = "op-zj-001", conversation: str = "cid-admin-group",
-                  timeout: float = 10.0, **kw) -> str:
+    async def say(
+        self, text: str, *, user: str = "op-zj-001", conversation: str = "cid-admin-group", timeout: float = 10.0, **kw
+    ) -> str:
         sim = self.sim
         u = sim.user(user)
-        conv = sim.group(conversation) if conversation.startswith("cid-") and "p2p" not in conversation \
-            else sim.private(u)
+        conv = (
+            sim.group(conversation) if conversation.startswith("cid-") and "p2p" not in conversation else sim.private(u)
+        )
         msg_id = await asyncio.to_thread(sim.send_message, text, user=u, conversation=conv, **kw)
         record = await asyncio.to_thread(sim.wait_reply, msg_id, timeout)
         return sim.text_of(record)
@@ -181,8 +201,12 @@ class Chat:
         sim = self.sim
 
         def match(r):
-            return (r.kind == "oto_send" and staff_id in (r.payload.get("userIds") or [])
-                    and contains in clean(sim.text_of(r)))
+            return (
+                r.kind == "oto_send"
+                and staff_id in (r.payload.get("userIds") or [])
+                and contains in clean(sim.text_of(r))
+            )
+
         rec = await asyncio.to_thread(sim.wait_for, match, timeout)
         return clean(sim.text_of(rec))
 
@@ -202,8 +226,11 @@ def chat(sim) -> Chat:
 async def bound_bot(start_bot, chat):
     """A bot whose three groups are bound to their roles by the provincial operator."""
     bot = await start_bot()
-    for cid, role in (("cid-admin-group", "管理员群"), ("cid-trainer-group", "讲师群"),
-                      ("cid-reviewer-group", "审核员群")):
+    for cid, role in (
+        ("cid-admin-group", "管理员群"),
+        ("cid-trainer-group", "讲师群"),
+        ("cid-reviewer-group", "审核员群"),
+    ):
         reply = await chat.say(f"/绑定 {role}", conversation=cid)
         assert "已把本群" in reply, reply
     return bot

@@ -5,6 +5,7 @@ A button press is a message like any other: the callback becomes the bot-message
 the dispatcher handles it once, audits it and answers it like typed text. Only the card's own
 actions are understood (``pass:12``, ``reject:12``, ``decline:12``); anything else is dropped.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,7 +48,14 @@ def card_callback_to_chat(data: dict[str, Any], stream_message_id: str | None) -
     if command is None:
         return None
     key = stream_message_id or f"{msg.card_instance_id}:{json.dumps(msg.content, sort_keys=True)}"
-    return {"msgId": f"card:{key}", "msgtype": "text", "text": {"content": command},
-            "conversationId": f"card:{msg.card_instance_id}", "conversationType": "1",
-            "senderStaffId": msg.user_id, "senderId": msg.user_id, "senderNick": "",
-            "cardInstanceId": msg.card_instance_id}
+    return {
+        "msgId": f"card:{key}",
+        "msgtype": "text",
+        "text": {"content": command},
+        "conversationId": f"card:{msg.card_instance_id}",
+        "conversationType": "1",
+        "senderStaffId": msg.user_id,
+        "senderId": msg.user_id,
+        "senderNick": "",
+        "cardInstanceId": msg.card_instance_id,
+    }

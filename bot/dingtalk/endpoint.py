@@ -5,6 +5,7 @@ and freezes it into a class attribute and three module globals (protocol notes
 §1.2). Setting those names after import works whatever the import order.
 Setting them on an instance or a subclass has no effect: patch the class.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,7 +49,7 @@ def run_sdk_until_done(loop, task, *closers) -> None:
             for closer in closers:
                 loop.run_until_complete(closer())
             loop.run_until_complete(loop.shutdown_asyncgens())
-        except Exception:               # shutting down anyway: note it for whoever debugs
+        except Exception:  # shutting down anyway: note it for whoever debugs
             logging.getLogger("bot.stream").debug("SDK loop clean-up failed", exc_info=True)
         finally:
             loop.close()

@@ -4,6 +4,7 @@ Never the SDK's blocking ``requests`` helpers: every call here is async, has
 timeouts, and classifies failures so the outbox can retry throttling and
 transient errors later instead of dropping a message.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,23 +31,28 @@ class SendError(Exception):
 @dataclass
 class SendResult:
     process_query_key: str = ""
-    throttled_ids: list[str] = field(default_factory=list)   # flowControlledStaffIdList: send again later
+    throttled_ids: list[str] = field(default_factory=list)  # flowControlledStaffIdList: send again later
     invalid_ids: list[str] = field(default_factory=list)
 
 
-def markdown_body(title: str, text: str, at_user_ids: list[str] | None = None, *,
-                  markdown: bool = True) -> dict[str, Any]:
+def markdown_body(
+    title: str, text: str, at_user_ids: list[str] | None = None, *, markdown: bool = True
+) -> dict[str, Any]:
     """A session-webhook body: markdown, or plain text when ``markdown`` is False."""
-    body: dict[str, Any] = ({"msgtype": "markdown", "markdown": {"title": title, "text": text}} if markdown
-                            else {"msgtype": "text", "text": {"content": text}})
+    body: dict[str, Any] = (
+        {"msgtype": "markdown", "markdown": {"title": title, "text": text}}
+        if markdown
+        else {"msgtype": "text", "text": {"content": text}}
+    )
     if at_user_ids:
         body["at"] = {"atUserIds": at_user_ids, "isAtAll": False}
     return body
 
 
 class DingTalkAPI:
-    def __init__(self, session: aiohttp.ClientSession, *, endpoint: str, client_id: str, client_secret: str,
-                 robot_code: str):
+    def __init__(
+        self, session: aiohttp.ClientSession, *, endpoint: str, client_id: str, client_secret: str, robot_code: str
+    ):
         self.session = session
         self.endpoint = endpoint.rstrip("/")
         self.client_id = client_id
@@ -63,8 +69,12 @@ class DingTalkAPI:
         async with self._token_lock:
             if self._token and time.monotonic() < self._token_expires:
                 return self._token
-            data = await self._request("POST", "/v1.0/oauth2/accessToken",
-                                       {"appKey": self.client_id, "appSecret": self.client_secret}, auth=False)
+            data = await self._request(
+                "POST",
+                "/v1.0/oauth2/accessToken",
+                {"appKey": self.client_id, "appSecret": self.client_secret},
+                auth=False,
+            )
             token = data.get("accessToken")
             if not token:
                 raise SendError(f"token response without accessToken: {data}", retry=True)
@@ -85,11 +95,12 @@ class DingTalkAPI:
             headers["x-acs-dingtalk-access-token"] = await self.access_token()
         url = self.endpoint + path
         try:
-            async with self.session.request(method, url, data=json.dumps(body, ensure_ascii=False).encode(),
-                                            headers=headers, timeout=TIMEOUT) as resp:
+            async with self.session.request(
+                method, url, data=json.dumps(body, ensure_ascii=False).encode(), headers=headers, timeout=TIMEOUT
+            ) as resp:
                 raw = await resp.read()
                 status = resp.status
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise SendError(f"{path}: network error {exc!r}", retry=True) from None
         try:
             data = json.loads(raw or b"{}")
@@ -101,7 +112,7 @@ class DingTalkAPI:
         if status == 401 and auth:
             self.reset_token()
             raise SendError(f"{path}: 401 {code}", retry=True)
-        if status == 429 or "QpsLimit" in code or "send.too.fast" in code or status == 403 and "Limit" in code:
+        if status == 429 or "QpsLimit" in code or "send.too.fast" in code or (status == 403 and "Limit" in code):
             raise SendError(f"{path}: throttled {status} {code}", retry=True, throttled=True)
         if status >= 500 or (isinstance(data, dict) and data.get("status") == 1111):
             raise SendError(f"{path}: {status} {code}", retry=True)
@@ -109,53 +120,94 @@ class DingTalkAPI:
 
     # -- proactive sends -----------------------------------------------------------
     async def send_group(self, conversation_id: str, msg_key: str, msg_param: dict[str, Any]) -> SendResult:
-        data = await self._request("POST", "/v1.0/robot/groupMessages/send", {
-            "msgParam": json.dumps(msg_param, ensure_ascii=False), "msgKey": msg_key,
-            "openConversationId": conversation_id, "robotCode": self.robot_code})
+        data = await self._request(
+            "POST",
+            "/v1.0/robot/groupMessages/send",
+            {
+                "msgParam": json.dumps(msg_param, ensure_ascii=False),
+                "msgKey": msg_key,
+                "openConversationId": conversation_id,
+                "robotCode": self.robot_code,
+            },
+        )
         return SendResult(process_query_key=str(data.get("processQueryKey", "")))
 
     async def send_users(self, user_ids: list[str], msg_key: str, msg_param: dict[str, Any]) -> SendResult:
         if not 1 <= len(user_ids) <= 20:
             raise ValueError("batchSend takes 1 to 20 user ids")
-        data = await self._request("POST", "/v1.0/robot/oToMessages/batchSend", {
-            "robotCode": self.robot_code, "userIds": user_ids, "msgKey": msg_key,
-            "msgParam": json.dumps(msg_param, ensure_ascii=False)})
-        return SendResult(process_query_key=str(data.get("processQueryKey", "")),
-                          throttled_ids=list(data.get("flowControlledStaffIdList") or []),
-                          invalid_ids=list(data.get("invalidStaffIdList") or []))
+        data = await self._request(
+            "POST",
+            "/v1.0/robot/oToMessages/batchSend",
+            {
+                "robotCode": self.robot_code,
+                "userIds": user_ids,
+                "msgKey": msg_key,
+                "msgParam": json.dumps(msg_param, ensure_ascii=False),
+            },
+        )
+        return SendResult(
+            process_query_key=str(data.get("processQueryKey", "")),
+            throttled_ids=list(data.get("flowControlledStaffIdList") or []),
+            invalid_ids=list(data.get("invalidStaffIdList") or []),
+        )
 
     # -- interactive cards (card instances, delivered to a person's robot chat) -------------------
     async def send_card(self, staff_id: str, template_id: str, out_track_id: str, params: dict[str, str]) -> None:
         """Create a card instance and deliver it to ``staff_id``'s 1:1 chat with the robot; its
         buttons come back on the stream (callbackType STREAM)."""
         try:
-            await self._request("POST", "/v1.0/card/instances", {
-                "cardTemplateId": template_id, "outTrackId": out_track_id, "callbackType": "STREAM",
-                "cardData": {"cardParamMap": params}, "imRobotOpenSpaceModel": {"supportForward": False}})
+            await self._request(
+                "POST",
+                "/v1.0/card/instances",
+                {
+                    "cardTemplateId": template_id,
+                    "outTrackId": out_track_id,
+                    "callbackType": "STREAM",
+                    "cardData": {"cardParamMap": params},
+                    "imRobotOpenSpaceModel": {"supportForward": False},
+                },
+            )
         except SendError as exc:
             # a retry after the delivery failed: the instance exists already, deliver it
             if "outTrackId.duplicate" not in str(exc):
                 raise
-        await self._request("POST", "/v1.0/card/instances/deliver", {
-            "outTrackId": out_track_id, "userIdType": 1, "openSpaceId": f"dtv1.card//IM_ROBOT.{staff_id}",
-            "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": self.robot_code}})
+        await self._request(
+            "POST",
+            "/v1.0/card/instances/deliver",
+            {
+                "outTrackId": out_track_id,
+                "userIdType": 1,
+                "openSpaceId": f"dtv1.card//IM_ROBOT.{staff_id}",
+                "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": self.robot_code},
+            },
+        )
 
     async def update_card(self, out_track_id: str, params: dict[str, str]) -> None:
-        await self._request("PUT", "/v1.0/card/instances", {
-            "outTrackId": out_track_id, "cardData": {"cardParamMap": params},
-            "cardUpdateOptions": {"updateCardDataByKey": True}})
+        await self._request(
+            "PUT",
+            "/v1.0/card/instances",
+            {
+                "outTrackId": out_track_id,
+                "cardData": {"cardParamMap": params},
+                "cardUpdateOptions": {"updateCardDataByKey": True},
+            },
+        )
 
     # -- session webhook ---------------------------------------------------------------
     async def post_webhook(self, url: str, body: dict[str, Any]) -> bool:
         """POST a reply to a sessionWebhook; True when DingTalk accepted it."""
         try:
-            async with self.session.post(url, data=json.dumps(body, ensure_ascii=False).encode(),
-                                         headers={"Content-Type": "application/json"}, timeout=TIMEOUT) as resp:
+            async with self.session.post(
+                url,
+                data=json.dumps(body, ensure_ascii=False).encode(),
+                headers={"Content-Type": "application/json"},
+                timeout=TIMEOUT,
+            ) as resp:
                 raw = await resp.read()
                 if resp.status != 200:
                     log.warning("webhook reply HTTP %s", resp.status)
                     return False
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             log.warning("webhook reply failed: %r", exc)
             return False
         try:

@@ -6,6 +6,7 @@ refuses it, this worker sends it by OpenAPI). Sent by this worker, marked sent o
 DingTalk accepted it; throttling is retried later with backoff, never dropped. Several
 instances share the table: each claims disjoint rows (``OutboxRepository.claim_due``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,10 +29,10 @@ from storage.db import Database
 log = logging.getLogger("bot.outbox")
 
 MAX_TRANSIENT_ATTEMPTS = 30
-MAX_ATTEMPTS = 8          # any send (throttled or not) is dead-lettered after this many tries
+MAX_ATTEMPTS = 8  # any send (throttled or not) is dead-lettered after this many tries
 API_GROUP = "groupMessages/send"
 API_OTO = "oToMessages/batchSend"
-API_CARD = "card/instances"            # create + deliver an interactive card (one person)
+API_CARD = "card/instances"  # create + deliver an interactive card (one person)
 API_CARD_UPDATE = "card/instances:put"
 
 
@@ -108,13 +109,14 @@ def pack(rows: list[Claimed], limit: int = 20) -> list[list[Claimed]]:
     bins: list[list[Claimed]] = []
     open_bins: dict[str, list[list[Claimed]]] = {}
     for r in rows:
-        if r.kind != "users" or not r.user_ids:   # a group message, a card, a card update: alone
+        if r.kind != "users" or not r.user_ids:  # a group message, a card, a card update: alone
             bins.append([r])
             continue
         key = r.msg_key + json.dumps(r.msg_param, sort_keys=True, ensure_ascii=False)
         for b in open_bins.setdefault(key, []):
             if sum(len(x.user_ids) for x in b) + len(r.user_ids) <= limit and not any(
-                    set(x.user_ids) & set(r.user_ids) for x in b):
+                set(x.user_ids) & set(r.user_ids) for x in b
+            ):
                 b.append(r)
                 break
         else:
@@ -125,9 +127,19 @@ def pack(rows: list[Claimed], limit: int = 20) -> list[list[Claimed]]:
 
 
 class OutboxWorker:
-    def __init__(self, db: Database, api: DingTalkAPI, clock: Clock, metrics: Metrics, *, poll_seconds: float = 2.0,
-                 qps: float = 20.0, max_attempts: int = MAX_ATTEMPTS, stale_seconds: float = 120.0,
-                 operators: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        db: Database,
+        api: DingTalkAPI,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        poll_seconds: float = 2.0,
+        qps: float = 20.0,
+        max_attempts: int = MAX_ATTEMPTS,
+        stale_seconds: float = 120.0,
+        operators: tuple[str, ...] = (),
+    ):
         self.db = db
         self.api = api
         self.clock = clock
@@ -137,7 +149,7 @@ class OutboxWorker:
         self.stale_after = timedelta(seconds=stale_seconds)
         self.operators = operators
         self.pacers = {API_GROUP: Pacer(qps), API_OTO: Pacer(qps), API_CARD: Pacer(qps), API_CARD_UPDATE: Pacer(qps)}
-        self.window = max(qps, 1.0)          # rows claimed ahead: about one second of calls
+        self.window = max(qps, 1.0)  # rows claimed ahead: about one second of calls
         self._inflight_rows: dict[asyncio.Task, int] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -184,8 +196,9 @@ class OutboxWorker:
                     await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
                 continue
             waker = asyncio.get_running_loop().create_task(self._wake.wait())
-            await asyncio.wait({waker, *inflight}, timeout=await self._idle_seconds(),
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {waker, *inflight}, timeout=await self._idle_seconds(), return_when=asyncio.FIRST_COMPLETED
+            )
             waker.cancel()
             self._wake.clear()
         if inflight:
@@ -195,14 +208,26 @@ class OutboxWorker:
         def done(task: asyncio.Task) -> None:
             inflight.discard(task)
             self._inflight_rows.pop(task, None)
+
         return done
 
     async def _claim(self, limit: int) -> list[Claimed]:
         now = self.clock.now()
         async with self.db.unit_of_work() as uow:
             rows = await uow.outbox.claim_due(now, limit=limit, stale_after=self.stale_after)
-            return [Claimed(r.id, r.kind, r.conversation_id, list(r.user_ids or []), r.msg_key, dict(r.msg_param),
-                            r.attempts, r.purpose) for r in rows]
+            return [
+                Claimed(
+                    r.id,
+                    r.kind,
+                    r.conversation_id,
+                    list(r.user_ids or []),
+                    r.msg_key,
+                    dict(r.msg_param),
+                    r.attempts,
+                    r.purpose,
+                )
+                for r in rows
+            ]
 
     async def _bin_task(self, rows: list[Claimed]) -> None:
         try:
@@ -252,8 +277,9 @@ class OutboxWorker:
             if first.kind == "group":
                 await self.api.send_group(first.conversation_id or "", first.msg_key, first.msg_param)
             elif first.kind == "card":
-                await self.api.send_card(first.user_ids[0], first.msg_key, first.msg_param["outTrackId"],
-                                         first.msg_param["params"])
+                await self.api.send_card(
+                    first.user_ids[0], first.msg_key, first.msg_param["outTrackId"], first.msg_param["params"]
+                )
             elif first.kind == "card_update":
                 await self.api.update_card(first.msg_param["outTrackId"], first.msg_param["params"])
             else:
@@ -281,6 +307,7 @@ class OutboxWorker:
 
             async def later(uow, oid=row.oid, at=at, err=str(exc)):
                 await uow.outbox.reschedule(oid, at, err)
+
             return later
         alt = row.msg_param.get("fallback") if row.kind == "card" else None
         if alt:
@@ -293,10 +320,17 @@ class OutboxWorker:
 
         async def instead(uow, oid=row.oid, err=err) -> bool:
             await uow.outbox.mark_failed(oid, err)
-            await uow.outbox.enqueue(kind="users", user_ids=row.user_ids, msg_key=alt["msgKey"],
-                                     msg_param=alt["msgParam"], now=self.clock.now(), purpose="card-fallback")
+            await uow.outbox.enqueue(
+                kind="users",
+                user_ids=row.user_ids,
+                msg_key=alt["msgKey"],
+                msg_param=alt["msgParam"],
+                now=self.clock.now(),
+                purpose="card-fallback",
+            )
             self.wake()
             return False
+
         return instead
 
     def _answered(self, row: Claimed, throttled: list[str]):
@@ -309,11 +343,13 @@ class OutboxWorker:
 
             async def partly(uow, oid=row.oid, at=at, ids=throttled):
                 await uow.outbox.reschedule(oid, at, f"flow-controlled: {ids}", user_ids=ids)
+
             return partly
         self.metrics.sends.labels(result="sent").inc()
 
         async def sent(uow, oid=row.oid):
             await uow.outbox.mark_sent(oid, self.clock.now())
+
         return sent
 
     def _dead(self, oid: int, err: str, user_ids: list[str] | None = None):
@@ -325,6 +361,7 @@ class OutboxWorker:
                 await uow.outbox.reschedule(oid, self.clock.now(), err, user_ids=ids)
             await uow.outbox.mark_failed(oid, err)
             return True
+
         return failed
 
     async def _tell_operators(self, n: int) -> None:
@@ -332,10 +369,17 @@ class OutboxWorker:
         if not self.operators:
             return
         now = self.clock.now()
-        text = (f"有 {n} 条消息多次重试仍未发出，已停止重试。\n\n"
-                "请检查机器人的发送权限和本月调用量（/发送统计），处理后可重新发送。")
+        text = (
+            f"有 {n} 条消息多次重试仍未发出，已停止重试。\n\n"
+            "请检查机器人的发送权限和本月调用量（/发送统计），处理后可重新发送。"
+        )
         async with self.db.unit_of_work() as uow:
-            await uow.outbox.enqueue(kind="users", user_ids=list(self.operators), msg_key="sampleMarkdown",
-                                     msg_param={"title": "消息发送失败", "text": text}, now=now,
-                                     purpose="deadletter", dedup_key=f"deadletter:{now:%Y-%m-%dT%H}")
-
+            await uow.outbox.enqueue(
+                kind="users",
+                user_ids=list(self.operators),
+                msg_key="sampleMarkdown",
+                msg_param={"title": "消息发送失败", "text": text},
+                now=now,
+                purpose="deadletter",
+                dedup_key=f"deadletter:{now:%Y-%m-%dT%H}",
+            )

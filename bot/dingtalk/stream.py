@@ -11,6 +11,7 @@ that cannot be stored gets an error ACK (DingTalk may push it again). A
 watchdog on the bot's loop forces a reconnect when no frame (pings included)
 has arrived for ``watchdog_seconds``.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,7 +30,7 @@ from bot.dingtalk.endpoint import point_sdk_at, run_sdk_until_done
 
 log = logging.getLogger("bot.stream")
 
-STORE_TIMEOUT = 15.0     # seconds a frame may wait for its inbox write before an error ACK
+STORE_TIMEOUT = 15.0  # seconds a frame may wait for its inbox write before an error ACK
 
 
 class _QuietSdk(logging.Filter):
@@ -73,7 +74,7 @@ class _ChatbotHandler(dingtalk_stream.ChatbotHandler):
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "stopping"
         try:
             await asyncio.wait_for(asyncio.wrap_future(stored), STORE_TIMEOUT)
-        except Exception as exc:   # not stored: no OK ACK, so the frame is not lost
+        except Exception as exc:  # not stored: no OK ACK, so the frame is not lost
             log.error("frame %s not stored (%r): not acknowledged", callback.headers.message_id, exc)
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "not stored"
         return AckMessage.STATUS_OK, "OK"
@@ -82,7 +83,7 @@ class _ChatbotHandler(dingtalk_stream.ChatbotHandler):
 class _CardCallbackHandler(dingtalk_stream.CallbackHandler):
     """A card button press: handed over as a 1:1 text message of the presser (bot/dingtalk/cards.py)."""
 
-    def __init__(self, transport: "StreamTransport"):
+    def __init__(self, transport: StreamTransport):
         super().__init__()
         self.transport = transport
 
@@ -95,9 +96,16 @@ class _CardCallbackHandler(dingtalk_stream.CallbackHandler):
 
 
 class StreamTransport:
-    def __init__(self, *, client_id: str, client_secret: str, endpoint: str,
-                 on_message: Callable[[dict[str, Any], str | None], Coroutine[Any, Any, None]],
-                 watchdog_seconds: float = 120.0, on_connect: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str,
+        endpoint: str,
+        on_message: Callable[[dict[str, Any], str | None], Coroutine[Any, Any, None]],
+        watchdog_seconds: float = 120.0,
+        on_connect: Callable[[], None] | None = None,
+    ):
         self.client_id = client_id
         self.client_secret = client_secret
         self.endpoint = endpoint
@@ -130,7 +138,7 @@ class StreamTransport:
         if self._bot_loop and not self._stopping:
             try:
                 return asyncio.run_coroutine_threadsafe(self.on_message(data, stream_message_id), self._bot_loop)
-            except RuntimeError:      # the bot's loop is closing
+            except RuntimeError:  # the bot's loop is closing
                 return None
         return None
 
@@ -142,6 +150,7 @@ class StreamTransport:
             return False
         try:
             from websockets.protocol import State
+
             return ws.state is State.OPEN
         except Exception:  # pragma: no cover - older websockets
             return not getattr(ws, "closed", True)
@@ -155,8 +164,7 @@ class StreamTransport:
         self._bot_loop = asyncio.get_running_loop()
         point_sdk_at(self.endpoint)
         started = threading.Event()
-        self._thread = threading.Thread(target=self._thread_main, args=(started,), name="dingtalk-stream",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._thread_main, args=(started,), name="dingtalk-stream", daemon=True)
         self._thread.start()
         await asyncio.to_thread(started.wait, 10)
         self._watchdog = asyncio.create_task(self._watch(), name="stream-watchdog")
@@ -192,7 +200,7 @@ class StreamTransport:
             return
         try:
             loop.call_soon_threadsafe(self._close_socket)
-        except RuntimeError:   # the SDK loop closed meanwhile
+        except RuntimeError:  # the SDK loop closed meanwhile
             pass
 
     def _close_socket(self) -> None:
@@ -217,7 +225,7 @@ class StreamTransport:
                 except RuntimeError:
                     break
                 if i == 0:
-                    self.force_reconnect()      # after the cancel: close the socket, no reconnect
+                    self.force_reconnect()  # after the cancel: close the socket, no reconnect
                 await asyncio.sleep(0.05)
         if self._thread:
             await asyncio.to_thread(self._thread.join, 5)

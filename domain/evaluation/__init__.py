@@ -13,6 +13,7 @@ Indicator sets live in ``domain/data/evaluation/<year>.yaml``; the set for a yea
 the greatest year not after it. Reviewer indicators read a ``ReviewStatsProvider`` that the
 review-assignment work implements; the default provider has no data, so they stay 待提交.
 """
+
 from domain.evaluation.checklist import ChecklistItem, checklist
 from domain.evaluation.loading import IndicatorLibrary, indicator_set_for, indicator_sets, parse_indicator_set
 from domain.evaluation.model import (

@@ -1,4 +1,5 @@
 """The checklist: each indicator of a member's role with its state, evidence and what is missing."""
+
 from __future__ import annotations
 
 import math
@@ -29,10 +30,10 @@ from domain.scores.rules import OPERATORS, Condition
 @dataclass(frozen=True, slots=True)
 class ChecklistItem:
     indicator: Indicator
-    state: str                       # 达成 / 未达成 / 待提交
-    source: str                      # 积分统计 / 审核记录 / 本人报告
-    evidence: tuple[str, ...] = ()   # lines of evidence
-    note: str = ""                   # what is missing / waiting / why rejected
+    state: str  # 达成 / 未达成 / 待提交
+    source: str  # 积分统计 / 审核记录 / 本人报告
+    evidence: tuple[str, ...] = ()  # lines of evidence
+    note: str = ""  # what is missing / waiting / why rejected
     report_ids: tuple[int, ...] = ()
 
 
@@ -56,9 +57,10 @@ def _reported_item(ind: Indicator, iset: IndicatorSet, reports: Sequence[Report]
         if n < q.count:
             missing.append(f"{q.label}{'' if q.count == 1 else f' {q.count} 次'}")
     evidence = tuple(
-        describe_report(iset.kinds[r.kind], r.fields) + {CONFIRMED: "（已确认）", SUBMITTED: "（待确认）",
-                                                         REJECTED: "（已退回）"}[r.status]
-        for r in relevant)
+        describe_report(iset.kinds[r.kind], r.fields)
+        + {CONFIRMED: "（已确认）", SUBMITTED: "（待确认）", REJECTED: "（已退回）"}[r.status]
+        for r in relevant
+    )
     ids = tuple(r.id for r in relevant)
     src = SOURCE_LABELS["reported"]
     if not missing:
@@ -75,9 +77,16 @@ def _reported_item(ind: Indicator, iset: IndicatorSet, reports: Sequence[Report]
     return ChecklistItem(ind, PENDING, src, evidence, still, ids)
 
 
-def checklist(iset: IndicatorSet, role: str, *, reports: Iterable[Report] = (), points: PointsShare | None = None,
-              review: ReviewStats | None = None, today: date | None = None, year: int | None = None,
-              ) -> list[ChecklistItem]:
+def checklist(
+    iset: IndicatorSet,
+    role: str,
+    *,
+    reports: Iterable[Report] = (),
+    points: PointsShare | None = None,
+    review: ReviewStats | None = None,
+    today: date | None = None,
+    year: int | None = None,
+) -> list[ChecklistItem]:
     """The member's checklist for their role. ``reports``: the member's reports of the year;
     ``points``: admin indicator 6 for their territory; ``review``: their review records."""
     reports = list(reports)
@@ -94,8 +103,10 @@ def checklist(iset: IndicatorSet, role: str, *, reports: Iterable[Report] = (), 
             min_points = int(ind.param("min_points", points.min_points))
             target = float(ind.param("target_share", points.target))
             share = points.qualified / points.total
-            line = (f"{points.territory}：年度积分≥{min_points} 的教师 {points.qualified}/{points.total}，"
-                    f"占 {share:.1%}（目标 {target:.0%}）")
+            line = (
+                f"{points.territory}：年度积分≥{min_points} 的教师 {points.qualified}/{points.total}，"
+                f"占 {share:.1%}（目标 {target:.0%}）"
+            )
             state = ACHIEVED if share_reached(share, target) else NOT_ACHIEVED
             note = "" if state == ACHIEVED else f"还差 {max(0, _needed(points.total, target) - points.qualified)} 人"
             out.append(ChecklistItem(ind, state, src, (line,), note))
@@ -110,8 +121,12 @@ def checklist(iset: IndicatorSet, role: str, *, reports: Iterable[Report] = (), 
             if any(m.get(c.field) is None for c in ind.checks):
                 out.append(ChecklistItem(ind, PENDING, src, (line,), "审核数据不足"))
                 continue
-            note = "" if not failed else "未达要求：" + "、".join(
-                f"{METRIC_LABELS.get(c.field, c.field)}需{c.op}{_fmt_threshold(c)}" for c in failed)
+            note = (
+                ""
+                if not failed
+                else "未达要求："
+                + "、".join(f"{METRIC_LABELS.get(c.field, c.field)}需{c.op}{_fmt_threshold(c)}" for c in failed)
+            )
             out.append(ChecklistItem(ind, NOT_ACHIEVED if failed else ACHIEVED, src, (line,), note))
     return out
 

@@ -1,5 +1,6 @@
 """Loading the indicator sets: ``domain/data/evaluation/<year>.yaml``, the set of a year being the file
 with the greatest year not after it."""
+
 from __future__ import annotations
 
 import re
@@ -32,7 +33,7 @@ def _fail(source: str, where: str, reason: str) -> EvaluationFileError:
 def _mmdd(value, source: str) -> tuple[int, int]:
     m = re.fullmatch(r"(\d{1,2})-(\d{1,2})", str(value).strip())
     if not m:
-        raise _fail(source, "report_deadline", f"“{value}”应写成“月-日”，如 \"10-31\"")
+        raise _fail(source, "report_deadline", f'“{value}”应写成“月-日”，如 "10-31"')
     try:
         date(2023, int(m.group(1)), int(m.group(2)))
     except ValueError:
@@ -70,17 +71,24 @@ def parse_indicator_set(text: str, source: str = "") -> IndicatorSet:
             choices = tuple(str(c) for c in f.get("choices") or ())
             if ftype == "choice" and not choices:
                 raise _fail(source, where, f"的字段“{f['name']}”需要 choices")
-            fields.append(EvidenceField(str(f["name"]), str(f["label"]), ftype, f.get("min"), choices,
-                                        bool(f.get("optional", False))))
+            fields.append(
+                EvidenceField(
+                    str(f["name"]), str(f["label"]), ftype, f.get("min"), choices, bool(f.get("optional", False))
+                )
+            )
         names = {f.name for f in fields}
         checks = []
         for c in spec.get("checks") or ():
             if c.get("type") != "relative_error" or c.get("value") not in names or c.get("reference") not in names:
                 raise _fail(source, where, "的 checks 只支持 relative_error，value/reference 须为本类型的字段")
-            checks.append(EvidenceCheck("relative_error", c["value"], c["reference"], float(c["max"]),
-                                        str(c.get("label", c["value"]))))
-        kinds[str(word)] = EvidenceKind(str(word), str(spec.get("code", word)), str(spec.get("title", word)),
-                                        tuple(fields), tuple(checks))
+            checks.append(
+                EvidenceCheck(
+                    "relative_error", c["value"], c["reference"], float(c["max"]), str(c.get("label", c["value"]))
+                )
+            )
+        kinds[str(word)] = EvidenceKind(
+            str(word), str(spec.get("code", word)), str(spec.get("title", word)), tuple(fields), tuple(checks)
+        )
     roles: dict[str, tuple[Indicator, ...]] = {}
     seen: set[str] = set()
     for role, items in (raw.get("roles") or {}).items():
@@ -116,8 +124,19 @@ def parse_indicator_set(text: str, source: str = "") -> IndicatorSet:
             if src == "review_stats" and not conds:
                 raise _fail(source, where, "需要 checks")
             params = tuple((str(k), float(v)) for k, v in (item.get("params") or {}).items())
-            out.append(Indicator(iid, role, n, str(item.get("title", iid)), str(item.get("text", "")), src,
-                                 tuple(reqs), tuple(conds), params))
+            out.append(
+                Indicator(
+                    iid,
+                    role,
+                    n,
+                    str(item.get("title", iid)),
+                    str(item.get("text", "")),
+                    src,
+                    tuple(reqs),
+                    tuple(conds),
+                    params,
+                )
+            )
         roles[role] = tuple(out)
     return IndicatorSet(year, kinds, roles, deadline, source)
 

@@ -1,4 +1,5 @@
 """The evaluation's vocabulary: indicator sets, evidence kinds, reports, review records and points shares."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,8 +17,14 @@ SOURCES = ("reported", "points", "review_stats")
 SOURCE_LABELS = {"reported": "本人报告", "points": "积分统计", "review_stats": "审核记录"}
 FIELD_TYPES = ("date", "int", "text", "url", "choice")
 REVIEW_METRICS = ("reviewed", "completed", "on_time_rate", "good_rate", "errors", "assigned")
-METRIC_LABELS = {"reviewed": "审核条数", "completed": "完成任务数", "on_time_rate": "按时完成率",
-                 "good_rate": "好评率", "errors": "差错条数", "assigned": "分配任务数"}
+METRIC_LABELS = {
+    "reviewed": "审核条数",
+    "completed": "完成任务数",
+    "on_time_rate": "按时完成率",
+    "good_rate": "好评率",
+    "errors": "差错条数",
+    "assigned": "分配任务数",
+}
 
 ACHIEVED, NOT_ACHIEVED, PENDING = "达成", "未达成", "待提交"
 SUBMITTED, CONFIRMED, REJECTED = "submitted", "confirmed", "rejected"
@@ -50,7 +57,7 @@ class EvidenceField:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceCheck:
-    type: str       # relative_error
+    type: str  # relative_error
     value: str
     reference: str
     max: float
@@ -59,7 +66,7 @@ class EvidenceCheck:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceKind:
-    word: str       # the Chinese word after /报告 (培训)
+    word: str  # the Chinese word after /报告 (培训)
     code: str
     title: str
     fields: tuple[EvidenceField, ...]
@@ -73,10 +80,10 @@ class EvidenceKind:
 
 @dataclass(frozen=True, slots=True)
 class Requirement:
-    kind: str                         # evidence kind word
+    kind: str  # evidence kind word
     count: int = 1
     where: tuple[tuple[str, str], ...] = ()
-    distinct: str | None = None       # count distinct values of this field
+    distinct: str | None = None  # count distinct values of this field
     label: str = ""
 
     def matches(self, report: Report) -> bool:
@@ -151,8 +158,8 @@ class Report:
     id: int
     kind: str
     fields: Mapping
-    status: str = SUBMITTED          # submitted / confirmed / rejected
-    reason: str = ""                 # rejection reason
+    status: str = SUBMITTED  # submitted / confirmed / rejected
+    reason: str = ""  # rejection reason
     submitted_on: date | None = None
 
 
@@ -163,10 +170,10 @@ class ReviewStats:
     assigned: int = 0
     completed: int = 0
     on_time: int = 0
-    reviewed: int = 0      # resources with a verdict
-    rated: int = 0         # passed resources with a user rating
-    good: int = 0          # of which rated good
-    errors: int = 0        # passed resources later found wrong (cataloguing or content)
+    reviewed: int = 0  # resources with a verdict
+    rated: int = 0  # passed resources with a user rating
+    good: int = 0  # of which rated good
+    errors: int = 0  # passed resources later found wrong (cataloguing or content)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -177,8 +184,14 @@ class ReviewStats:
         return self.good / self.rated if self.rated else None
 
     def metrics(self) -> dict:
-        return {"assigned": self.assigned, "completed": self.completed, "reviewed": self.reviewed,
-                "errors": self.errors, "on_time_rate": self.on_time_rate, "good_rate": self.good_rate}
+        return {
+            "assigned": self.assigned,
+            "completed": self.completed,
+            "reviewed": self.reviewed,
+            "errors": self.errors,
+            "on_time_rate": self.on_time_rate,
+            "good_rate": self.good_rate,
+        }
 
 
 class ReviewStatsProvider(Protocol):

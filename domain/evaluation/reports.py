@@ -1,4 +1,5 @@
 """``/报告`` evidence: parsing the words of a report into its fields, and describing them back."""
+
 from __future__ import annotations
 
 import re
@@ -64,7 +65,7 @@ def parse_report(kind: EvidenceKind, args: Sequence[str], today: date | None = N
     fields = list(kind.fields)
     required = [f for f in fields if not f.optional]
     if len(args) < len(required):
-        missing = "、".join(f.label for f in required[len(args):])
+        missing = "、".join(f.label for f in required[len(args) :])
         raise ReportError(f"缺少{missing}。格式：{kind.usage}")
     # assign: trailing optional fields only if there are enough words
     use = list(fields)
@@ -79,7 +80,7 @@ def parse_report(kind: EvidenceKind, args: Sequence[str], today: date | None = N
             raise ReportError(f"内容多了，格式：{kind.usage}")
         t = text_idx[0]
         after = len(use) - t - 1
-        merged = [*args[:t], " ".join(args[t:len(args) - after]), *args[len(args) - after:]]
+        merged = [*args[:t], " ".join(args[t : len(args) - after]), *args[len(args) - after :]]
         args = merged
     for f, text in zip(use, args, strict=False):
         values[f.name] = _parse_field(f, text, today)

@@ -1,4 +1,5 @@
 """Reminders: obligations as data, the working-day ladder and the run planner (pure)."""
+
 from domain.reminders.ladder import (
     DUE,
     ESCALATE,
@@ -32,7 +33,33 @@ from domain.reminders.planner import (
 )
 from domain.reminders.workdays import HolidayFileError, WorkCalendar, parse_holiday_file
 
-__all__ = ["AUDIENCE_WORDS", "DUE", "ESCALATE", "AfterEvent", "Audience", "AudienceKind", "HolidayFileError",
-           "Item", "Key", "Ladder", "Line", "Obligation", "ObligationError", "OnDate", "Plan", "RunInput", "Status",
-           "Step", "Subject", "WorkCalendar", "Yearly", "ladder_days", "load_obligations", "next_due",
-           "parse_holiday_file", "plan_run", "step_label", "steps_on"]
+__all__ = [
+    "AUDIENCE_WORDS",
+    "DUE",
+    "ESCALATE",
+    "AfterEvent",
+    "Audience",
+    "AudienceKind",
+    "HolidayFileError",
+    "Item",
+    "Key",
+    "Ladder",
+    "Line",
+    "Obligation",
+    "ObligationError",
+    "OnDate",
+    "Plan",
+    "RunInput",
+    "Status",
+    "Step",
+    "Subject",
+    "WorkCalendar",
+    "Yearly",
+    "ladder_days",
+    "load_obligations",
+    "next_due",
+    "parse_holiday_file",
+    "plan_run",
+    "step_label",
+    "steps_on",
+]

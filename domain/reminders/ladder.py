@@ -4,6 +4,7 @@ Default: T-14, T-7, T-3, T-1 (calendar days), the due day, then each of the 3 wo
 after it, then escalation on the working day after that. A step whose day is not a working
 day moves to the working day before; when two steps land on one day, the later step wins.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ def is_after_due(step: str) -> bool:
 class Step:
     day: date
     due: date
-    step: str            # T-14 … T-1, T0, T+1 … T+3, ESC
+    step: str  # T-14 … T-1, T0, T+1 … T+3, ESC
     obligation: str
 
     @property
@@ -54,7 +55,7 @@ def ladder_days(due: date, ladder: Ladder, cal: WorkCalendar) -> list[tuple[str,
     if ladder.escalate:
         steps.append((ESCALATE, cal.add_workdays(due, ladder.after_workdays + 1)))
     by_day: dict[date, str] = {}
-    for name, day in steps:           # in ladder order: a later step overwrites an earlier one on its day
+    for name, day in steps:  # in ladder order: a later step overwrites an earlier one on its day
         by_day[day] = name
     return sorted(((name, day) for day, name in by_day.items()), key=lambda s: s[1])
 

@@ -1,4 +1,5 @@
 """Obligations as data: what is due when, who answers for it, and which named query says it is done."""
+
 from __future__ import annotations
 
 import enum
@@ -16,9 +17,9 @@ class ObligationError(ValueError):
 
 
 class AudienceKind(str, enum.Enum):
-    CITY = "city"          # each city centre (holders of a city grant), one subject per city
-    COUNTY = "county"      # each county's system admin (roster seat), one subject per county
-    MEMBER = "member"      # each active roster member (optionally one role), one subject per person
+    CITY = "city"  # each city centre (holders of a city grant), one subject per city
+    COUNTY = "county"  # each county's system admin (roster seat), one subject per county
+    MEMBER = "member"  # each active roster member (optionally one role), one subject per person
 
 
 AUDIENCE_WORDS: dict[str, tuple[AudienceKind, str | None]] = {
@@ -34,7 +35,7 @@ AUDIENCE_WORDS: dict[str, tuple[AudienceKind, str | None]] = {
 @dataclass(frozen=True)
 class Audience:
     kind: AudienceKind
-    role: str | None = None     # for MEMBER: admin / trainer / reviewer, None = every role
+    role: str | None = None  # for MEMBER: admin / trainer / reviewer, None = every role
 
     @property
     def label(self) -> str:
@@ -98,16 +99,17 @@ class Obligation:
     title: str
     due: DueRule
     audience: Audience
-    done: str                        # name of a registered "done" query
+    done: str  # name of a registered "done" query
     action: str = ""
-    groups: tuple[str, ...] = ()     # group roles that get a digest (admin / trainer / reviewer)
-    territory: str | None = None     # only inside this territory path (one-off items)
+    groups: tuple[str, ...] = ()  # group roles that get a digest (admin / trainer / reviewer)
+    territory: str | None = None  # only inside this territory path (one-off items)
     ladder: Ladder = field(default=DEFAULT_LADDER)
-    number: int = 0                  # the short number people use in /收到 and /提醒 (set by storage)
+    number: int = 0  # the short number people use in /收到 and /提醒 (set by storage)
     paused: bool = False
 
     def with_number(self, number: int, paused: bool) -> Obligation:
         from dataclasses import replace
+
         return replace(self, number=number, paused=paused)
 
 
@@ -155,10 +157,15 @@ def load_obligations(text: str, known_queries: set[str] | None = None) -> list[O
     for i, item in enumerate(raw.get("obligations") or [], start=1):
         try:
             ob = Obligation(
-                id=str(item["id"]), title=str(item["title"]), due=_due(item, deadlines),
-                audience=Audience.parse(str(item["who"])), done=str(item["done"]),
-                action=str(item.get("action", "")), groups=tuple(item.get("groups") or ()),
-                ladder=_ladder(item.get("ladder")))
+                id=str(item["id"]),
+                title=str(item["title"]),
+                due=_due(item, deadlines),
+                audience=Audience.parse(str(item["who"])),
+                done=str(item["done"]),
+                action=str(item.get("action", "")),
+                groups=tuple(item.get("groups") or ()),
+                ladder=_ladder(item.get("ladder")),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ObligationError(f"第 {i} 个提醒事项有误：{exc}") from None
         if ob.id in seen:

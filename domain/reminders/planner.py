@@ -3,6 +3,7 @@
 Pure: the caller reads subjects, "done" statuses, acknowledgements and what was already sent from
 the store, and writes the result through the outbox under the keys returned here.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -25,15 +26,15 @@ class Subject(NamedTuple):
     """What one obligation is about for one responsible unit: a city, a county or a person."""
 
     key: str
-    label: str                      # 西湖区 / 杭州市 / 西湖区资源审核员 (no personal data)
+    label: str  # 西湖区 / 杭州市 / 西湖区资源审核员 (no personal data)
     city: str | None
-    people: tuple[str, ...]         # staff ids of who answers for it
-    territory: str = ""             # path of the territory it belongs to (浙江省/杭州市/西湖区)
+    people: tuple[str, ...]  # staff ids of who answers for it
+    territory: str = ""  # path of the territory it belongs to (浙江省/杭州市/西湖区)
 
 
 class Status(NamedTuple):
     done: bool
-    missing: str = ""               # 西湖区还缺资源审核员 2 名
+    missing: str = ""  # 西湖区还缺资源审核员 2 名
 
 
 class Key(NamedTuple):
@@ -84,10 +85,10 @@ NOT_DONE = Status(False)
 class RunInput:
     steps: list[Step]
     obligations: Mapping[str, Obligation]
-    subjects: Mapping[str, list[Subject]]                     # per obligation id
-    statuses: Mapping[str, Mapping[str, Status]]              # per obligation id, per subject key
-    acks: Mapping[tuple[str, date, str], str] = field(default_factory=dict)        # (ob, due, person) → ack/done
-    delivered: Mapping[tuple[str, date, str], int] = field(default_factory=dict)   # steps already sent
+    subjects: Mapping[str, list[Subject]]  # per obligation id
+    statuses: Mapping[str, Mapping[str, Status]]  # per obligation id, per subject key
+    acks: Mapping[tuple[str, date, str], str] = field(default_factory=dict)  # (ob, due, person) → ack/done
+    delivered: Mapping[tuple[str, date, str], int] = field(default_factory=dict)  # steps already sent
     city_operators: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     province_operators: tuple[str, ...] = ()
 
@@ -97,7 +98,7 @@ def plan_run(inp: RunInput) -> Plan:
     for step in inp.steps:
         ob = inp.obligations[step.obligation]
         statuses = inp.statuses.get(ob.id, {})
-        items: dict[str, Item] = {}          # one Item per distinct "missing" text (100,000 people, few texts)
+        items: dict[str, Item] = {}  # one Item per distinct "missing" text (100,000 people, few texts)
         for subject in inp.subjects.get(ob.id, []):
             status = statuses.get(subject.key) or NOT_DONE
             if status.done:
@@ -113,21 +114,21 @@ def plan_run(inp: RunInput) -> Plan:
                 plan.digests[g].append(line)
             item = items.get(status.missing)
             if item is None:
-                item = items[status.missing] = Item(ob.number, ob.title, step.due, step.step, status.missing,
-                                                    ob.action)
+                item = items[status.missing] = Item(ob.number, ob.title, step.due, step.step, status.missing, ob.action)
             _personal(plan, inp, ob, step, subject, status, line, item)
     return plan
 
 
-def _personal(plan: Plan, inp: RunInput, ob: Obligation, step: Step, subject: Subject, status: Status,
-              line: Line, item: Item) -> None:
+def _personal(
+    plan: Plan, inp: RunInput, ob: Obligation, step: Step, subject: Subject, status: Status, line: Line, item: Item
+) -> None:
     unacked_person = False
     before_due = step.step.startswith("T-")
     for person in subject.people:
         ack = inp.acks.get((ob.id, step.due, person)) if inp.acks else None
         if ack == DONE and not status.done:
-            ack = None                # said 已完成 but the store disagrees: keep reminding
-        if not (ack == DONE or (ack == ACK and before_due)):     # acknowledged: silent until the due day
+            ack = None  # said 已完成 but the store disagrees: keep reminding
+        if not (ack == DONE or (ack == ACK and before_due)):  # acknowledged: silent until the due day
             plan.personal.append((Key(ob.id, step.due, step.step, person), item))
         if ack is None and inp.delivered and inp.delivered.get((ob.id, step.due, person), 0) >= 2:
             unacked_person = True
@@ -164,5 +165,22 @@ def progress(subjects: list[Subject], statuses: Mapping[str, Status]) -> tuple[i
     return done, len(subjects)
 
 
-__all__ = ["ACK", "CITY_OVERDUE", "CITY_UNACKED", "DONE", "DUE", "PROVINCE", "Item", "Key", "Line", "Plan",
-           "RunInput", "Status", "Subject", "group_by_content", "lines_by_person", "plan_run", "progress"]
+__all__ = [
+    "ACK",
+    "CITY_OVERDUE",
+    "CITY_UNACKED",
+    "DONE",
+    "DUE",
+    "PROVINCE",
+    "Item",
+    "Key",
+    "Line",
+    "Plan",
+    "RunInput",
+    "Status",
+    "Subject",
+    "group_by_content",
+    "lines_by_person",
+    "plan_run",
+    "progress",
+]

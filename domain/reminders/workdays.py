@@ -10,6 +10,7 @@ does not know yet, an operator writes ``domain/data/holidays/<year>.yaml``
 
 A year with neither counts Monday to Friday and is reported by :meth:`WorkCalendar.missing_years`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -30,6 +31,7 @@ class HolidayFileError(ValueError):
 def _package_knows(year: int) -> bool:
     try:
         import chinese_calendar
+
         chinese_calendar.is_workday(date(year, 6, 1))
         return True
     except (NotImplementedError, ImportError):
@@ -49,8 +51,9 @@ def _days(value: Any, source: str) -> set[date]:
             else:
                 out.add(date.fromisoformat(text.strip()))
         except ValueError as exc:
-            raise HolidayFileError(f"{source}：日期“{text}”有误（{exc}），"
-                                   "请写成 2027-01-01 或 2027-02-06..2027-02-13") from None
+            raise HolidayFileError(
+                f"{source}：日期“{text}”有误（{exc}），请写成 2027-01-01 或 2027-02-06..2027-02-13"
+            ) from None
     return out
 
 
@@ -63,7 +66,7 @@ class YearOverride:
 
 def parse_holiday_file(text: str, source: str = "") -> YearOverride:
     try:
-        raw = yaml.load(text, Loader=yaml.BaseLoader) or {}     # dates stay text: we name a bad one
+        raw = yaml.load(text, Loader=yaml.BaseLoader) or {}  # dates stay text: we name a bad one
     except yaml.YAMLError as exc:
         raise HolidayFileError(f"{source}：文件读不懂（{exc}），日期请写成 2027-01-01") from None
     if not isinstance(raw, dict) or "year" not in raw:
@@ -132,6 +135,7 @@ class WorkCalendar:
             return day.weekday() < 5
         if self.has_data(day.year):
             import chinese_calendar
+
             return bool(chinese_calendar.is_workday(day))
         return day.weekday() < 5
 

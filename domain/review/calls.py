@@ -6,6 +6,7 @@ deadline (a date, or N working days after assignment), whose reviewers serve (th
 own city, county, school, or the province), a per-reviewer cap, and whether new resources
 are assigned automatically each working day. The defaults live in ``domain/data/review.yaml``.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,16 @@ from domain.calendar import is_workday
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "review.yaml"
 POOLS = ("school", "county", "city", "province")
 POOL_NAMES = {"school": "校级", "county": "县级", "city": "市级", "province": "省级"}
-LEVEL_WORDS = {"校级": "school", "县级": "county", "市级": "city", "省级": "province",
-               "校级初审": "school", "县级初审": "county", "市级初审": "city", "省级评审": "province"}
+LEVEL_WORDS = {
+    "校级": "school",
+    "县级": "county",
+    "市级": "city",
+    "省级": "province",
+    "校级初审": "school",
+    "县级初审": "county",
+    "市级初审": "city",
+    "省级评审": "province",
+}
 
 
 class CallError(ValueError):
@@ -36,7 +45,8 @@ class _Loader(yaml.SafeLoader):
 
 _Loader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _yaml(text: str) -> Any:
@@ -50,14 +60,14 @@ def _yaml(text: str) -> Any:
 
 @dataclass(frozen=True)
 class ReviewLevel:
-    id: str                       # school | county | city | province
-    name: str                     # 市级初审
-    reviewers: int = 1            # reviewers per resource
+    id: str  # school | county | city | province
+    name: str  # 市级初审
+    reviewers: int = 1  # reviewers per resource
     due_workdays: int | None = 5  # N working days after assignment …
     due_date: date | None = None  # … or a fixed date
-    pool: str = "city"            # whose reviewers serve
-    cap: int | None = None        # per-reviewer cap of open tasks
-    auto_assign: bool = False     # assign new resources each working day
+    pool: str = "city"  # whose reviewers serve
+    cap: int | None = None  # per-reviewer cap of open tasks
+    auto_assign: bool = False  # assign new resources each working day
 
     def due(self, assigned_on: date) -> date:
         if self.due_date is not None:
@@ -65,9 +75,16 @@ class ReviewLevel:
         return add_workdays(assigned_on, self.due_workdays or 5)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "reviewers": self.reviewers, "due_workdays": self.due_workdays,
-                "due_date": self.due_date.isoformat() if self.due_date else None, "pool": self.pool,
-                "cap": self.cap, "auto_assign": self.auto_assign}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "reviewers": self.reviewers,
+            "due_workdays": self.due_workdays,
+            "due_date": self.due_date.isoformat() if self.due_date else None,
+            "pool": self.pool,
+            "cap": self.cap,
+            "auto_assign": self.auto_assign,
+        }
 
 
 @dataclass(frozen=True)
@@ -103,18 +120,20 @@ class ReviewConfig:
     resource_types: tuple[str, ...]
     settings: ReviewSettings
     calls: tuple[ReviewCall, ...] = field(default=())
-    matcher_synonyms: Mapping[str, str] = field(default_factory=dict)   # domain/data/subject_synonyms.yaml
+    matcher_synonyms: Mapping[str, str] = field(default_factory=dict)  # domain/data/subject_synonyms.yaml
 
     def subject(self, word: str) -> str | None:
         """The canonical 学科 (synonyms: review.yaml's, then domain/data/subject_synonyms.yaml's,
         loaded once with the configuration)."""
         from domain.review.subjects import canonical_subject
+
         w = clean(word)
         w = self.subject_synonyms.get(w) or canonical_subject(w, self.matcher_synonyms) or w
         return w if w in self.subjects else None
 
     def stage(self, word: str) -> str | None:
         from domain.review.subjects import canonical_stage
+
         w = canonical_stage(clean(word)) or clean(word)
         return w if w in self.stages else None
 
@@ -168,9 +187,16 @@ def parse_level(raw: Mapping[str, Any], n: int) -> ReviewLevel:
     due_date = _date(raw["due_date"], f"{where}的截止日期") if raw.get("due_date") else None
     if due_date is None and not due_days:
         due_days = 5
-    return ReviewLevel(id=str(raw.get("id") or pool), name=str(raw.get("name") or POOL_NAMES[pool] + "审核"),
-                       reviewers=reviewers, due_workdays=due_days, due_date=due_date, pool=pool, cap=cap,
-                       auto_assign=bool(raw.get("auto_assign", False)))
+    return ReviewLevel(
+        id=str(raw.get("id") or pool),
+        name=str(raw.get("name") or POOL_NAMES[pool] + "审核"),
+        reviewers=reviewers,
+        due_workdays=due_days,
+        due_date=due_date,
+        pool=pool,
+        cap=cap,
+        auto_assign=bool(raw.get("auto_assign", False)),
+    )
 
 
 def parse_call(raw: Mapping[str, Any]) -> ReviewCall:
@@ -187,8 +213,13 @@ def parse_call(raw: Mapping[str, Any]) -> ReviewCall:
     if order != sorted(order) or len(set(order)) != len(order):
         raise CallError(f"“{name}”的审核级别应由低到高且不重复，如 市级初审 → 省级评审")
     cats = tuple(clean(c) for c in (raw.get("categories") or []) if clean(c))
-    return ReviewCall(name=name, deadline=_date(raw["deadline"], "截止日期"), categories=cats, levels=levels,
-                      active=bool(raw.get("active", True)))
+    return ReviewCall(
+        name=name,
+        deadline=_date(raw["deadline"], "截止日期"),
+        categories=cats,
+        levels=levels,
+        active=bool(raw.get("active", True)),
+    )
 
 
 def load_config(text: str | None = None) -> ReviewConfig:
@@ -198,16 +229,21 @@ def load_config(text: str | None = None) -> ReviewConfig:
         province_exclusion=str(s.get("province_exclusion", "county")),
         third_reviewer_on_disagreement=bool(s.get("third_reviewer_on_disagreement", True)),
         overdue_grace_workdays=int(s.get("overdue_grace_workdays", 1)),
-        remind_workdays_before=tuple(int(x) for x in s.get("remind_workdays_before", (3, 1, 0))))
+        remind_workdays_before=tuple(int(x) for x in s.get("remind_workdays_before", (3, 1, 0))),
+    )
     if settings.province_exclusion not in ("county", "city"):
         raise CallError("province_exclusion 应为 county 或 city")
     from domain.review.subjects import default_subject_synonyms
+
     return ReviewConfig(
         matcher_synonyms=default_subject_synonyms(),
-        stages=tuple(data.get("stages") or ()), subjects=tuple(data.get("subjects") or ()),
+        stages=tuple(data.get("stages") or ()),
+        subjects=tuple(data.get("subjects") or ()),
         subject_synonyms={str(k): str(v) for k, v in (data.get("subject_synonyms") or {}).items()},
-        resource_types=tuple(data.get("resource_types") or ()), settings=settings,
-        calls=tuple(parse_call(c) for c in data.get("calls") or ()))
+        resource_types=tuple(data.get("resource_types") or ()),
+        settings=settings,
+        calls=tuple(parse_call(c) for c in data.get("calls") or ()),
+    )
 
 
 def load_calls_file(text: str) -> list[ReviewCall]:
@@ -220,9 +256,19 @@ def load_calls_file(text: str) -> list[ReviewCall]:
     return [parse_call(c) for c in items]
 
 
-CHAT_KEYS = {"名称": "name", "截止": "deadline", "截止日期": "deadline", "分类": "categories", "类别": "categories",
-             "级别": "levels", "流程": "levels", "人数": "reviewers", "期限": "due_workdays", "上限": "cap",
-             "自动分配": "auto_assign"}
+CHAT_KEYS = {
+    "名称": "name",
+    "截止": "deadline",
+    "截止日期": "deadline",
+    "分类": "categories",
+    "类别": "categories",
+    "级别": "levels",
+    "流程": "levels",
+    "人数": "reviewers",
+    "期限": "due_workdays",
+    "上限": "cap",
+    "自动分配": "auto_assign",
+}
 
 
 def parse_chat_call(text: str, defaults: ReviewCall) -> ReviewCall:
@@ -238,8 +284,10 @@ def parse_chat_call(text: str, defaults: ReviewCall) -> ReviewCall:
         raise CallError("缺少名称，请写 名称=2026年优质资源征集")
     if "deadline" not in values:
         raise CallError("缺少截止日期，请写 截止=2026-05-28")
+
     def split(v):
         return [p for p in re.split(r"[,，、]", v) if p]
+
     levels = [lv.as_dict() for lv in defaults.levels]
     if "levels" in values:
         base = {lv.pool: lv.as_dict() for lv in defaults.levels}
@@ -248,8 +296,12 @@ def parse_chat_call(text: str, defaults: ReviewCall) -> ReviewCall:
             pool = LEVEL_WORDS.get(word)
             if pool is None:
                 raise CallError(f"级别“{word}”不对，应为 校级、县级、市级 或 省级")
-            levels.append({**base.get(pool, {"pool": pool, "id": pool}), "name": word if len(word) > 2
-                           else POOL_NAMES[pool] + ("评审" if pool == "province" else "初审")})
+            levels.append(
+                {
+                    **base.get(pool, {"pool": pool, "id": pool}),
+                    "name": word if len(word) > 2 else POOL_NAMES[pool] + ("评审" if pool == "province" else "初审"),
+                }
+            )
     for key in ("reviewers", "due_workdays", "cap", "auto_assign"):
         if key in values:
             parts = split(values[key])
@@ -257,8 +309,12 @@ def parse_chat_call(text: str, defaults: ReviewCall) -> ReviewCall:
                 raise CallError(f"{_label(key)}要为每一级各写一个，用逗号分开（共 {len(levels)} 级）")
             for lv, p in zip(levels, parts, strict=True):
                 lv[key] = p in ("是", "自动", "1", "true") if key == "auto_assign" else p
-    raw = {"name": values["name"], "deadline": values["deadline"], "levels": levels,
-           "categories": split(values["categories"]) if "categories" in values else list(defaults.categories)}
+    raw = {
+        "name": values["name"],
+        "deadline": values["deadline"],
+        "levels": levels,
+        "categories": split(values["categories"]) if "categories" in values else list(defaults.categories),
+    }
     return parse_call(raw)
 
 
@@ -270,7 +326,14 @@ def _label(key: str) -> str:
     return next(k for k, v in CHAT_KEYS.items() if v == key)
 
 
-def call_from_row(name: str, deadline: date, categories: Sequence[str], levels: Sequence[Mapping[str, Any]],
-                  *, id: int | None = None, active: bool = True) -> ReviewCall:
+def call_from_row(
+    name: str,
+    deadline: date,
+    categories: Sequence[str],
+    levels: Sequence[Mapping[str, Any]],
+    *,
+    id: int | None = None,
+    active: bool = True,
+) -> ReviewCall:
     call = parse_call({"name": name, "deadline": deadline, "categories": list(categories), "levels": list(levels)})
     return replace(call, id=id, active=active)

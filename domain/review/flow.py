@@ -5,6 +5,7 @@ decides: a pass moves it to the next level's pool, the last level's pass shelves
 a rejection ends it (``rejected``). A level with two reviewers who disagree asks for a third
 (a setting) and the majority decides; without the setting a disagreement is a rejection.
 """
+
 from __future__ import annotations
 
 import enum
@@ -16,9 +17,9 @@ VERDICT_NAMES = {PASS: "通过", REJECT: "退回"}
 
 
 class Status(str, enum.Enum):
-    WAITING = "waiting"        # in the current level's pool, not (fully) assigned
-    REVIEWING = "reviewing"    # assigned at the current level
-    SHELVED = "shelved"        # passed the last level
+    WAITING = "waiting"  # in the current level's pool, not (fully) assigned
+    REVIEWING = "reviewing"  # assigned at the current level
+    SHELVED = "shelved"  # passed the last level
     REJECTED = "rejected"
 
     @property
@@ -29,21 +30,22 @@ class Status(str, enum.Enum):
 class TaskState(str, enum.Enum):
     OPEN = "open"
     DONE = "done"
-    DECLINED = "declined"      # 不能审: an alternate takes over
-    OVERDUE = "overdue"        # timed out: an alternate takes over
-    CANCELLED = "cancelled"    # the level decided without it
+    DECLINED = "declined"  # 不能审: an alternate takes over
+    OVERDUE = "overdue"  # timed out: an alternate takes over
+    CANCELLED = "cancelled"  # the level decided without it
 
     @property
     def label(self) -> str:
-        return {"open": "待审", "done": "已审", "declined": "不能审", "overdue": "超时转派",
-                "cancelled": "已撤销"}[self.value]
+        return {"open": "待审", "done": "已审", "declined": "不能审", "overdue": "超时转派", "cancelled": "已撤销"}[
+            self.value
+        ]
 
 
 class Decision(str, enum.Enum):
-    PENDING = "pending"        # verdicts still missing
+    PENDING = "pending"  # verdicts still missing
     PASSED = "passed"
     REJECTED = "rejected"
-    NEED_MORE = "need_more"    # disagreement: one more reviewer
+    NEED_MORE = "need_more"  # disagreement: one more reviewer
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class LevelDecision:
     decision: Decision
     passes: int
     rejects: int
-    wanted: int                # reviewers this level now wants in total (2, or 3 after a disagreement)
+    wanted: int  # reviewers this level now wants in total (2, or 3 after a disagreement)
 
 
 def decide(verdicts: Sequence[str], needed: int, *, third_on_disagreement: bool) -> LevelDecision:

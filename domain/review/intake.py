@@ -1,5 +1,6 @@
 """Resource intake (pure): one submitted row → a validated resource, or refusals that name the
 row, the field and the fix. Keys may be the English names or the Chinese column labels."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -11,20 +12,58 @@ from domain.review.calls import ReviewCall, ReviewConfig, clean
 
 # key, Chinese label, required
 FIELDS: tuple[tuple[str, str, bool], ...] = (
-    ("external_id", "外部编号", True), ("title", "资源名称", True), ("type", "资源类型", True),
-    ("category", "类别", False), ("stage", "学段", True), ("subject", "学科", True),
-    ("edition", "教材版本", False), ("chapter", "章节", False), ("link", "链接", True),
-    ("call", "征集活动", False), ("submitter_account", "提交人账号", True), ("submitter_name", "提交人", True),
-    ("school", "学校", True), ("county", "县区", True), ("city", "设区市", True),
+    ("external_id", "外部编号", True),
+    ("title", "资源名称", True),
+    ("type", "资源类型", True),
+    ("category", "类别", False),
+    ("stage", "学段", True),
+    ("subject", "学科", True),
+    ("edition", "教材版本", False),
+    ("chapter", "章节", False),
+    ("link", "链接", True),
+    ("call", "征集活动", False),
+    ("submitter_account", "提交人账号", True),
+    ("submitter_name", "提交人", True),
+    ("school", "学校", True),
+    ("county", "县区", True),
+    ("city", "设区市", True),
 )
 LABELS = {k: label for k, label, _r in FIELDS}
-ALIASES = {label: k for k, label, _r in FIELDS} | {k: k for k, _l, _r in FIELDS} | {
-    "编号": "external_id", "id": "external_id", "名称": "title", "标题": "title", "类型": "type",
-    "资源链接": "link", "url": "link", "活动": "call", "平台账号": "submitter_account", "账号": "submitter_account",
-    "姓名": "submitter_name", "提交人姓名": "submitter_name", "学校名称": "school", "县(市、区)": "county",
-    "县（市、区）": "county", "县": "county", "市": "city", "城市": "city", "分类": "category"}
-CATALOGUE_LABELS = {"学段": "stage", "学科": "subject", "教材版本": "edition", "章节": "chapter",
-                    "资源类型": "type", "类型": "type", "名称": "title", "资源名称": "title"}
+ALIASES = (
+    {label: k for k, label, _r in FIELDS}
+    | {k: k for k, _l, _r in FIELDS}
+    | {
+        "编号": "external_id",
+        "id": "external_id",
+        "名称": "title",
+        "标题": "title",
+        "类型": "type",
+        "资源链接": "link",
+        "url": "link",
+        "活动": "call",
+        "平台账号": "submitter_account",
+        "账号": "submitter_account",
+        "姓名": "submitter_name",
+        "提交人姓名": "submitter_name",
+        "学校名称": "school",
+        "县(市、区)": "county",
+        "县（市、区）": "county",
+        "县": "county",
+        "市": "city",
+        "城市": "city",
+        "分类": "category",
+    }
+)
+CATALOGUE_LABELS = {
+    "学段": "stage",
+    "学科": "subject",
+    "教材版本": "edition",
+    "章节": "chapter",
+    "资源类型": "type",
+    "类型": "type",
+    "名称": "title",
+    "资源名称": "title",
+}
 
 
 @dataclass(frozen=True)
@@ -51,8 +90,8 @@ class ResourceIn:
 
 @dataclass(frozen=True)
 class Refusal:
-    row: int          # 1-based row (or item) number
-    field: str        # Chinese label ("" for the whole row)
+    row: int  # 1-based row (or item) number
+    field: str  # Chinese label ("" for the whole row)
     value: str
     fix: str
 
@@ -73,8 +112,9 @@ def normalise_keys(raw: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def validate(raw: Any, row: int, *, config: ReviewConfig, calls: Sequence[ReviewCall],
-             tree: RegionTree) -> tuple[ResourceIn | None, list[Refusal]]:
+def validate(
+    raw: Any, row: int, *, config: ReviewConfig, calls: Sequence[ReviewCall], tree: RegionTree
+) -> tuple[ResourceIn | None, list[Refusal]]:
     if not isinstance(raw, Mapping):
         return None, [Refusal(row, "", "", "每一项应是一个对象（字段: 值）")]
     v = normalise_keys(raw)
@@ -121,15 +161,28 @@ def validate(raw: Any, row: int, *, config: ReviewConfig, calls: Sequence[Review
         return None, errors
     assert call is not None and city is not None and county is not None and stage and subject and rtype
     return ResourceIn(
-        external_id=v["external_id"], title=v["title"], type=rtype, category=category, stage=stage,
-        subject=subject, edition=v.get("edition", ""), chapter=v.get("chapter", ""), link=link, call=call.name,
-        submitter_account=v["submitter_account"], submitter_name=v["submitter_name"], school=clean(v["school"]),
-        county=county.name, city=city.name), []
+        external_id=v["external_id"],
+        title=v["title"],
+        type=rtype,
+        category=category,
+        stage=stage,
+        subject=subject,
+        edition=v.get("edition", ""),
+        chapter=v.get("chapter", ""),
+        link=link,
+        call=call.name,
+        submitter_account=v["submitter_account"],
+        submitter_name=v["submitter_name"],
+        school=clean(v["school"]),
+        county=county.name,
+        city=city.name,
+    ), []
 
 
 def parse_corrections(text: str, config: ReviewConfig) -> tuple[dict[str, str], list[str]]:
     """``学段=初中 学科=化学 …`` → ({field: value}, [Chinese problems])."""
     import re
+
     values: dict[str, str] = {}
     problems: list[str] = []
     for m in re.finditer(r"(\S+?)\s*[=＝:：]\s*(\S+)", text):

@@ -63,7 +63,7 @@ def plan_assignments(demands: Sequence[Demand], reviewers: Sequence[ReviewerInfo
     if len(set(ids)) != len(ids):
         raise ValueError("one demand per resource id")
     ordered = sorted(demands, key=lambda d: d.resource_id)
-    from .solver import solve      # OR-Tools and numpy load on the first plan, not at the bot's start-up
+    from .solver import solve  # OR-Tools and numpy load on the first plan, not at the bot's start-up
 
     assignments, got, graph = solve(ordered, reviewers, policy)
     new: dict[str, int] = {}

@@ -7,6 +7,7 @@
 - :mod:`.quota`       quotas as data, RosterBook (seats, one per person, unique accounts)
 - :mod:`.completion`  filled vs quota per territory, per-city completion
 """
+
 from domain.masking import mask_mobile
 from domain.roster.completion import (
     CityCompletion,

@@ -1,4 +1,5 @@
 """/名单: seats filled against the quota per territory, and per-city completion for the province."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -108,31 +109,50 @@ def _index(members: Iterable[Member], statuses: tuple[Status, ...]) -> dict[tupl
     return idx
 
 
-def territory_status(territory: Territory, members: Iterable[Member], rules: QuotaRules = DEFAULT_RULES, *,
-                     roles: Iterable[Role] = ROLES, statuses: tuple[Status, ...] = (Status.ACTIVE,),
-                     _idx=None) -> TerritoryStatus:
+def territory_status(
+    territory: Territory,
+    members: Iterable[Member],
+    rules: QuotaRules = DEFAULT_RULES,
+    *,
+    roles: Iterable[Role] = ROLES,
+    statuses: tuple[Status, ...] = (Status.ACTIVE,),
+    _idx=None,
+) -> TerritoryStatus:
     idx = _idx if _idx is not None else _index(members, statuses)
     seats = tuple(SeatStatus(r, rules.quota(r, territory), tuple(idx.get((r, territory), ()))) for r in roles)
     return TerritoryStatus(territory, seats)
 
 
-def city_completion(tree: RegionTree, city: str, members: Iterable[Member], rules: QuotaRules = DEFAULT_RULES, *,
-                    roles: Iterable[Role] = ROLES, statuses: tuple[Status, ...] = (Status.ACTIVE,),
-                    _idx=None) -> CityCompletion:
+def city_completion(
+    tree: RegionTree,
+    city: str,
+    members: Iterable[Member],
+    rules: QuotaRules = DEFAULT_RULES,
+    *,
+    roles: Iterable[Role] = ROLES,
+    statuses: tuple[Status, ...] = (Status.ACTIVE,),
+    _idx=None,
+) -> CityCompletion:
     """市本级 first, then the counties in the tree's order."""
     roles = tuple(roles)
     idx = _idx if _idx is not None else _index(members, statuses)
     c = tree.city(city)
     if c is None:
         raise KeyError(city)
-    terrs = [Territory(tree.province, c.name)] + [Territory(tree.province, c.name, k.name)
-                                                   for k in tree.counties_of(c.name)]
+    terrs = [Territory(tree.province, c.name)] + [
+        Territory(tree.province, c.name, k.name) for k in tree.counties_of(c.name)
+    ]
     return CityCompletion(c.name, tuple(territory_status(t, (), rules, roles=roles, _idx=idx) for t in terrs))
 
 
-def province_completion(tree: RegionTree, members: Iterable[Member], rules: QuotaRules = DEFAULT_RULES, *,
-                        roles: Iterable[Role] = ROLES,
-                        statuses: tuple[Status, ...] = (Status.ACTIVE,)) -> list[CityCompletion]:
+def province_completion(
+    tree: RegionTree,
+    members: Iterable[Member],
+    rules: QuotaRules = DEFAULT_RULES,
+    *,
+    roles: Iterable[Role] = ROLES,
+    statuses: tuple[Status, ...] = (Status.ACTIVE,),
+) -> list[CityCompletion]:
     """Every city's completion, in the tree's order."""
     roles = tuple(roles)
     idx = _index(members, statuses)
@@ -143,8 +163,9 @@ def total_seats(tree: RegionTree, rules: QuotaRules = DEFAULT_RULES, *, use_max:
     """Seats in the whole province (minimum quotas, or maximum with ``use_max``)."""
     n = 0
     for c in tree.cities:
-        terrs = [Territory(tree.province, c.name)] + [Territory(tree.province, c.name, k.name)
-                                                       for k in tree.counties_of(c.name)]
+        terrs = [Territory(tree.province, c.name)] + [
+            Territory(tree.province, c.name, k.name) for k in tree.counties_of(c.name)
+        ]
         for t in terrs:
             for r in ROLES:
                 q = rules.quota(r, t)

@@ -3,6 +3,7 @@
 The default is ``domain/data/roster.yaml``; an operator points ``ROSTER_CONFIG``
 at another file (read by the handlers at start-up).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

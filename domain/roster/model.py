@@ -1,4 +1,5 @@
 """Roster records and the problems found in a row."""
+
 from __future__ import annotations
 
 import enum
@@ -18,7 +19,7 @@ class FieldError:
     field_label: str
     value: str
     expected: str
-    problem: str = ""       # a whole sentence when "不对，应为…" does not fit (a full quota, a taken seat)
+    problem: str = ""  # a whole sentence when "不对，应为…" does not fit (a full quota, a taken seat)
 
     @property
     def text(self) -> str:
@@ -36,10 +37,10 @@ def _short(value: str, limit: int = 30) -> str:
 
 
 class Status(str, enum.Enum):
-    PENDING = "pending"        # self-registration waiting for the city operator
+    PENDING = "pending"  # self-registration waiting for the city operator
     ACTIVE = "active"
     REMOVED = "removed"
-    REJECTED = "rejected"      # a self-registration the city operator turned down
+    REJECTED = "rejected"  # a self-registration the city operator turned down
 
     @property
     def label(self) -> str:
@@ -61,7 +62,7 @@ class Member:
     values: Mapping[str, str]
     id: int | None = None
     status: Status = Status.ACTIVE
-    user_id: str | None = None          # DingTalk staff id of the person, when known
+    user_id: str | None = None  # DingTalk staff id of the person, when known
 
     @property
     def name(self) -> str:
@@ -99,14 +100,25 @@ class Member:
         return replace(self, values={**self.values, **changes})
 
     def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role.value, "territory": self.territory.path, "values": dict(self.values),
-                "id": self.id, "status": self.status.value, "user_id": self.user_id}
+        return {
+            "role": self.role.value,
+            "territory": self.territory.path,
+            "values": dict(self.values),
+            "id": self.id,
+            "status": self.status.value,
+            "user_id": self.user_id,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Member:
-        return cls(role=Role(data["role"]), territory=Territory.from_path(data["territory"]),
-                   values=dict(data["values"]), id=data.get("id"), status=Status(data.get("status", "active")),
-                   user_id=data.get("user_id"))
+        return cls(
+            role=Role(data["role"]),
+            territory=Territory.from_path(data["territory"]),
+            values=dict(data["values"]),
+            id=data.get("id"),
+            status=Status(data.get("status", "active")),
+            user_id=data.get("user_id"),
+        )
 
 
 def member_diff(before: Member, after: Member) -> tuple[dict[str, str], dict[str, str]]:

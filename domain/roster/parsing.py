@@ -15,6 +15,7 @@ A paste is many lines: empty lines, the form's title and header lines, the
 section titles and the notes are skipped; a header row sets the column order
 (and the section) of the rows below it.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,13 +38,13 @@ _IGNORED_HEADERS = {norm_label(x) for x in ("服务人员", "序号", "编号", 
 
 @dataclass
 class RawRow:
-    row: int                    # 1-based number among the paste's data rows (headers, titles, notes skipped)
+    row: int  # 1-based number among the paste's data rows (headers, titles, notes skipped)
     role: Role
-    values: dict[str, str]      # column key → text as typed (trimmed)
-    text: str                   # the line
-    mode: str                   # "kv" | "columns"
+    values: dict[str, str]  # column key → text as typed (trimmed)
+    text: str  # the line
+    mode: str  # "kv" | "columns"
     errors: list[FieldError] = field(default_factory=list)
-    sectioned: bool = False     # the role came from a section title or header row of the paste
+    sectioned: bool = False  # the role came from a section title or header row of the paste
 
 
 def _role_columns(role: Role) -> tuple[Column, ...]:
@@ -51,6 +52,7 @@ def _role_columns(role: Role) -> tuple[Column, ...]:
 
 
 # --- 字段=值 ------------------------------------------------------------------------------
+
 
 def _quoted_spans(line: str) -> list[tuple[int, int]]:
     spans, i = [], 0
@@ -88,14 +90,14 @@ def _any_section_knows(label: str) -> bool:
 def parse_kv(line: str, role: Role, row: int = 1) -> RawRow:
     section = SECTIONS[role]
     spans = _quoted_spans(line)
-    keys: list[tuple[int, int, str, Column | None]] = []   # (start, value start, label, column)
+    keys: list[tuple[int, int, str, Column | None]] = []  # (start, value start, label, column)
     for m in _KEY.finditer(line):
         if any(a <= m.start() <= b for a, b in spans):
             continue
         label, sep = m.group(1), m.group(2)
         col = section.find(label)
         if col is None and sep in ":：" and not _any_section_knows(label):
-            continue            # a colon inside a value (学校名称=A校区:东), not a key
+            continue  # a colon inside a value (学校名称=A校区:东), not a key
         keys.append((m.start(), m.end(), label, col))
     result = RawRow(row=row, role=role, values={}, text=line, mode="kv")
     if keys and line[: keys[0][0]].strip(_SEPARATORS):
@@ -107,8 +109,11 @@ def parse_kv(line: str, role: Role, row: int = 1) -> RawRow:
         if col is None:
             other = [r for r, s in SECTIONS.items() if s.find(label) is not None]
             expected = f"{role.label}表的列名之一：{'、'.join(section.labels)}"
-            problem = (f"{role.label}表没有这一项（属于{'、'.join(r.label for r in other)}），请删去；" if other
-                       else "没有这一项；") + f"可填：{'、'.join(section.labels)}"
+            problem = (
+                f"{role.label}表没有这一项（属于{'、'.join(r.label for r in other)}），请删去；"
+                if other
+                else "没有这一项；"
+            ) + f"可填：{'、'.join(section.labels)}"
             result.errors.append(FieldError(row, label, value, expected, problem=problem))
             continue
         if col.key in result.values:
@@ -119,6 +124,7 @@ def parse_kv(line: str, role: Role, row: int = 1) -> RawRow:
 
 
 # --- rows in column order ---------------------------------------------------------------
+
 
 def split_cells(line: str) -> tuple[list[str], str]:
     """(cells, mode): tab-separated cells if the line has a tab, else space-separated tokens."""
@@ -142,7 +148,7 @@ def _tokens(line: str) -> list[str]:
     while i < len(line):
         span = next((s for s in spans if s[0] == i), None)
         if span:
-            buf.append(line[span[0] + 1: span[1]])
+            buf.append(line[span[0] + 1 : span[1]])
             out.append("".join(buf).strip())
             buf = []
             i = span[1] + 1
@@ -176,8 +182,14 @@ def parse_columns(line: str, role: Role, row: int = 1, columns: list[Column | No
         cells.pop()
     labels = "、".join(c.label for c in cols if c is not None)
     if mode == "space" and len(cells) != n:
-        result.errors.append(FieldError(row, "列数", f"{len(cells)}项", (
-            f"按表格列顺序填{n}项（{labels}），空项填“无”；含空格的值加引号，或改用 字段=值")))
+        result.errors.append(
+            FieldError(
+                row,
+                "列数",
+                f"{len(cells)}项",
+                (f"按表格列顺序填{n}项（{labels}），空项填“无”；含空格的值加引号，或改用 字段=值"),
+            )
+        )
         return result
     if len(cells) > n:
         extra = "、".join(c for c in cells[n:] if c)
@@ -192,10 +204,11 @@ def parse_columns(line: str, role: Role, row: int = 1, columns: list[Column | No
 
 # --- header rows -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Header:
     role: Role
-    columns: list[Column | None]     # None: a column to ignore (服务人员, 序号)
+    columns: list[Column | None]  # None: a column to ignore (服务人员, 序号)
 
 
 def parse_header(line: str, role_hint: Role | None = None) -> Header | None:
@@ -237,8 +250,9 @@ def parse_header(line: str, role_hint: Role | None = None) -> Header | None:
 
 # --- lines and pastes ------------------------------------------------------------------------
 
-_SKIP_PREFIXES = tuple(norm_label(x) for x in ("附件", "报送单位", "联系人", "注:", "注：",
-                                               "教育资源公共服务体系服务队伍"))
+_SKIP_PREFIXES = tuple(
+    norm_label(x) for x in ("附件", "报送单位", "联系人", "注:", "注：", "教育资源公共服务体系服务队伍")
+)
 
 
 def logical_lines(text: str) -> list[tuple[int, str]]:

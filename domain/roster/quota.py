@@ -8,6 +8,7 @@ per city (市本级) and per county, admin exactly 1, trainer 1, reviewers 3–5
 seat and, if not, names who holds the seats. A batch is checked by adding its
 rows one by one, so the rows of one paste count against each other too.
 """
+
 from __future__ import annotations
 
 import re
@@ -63,7 +64,7 @@ DEFAULT_QUOTA = {Role.ADMIN: Quota(1, 1), Role.TRAINER: Quota(1, 1), Role.REVIEW
 
 @dataclass(frozen=True)
 class QuotaRules:
-    city: Mapping[Role, Quota] = field(default_factory=lambda: dict(DEFAULT_QUOTA))     # 市本级
+    city: Mapping[Role, Quota] = field(default_factory=lambda: dict(DEFAULT_QUOTA))  # 市本级
     county: Mapping[Role, Quota] = field(default_factory=lambda: dict(DEFAULT_QUOTA))
 
     def quota(self, role: Role, territory: Territory) -> Quota:
@@ -87,8 +88,9 @@ class QuotaRules:
                 try:
                     r = Role.parse(str(role))
                 except ValueError:
-                    raise QuotaError(f"unknown role {role!r} in {level} quotas "
-                                     "(use admin, trainer, reviewer)") from None
+                    raise QuotaError(
+                        f"unknown role {role!r} in {level} quotas (use admin, trainer, reviewer)"
+                    ) from None
                 table[r] = Quota.parse(value)
             out[level] = table
         return cls(city=out["city"], county=out["county"])
@@ -101,7 +103,7 @@ DEFAULT_RULES = QuotaRules()
 class SeatRefusal:
     """Why a member cannot take a seat; ``holders`` are the people in the way."""
 
-    kind: str                      # quota_full | same_person | account_taken
+    kind: str  # quota_full | same_person | account_taken
     role: Role
     territory: Territory
     holders: tuple[Member, ...]
@@ -146,12 +148,16 @@ class SeatRefusal:
 
     @property
     def expected(self) -> str:
-        return {"quota_full": "有空余名额的县(市、区)", "same_person": "未登记过的手机号",
-                "account_taken": "未被使用的平台账号"}[self.kind]
+        return {
+            "quota_full": "有空余名额的县(市、区)",
+            "same_person": "未登记过的手机号",
+            "account_taken": "未被使用的平台账号",
+        }[self.kind]
 
     def as_error(self, row: int, value: str = "", *, show_holders: bool = True) -> FieldError:
-        return FieldError(row, self.field_label, value, self.expected,
-                          problem=self.message_for(show_holders=show_holders))
+        return FieldError(
+            row, self.field_label, value, self.expected, problem=self.message_for(show_holders=show_holders)
+        )
 
 
 def _key(m: Member) -> object:
@@ -179,8 +185,10 @@ class RosterBook:
     def remove(self, m: Member) -> None:
         k = _key(m)
         tables: tuple[tuple[dict[Any, list[Member]], object], ...] = (
-            (self._by_seat, (m.role, m.territory)), (self._by_mobile, (m.role, m.mobile)),
-            (self._by_account, m.account))
+            (self._by_seat, (m.role, m.territory)),
+            (self._by_mobile, (m.role, m.mobile)),
+            (self._by_account, m.account),
+        )
         for table, key in tables:
             if key in table:
                 table[key] = [x for x in table[key] if _key(x) != k]

@@ -1,4 +1,5 @@
 """Checking one row: required fields, enumerations, mobile, account, the county in the city."""
+
 from __future__ import annotations
 
 import re
@@ -26,10 +27,11 @@ _CITY_LEVEL_WORDS = {"市本级", "本级", "市级", "市直", "市直属", "�
 
 # --- single values ---------------------------------------------------------------------------
 
+
 def normalize_mobile(text: str) -> str | None:
     """11 digits (spaces, dashes, +86 tolerated), or None if it is not a mainland mobile."""
     s = unicodedata.normalize("NFKC", str(text or "")).strip()
-    if re.fullmatch(r"\d{11}\.0", s):      # a number cell from a spreadsheet
+    if re.fullmatch(r"\d{11}\.0", s):  # a number cell from a spreadsheet
         s = s[:-2]
     s = re.sub(r"[\s\-–—()（）.·]", "", s)
     if s.startswith("+86"):
@@ -71,8 +73,8 @@ def normalize_text(text: str, max_len: int) -> str | None:
 @dataclass(frozen=True)
 class CountyResult:
     territory: Territory | None
-    label: str = ""              # county name or 市本级
-    expected: str = ""           # why not, when territory is None
+    label: str = ""  # county name or 市本级
+    expected: str = ""  # why not, when territory is None
     candidates: tuple[str, ...] = ()
 
 
@@ -94,7 +96,7 @@ def resolve_county(tree: RegionTree, value: str, city: str | None) -> CountyResu
         if m.region is None and not m.ambiguous:
             for head in (c.name, c.stem):
                 if v.startswith(head) and len(v) > len(head):
-                    rest = v[len(head):]
+                    rest = v[len(head) :]
                     if rest in _CITY_LEVEL_WORDS:
                         return CountyResult(Territory(tree.province, c.name), CITY_LEVEL)
                     m = tree.match(rest, city=c.name, levels=(RegionLevel.COUNTY,))
@@ -104,11 +106,15 @@ def resolve_county(tree: RegionTree, value: str, city: str | None) -> CountyResu
         elsewhere = tree.match(v, levels=(RegionLevel.COUNTY,))
         examples = "、".join(r.name for r in tree.counties_of(c.name)[:2])
         if elsewhere.region is not None:
-            return CountyResult(None, expected=f"{c.name}下属的县(市、区)（“{elsewhere.region.name}”属于"
-                                               f"{elsewhere.region.city}）")
+            return CountyResult(
+                None, expected=f"{c.name}下属的县(市、区)（“{elsewhere.region.name}”属于{elsewhere.region.city}）"
+            )
         if m.ambiguous:
-            return CountyResult(None, expected="以下之一：" + "、".join(r.name for r in m.candidates),
-                                candidates=tuple(r.name for r in m.candidates))
+            return CountyResult(
+                None,
+                expected="以下之一：" + "、".join(r.name for r in m.candidates),
+                candidates=tuple(r.name for r in m.candidates),
+            )
         return CountyResult(None, expected=f"{c.name}下属的县(市、区)，如 {examples}；市级人员填“{CITY_LEVEL}”")
     # No city given: the value must say where.
     for suffix in (CITY_LEVEL, "本级"):
@@ -157,8 +163,16 @@ def check_value(column: Column, value: str) -> tuple[str | None, str]:
 
 # --- a whole row -------------------------------------------------------------------------------
 
-def validate_values(role: Role, values: Mapping[str, str], tree: RegionTree, *, city: str | None,
-                    row: int = 0, required: set[str] | None = None) -> RowResult:
+
+def validate_values(
+    role: Role,
+    values: Mapping[str, str],
+    tree: RegionTree,
+    *,
+    city: str | None,
+    row: int = 0,
+    required: set[str] | None = None,
+) -> RowResult:
     """Check every column of the role; the member if all is well."""
     section = SECTIONS[role]
     result = RowResult(row=row, role=role, raw=dict(values))
@@ -214,8 +228,7 @@ def missing_fields(role: Role, values: Mapping[str, str], required: set[str] | N
     return out
 
 
-def apply_changes(member: Member, changes: Mapping[str, str], tree: RegionTree, *,
-                  row: int = 0) -> RowResult:
+def apply_changes(member: Member, changes: Mapping[str, str], tree: RegionTree, *, row: int = 0) -> RowResult:
     """Validate a change of some fields (/变更): the new member, or the errors.
 
     The county stays within the member's city.
@@ -225,6 +238,12 @@ def apply_changes(member: Member, changes: Mapping[str, str], tree: RegionTree, 
         values["county"] = member.county_label
     result = validate_values(member.role, values, tree, city=member.city, row=row)
     if result.member is not None:
-        result.member = Member(role=member.role, territory=result.member.territory, values=result.member.values,
-                               id=member.id, status=member.status, user_id=member.user_id)
+        result.member = Member(
+            role=member.role,
+            territory=result.member.territory,
+            values=result.member.values,
+            id=member.id,
+            status=member.status,
+            user_id=member.user_id,
+        )
     return result

@@ -41,18 +41,51 @@ Materialisation (storage/repositories/scores.py), so that no query runs the engi
 - The hot loop uses plain tuples ``(epoch, key, action, detail)``, a cached day → (week, month,
   year) table and integer period ids; detail stays JSON text until a condition needs it.
 """
+
 from __future__ import annotations
 
 from .engine import (
-    CapState, Engine, Event, Result, Row, RuleLine, ScoreSummary, aggregate_periods, dedup_rows,
+    CapState,
+    Engine,
+    Event,
+    Result,
+    Row,
+    RuleLine,
+    ScoreSummary,
+    aggregate_periods,
+    dedup_rows,
 )
 from .loader import DEFAULT_RULES, default_rules, load_rules, parse_rules
 from .periods import LocalClock, Period, parse_period, period_of, to_epoch, year_period
 from .rules import PERIOD_NAMES, PERIODS, Cap, Condition, Rule, RuleFileError, RuleProblem, RuleSet, Streak
 
 __all__ = [
-    "Cap", "CapState", "Condition", "DEFAULT_RULES", "Engine", "Event", "LocalClock", "PERIODS", "PERIOD_NAMES",
-    "Period", "Result", "Row", "Rule", "RuleFileError", "RuleLine", "RuleProblem", "RuleSet", "ScoreSummary",
-    "Streak", "aggregate_periods", "dedup_rows", "default_rules", "load_rules", "parse_period", "parse_rules",
-    "period_of", "to_epoch", "year_period",
+    "DEFAULT_RULES",
+    "PERIODS",
+    "PERIOD_NAMES",
+    "Cap",
+    "CapState",
+    "Condition",
+    "Engine",
+    "Event",
+    "LocalClock",
+    "Period",
+    "Result",
+    "Row",
+    "Rule",
+    "RuleFileError",
+    "RuleLine",
+    "RuleProblem",
+    "RuleSet",
+    "ScoreSummary",
+    "Streak",
+    "aggregate_periods",
+    "dedup_rows",
+    "default_rules",
+    "load_rules",
+    "parse_period",
+    "parse_rules",
+    "period_of",
+    "to_epoch",
+    "year_period",
 ]

@@ -10,6 +10,7 @@ The event key that makes ingestion idempotent: ``id:<event_id>`` when the source
 ``h:`` + a hash of (account, action, instant, detail) — the same event delivered twice has the same
 key either way.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -119,7 +120,7 @@ def _detail(value) -> dict | None:
         except ValueError:
             value = _kv_pairs(text)
     if not isinstance(value, dict):
-        raise ItemError("明细 detail 应为对象，如 {\"minutes\": 20}")
+        raise ItemError('明细 detail 应为对象，如 {"minutes": 20}')
     if len(value) > MAX_DETAIL_FIELDS:
         raise ItemError(f"明细 detail 最多 {MAX_DETAIL_FIELDS} 项")
     out = {}
@@ -166,8 +167,9 @@ def _kv_pairs(text: str) -> dict:
 def event_key(account: str, action: str, epoch: int, detail: dict | None, event_id: str | None) -> str:
     if event_id:
         return "id:" + event_id
-    blob = "\x1f".join((account, action, str(epoch),
-                        json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else ""))
+    blob = "\x1f".join(
+        (account, action, str(epoch), json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else "")
+    )
     return "h:" + hashlib.blake2b(blob.encode("utf-8"), digest_size=12).hexdigest()
 
 
@@ -197,7 +199,7 @@ def _fast(item: dict, actions: frozenset[str] | set[str], tz: ZoneInfo, latest: 
         return None
     if at.tzinfo is None:
         at = at.replace(tzinfo=tz)
-    ts = at.timestamp()       # exact enough: distinct microseconds stay distinct and ordered until 2242
+    ts = at.timestamp()  # exact enough: distinct microseconds stay distinct and ordered until 2242
     if ts < _OLDEST_TS or ts > latest:
         return None
     epoch = int(ts)
@@ -225,8 +227,9 @@ def _fast(item: dict, actions: frozenset[str] | set[str], tz: ZoneInfo, latest: 
 Parsed = tuple[int, str, int, str, str, "dict | None"]
 
 
-def parse_batch(items: Iterable[Any], *, actions: frozenset[str] | set[str], tz: ZoneInfo, now: datetime
-                ) -> tuple[list[Parsed], list[tuple[int, str]]]:
+def parse_batch(
+    items: Iterable[Any], *, actions: frozenset[str] | set[str], tz: ZoneInfo, now: datetime
+) -> tuple[list[Parsed], list[tuple[int, str]]]:
     """Validate many items: ([(index, account, epoch, key, action, detail)], [(index, reason)]).
     Exactly what ``parse_activity`` gives item by item (tests/scores/test_activity_batch.py)."""
     latest = (now + FUTURE_TOLERANCE).timestamp()
@@ -280,13 +283,17 @@ def parse_activity(item: Any, *, actions: frozenset[str] | set[str], tz: ZoneInf
     detail_raw = _pick(item, "detail")
     if detail_raw is None:
         # CSV/xlsx: any other column is a detail field
-        extra = {k: v for k, v in item.items() if isinstance(k, str) and k not in _KNOWN
-                 and v is not None and not (isinstance(v, str) and not v.strip())}
+        extra = {
+            k: v
+            for k, v in item.items()
+            if isinstance(k, str) and k not in _KNOWN and v is not None and not (isinstance(v, str) and not v.strip())
+        }
         detail_raw = extra or None
     detail = _detail(detail_raw)
     epoch = to_epoch(at)
-    return ActivityItem(account, action, epoch, event_key(account, action, epoch, detail, event_id or None),
-                        detail, event_id or None)
+    return ActivityItem(
+        account, action, epoch, event_key(account, action, epoch, detail, event_id or None), detail, event_id or None
+    )
 
 
 # ── teachers ──
@@ -317,11 +324,13 @@ def _norm_text(v) -> str:
 
 def parse_teacher(row: dict) -> TeacherRow:
     """One teacher list row; the account keeps its case (only surrounding spaces are removed)."""
+
     def pick(field: str) -> str:
         for name in TEACHER_ALIASES[field]:
             if name in row and row[name] is not None and _norm_text(row[name]):
                 return _norm_text(row[name])
         return ""
+
     account = str(next((row[n] for n in TEACHER_ALIASES["account"] if row.get(n) not in (None, "")), "")).strip()
     if not account:
         raise ItemError("缺少账号")
@@ -338,5 +347,14 @@ def parse_teacher(row: dict) -> TeacherRow:
     return TeacherRow(account, name[:50], pick("school")[:100], county, city)
 
 
-__all__ = ["ActivityItem", "ItemError", "Parsed", "TeacherRow", "event_key", "parse_activity", "parse_batch",
-           "parse_teacher", "parse_time"]
+__all__ = [
+    "ActivityItem",
+    "ItemError",
+    "Parsed",
+    "TeacherRow",
+    "event_key",
+    "parse_activity",
+    "parse_batch",
+    "parse_teacher",
+    "parse_time",
+]

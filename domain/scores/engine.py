@@ -20,6 +20,7 @@ Consequences used by storage (materialisation):
 - for days ``>= a`` it depends only on events on days ``>= lookback(a)``;
 - a new event of action X on day d can change only days in ``[d, affected_until(X, d)]``.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,13 +87,13 @@ class CapState:
 @dataclass(frozen=True, slots=True)
 class RuleLine:
     rule: Rule
-    occurrences: int      # qualifying occurrences in the period
-    counted: int          # of which counted (within caps)
+    occurrences: int  # qualifying occurrences in the period
+    counted: int  # of which counted (within caps)
     points: int
-    unqualified: int      # events of the rule's actions that did not meet its conditions
-    caps: tuple[CapState, ...]   # state of each cap in the period containing ``as_of``
-    streak_days: int | None = None   # streak rules: length of the run alive at ``as_of``
-    streak_today: bool = False       # … and whether ``as_of`` itself is in it
+    unqualified: int  # events of the rule's actions that did not meet its conditions
+    caps: tuple[CapState, ...]  # state of each cap in the period containing ``as_of``
+    streak_days: int | None = None  # streak rules: length of the run alive at ``as_of``
+    streak_today: bool = False  # … and whether ``as_of`` itself is in it
 
     @property
     def over_cap(self) -> int:
@@ -195,19 +196,23 @@ def _compile_condition(c):
     """A fast test for one condition: numbers and booleans straight, anything else via Condition.test."""
     f, want, op, slow = c.field, c.value, OPERATORS[c.op], c.test
     if isinstance(want, bool):
+
         def test_bool(d, f=f, want=want, op=op, slow=slow):
             v = d.get(f)
             if v is True or v is False:
                 return op(v, want)
             return slow(d)
+
         return test_bool
     if isinstance(want, (int, float)):
+
         def test_number(d, f=f, want=want, op=op, slow=slow, _int=int, _float=float):
             v = d.get(f)
             t = type(v)
             if t is _int or t is _float:
                 return op(v, want)
             return slow(d)
+
         return test_number
     return slow
 
@@ -236,13 +241,15 @@ class Engine:
             for a in rule.actions:
                 by_action.setdefault(a, []).append(i)
             streak = rule.streak if rule.kind == "streak" else None
-            compiled.append((
-                rule.points,
-                _compile_qualifier(rule),
-                tuple((_KIND_POS[c.per], c.count) for c in rule.caps),
-                streak.after_days if streak else 0,
-                streak.points if streak else 0,
-            ))
+            compiled.append(
+                (
+                    rule.points,
+                    _compile_qualifier(rule),
+                    tuple((_KIND_POS[c.per], c.count) for c in rule.caps),
+                    streak.after_days if streak else 0,
+                    streak.points if streak else 0,
+                )
+            )
         self.by_action = {a: tuple(v) for a, v in by_action.items()}
         self._compiled = tuple(compiled)
         self._dayinfo: dict[int, tuple[int, int, int, int]] = {}
@@ -311,8 +318,9 @@ class Engine:
         n = len(self._compiled)
         return ([None] * (n * 4), [0] * (n * 4), {}, [None] * n, [0] * n)
 
-    def evaluate(self, rows: Iterable[Row], *, deduped: bool = False, state: tuple | None = None,
-                 prefix: Iterable[Row] = ()) -> Result:
+    def evaluate(
+        self, rows: Iterable[Row], *, deduped: bool = False, state: tuple | None = None, prefix: Iterable[Row] = ()
+    ) -> Result:
         """Rows (epoch, key, action, detail) of one teacher, any order, duplicates allowed.
         ``deduped=True``: the caller guarantees unique keys and (epoch, key) order.
         ``state`` (from ``new_state()``): continue after rows evaluated earlier with the same state,
@@ -340,8 +348,8 @@ class Engine:
         unq: list = []
         append_occ = occ.append
         ignored = 0
-        for part in ((prefix, rows) if prefix else (rows,)):
-            if part is rows and prefix:     # the prefix only set the state
+        for part in (prefix, rows) if prefix else (rows,):
+            if part is rows and prefix:  # the prefix only set the state
                 occ.clear()
                 unq.clear()
                 ignored = 0
@@ -357,7 +365,7 @@ class Engine:
                 for ri in targets:
                     points, qualifies, caps, streak_after, streak_points = compiled[ri]
                     if qualifies is not None:
-                        if detail.__class__ is str:     # JSON text straight from storage: parse when needed
+                        if detail.__class__ is str:  # JSON text straight from storage: parse when needed
                             detail = _loads(detail) if detail else None
                         if not (detail and qualifies(detail)):
                             unq.append((day, ri))
@@ -404,5 +412,14 @@ def aggregate_periods(engine: Engine, day_points: dict[int, int]) -> dict[tuple[
     return out
 
 
-__all__ = ["CapState", "Engine", "Event", "Result", "Row", "RuleLine", "ScoreSummary", "aggregate_periods",
-           "dedup_rows"]
+__all__ = [
+    "CapState",
+    "Engine",
+    "Event",
+    "Result",
+    "Row",
+    "RuleLine",
+    "ScoreSummary",
+    "aggregate_periods",
+    "dedup_rows",
+]

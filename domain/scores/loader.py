@@ -3,6 +3,7 @@
 The file is composed into YAML nodes first so that every problem can name the line it is on
 (``node.start_mark.line``, shown 1-based). All problems of the file are collected, not only the first.
 """
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,19 @@ DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_RULES = DATA_DIR / "points_rules_default.yaml"
 
 SET_FIELDS = {"name", "timezone", "year_start", "rules", "description"}
-RULE_FIELDS = {"code", "group", "name", "description", "actions", "points", "conditions", "match", "caps", "kind",
-               "streak"}
+RULE_FIELDS = {
+    "code",
+    "group",
+    "name",
+    "description",
+    "actions",
+    "points",
+    "conditions",
+    "match",
+    "caps",
+    "kind",
+    "streak",
+}
 CAP_FIELDS = {"count", "per"}
 STREAK_FIELDS = {"after_days", "points"}
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
@@ -141,7 +153,6 @@ def _condition(r: _Reader, node: Node) -> Condition | None:
     return Condition(fname, op, value)
 
 
-
 def _choice(r, fields, key: str, where: str, allowed, hint: str, default: str) -> str:
     """An optional field with a fixed set of values; an unknown value is reported with the choices."""
     if key not in fields:
@@ -151,6 +162,7 @@ def _choice(r, fields, key: str, where: str, allowed, hint: str, default: str) -
         r.fail(fields[key][1], f"{where}的 {key}“{value}”未知，可用：{hint}")
         return default
     return value or default
+
 
 def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
     before = len(r.problems)
@@ -194,16 +206,29 @@ def _rule(r: _Reader, node: Node, index: int) -> Rule | None:
             r.fail(node, f"{where}是连续计分规则（kind: streak），缺少 streak 设置")
         day_cap = next((c for c in caps if c.per == "day"), None)
         if day_cap is None or day_cap.count != 1:
-            r.fail(fields.get("caps", (node, node))[1],
-                   f"{where}是连续计分规则，上限须为每天 1 次（{{count: 1, per: day}}）")
+            r.fail(
+                fields.get("caps", (node, node))[1],
+                f"{where}是连续计分规则，上限须为每天 1 次（{{count: 1, per: day}}）",
+            )
 
     if len(r.problems) > before:
         return None
-    assert code is not None and group is not None and name is not None and points is not None   # checked above
+    assert code is not None and group is not None and name is not None and points is not None  # checked above
     caps.sort(key=lambda c: PERIODS.index(c.per))
-    return Rule(code=code, group=group, name=name, actions=tuple(actions), points=points, caps=tuple(caps),
-                conditions=tuple(conditions), match=match, kind=kind, streak=streak, description=description,
-                line=_line(node))
+    return Rule(
+        code=code,
+        group=group,
+        name=name,
+        actions=tuple(actions),
+        points=points,
+        caps=tuple(caps),
+        conditions=tuple(conditions),
+        match=match,
+        kind=kind,
+        streak=streak,
+        description=description,
+        line=_line(node),
+    )
 
 
 def _actions(r: _Reader, fields: dict[str, tuple[Node, Node]], where: str) -> list[str]:
@@ -235,10 +260,9 @@ def _conditions(r: _Reader, fields: dict[str, tuple[Node, Node]], where: str) ->
     conditions: list[Condition] = []
     if "conditions" in fields:
         cnode = fields["conditions"][1]
-        items = (
-            [cnode] if isinstance(cnode, ScalarNode) else cnode.value if isinstance(cnode, SequenceNode) else None)
+        items = [cnode] if isinstance(cnode, ScalarNode) else cnode.value if isinstance(cnode, SequenceNode) else None
         if items is None:
-            r.fail(cnode, f"{where}的 conditions 应为条件列表，如 [\"minutes >= 15\"]")
+            r.fail(cnode, f'{where}的 conditions 应为条件列表，如 ["minutes >= 15"]')
             items = []
         for item in items:
             c = _condition(r, item)
@@ -265,8 +289,10 @@ def _caps(r: _Reader, fields: dict[str, tuple[Node, Node]], where: str) -> list[
                 count = r.integer(cf["count"][1], f"{where}的上限次数 count", minimum=1, maximum=MAX_CAP)
                 per = r.text(cf["per"][1], f"{where}的上限周期 per")
                 if per is not None and per not in PERIODS:
-                    r.fail(cf["per"][1],
-                           f"{where}的上限周期“{per}”未知，可用：day（天）、week（周）、month（月）、year（年）")
+                    r.fail(
+                        cf["per"][1],
+                        f"{where}的上限周期“{per}”未知，可用：day（天）、week（周）、month（月）、year（年）",
+                    )
                     continue
                 if per in seen:
                     r.fail(cf["per"][1], f"{where}的上限周期“{per}”重复")
@@ -299,10 +325,11 @@ def _year_start(r: _Reader, node: Node) -> tuple[int, int] | None:
     value = r.scalar(node) if isinstance(node, ScalarNode) else None
     m = re.fullmatch(r"(\d{1,2})-(\d{1,2})", str(value).strip()) if isinstance(value, (str, int)) else None
     if not m:
-        r.fail(node, f"year_start“{value}”应写成“月-日”，如 \"01-01\" 或 \"09-01\"")
+        r.fail(node, f'year_start“{value}”应写成“月-日”，如 "01-01" 或 "09-01"')
         return None
     month, day = int(m.group(1)), int(m.group(2))
     from datetime import date
+
     try:
         date(2023, month, day)  # a non-leap year: 02-29 is refused
     except ValueError:
@@ -364,7 +391,7 @@ def parse_rules(text: str, source: str = "") -> RuleSet:
                     rules.append(rule)
         if r.problems:
             raise RuleFileError(r.problems, source)
-        assert name is not None   # a missing name is a problem above
+        assert name is not None  # a missing name is a problem above
         return RuleSet(name=name, rules=tuple(rules), timezone=timezone, year_start=year_start, source=source)
     finally:
         loader.dispose()

@@ -8,6 +8,7 @@ Converting an instant to its local day is the hot path of the engine, so it work
 seconds and caches the UTC offset per 15-minute slot (every real time-zone transition falls on a
 quarter hour), instead of building a datetime per event.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,12 +21,12 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _SLOT = 900
 
 
-
 def _offset(at: datetime) -> timedelta:
     """The UTC offset of an aware datetime (never None for one built with a tzinfo)."""
     off = at.utcoffset()
     assert off is not None
     return off
+
 
 class LocalClock:
     """Epoch seconds → local day ordinal for one time zone (offsets cached per 15-minute slot)."""
@@ -36,8 +37,17 @@ class LocalClock:
         self.tz = ZoneInfo(tz) if isinstance(tz, str) else tz
         self._offsets: dict[int, int] = {}
         self.fixed = None
-        if getattr(self.tz, "key", None) in ("Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "PRC", "UTC",
-                                              "Etc/UTC", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Urumqi"):
+        if getattr(self.tz, "key", None) in (
+            "Asia/Shanghai",
+            "Asia/Chongqing",
+            "Asia/Harbin",
+            "PRC",
+            "UTC",
+            "Etc/UTC",
+            "Asia/Hong_Kong",
+            "Asia/Taipei",
+            "Asia/Urumqi",
+        ):
             # no transitions since 1992: a constant offset for every instant the bot will see
             self.fixed = int(_offset(datetime(2000, 1, 1, tzinfo=self.tz)).total_seconds())
 
@@ -129,16 +139,34 @@ def year_period(rules: RuleSet, year: int) -> Period:
 
 
 RELATIVE_WORDS = {
-    "本周": "week", "这周": "week", "本星期": "week", "week": "week",
-    "本月": "month", "这个月": "month", "month": "month",
-    "本年": "year", "今年": "year", "本学年": "year", "year": "year",
-    "今天": "day", "今日": "day", "today": "day",
+    "本周": "week",
+    "这周": "week",
+    "本星期": "week",
+    "week": "week",
+    "本月": "month",
+    "这个月": "month",
+    "month": "month",
+    "本年": "year",
+    "今年": "year",
+    "本学年": "year",
+    "year": "year",
+    "今天": "day",
+    "今日": "day",
+    "today": "day",
 }
 
 
 PREVIOUS_WORDS = {
-    "上周": "week", "上星期": "week", "上个星期": "week", "上月": "month", "上个月": "month",
-    "去年": "year", "上一年": "year", "上学年": "year", "昨天": "day", "昨日": "day",
+    "上周": "week",
+    "上星期": "week",
+    "上个星期": "week",
+    "上月": "month",
+    "上个月": "month",
+    "去年": "year",
+    "上一年": "year",
+    "上学年": "year",
+    "昨天": "day",
+    "昨日": "day",
 }
 
 
@@ -166,5 +194,16 @@ def parse_period(word: str | None, rules: RuleSet, today: date) -> Period | None
     return None
 
 
-__all__ = ["EPOCH_ORDINAL", "LocalClock", "Period", "local_date", "monday", "month_index", "parse_period",
-           "period_of", "to_epoch", "week_index", "year_period"]
+__all__ = [
+    "EPOCH_ORDINAL",
+    "LocalClock",
+    "Period",
+    "local_date",
+    "monday",
+    "month_index",
+    "parse_period",
+    "period_of",
+    "to_epoch",
+    "week_index",
+    "year_period",
+]

@@ -1,4 +1,5 @@
 """Rule-set dataclasses: rules, conditions, caps, the streak, and the scoring year."""
+
 from __future__ import annotations
 
 import operator
@@ -164,7 +165,7 @@ class RuleFileError(ValueError):
     """A rule file that cannot be used. ``problems`` lists (line, reason), reasons in Chinese."""
 
     def __init__(self, problems: list[RuleProblem], source: str = "") -> None:
-        self.problems = sorted(problems, key=lambda p: (p.line or 0))
+        self.problems = sorted(problems, key=lambda p: p.line or 0)
         self.source = source
         head = f"{source}：" if source else ""
         shown = "；".join(str(p) for p in self.problems[:10])

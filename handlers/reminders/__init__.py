@@ -1,5 +1,6 @@
 """Reminders: obligations as data, a working-day ladder, only the laggards, acknowledgement and
 escalation, exactly once through the outbox (see docs/reminders.md)."""
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.reminders")
 
-JOBS = [JobSpec("reminders", "工作日 9:00 提醒未完成的人，逾期上报", {"hour": 9, "minute": 0}, run_reminders,
-                catch_up=True)]
+JOBS = [
+    JobSpec("reminders", "工作日 9:00 提醒未完成的人，逾期上报", {"hour": 9, "minute": 0}, run_reminders, catch_up=True)
+]
 
 
 async def on_startup(bot: BotApp) -> None:
@@ -29,8 +31,10 @@ def health(bot: BotApp) -> dict[str, Any]:
     today = bot.clock.now().date()
     missing = calendar(bot.services).missing_years(today)
     leader = bot.scheduler.is_leader if bot.scheduler else False
-    return {"holidays": {"missing_years": missing, "note": holiday_warning(bot.services, today) or "ok"},
-            "scheduler": {"leader": leader, "holder": bot.lease.holder if bot.lease else None}}
+    return {
+        "holidays": {"missing_years": missing, "note": holiday_warning(bot.services, today) or "ok"},
+        "scheduler": {"leader": leader, "holder": bot.lease.holder if bot.lease else None},
+    }
 
 
 __all__ = ["JOBS", "health", "on_startup", "router"]

@@ -1,4 +1,5 @@
 """/提醒 新增|暂停|恢复|列表, /收到, /已完成, /催办, /发送统计."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -47,8 +48,11 @@ async def _territory(ctx: Context, where: str | None) -> Territory:
     if m.territory is None:
         raise _bad("地区", f"没有找到“{where}”。", "请写市或县（市、区）的名称，如 杭州市、西湖区。")
     if not any(h == m.territory or h.strictly_contains(m.territory) for h in mine):
-        raise _bad("地区", f"{m.territory.label}不在你管理的范围内。",
-                   "只能给自己管理的地区添加或催办提醒；请换成你管理的地区，或请上级操作。")
+        raise _bad(
+            "地区",
+            f"{m.territory.label}不在你管理的范围内。",
+            "只能给自己管理的地区添加或催办提醒；请换成你管理的地区，或请上级操作。",
+        )
     return m.territory
 
 
@@ -79,13 +83,26 @@ async def _add(ctx: Context, words: list[str]) -> Reply:
         raise _bad("标题", "标题太长了。", "请控制在 60 字以内。")
     where = await _territory(ctx, words[3] if len(words) == 4 else None)
     item = await ctx.uow.repo(ReminderRepository).add(
-        title=title, due_date=due, audience=who, done_query="self_reported",
-        territory=None if where.level == 0 else where.path, action="完成后请回复 已完成", by=ctx.actor.id,
-        now=ctx.now())
-    await ctx.audit("reminders.add", "reminder", str(item.id), after={"title": title, "due": due.isoformat(),
-                    "who": who, "territory": where.path}, territory=where.path)
-    return Reply("reminders/added", {"number": item.id, "title": title, "due": due_text(due), "who": who,
-                                     "territory": where.label})
+        title=title,
+        due_date=due,
+        audience=who,
+        done_query="self_reported",
+        territory=None if where.level == 0 else where.path,
+        action="完成后请回复 已完成",
+        by=ctx.actor.id,
+        now=ctx.now(),
+    )
+    await ctx.audit(
+        "reminders.add",
+        "reminder",
+        str(item.id),
+        after={"title": title, "due": due.isoformat(), "who": who, "territory": where.path},
+        territory=where.path,
+    )
+    return Reply(
+        "reminders/added",
+        {"number": item.id, "title": title, "due": due_text(due), "who": who, "territory": where.label},
+    )
 
 
 async def _pause(ctx: Context, words: list[str], paused: bool) -> Reply:
@@ -97,8 +114,14 @@ async def _pause(ctx: Context, words: list[str], paused: bool) -> Reply:
     if not any(h == where or h.strictly_contains(where) for h in mine):
         raise _bad("编号", f"提醒 {ob.number} 属于{where.label}，不在你管理的范围内。", "请联系上级管理员操作。")
     await ctx.uow.repo(ReminderRepository).set_paused(ob.number, paused)
-    await ctx.audit("reminders.pause" if paused else "reminders.resume", "reminder", str(ob.number),
-                    before={"paused": ob.paused}, after={"paused": paused}, territory=where.path)
+    await ctx.audit(
+        "reminders.pause" if paused else "reminders.resume",
+        "reminder",
+        str(ob.number),
+        before={"paused": ob.paused},
+        after={"paused": paused},
+        territory=where.path,
+    )
     return Reply("reminders/paused", {"number": ob.number, "title": ob.title, "paused": paused})
 
 
@@ -107,16 +130,27 @@ async def _list(ctx: Context) -> Reply:
     items = []
     for ob in await obligations(ctx.uow, ctx.services, ctx.now()):
         due = current_due(ob, today, ctx.services)
-        items.append({"number": ob.number, "title": ob.title, "who": ob.audience.label,
-                      "due": f"{due_text(due)}截止" if due else "已结束",
-                      "territory": Territory.from_path(ob.territory).label if ob.territory else "",
-                      "paused": ob.paused})
+        items.append(
+            {
+                "number": ob.number,
+                "title": ob.title,
+                "who": ob.audience.label,
+                "due": f"{due_text(due)}截止" if due else "已结束",
+                "territory": Territory.from_path(ob.territory).label if ob.territory else "",
+                "paused": ob.paused,
+            }
+        )
     return Reply("reminders/list", {"items": items})
 
 
-@router.command("提醒", alias="remind", help="截止提醒：新增、暂停、恢复、列表", raw=True,
-                permission=REMINDER_OPERATOR,
-                examples=("/提醒 列表", "/提醒 新增 上报培训计划 2026-12-20 县级管理员 杭州市", "/提醒 暂停 3"))
+@router.command(
+    "提醒",
+    alias="remind",
+    help="截止提醒：新增、暂停、恢复、列表",
+    raw=True,
+    permission=REMINDER_OPERATOR,
+    examples=("/提醒 列表", "/提醒 新增 上报培训计划 2026-12-20 县级管理员 杭州市", "/提醒 暂停 3"),
+)
 async def remind(ctx: Context, args: Args) -> Reply:
     try:
         words = tokenize(args.rest)
@@ -136,6 +170,7 @@ async def remind(ctx: Context, args: Args) -> Reply:
 
 # --- acknowledgement ---------------------------------------------------------------------------
 
+
 async def _mine(ctx: Context, number: int) -> tuple[Obligation, date]:
     ob = find(await obligations(ctx.uow, ctx.services, ctx.now()), number)
     if ob is None:
@@ -149,8 +184,9 @@ async def _mine(ctx: Context, number: int) -> tuple[Obligation, date]:
 NUMBER = Arg("编号", "number", positive_int, help="提醒里写的编号")
 
 
-@router.command("收到", alias="ack", help="收到提醒：截止当天前不再提醒你", args=[NUMBER], chat=Chat.PRIVATE,
-                examples=("/收到 3",))
+@router.command(
+    "收到", alias="ack", help="收到提醒：截止当天前不再提醒你", args=[NUMBER], chat=Chat.PRIVATE, examples=("/收到 3",)
+)
 async def ack(ctx: Context, args: Args) -> Reply:
     ob, due = await _mine(ctx, args.value("number", int))
     await ctx.uow.repo(ReminderRepository).acknowledge(ob.id, due, ctx.actor.id, ACK, ctx.now())
@@ -158,8 +194,9 @@ async def ack(ctx: Context, args: Args) -> Reply:
     return Reply("reminders/acked", {"number": ob.number, "title": ob.title, "due": due_text(due)})
 
 
-@router.command("已完成", alias="done", help="提醒的事已完成（会核对）", args=[NUMBER], chat=Chat.PRIVATE,
-                examples=("/已完成 3",))
+@router.command(
+    "已完成", alias="done", help="提醒的事已完成（会核对）", args=[NUMBER], chat=Chat.PRIVATE, examples=("/已完成 3",)
+)
 async def done(ctx: Context, args: Args) -> Reply:
     ob, due = await _mine(ctx, args.value("number", int))
     repo = ctx.uow.repo(ReminderRepository)
@@ -171,8 +208,9 @@ async def done(ctx: Context, args: Args) -> Reply:
         statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e)
         missing = [statuses[s.key].missing for s in subjects if not statuses[s.key].done]
     if missing:
-        await ctx.audit("reminders.done_refused", "reminder", str(ob.number),
-                        after={"due": due.isoformat(), "missing": missing})
+        await ctx.audit(
+            "reminders.done_refused", "reminder", str(ob.number), after={"due": due.isoformat(), "missing": missing}
+        )
         return Reply("reminders/not_done", {"number": ob.number, "title": ob.title, "missing": "；".join(missing)})
     await repo.acknowledge(ob.id, due, ctx.actor.id, DONE, ctx.now())
     await ctx.audit("reminders.done", "reminder", str(ob.number), after={"due": due.isoformat(), "kind": DONE})
@@ -181,10 +219,15 @@ async def done(ctx: Context, args: Args) -> Reply:
 
 # --- /催办 -----------------------------------------------------------------------------------------
 
-@router.command("催办", alias="urge", help="立即提醒未完成的人（每人每天一次）",
-                args=[Arg("事项", "item", text, help="/提醒 列表 里的编号"),
-                      Arg("地区", "where", text, required=False)],
-                permission=REMINDER_OPERATOR, examples=("/催办 1", "/催办 1 西湖区"))
+
+@router.command(
+    "催办",
+    alias="urge",
+    help="立即提醒未完成的人（每人每天一次）",
+    args=[Arg("事项", "item", text, help="/提醒 列表 里的编号"), Arg("地区", "where", text, required=False)],
+    permission=REMINDER_OPERATOR,
+    examples=("/催办 1", "/催办 1 西湖区"),
+)
 async def urge(ctx: Context, args: Args) -> Reply:
     ob = await _item(ctx, args.value("item", str))
     where = await _territory(ctx, args.optional("where", str))
@@ -193,8 +236,11 @@ async def urge(ctx: Context, args: Args) -> Reply:
     if due is None:
         raise _bad("事项", f"提醒 {ob.number} 的提醒期已结束。", "请选一个还在提醒期内的事项（见 /提醒 列表）。")
     e = env(ctx.services)
-    subjects = [s for s in await subjects_for(ctx.uow, ob, e)
-                if s.territory == where.path or s.territory.startswith(where.path + "/")]
+    subjects = [
+        s
+        for s in await subjects_for(ctx.uow, ob, e)
+        if s.territory == where.path or s.territory.startswith(where.path + "/")
+    ]
     statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e)
     lagging = [s for s in subjects if not statuses[s.key].done]
     repo = ctx.uow.repo(ReminderRepository)
@@ -215,11 +261,17 @@ async def urge(ctx: Context, args: Args) -> Reply:
         return Reply("reminders/nothing_to_urge", {"title": ob.title, "where": where.label})
     counts = await send_plan(JobContext(ctx.uow, ctx.services), plan, today, now, purpose="urge")
     ctx.outbox_written = True
-    await ctx.audit("reminders.urge", "reminder", str(ob.number),
-                    after={"due": due.isoformat(), "sent": counts["people"], "limited": len(limited)},
-                    territory=where.path)
-    return Reply("reminders/urged", {"title": ob.title, "sent": counts["people"], "limited": len(limited),
-                                     "done": len(subjects) - len(lagging)})
+    await ctx.audit(
+        "reminders.urge",
+        "reminder",
+        str(ob.number),
+        after={"due": due.isoformat(), "sent": counts["people"], "limited": len(limited)},
+        territory=where.path,
+    )
+    return Reply(
+        "reminders/urged",
+        {"title": ob.title, "sent": counts["people"], "limited": len(limited), "done": len(subjects) - len(lagging)},
+    )
 
 
 # --- /发送统计 -------------------------------------------------------------------------------------
@@ -227,8 +279,13 @@ async def urge(ctx: Context, args: Args) -> Reply:
 API_LABELS = {"oToMessages/batchSend": "单聊消息（批量）", "groupMessages/send": "群消息"}
 
 
-@router.command("发送统计", alias="sendstats", help="本月调用钉钉接口的次数和上限",
-                permission=REMINDER_OPERATOR, examples=("/发送统计",))
+@router.command(
+    "发送统计",
+    alias="sendstats",
+    help="本月调用钉钉接口的次数和上限",
+    permission=REMINDER_OPERATOR,
+    examples=("/发送统计",),
+)
 async def send_stats(ctx: Context, args: Args) -> Reply:
     now = ctx.now()
     month = now.strftime("%Y-%m")
@@ -236,6 +293,15 @@ async def send_stats(ctx: Context, args: Args) -> Reply:
     total = sum(calls.values())
     cap = max(ctx.settings.dingtalk_monthly_cap, 1)
     apis: list[dict[str, Any]] = [{"label": API_LABELS.get(k, k), "calls": v} for k, v in sorted(calls.items())]
-    return Reply("reminders/stats", {"month": month, "total": total, "cap": cap, "percent": total * 100 // cap,
-                                     "apis": apis, "pending": await ctx.uow.outbox.depth(),
-                                     "failed": await ctx.uow.outbox.failed_since(now - timedelta(days=7))})
+    return Reply(
+        "reminders/stats",
+        {
+            "month": month,
+            "total": total,
+            "cap": cap,
+            "percent": total * 100 // cap,
+            "apis": apis,
+            "pending": await ctx.uow.outbox.depth(),
+            "failed": await ctx.uow.outbox.failed_since(now - timedelta(days=7)),
+        },
+    )

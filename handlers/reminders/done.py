@@ -5,6 +5,7 @@ A done query is ``async fn(uow, ob, due, subjects, env) -> {subject key: Status}
 and name it in annual_cycle.yaml's ``done:``. Each query reads the store in a few set-wise
 statements, never one per subject, so 100,000 teachers plan in seconds.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -42,6 +43,7 @@ async def _rows(uow: UnitOfWork, stmt: Any) -> list[Any]:
 @lru_cache(maxsize=8)
 def _indicators(year: int) -> Any:
     from domain.evaluation import indicator_set_for
+
     return indicator_set_for(year)
 
 
@@ -61,10 +63,12 @@ def done_query(name: str) -> Callable[[DoneQuery], DoneQuery]:
             raise ValueError(f"done query {name!r} registered twice")
         DONE_QUERIES[name] = fn
         return fn
+
     return register
 
 
 # --- who answers ------------------------------------------------------------------------------
+
 
 def _inside(path: str, territory: str | None) -> bool:
     return territory is None or path == territory or path.startswith(territory + "/")
@@ -74,8 +78,9 @@ async def subjects_for(uow: UnitOfWork, ob: Obligation, env: Env) -> list[Subjec
     tree = env.tree
     if ob.audience.kind is AudienceKind.CITY:
         grants: dict[str, list[str]] = defaultdict(list)
-        for holder, where in await _rows(uow, select(TerritoryGrant.user_id, TerritoryGrant.territory)
-                                         .where(TerritoryGrant.level == 1)):
+        for holder, where in await _rows(
+            uow, select(TerritoryGrant.user_id, TerritoryGrant.territory).where(TerritoryGrant.level == 1)
+        ):
             grants[where].append(holder)
         out = []
         for c in tree.cities:
@@ -83,12 +88,19 @@ async def subjects_for(uow: UnitOfWork, ob: Obligation, env: Env) -> list[Subjec
             if _inside(path, ob.territory):
                 out.append(Subject(path, c.name, c.name, tuple(sorted(set(grants.get(path, [])))), path))
         return out
-    q = select(RosterMember.id, RosterMember.user_id, RosterMember.role, RosterMember.city, RosterMember.county,
-               RosterMember.territory).where(RosterMember.status == SeatState.ACTIVE.value)
+    q = select(
+        RosterMember.id,
+        RosterMember.user_id,
+        RosterMember.role,
+        RosterMember.city,
+        RosterMember.county,
+        RosterMember.territory,
+    ).where(RosterMember.status == SeatState.ACTIVE.value)
     if ob.audience.kind is AudienceKind.COUNTY:
         admins: dict[str, list[str]] = defaultdict(list)
-        for _id, uid, _role, _city, _county, seat in await _rows(uow, q.where(
-                RosterMember.role == Role.ADMIN.value, RosterMember.county.is_not(None))):
+        for _id, uid, _role, _city, _county, seat in await _rows(
+            uow, q.where(RosterMember.role == Role.ADMIN.value, RosterMember.county.is_not(None))
+        ):
             if uid:
                 admins[seat].append(uid)
         out = []
@@ -96,8 +108,9 @@ async def subjects_for(uow: UnitOfWork, ob: Obligation, env: Env) -> list[Subjec
             for k in tree.counties_of(c.name):
                 path = Territory(tree.province, c.name, k.name).path
                 if _inside(path, ob.territory):
-                    out.append(Subject(path, f"{c.name}{k.name}", c.name, tuple(sorted(set(admins.get(path, [])))),
-                                           path))
+                    out.append(
+                        Subject(path, f"{c.name}{k.name}", c.name, tuple(sorted(set(admins.get(path, [])))), path)
+                    )
         return out
     if ob.audience.role:
         q = q.where(RosterMember.role == ob.audience.role)
@@ -109,14 +122,19 @@ async def subjects_for(uow: UnitOfWork, ob: Obligation, env: Env) -> list[Subjec
     return out
 
 
-async def operators(uow: UnitOfWork, tree: RegionTree, superadmins: list[str]) -> tuple[dict[str, tuple[str, ...]],
-                                                                                         tuple[str, ...]]:
+async def operators(
+    uow: UnitOfWork, tree: RegionTree, superadmins: list[str]
+) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
     """City operators per city name, and the provincial operators."""
     city: dict[str, set[str]] = defaultdict(set)
     province: set[str] = set(superadmins)
-    for uid, path, level in (await uow.session.execute(
-            select(TerritoryGrant.user_id, TerritoryGrant.territory, TerritoryGrant.level)
-            .where(TerritoryGrant.level <= 1))).all():
+    for uid, path, level in (
+        await uow.session.execute(
+            select(TerritoryGrant.user_id, TerritoryGrant.territory, TerritoryGrant.level).where(
+                TerritoryGrant.level <= 1
+            )
+        )
+    ).all():
         t = Territory.from_path(path)
         if level == 0:
             province.add(uid)
@@ -127,6 +145,7 @@ async def operators(uow: UnitOfWork, tree: RegionTree, superadmins: list[str]) -
 
 # --- the built-in done queries ------------------------------------------------------------------
 
+
 async def _active_members(uow: UnitOfWork, city: str | None = None) -> list[Any]:
     q = select(RosterMember).where(RosterMember.status == SeatState.ACTIVE.value)
     if city:
@@ -135,8 +154,9 @@ async def _active_members(uow: UnitOfWork, city: str | None = None) -> list[Any]
 
 
 @done_query("roster_complete")
-async def roster_complete(uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject],
-                          env: Env) -> dict[str, Status]:
+async def roster_complete(
+    uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject], env: Env
+) -> dict[str, Status]:
     """A city: every territory's minimum quotas met; a county: its own quotas met."""
     members = await _active_members(uow)
     idx = _index(members, (SeatState.ACTIVE,))
@@ -156,13 +176,22 @@ async def roster_complete(uow: UnitOfWork, ob: Obligation, due: date, subjects: 
 
 
 @done_query("recommendations_confirmed")
-async def recommendations_confirmed(uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject],
-                                    env: Env) -> dict[str, Status]:
+async def recommendations_confirmed(
+    uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject], env: Env
+) -> dict[str, Status]:
     """A city has marked its 附件3 recommendations for the due date's year (at least one, not withdrawn)."""
-    cities = {r[0] for r in await _rows(uow, select(Recommendation.city).where(
-        Recommendation.year == due.year, Recommendation.withdrawn_at.is_(None)).distinct())}
-    return {s.key: Status(Territory.from_path(s.key).city in cities, "还没有标记推荐人选（用 /推荐）")
-            for s in subjects}
+    cities = {
+        r[0]
+        for r in await _rows(
+            uow,
+            select(Recommendation.city)
+            .where(Recommendation.year == due.year, Recommendation.withdrawn_at.is_(None))
+            .distinct(),
+        )
+    }
+    return {
+        s.key: Status(Territory.from_path(s.key).city in cities, "还没有标记推荐人选（用 /推荐）") for s in subjects
+    }
 
 
 def _semester(due: date) -> str:
@@ -178,19 +207,22 @@ class _Row(NamedTuple):
     id: int
 
 
-async def _reports(uow: UnitOfWork, year: int, kind: str | None = None,
-                   with_fields: set[str] | None = None) -> dict[str, list[Any]]:
+async def _reports(
+    uow: UnitOfWork, year: int, kind: str | None = None, with_fields: set[str] | None = None
+) -> dict[str, list[Any]]:
     """Submitted or confirmed reports of ``year`` per person; ``fields`` read only for the kinds in
     ``with_fields`` (None: all), since decoding JSON is most of the cost for 100,000 people."""
     live = (EvalReport.year == year, EvalReport.status.in_(("submitted", "confirmed")))
-    q = select(EvalReport.user_id, EvalReport.role, EvalReport.kind, EvalReport.fields, EvalReport.status,
-               EvalReport.id).where(*live)
+    q = select(
+        EvalReport.user_id, EvalReport.role, EvalReport.kind, EvalReport.fields, EvalReport.status, EvalReport.id
+    ).where(*live)
     if kind:
         q = q.where(EvalReport.kind == kind)
     out: dict[str, list[Any]] = defaultdict(list)
     if with_fields is not None:
-        bare = select(EvalReport.user_id, EvalReport.role, EvalReport.kind, EvalReport.status, EvalReport.id) \
-            .where(*live, EvalReport.kind.not_in(with_fields))
+        bare = select(EvalReport.user_id, EvalReport.role, EvalReport.kind, EvalReport.status, EvalReport.id).where(
+            *live, EvalReport.kind.not_in(with_fields)
+        )
         for uid, role, k, status, rid in await _rows(uow, bare):
             out[uid].append(_Row(uid, role, k, {}, status, rid))
         q = q.where(EvalReport.kind.in_(with_fields))
@@ -206,8 +238,9 @@ def _person(s: Subject) -> tuple[str, str]:
 
 
 @done_query("semester_report_submitted")
-async def semester_report_submitted(uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject],
-                                    env: Env) -> dict[str, Status]:
+async def semester_report_submitted(
+    uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject], env: Env
+) -> dict[str, Status]:
     """An admin has reported this semester's base data (/报告 数据 <学期> …)."""
     sem = _semester(due)
     reports = await _reports(uow, due.year, "数据")
@@ -220,20 +253,24 @@ async def semester_report_submitted(uow: UnitOfWork, ob: Obligation, due: date, 
 
 
 @done_query("evaluation_reports_submitted")
-async def evaluation_reports_submitted(uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject],
-                                       env: Env) -> dict[str, Status]:
+async def evaluation_reports_submitted(
+    uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject], env: Env
+) -> dict[str, Status]:
     """A member has reported (submitted or confirmed) every evidence their role's indicators ask for."""
     from domain.evaluation import Report
+
     iset = _indicators(due.year)
-    needs = {role: [q for ind in iset.indicators(role) for q in ind.requires] for role in ("admin", "trainer",
-                                                                                          "reviewer")}
-    reports = await _reports(uow, due.year, with_fields={q.kind for qs in needs.values() for q in qs
-                                                         if q.where or q.distinct})
+    needs = {
+        role: [q for ind in iset.indicators(role) for q in ind.requires] for role in ("admin", "trainer", "reviewer")
+    }
+    reports = await _reports(
+        uow, due.year, with_fields={q.kind for qs in needs.values() for q in qs if q.where or q.distinct}
+    )
     nothing = {role: _missing_text([q.label for q in qs]) for role, qs in needs.items()}
     out = {}
     for s in subjects:
         uid, role = _person(s)
-        if uid not in reports:                      # nothing reported yet: everything is missing
+        if uid not in reports:  # nothing reported yet: everything is missing
             out[s.key] = Status(not needs.get(role), nothing.get(role, ""))
             continue
         mine = [Report(r.id, r.kind, r.fields, r.status) for r in reports[uid] if r.role == role]
@@ -254,10 +291,20 @@ def _missing_text(missing: list[str]) -> str:
 
 
 @done_query("self_reported")
-async def self_reported(uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject],
-                        env: Env) -> dict[str, Status]:
+async def self_reported(
+    uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject], env: Env
+) -> dict[str, Status]:
     """One-off items: done when someone answering for it pressed 已完成."""
-    rows = (await uow.session.execute(select(ReminderAck.person).where(
-        ReminderAck.obligation == ob.id, ReminderAck.due == due, ReminderAck.kind == DONE))).scalars().all()
+    rows = (
+        (
+            await uow.session.execute(
+                select(ReminderAck.person).where(
+                    ReminderAck.obligation == ob.id, ReminderAck.due == due, ReminderAck.kind == DONE
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
     done = set(rows)
     return {s.key: Status(bool(done & set(s.people)), "还没有回复已完成") for s in subjects}

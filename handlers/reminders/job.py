@@ -5,6 +5,7 @@ person); only the keys that were new are sent, in the same unit of work as the o
 re-run the same day (catch-up after a restart or a takeover) sends only what is still missing;
 steps of earlier days are skipped and logged (the grace window is the same working day).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,7 +19,6 @@ from bot.replies import Reply
 from domain.reminders import Obligation, RunInput, Step, plan_run, steps_on
 from domain.reminders.planner import (
     Item,
-    Key,
     Line,
     Plan,
     group_by_content,
@@ -52,8 +52,12 @@ async def evaluate(uow: UnitOfWork, obs: list[Obligation], dues: dict[str, date]
     return out
 
 
-async def plan_today(uow: UnitOfWork, services: Any, now: datetime, steps: list[Step] | None = None,
-                     ) -> tuple[Plan, list[Step], dict[str, Obligation]]:
+async def plan_today(
+    uow: UnitOfWork,
+    services: Any,
+    now: datetime,
+    steps: list[Step] | None = None,
+) -> tuple[Plan, list[Step], dict[str, Obligation]]:
     """Steps due today and the plan for them (nothing written yet)."""
     today = now.date()
     cal = calendar(services)
@@ -67,15 +71,33 @@ async def plan_today(uow: UnitOfWork, services: Any, now: datetime, steps: list[
     repo = uow.repo(ReminderRepository)
     instances = [(s.obligation, s.due) for s in steps]
     city_ops, province_ops = await operators(uow, e.tree, list(services.settings.bot_superadmins))
-    plan = plan_run(RunInput(steps=steps, obligations=by_id, subjects=ev.subjects, statuses=ev.statuses,
-                             acks=await repo.acks(instances), delivered=await repo.delivered_counts(instances),
-                             city_operators=city_ops, province_operators=province_ops))
+    plan = plan_run(
+        RunInput(
+            steps=steps,
+            obligations=by_id,
+            subjects=ev.subjects,
+            statuses=ev.statuses,
+            acks=await repo.acks(instances),
+            delivered=await repo.delivered_counts(instances),
+            city_operators=city_ops,
+            province_operators=province_ops,
+        )
+    )
     return plan, steps, by_id
 
 
 def _items_view(items: tuple[Item, ...]) -> list[dict[str, Any]]:
-    return [{"number": i.number, "title": i.title, "due": due_text(i.due), "step": i.step_text,
-             "missing": i.missing, "action": i.action} for i in items]
+    return [
+        {
+            "number": i.number,
+            "title": i.title,
+            "due": due_text(i.due),
+            "step": i.step_text,
+            "missing": i.missing,
+            "action": i.action,
+        }
+        for i in items
+    ]
 
 
 def _lines_view(lines: list[Line]) -> list[dict[str, Any]]:
@@ -86,29 +108,47 @@ def _digest(key: str, *parts: Any) -> str:
     return hashlib.sha1(repr(parts).encode()).hexdigest()[:16] + ":" + key
 
 
-async def send_plan(job: JobContext, plan: Plan, today: date, now: datetime, *, purpose: str = "reminder",
-                    ) -> dict[str, int]:
+async def send_plan(
+    job: JobContext,
+    plan: Plan,
+    today: date,
+    now: datetime,
+    *,
+    purpose: str = "reminder",
+) -> dict[str, int]:
     """Record the plan's keys in the ledger and write only the new ones to the outbox."""
     uow, renderer = job.uow, job.services.renderer
     repo = uow.repo(ReminderRepository)
-    new = await repo.record([k for k, _ in plan.personal] + [k for k, _ in plan.city] + [k for k, _ in plan.province],
-                            today, now)
+    new = await repo.record(
+        [k for k, _ in plan.personal] + [k for k, _ in plan.city] + [k for k, _ in plan.province], today, now
+    )
     counts = {"people": 0, "rows": 0, "operators": 0, "groups": 0}
     fresh = [(k.person, item) for k, item in plan.personal if k in new]
     for items, people in group_by_content(fresh):
         rendered = renderer.reply(Reply("reminders/personal", {"items": _items_view(items)}))
-        rows = await uow.outbox.enqueue(kind="users", user_ids=people, msg_key=rendered.msg_key,
-                                        msg_param=rendered.msg_param, now=now,
-                                        purpose=purpose, dedup_key=f"rem:{today}:" + _digest("", items, people))
+        rows = await uow.outbox.enqueue(
+            kind="users",
+            user_ids=people,
+            msg_key=rendered.msg_key,
+            msg_param=rendered.msg_param,
+            now=now,
+            purpose=purpose,
+            dedup_key=f"rem:{today}:" + _digest("", items, people),
+        )
         counts["people"] += len(people)
         counts["rows"] += len(rows)
     for kind, pairs in (("city", plan.city), ("province", plan.province)):
         for op, lines in lines_by_person((k, ln) for k, ln in pairs if k in new).items():
             rendered = renderer.reply(Reply(f"reminders/{kind}_list", {"lines": _lines_view(lines)}))
-            rows = await uow.outbox.enqueue(kind="users", user_ids=[op], msg_key=rendered.msg_key,
-                                            msg_param=rendered.msg_param, now=now,
-                                            purpose=f"{purpose}:{kind}",
-                                            dedup_key=f"rem{kind}:{today}:" + _digest(op, lines))
+            rows = await uow.outbox.enqueue(
+                kind="users",
+                user_ids=[op],
+                msg_key=rendered.msg_key,
+                msg_param=rendered.msg_param,
+                now=now,
+                purpose=f"{purpose}:{kind}",
+                dedup_key=f"rem{kind}:{today}:" + _digest(op, lines),
+            )
             counts["operators"] += 1
             counts["rows"] += len(rows)
     if await _within_cap(job, now, counts["rows"]):
@@ -127,9 +167,15 @@ async def _within_cap(job: JobContext, now: datetime, planned: int) -> bool:
     ops = list(job.services.settings.bot_superadmins)
     if ops:
         rendered = job.services.renderer.reply(Reply("reminders/cap", {"used": used, "planned": planned, "cap": cap}))
-        await job.uow.outbox.enqueue(kind="users", user_ids=ops, msg_key=rendered.msg_key,
-                                     msg_param=rendered.msg_param, now=now, purpose="reminder:cap",
-                                     dedup_key=f"remcap:{now.date()}")
+        await job.uow.outbox.enqueue(
+            kind="users",
+            user_ids=ops,
+            msg_key=rendered.msg_key,
+            msg_param=rendered.msg_param,
+            now=now,
+            purpose="reminder:cap",
+            dedup_key=f"remcap:{now.date()}",
+        )
     return False
 
 
@@ -142,14 +188,21 @@ async def _digests(job: JobContext, plan: Plan, today: date, now: datetime) -> i
         grouped: dict[tuple[str, str], list[str]] = defaultdict(list)
         for ln in lines:
             grouped[(ln.title, due_text(ln.due))].append(ln.label)
-        view = [{"title": t, "due": d, "labels": "、".join(dict.fromkeys(labels)), "count": len(set(labels))}
-                for (t, d), labels in grouped.items()]
+        view = [
+            {"title": t, "due": d, "labels": "、".join(dict.fromkeys(labels)), "count": len(set(labels))}
+            for (t, d), labels in grouped.items()
+        ]
         rendered = job.services.renderer.reply(Reply("reminders/digest", {"items": view}))
         for binding in await job.uow.groups.for_role(role):
             rows = await job.uow.outbox.enqueue(
-                kind="group", conversation_id=binding.conversation_id, msg_key=rendered.msg_key,
-                msg_param=rendered.msg_param, now=now, purpose="reminder:digest",
-                dedup_key=f"remdigest:{today}:{binding.conversation_id}")
+                kind="group",
+                conversation_id=binding.conversation_id,
+                msg_key=rendered.msg_key,
+                msg_param=rendered.msg_param,
+                now=now,
+                purpose="reminder:digest",
+                dedup_key=f"remdigest:{today}:{binding.conversation_id}",
+            )
             n += len(rows)
     return n
 
@@ -168,8 +221,14 @@ async def _log_missed(job: JobContext, today: date) -> int:
         for ob in obs:
             for s in steps_on(ob, d, cal):
                 missed += 1
-                log.warning("reminder step %s of %s (due %s) on %s was missed while no instance ran: skipped "
-                            "(older than the grace window)", s.step, ob.id, s.due, d)
+                log.warning(
+                    "reminder step %s of %s (due %s) on %s was missed while no instance ran: skipped "
+                    "(older than the grace window)",
+                    s.step,
+                    ob.id,
+                    s.due,
+                    d,
+                )
         d += timedelta(days=1)
     return missed
 
@@ -187,10 +246,7 @@ async def run_reminders(job: JobContext) -> dict[str, int]:
     plan, steps, _ = await plan_today(job.uow, job.services, now)
     counts = await send_plan(job, plan, today, now) if steps else {}
     if steps:
-        log.info("reminders %s: %d steps, %d laggards, %d done, sent %s", today, len(steps), plan.laggards,
-                 plan.done, counts)
+        log.info(
+            "reminders %s: %d steps, %d laggards, %d done, sent %s", today, len(steps), plan.laggards, plan.done, counts
+        )
     return {"steps": len(steps), "missed": missed, **counts}
-
-
-def personal_keys(plan: Plan) -> list[Key]:
-    return [k for k, _ in plan.personal]

@@ -1,4 +1,5 @@
 """Shared pieces of the reminder feature: the working-day calendar, the obligations with their numbers."""
+
 from __future__ import annotations
 
 import logging
@@ -22,9 +23,11 @@ from storage.repositories.reminders import ReminderRepository, StoredItem
 log = logging.getLogger("bot.reminders")
 
 WORK_CALENDAR = ServiceKey[WorkCalendar](
-    "reminders.calendar", lambda s: WorkCalendar.load(s.settings.reminder_holidays_dir or None))
+    "reminders.calendar", lambda s: WorkCalendar.load(s.settings.reminder_holidays_dir or None)
+)
 CYCLE_OBLIGATIONS = ServiceKey[list[Obligation]](
-    "reminders.cycle", lambda _s: load_obligations(DEFAULT_CYCLE.read_text(encoding="utf-8"), set(DONE_QUERIES)))
+    "reminders.cycle", lambda _s: load_obligations(DEFAULT_CYCLE.read_text(encoding="utf-8"), set(DONE_QUERIES))
+)
 
 
 def calendar(services: Services) -> WorkCalendar:
@@ -36,9 +39,17 @@ def env(services: Services) -> Env:
 
 
 def _from_item(item: StoredItem) -> Obligation:
-    return Obligation(id=item.key, title=item.title, due=OnDate(item.due_date or date.min),
-                      audience=Audience.parse(item.audience), done=item.done_query, action=item.action,
-                      territory=item.territory, number=item.id, paused=item.paused)
+    return Obligation(
+        id=item.key,
+        title=item.title,
+        due=OnDate(item.due_date or date.min),
+        audience=Audience.parse(item.audience),
+        done=item.done_query,
+        action=item.action,
+        territory=item.territory,
+        number=item.id,
+        paused=item.paused,
+    )
 
 
 async def obligations(uow: UnitOfWork, services: Services, now: datetime) -> list[Obligation]:
@@ -74,5 +85,7 @@ def holiday_warning(services: Services, today: date) -> str:
     if not years:
         return ""
     ys = "、".join(f"{y} 年" for y in years)
-    return (f"{ys}还没有节假日数据，暂按周一至周五算工作日；请在 domain/data/holidays/ 放入该年的假日文件"
-            "或升级 chinese-calendar")
+    return (
+        f"{ys}还没有节假日数据，暂按周一至周五算工作日；请在 domain/data/holidays/ 放入该年的假日文件"
+        "或升级 chinese-calendar"
+    )

@@ -1,4 +1,5 @@
 """/征集 列表 and /征集 新建 (calls and their review levels), and the defaults at start-up."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,17 +15,33 @@ from storage.repositories.review import ReviewRepository
 
 
 def call_view(c: ReviewCall) -> dict:
-    return {"name": c.name, "deadline": c.deadline.isoformat(), "categories": "、".join(c.categories),
-            "active": c.active,
-            "levels": [{"name": lv.name, "reviewers": lv.reviewers, "cap": lv.cap or "不限",
-                        "due": f"{lv.due_date.isoformat()} 前" if lv.due_date else f"分配后 {lv.due_workdays} 个工作日",
-                        "auto": lv.auto_assign} for lv in c.levels]}
+    return {
+        "name": c.name,
+        "deadline": c.deadline.isoformat(),
+        "categories": "、".join(c.categories),
+        "active": c.active,
+        "levels": [
+            {
+                "name": lv.name,
+                "reviewers": lv.reviewers,
+                "cap": lv.cap or "不限",
+                "due": f"{lv.due_date.isoformat()} 前" if lv.due_date else f"分配后 {lv.due_workdays} 个工作日",
+                "auto": lv.auto_assign,
+            }
+            for lv in c.levels
+        ],
+    }
 
 
-@router.command("征集", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="calls",
-                help="征集活动：列表，或 新建 名称=… 截止=…（省级）", raw=True,
-                examples=("/征集 列表",
-                          "/征集 新建 名称=2026年微课征集 截止=2026-06-30 级别=市级初审,省级评审 人数=1,2"))
+@router.command(
+    "征集",
+    groups=OPERATOR_GROUPS,
+    chat=Chat.ANY,
+    alias="calls",
+    help="征集活动：列表，或 新建 名称=… 截止=…（省级）",
+    raw=True,
+    examples=("/征集 列表", "/征集 新建 名称=2026年微课征集 截止=2026-06-30 级别=市级初审,省级评审 人数=1,2"),
+)
 async def calls_command(ctx: Context, args: Args) -> Reply:
     rest = (args.rest or "").strip()
     word, _, tail = rest.partition(" ")
@@ -41,13 +58,19 @@ async def calls_command(ctx: Context, args: Args) -> Reply:
     except CallError as exc:
         return Reply("review/call_refused", {"reason": str(exc)})
     before, after = await repo.save_call(call, ctx.now())
-    await ctx.audit("review.call_save", "review_call", str(after.id), before=call_view(before) if before else None,
-                    after=call_view(after))
+    await ctx.audit(
+        "review.call_save",
+        "review_call",
+        str(after.id),
+        before=call_view(before) if before else None,
+        after=call_view(after),
+    )
     return Reply("review/call_saved", {"call": call_view(after), "updated": before is not None})
 
 
 def _fallback_defaults() -> ReviewCall:
     from domain.review.calls import load_config
+
     return load_config().calls[0]
 
 

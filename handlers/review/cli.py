@@ -10,6 +10,7 @@
 One line per refused row (第 N 行「字段」…：怎么改) and a summary; exit 0 when the file was processed, 2 when
 it could not be used at all.
 """
+
 from __future__ import annotations
 
 import sys
@@ -18,12 +19,14 @@ from pathlib import Path
 
 async def _setup(args):
     from handlers.scores.cli import _clock_now, _open_db
+
     settings, db = await _open_db(args)
     return settings, db, _clock_now(settings)
 
 
 def _rows(path: str):
     from handlers.scores.cli import FileProblem, read_rows
+
     try:
         rows = read_rows(Path(path))
     except FileProblem as exc:
@@ -36,25 +39,36 @@ async def cmd_import(args) -> int:
     from domain.regions import load_default_regions
     from domain.review.calls import load_config
     from handlers.review.intake import ingest
+
     rows = _rows(args.file)
     if rows is None:
         return 2
     _settings, db, now = await _setup(args)
     try:
         async with db.unit_of_work() as uow:
-            report = await ingest(uow, load_config(), load_default_regions(), [r for _n, r in rows], now,
-                                  actor=("cli", "命令行导入"), rows=[n for n, _r in rows])
+            report = await ingest(
+                uow,
+                load_config(),
+                load_default_regions(),
+                [r for _n, r in rows],
+                now,
+                actor=("cli", "命令行导入"),
+                rows=[n for n, _r in rows],
+            )
     finally:
         await db.dispose()
     for _i, reason in report.rejected:
         print(reason)
-    print(f"共 {report.received} 行：新增 {report.accepted}，更新 {report.updated}，未变 {report.duplicates}，"
-          f"退回 {len(report.rejected)}")
+    print(
+        f"共 {report.received} 行：新增 {report.accepted}，更新 {report.updated}，未变 {report.duplicates}，"
+        f"退回 {len(report.rejected)}"
+    )
     return 0
 
 
 async def cmd_feedback(args) -> int:
     from handlers.review.stats import ingest_feedback
+
     rows = _rows(args.file)
     if rows is None:
         return 2
@@ -73,6 +87,7 @@ async def cmd_feedback(args) -> int:
 async def cmd_calls(args) -> int:
     from domain.review.calls import CallError, load_calls_file
     from storage.repositories.review import ReviewRepository
+
     try:
         calls = load_calls_file(Path(args.file).read_text("utf-8"))
     except (OSError, CallError) as exc:
@@ -83,9 +98,15 @@ async def cmd_calls(args) -> int:
         async with db.unit_of_work() as uow:
             for c in calls:
                 before, after = await uow.repo(ReviewRepository).save_call(c, now)
-                await uow.audit.record(at=now, actor_id="cli", actor_name="命令行", action="review.call_save",
-                                       entity="review_call", entity_id=str(after.id),
-                                       after={"name": after.name, "levels": after.pipeline})
+                await uow.audit.record(
+                    at=now,
+                    actor_id="cli",
+                    actor_name="命令行",
+                    action="review.call_save",
+                    entity="review_call",
+                    entity_id=str(after.id),
+                    after={"name": after.name, "levels": after.pipeline},
+                )
                 print(f"{'已更新' if before else '已新建'}：{after.name}（{after.pipeline}，截止 {after.deadline}）")
     finally:
         await db.dispose()
@@ -95,9 +116,11 @@ async def cmd_calls(args) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser("reviews", help="资源审核：导入资源、平台反馈、征集活动")
     sub = p.add_subparsers(dest="reviews_cmd", required=True)
-    for name, fn, help_ in (("import", cmd_import, "导入待审资源（CSV 或 xlsx）"),
-                            ("feedback", cmd_feedback, "导入平台反馈（评分、点赞、点击、下载）"),
-                            ("calls", cmd_calls, "从 YAML 文件新建或修改征集活动")):
+    for name, fn, help_ in (
+        ("import", cmd_import, "导入待审资源（CSV 或 xlsx）"),
+        ("feedback", cmd_feedback, "导入平台反馈（评分、点赞、点击、下载）"),
+        ("calls", cmd_calls, "从 YAML 文件新建或修改征集活动"),
+    ):
         q = sub.add_parser(name, help=help_)
         q.add_argument("file")
         q.set_defaults(func=fn)

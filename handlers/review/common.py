@@ -1,5 +1,6 @@
 """Shared glue of the review feature: its router, configuration, sending through the outbox
 (from a message or a job), territory checks and the views handed to templates."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from storage.db import UnitOfWork
 
 router = Router("review", section="资源审核")
-OPERATOR_GROUPS = frozenset({GroupRole.ADMIN})     # operators' commands: the admin group and 1:1 chats
+OPERATOR_GROUPS = frozenset({GroupRole.ADMIN})  # operators' commands: the admin group and 1:1 chats
 
 REVIEW_CONFIG = ServiceKey[ReviewConfig]("review.config", lambda _s: load_config())
 ENTITY = "review_resource"
@@ -65,11 +66,29 @@ class Env:
         if self.ctx is not None:
             self.ctx.outbox_written = True
 
-    async def audit(self, action: str, entity: str, entity_id: str, *, before: dict | None = None,
-                    after: dict | None = None, reason: str | None = None, territory: str | None = None) -> None:
-        await self.uow.audit.record(at=self.now, actor_id=self.actor_id, actor_name=self.actor_name, action=action,
-                                    entity=entity, entity_id=entity_id, before=before, after=after, reason=reason,
-                                    territory=territory)
+    async def audit(
+        self,
+        action: str,
+        entity: str,
+        entity_id: str,
+        *,
+        before: dict | None = None,
+        after: dict | None = None,
+        reason: str | None = None,
+        territory: str | None = None,
+    ) -> None:
+        await self.uow.audit.record(
+            at=self.now,
+            actor_id=self.actor_id,
+            actor_name=self.actor_name,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+            reason=reason,
+            territory=territory,
+        )
 
     async def to_users(self, user_ids: list[str], reply: Reply, purpose: str) -> None:
         ids = list(dict.fromkeys(u for u in user_ids if u))
@@ -79,19 +98,37 @@ class Env:
 
     async def to_reviewer_groups(self, reply: Reply, purpose: str) -> None:
         for g in await self.uow.groups.for_role("reviewer"):
-            await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now,
-                                conversation_id=g.conversation_id, purpose=purpose)
+            await enqueue_reply(
+                self.uow,
+                self.services.renderer,
+                reply,
+                now=self.now,
+                conversation_id=g.conversation_id,
+                purpose=purpose,
+            )
             self._wrote()
 
     async def enqueue_card(self, staff_id: str, card: dict[str, Any], purpose: str) -> None:
-        await self.uow.outbox.enqueue(kind="card", user_ids=[staff_id], msg_key=card["template"], msg_param=card,
-                                      now=self.now, purpose=purpose, flush=False)   # push_tasks flushes once
+        await self.uow.outbox.enqueue(
+            kind="card",
+            user_ids=[staff_id],
+            msg_key=card["template"],
+            msg_param=card,
+            now=self.now,
+            purpose=purpose,
+            flush=False,
+        )  # push_tasks flushes once
         self._wrote()
 
     async def update_card(self, card_id: str, params: dict[str, str], purpose: str) -> None:
-        await self.uow.outbox.enqueue(kind="card_update", conversation_id=card_id, msg_key="card",
-                                      msg_param={"outTrackId": card_id, "params": params}, now=self.now,
-                                      purpose=purpose)
+        await self.uow.outbox.enqueue(
+            kind="card_update",
+            conversation_id=card_id,
+            msg_key="card",
+            msg_param={"outTrackId": card_id, "params": params},
+            now=self.now,
+            purpose=purpose,
+        )
         self._wrote()
 
     async def city_operators(self, city: str) -> list[str]:
@@ -100,6 +137,7 @@ class Env:
 
 
 # --- calls and territories ------------------------------------------------------------------
+
 
 async def pick_call(repo: ReviewRepository, name: str | None) -> ReviewCall:
     calls = await repo.calls()
@@ -116,8 +154,8 @@ async def pick_call(repo: ReviewRepository, name: str | None) -> ReviewCall:
 
 @dataclass(frozen=True)
 class Scope:
-    city: str | None           # None: every city (provincial operators only)
-    province: bool             # may act on provincial levels
+    city: str | None  # None: every city (provincial operators only)
+    province: bool  # may act on provincial levels
 
 
 async def operator_scope(ctx: Context, city_word: str | None) -> Scope:
@@ -142,6 +180,7 @@ async def operator_scope(ctx: Context, city_word: str | None) -> Scope:
 
 # --- views -----------------------------------------------------------------------------------
 
+
 def catalogue(r: ReviewResource) -> str:
     parts = [f"{r.stage}·{r.subject}", r.edition, r.chapter, r.rtype]
     return " / ".join(p for p in parts if p)
@@ -149,5 +188,13 @@ def catalogue(r: ReviewResource) -> str:
 
 def task_view(t: ReviewTask, r: ReviewResource, call: ReviewCall | None) -> dict[str, Any]:
     level = call.levels[t.level_index].name if call and t.level_index < len(call.levels) else ""
-    return {"n": r.id, "task": t.id, "title": r.title, "catalogue": catalogue(r), "link": r.link,
-            "due": f"{t.due_on.month}月{t.due_on.day}日", "level": level, "category": r.category}
+    return {
+        "n": r.id,
+        "task": t.id,
+        "title": r.title,
+        "catalogue": catalogue(r),
+        "link": r.link,
+        "due": f"{t.due_on.month}月{t.due_on.day}日",
+        "level": level,
+        "category": r.category,
+    }

@@ -4,6 +4,7 @@ due day (one message each, a unique key per reviewer and day); a task overdue af
 are told. Levels that say so get their new resources assigned automatically. Plus /任务, /进度
 and /资源 N.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -78,15 +79,23 @@ async def _overdue(env: Env) -> int:
         if r is None or call is None:
             continue
         t.state, t.done_at = TaskState.OVERDUE.value, env.now
-        await env.audit("review.overdue", TASK, str(t.id), after={"resource": r.id, "due": t.due_on.isoformat()},
-                        territory=f"{env.province}/{r.city}")
+        await env.audit(
+            "review.overdue",
+            TASK,
+            str(t.id),
+            after={"resource": r.id, "due": t.due_on.isoformat()},
+            territory=f"{env.province}/{r.city}",
+        )
         new, _why = await reassign(env, call, r, t, batch_key=f"overdue-{t.id}")
         if t.card_id:
             await refresh_card(env, call, t.card_id)
         view = {"n": r.id, "title": r.title, "due": f"{t.due_on.month}月{t.due_on.day}日", "moved": bool(new)}
         await env.to_users([t.reviewer_id], Reply("review/overdue_reviewer", view), purpose="review.overdue")
-        await env.to_users(await env.city_operators(r.city), Reply("review/overdue_operator", view | {
-            "reviewer": t.reviewer_name}), purpose="review.overdue")
+        await env.to_users(
+            await env.city_operators(r.city),
+            Reply("review/overdue_operator", view | {"reviewer": t.reviewer_name}),
+            purpose="review.overdue",
+        )
         moved += 1
     return moved
 
@@ -97,21 +106,24 @@ async def _auto_assign(env: Env) -> int:
     for call in await repo.calls():
         if not call.active or not any(lv.auto_assign for lv in call.levels):
             continue
-        pool = [r for r in await repo.pool(call_id=call.id, city=None, statuses=(Status.WAITING.value,))
-                if call.levels[r.level_index].auto_assign]
+        pool = [
+            r
+            for r in await repo.pool(call_id=call.id, city=None, statuses=(Status.WAITING.value,))
+            if call.levels[r.level_index].auto_assign
+        ]
         for r in pool:
             tasks, _why = await assign_now(env, call, r, batch_key=f"auto-{env.now.date().isoformat()}-{r.id}")
             total += len(tasks)
     return total
 
 
-JOBS = [JobSpec("review_deadlines", "审核任务：提醒、超时改派、自动分配（工作日 9:00）", {"hour": 9, "minute": 0},
-                daily)]
+JOBS = [
+    JobSpec("review_deadlines", "审核任务：提醒、超时改派、自动分配（工作日 9:00）", {"hour": 9, "minute": 0}, daily)
+]
 
 
 # ── /任务 ──
-@router.command("任务", chat=Chat.PRIVATE, alias="tasks",
-                help="我的待审任务")
+@router.command("任务", chat=Chat.PRIVATE, alias="tasks", help="我的待审任务")
 async def my_tasks(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
     repo = env.repo
@@ -124,9 +136,15 @@ async def my_tasks(ctx: Context, args: Args) -> Reply:
 
 
 # ── /资源 N ──
-@router.command("资源", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="resource",
-                help="一个资源的编目和审核经过",
-                args=[Arg("资源编号", "n", positive_int)], examples=("/资源 12",))
+@router.command(
+    "资源",
+    groups=OPERATOR_GROUPS,
+    chat=Chat.ANY,
+    alias="resource",
+    help="一个资源的编目和审核经过",
+    args=[Arg("资源编号", "n", positive_int)],
+    examples=("/资源 12",),
+)
 async def resource(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
     repo = env.repo
@@ -139,25 +157,51 @@ async def resource(ctx: Context, args: Args) -> Reply:
     if not mine and not await REVIEW_OPERATOR.allows(ctx):
         raise UserError("review/not_yours", n=n)
     call = await repo.call(r.call_id)
-    history = [{"level": call.levels[t.level_index].name if call else "", "state": TaskState(t.state).label,
-                "verdict": {"pass": "通过", "reject": "退回"}.get(t.verdict or "", ""), "reason": t.reason or "",
-                "reviewer": "本人" if t.reviewer_id == ctx.actor.id else f"审核员{i + 1}",
-                "due": t.due_on.isoformat()} for i, t in enumerate(tasks)]
-    fixes = [{"field": FIELD_NAMES.get(c.field, c.field), "before": c.before, "after": c.after}
-             for c in await repo.corrections(n)]
-    return Reply("review/resource", {"n": r.id, "title": r.title, "catalogue": catalogue(r), "link": r.link,
-                                     "status": Status(r.status).label, "call": call.name if call else "",
-                                     "level": call.levels[r.level_index].name if call else "",
-                                     "history": history, "fixes": fixes})
+    history = [
+        {
+            "level": call.levels[t.level_index].name if call else "",
+            "state": TaskState(t.state).label,
+            "verdict": {"pass": "通过", "reject": "退回"}.get(t.verdict or "", ""),
+            "reason": t.reason or "",
+            "reviewer": "本人" if t.reviewer_id == ctx.actor.id else f"审核员{i + 1}",
+            "due": t.due_on.isoformat(),
+        }
+        for i, t in enumerate(tasks)
+    ]
+    fixes = [
+        {"field": FIELD_NAMES.get(c.field, c.field), "before": c.before, "after": c.after}
+        for c in await repo.corrections(n)
+    ]
+    return Reply(
+        "review/resource",
+        {
+            "n": r.id,
+            "title": r.title,
+            "catalogue": catalogue(r),
+            "link": r.link,
+            "status": Status(r.status).label,
+            "call": call.name if call else "",
+            "level": call.levels[r.level_index].name if call else "",
+            "history": history,
+            "fixes": fixes,
+        },
+    )
 
 
 # ── /进度 ──
-@router.command("进度", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="progress",
-                help="审核进度：各市、各级的提交、分配、完成、超时、通过、退回",
-                args=[Arg("征集活动或城市", "a", required=False), Arg("城市", "b", required=False)],
-                permission=REVIEW_OPERATOR, examples=("/进度", "/进度 杭州市"))
+@router.command(
+    "进度",
+    groups=OPERATOR_GROUPS,
+    chat=Chat.ANY,
+    alias="progress",
+    help="审核进度：各市、各级的提交、分配、完成、超时、通过、退回",
+    args=[Arg("征集活动或城市", "a", required=False), Arg("城市", "b", required=False)],
+    permission=REVIEW_OPERATOR,
+    examples=("/进度", "/进度 杭州市"),
+)
 async def progress(ctx: Context, args: Args) -> Reply:
     from handlers.roster.common import regions
+
     words = [w for w in (args.optional("a", str), args.optional("b", str)) if w]
     tree = regions(ctx.services)
     city_word = next((w for w in words if tree.city(w) or tree.city(w + "市")), None)
@@ -168,8 +212,9 @@ async def progress(ctx: Context, args: Args) -> Reply:
     resources = await env.repo.resources(call_id=call.id, city=scope.city)
     tasks = await env.repo.tasks_of(r.id for r in resources)
     today = ctx.now().date()
-    rows: dict[tuple[str, int], dict[str, int]] = defaultdict(lambda: dict.fromkeys(
-        ("submitted", "assigned", "done", "overdue", "passed", "rejected"), 0))
+    rows: dict[tuple[str, int], dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(("submitted", "assigned", "done", "overdue", "passed", "rejected"), 0)
+    )
     by_res = {r.id: r for r in resources}
     for r in resources:
         rows[(r.city, 0)]["submitted"] += 1

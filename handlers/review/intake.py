@@ -4,6 +4,7 @@ shape), ``python3 run_bot.py reviews import FILE``, and ``/提交资源`` for op
 The same external id twice is one resource; a changed field is an audited update; every refusal
 names the row (or item), the field and the fix.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,21 +34,34 @@ API_BATCH = 500
 @dataclass
 class IntakeReport:
     received: int = 0
-    accepted: int = 0          # new resources
-    updated: int = 0           # known external id, some field changed (audited)
-    duplicates: int = 0        # known external id, nothing changed
-    rejected: list[tuple[int, str]] = field(default_factory=list)     # (0-based index, reason)
+    accepted: int = 0  # new resources
+    updated: int = 0  # known external id, some field changed (audited)
+    duplicates: int = 0  # known external id, nothing changed
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (0-based index, reason)
     ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"received": self.received, "accepted": self.accepted, "updated": self.updated,
-                "duplicates": self.duplicates, "rejected_count": len(self.rejected),
-                "rejected": [{"index": i, "reason": r} for i, r in self.rejected[:1000]]}
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "updated": self.updated,
+            "duplicates": self.duplicates,
+            "rejected_count": len(self.rejected),
+            "rejected": [{"index": i, "reason": r} for i, r in self.rejected[:1000]],
+        }
 
 
-async def ingest(uow, cfg: ReviewConfig, tree: RegionTree, items: list[Any], now: datetime, *,
-                 actor: tuple[str, str], rows: list[int] | None = None,
-                 allowed: list[Territory] | None = None) -> IntakeReport:
+async def ingest(
+    uow,
+    cfg: ReviewConfig,
+    tree: RegionTree,
+    items: list[Any],
+    now: datetime,
+    *,
+    actor: tuple[str, str],
+    rows: list[int] | None = None,
+    allowed: list[Territory] | None = None,
+) -> IntakeReport:
     """Validate and store ``items``; ``rows`` are the numbers refusals name (default: item number)."""
     repo = uow.repo(ReviewRepository)
     calls = await repo.calls()
@@ -74,9 +88,16 @@ async def ingest(uow, cfg: ReviewConfig, tree: RegionTree, items: list[Any], now
             await repo.flush()
             known[item.external_id] = row
             report.accepted += 1
-            await uow.audit.record(at=now, actor_id=actor[0], actor_name=actor[1], action="review.resource_add",
-                                   entity=ENTITY, entity_id=str(row.id), after=resource_snapshot(row),
-                                   territory=territory)
+            await uow.audit.record(
+                at=now,
+                actor_id=actor[0],
+                actor_name=actor[1],
+                action="review.resource_add",
+                entity=ENTITY,
+                entity_id=str(row.id),
+                after=resource_snapshot(row),
+                territory=territory,
+            )
         else:
             changes = repo.changes(row, item, call_id)
             if not changes:
@@ -84,10 +105,17 @@ async def ingest(uow, cfg: ReviewConfig, tree: RegionTree, items: list[Any], now
             else:
                 repo.apply(row, changes, call_id, now)
                 report.updated += 1
-                await uow.audit.record(at=now, actor_id=actor[0], actor_name=actor[1],
-                                       action="review.resource_update", entity=ENTITY, entity_id=str(row.id),
-                                       before={k: old for k, (old, _new) in changes.items()},
-                                       after={k: new for k, (_old, new) in changes.items()}, territory=territory)
+                await uow.audit.record(
+                    at=now,
+                    actor_id=actor[0],
+                    actor_name=actor[1],
+                    action="review.resource_update",
+                    entity=ENTITY,
+                    entity_id=str(row.id),
+                    before={k: old for k, (old, _new) in changes.items()},
+                    after={k: new for k, (_old, new) in changes.items()},
+                    territory=territory,
+                )
         report.ids.append(row.id)
     await repo.flush()
     return report
@@ -95,12 +123,14 @@ async def ingest(uow, cfg: ReviewConfig, tree: RegionTree, items: list[Any], now
 
 def _outside(n: int, city: str):
     from domain.review.intake import Refusal
+
     return Refusal(n, LABELS["city"], city, "不在你管理的地区，只能提交本地区的资源")
 
 
 # ── HTTP: POST /api/v1/resources ──
 async def resources_api(request: web.Request) -> web.Response:
     from bot.http import get_bot
+
     bot = get_bot(request)
     body = await read_api_body(request, bot.settings.activity_api_token, bot.settings.activity_max_bytes)
     if isinstance(body, web.Response):
@@ -112,11 +142,17 @@ async def resources_api(request: web.Request) -> web.Response:
     bad_idx = {i for i, _r in bad_lines}
     cfg, tree = config(bot.services), regions(bot.services)
     total = IntakeReport(received=len(items))
-    for start in range(0, len(items), API_BATCH):      # small transactions: chat keeps flowing
-        chunk = items[start:start + API_BATCH]
+    for start in range(0, len(items), API_BATCH):  # small transactions: chat keeps flowing
+        chunk = items[start : start + API_BATCH]
         async with bot.db.unit_of_work() as uow:
-            part = await ingest(uow, cfg, tree, [{} if (start + i) in bad_idx else it for i, it in enumerate(chunk)],
-                                bot.clock.now(), actor=("api", "资源接口"))
+            part = await ingest(
+                uow,
+                cfg,
+                tree,
+                [{} if (start + i) in bad_idx else it for i, it in enumerate(chunk)],
+                bot.clock.now(),
+                actor=("api", "资源接口"),
+            )
         total.accepted += part.accepted
         total.updated += part.updated
         total.duplicates += part.duplicates
@@ -126,19 +162,37 @@ async def resources_api(request: web.Request) -> web.Response:
 
 
 # ── chat: one resource ──
-@router.command("提交资源", groups=OPERATOR_GROUPS, chat=Chat.ANY, alias="addresource",
-                help="登记一个待审资源（运营人员）", raw=True,
-                permission=OPERATOR,
-                examples=(("/提交资源 外部编号=R001 资源名称=分数的意义 资源类型=微课 学段=小学 学科=数学 "
-                          "链接=https://example.cn/r/1 提交人=李明 提交人账号=LiMing01 学校=西湖小学 "
-                          "县区=西湖区 设区市=杭州市"),))
+@router.command(
+    "提交资源",
+    groups=OPERATOR_GROUPS,
+    chat=Chat.ANY,
+    alias="addresource",
+    help="登记一个待审资源（运营人员）",
+    raw=True,
+    permission=OPERATOR,
+    examples=(
+        (
+            "/提交资源 外部编号=R001 资源名称=分数的意义 资源类型=微课 学段=小学 学科=数学 "
+            "链接=https://example.cn/r/1 提交人=李明 提交人账号=LiMing01 学校=西湖小学 "
+            "县区=西湖区 设区市=杭州市"
+        ),
+    ),
+)
 async def add_resource(ctx: Context, args: Args) -> Reply:
     values = dict(re.findall(r"(\S+?)\s*[=＝]\s*(\S+)", args.rest or ""))
     if not values:
         return Reply("review/add_usage", {"fields": [label for label in LABELS.values()]})
-    report = await ingest(ctx.uow, config(ctx.services), regions(ctx.services), [values], ctx.now(),
-                          actor=(ctx.actor.id, ctx.actor.name), allowed=await held(ctx))
+    report = await ingest(
+        ctx.uow,
+        config(ctx.services),
+        regions(ctx.services),
+        [values],
+        ctx.now(),
+        actor=(ctx.actor.id, ctx.actor.name),
+        allowed=await held(ctx),
+    )
     if report.rejected:
         return Reply("review/add_refused", {"reason": report.rejected[0][1]})
-    return Reply("review/added", {"n": report.ids[0], "created": bool(report.accepted),
-                                  "updated": bool(report.updated)})
+    return Reply(
+        "review/added", {"n": report.ids[0], "created": bool(report.accepted), "updated": bool(report.updated)}
+    )

@@ -6,6 +6,7 @@ the same transaction as the outbox rows, so a batch is never pushed twice. When 
 sent, the outbox sends the card's ``fallback``: an action card with the same tasks and the text
 commands.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +21,7 @@ from domain.review.flow import VERDICT_NAMES, TaskState
 from handlers.review.common import Env, task_view
 from storage.models.review import ReviewTask
 
-CARD_TEMPLATE = "zj-review-tasks.schema"    # the card template registered for the robot
+CARD_TEMPLATE = "zj-review-tasks.schema"  # the card template registered for the robot
 ACTIONS = (("pass", "通过"), ("reject", "退回"), ("decline", "不能审"))
 
 
@@ -47,22 +48,35 @@ async def card_params(env: Env, call: ReviewCall | None, tasks: Sequence[ReviewT
             continue
         view = task_view(t, r, call) | {"status": task_status(t), "open": t.state == TaskState.OPEN.value}
         views.append(view)
-    rendered = env.services.renderer.reply(Reply("review/tasks_card", {"tasks": views, "call": call.name if call
-                                                                       else ""}))
-    buttons = [{"id": f"{a}:{v['n']}", "text": f"{label} #{v['n']}", "task": str(v["n"]),
-                "params": {"action": f"{a}:{v['n']}"}} for v in views for a, label in ACTIONS]
+    rendered = env.services.renderer.reply(
+        Reply("review/tasks_card", {"tasks": views, "call": call.name if call else ""})
+    )
+    buttons = [
+        {
+            "id": f"{a}:{v['n']}",
+            "text": f"{label} #{v['n']}",
+            "task": str(v["n"]),
+            "params": {"action": f"{a}:{v['n']}"},
+        }
+        for v in views
+        for a, label in ACTIONS
+    ]
     status = {str(v["n"]): v["status"] for v in views if not v["open"]}
-    return {"title": rendered.title, "markdown": rendered.text,
-            "tasks": json.dumps(views, ensure_ascii=False),
-            "buttons": json.dumps(buttons, ensure_ascii=False),
-            "status": json.dumps(status, ensure_ascii=False)}
+    return {
+        "title": rendered.title,
+        "markdown": rendered.text,
+        "tasks": json.dumps(views, ensure_ascii=False),
+        "buttons": json.dumps(buttons, ensure_ascii=False),
+        "status": json.dumps(status, ensure_ascii=False),
+    }
 
 
 def fallback(env: Env, params: dict[str, str], first_link: str) -> dict[str, Any]:
     text = params["markdown"] + "\n\n" + env.services.renderer.reply(Reply("review/card_commands", {})).text
-    return {"msgKey": "sampleActionCard",
-            "msgParam": {"title": params["title"], "text": text, "singleTitle": "打开第一个资源",
-                         "singleURL": first_link}}
+    return {
+        "msgKey": "sampleActionCard",
+        "msgParam": {"title": params["title"], "text": text, "singleTitle": "打开第一个资源", "singleURL": first_link},
+    }
 
 
 async def push_tasks(env: Env, call: ReviewCall, tasks: Sequence[ReviewTask], batch_key: str) -> int:
@@ -77,13 +91,17 @@ async def push_tasks(env: Env, call: ReviewCall, tasks: Sequence[ReviewTask], ba
     for reviewer_id, mine in mine_of.items():
         for t in mine:
             t.card_id = card_id(batch_key, reviewer_id)
-    await repo.flush()           # one flush for all card ids; the cards are flushed together below
+    await repo.flush()  # one flush for all card ids; the cards are flushed together below
     for reviewer_id, mine in mine_of.items():
         cid = card_id(batch_key, reviewer_id)
         params = await card_params(env, call, mine)
         first = await repo.resource(mine[0].resource_id)
-        card = {"template": CARD_TEMPLATE, "outTrackId": cid, "params": params,
-                "fallback": fallback(env, params, first.link if first else "")}
+        card = {
+            "template": CARD_TEMPLATE,
+            "outTrackId": cid,
+            "params": params,
+            "fallback": fallback(env, params, first.link if first else ""),
+        }
         await env.enqueue_card(reviewer_id, card, purpose="review.push")
         sent += 1
     if sent and await repo.claim_send(f"push:{batch_key}:group", env.now):
@@ -92,9 +110,18 @@ async def push_tasks(env: Env, call: ReviewCall, tasks: Sequence[ReviewTask], ba
             r = await repo.resource(t.resource_id)
             if r is not None:
                 counts[f"{r.stage}·{r.subject}"] += 1
-        await env.to_reviewer_groups(Reply("review/group_summary", {
-            "call": call.name, "reviewers": len(by_reviewer), "total": len(tasks),
-            "subjects": [{"name": k, "count": v} for k, v in sorted(counts.items())]}), purpose="review.summary")
+        await env.to_reviewer_groups(
+            Reply(
+                "review/group_summary",
+                {
+                    "call": call.name,
+                    "reviewers": len(by_reviewer),
+                    "total": len(tasks),
+                    "subjects": [{"name": k, "count": v} for k, v in sorted(counts.items())],
+                },
+            ),
+            purpose="review.summary",
+        )
     await repo.flush()
     return sent
 

@@ -1,6 +1,7 @@
 """Reviewer statistics for /考核 (the evaluation's ReviewStatsProvider) and the platform feedback
 feed: ``POST /api/v1/resources/feedback`` and ``python3 run_bot.py reviews feedback FILE``
 (resource external id, rating 1-5 or like/dislike, clicks, downloads)."""
+
 from __future__ import annotations
 
 import json
@@ -20,22 +21,32 @@ from storage.db import Database
 from storage.models.review import ReviewFeedback, ReviewTask
 from storage.repositories.review import ReviewRepository
 
-LIKE = {"like": True, "赞": True, "好评": True, "up": True, "dislike": False, "踩": False, "差评": False,
-        "down": False}
+LIKE = {"like": True, "赞": True, "好评": True, "up": True, "dislike": False, "踩": False, "差评": False, "down": False}
 END_OF_DAY = time(23, 59, 59)
 
 
 def task_row(t: ReviewTask, tz: tzinfo) -> TaskRow:
     """A stored task as domain/review/stats.py reads it (due at the end of its due day)."""
-    return TaskRow(reviewer_id=t.reviewer_id, resource_id=str(t.resource_id), assigned_at=t.assigned_at,
-                   due_at=datetime.combine(t.due_on, END_OF_DAY, tz), done_at=t.done_at,
-                   verdict=t.verdict if t.state == TaskState.DONE.value else None, state=t.state)
+    return TaskRow(
+        reviewer_id=t.reviewer_id,
+        resource_id=str(t.resource_id),
+        assigned_at=t.assigned_at,
+        due_at=datetime.combine(t.due_on, END_OF_DAY, tz),
+        done_at=t.done_at,
+        verdict=t.verdict if t.state == TaskState.DONE.value else None,
+        state=t.state,
+    )
 
 
 def feedback_row(f: ReviewFeedback) -> FeedbackRow:
-    return FeedbackRow(resource_id=str(f.resource_id), at=f.at,
-                       rating=round(f.rating) if f.rating is not None else None, like=f.positive,
-                       clicks=f.clicks, downloads=f.downloads)
+    return FeedbackRow(
+        resource_id=str(f.resource_id),
+        at=f.at,
+        rating=round(f.rating) if f.rating is not None else None,
+        like=f.positive,
+        clicks=f.clicks,
+        downloads=f.downloads,
+    )
 
 
 class DbReviewStats:
@@ -64,8 +75,9 @@ class DbReviewStats:
         period = Period(start, end)
         tz = self.clock.tz if isinstance(self.clock.tz, ZoneInfo) else LOCAL
         as_of = min(self.clock.now(), datetime.combine(end, END_OF_DAY, tz))
-        rows = reviewer_stats([task_row(t, tz) for t in tasks], [feedback_row(f) for f in feedback], period,
-                              as_of=as_of, tz=tz)
+        rows = reviewer_stats(
+            [task_row(t, tz) for t in tasks], [feedback_row(f) for f in feedback], period, as_of=as_of, tz=tz
+        )
         mine = rows.get(member_id)
         return mine.to_review_stats() if mine is not None and mine.assigned + mine.judged else None
 
@@ -81,9 +93,13 @@ class FeedbackReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"received": self.received, "accepted": self.accepted, "duplicates": 0,
-                "rejected_count": len(self.rejected),
-                "rejected": [{"index": i, "reason": r} for i, r in self.rejected[:1000]]}
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "duplicates": 0,
+            "rejected_count": len(self.rejected),
+            "rejected": [{"index": i, "reason": r} for i, r in self.rejected[:1000]],
+        }
 
 
 def _int(v: Any) -> int | None:
@@ -97,8 +113,11 @@ def _int(v: Any) -> int | None:
 async def ingest_feedback(uow, items: list[Any], now: datetime, rows: list[int] | None = None) -> FeedbackReport:
     repo = uow.repo(ReviewRepository)
     report = FeedbackReport(received=len(items))
-    known = await repo.by_external(str(i.get("resource_id") or i.get("资源编号") or i.get("external_id") or "")
-                                   for i in items if isinstance(i, dict))
+    known = await repo.by_external(
+        str(i.get("resource_id") or i.get("资源编号") or i.get("external_id") or "")
+        for i in items
+        if isinstance(i, dict)
+    )
     for i, raw in enumerate(items):
         n = rows[i] if rows else i + 1
         if not isinstance(raw, dict):
@@ -130,8 +149,9 @@ async def ingest_feedback(uow, items: list[Any], now: datetime, rows: list[int] 
         if clicks is None or downloads is None:
             report.rejected.append((i, f"第 {n} 行「点击/下载」：应为不小于 0 的整数"))
             continue
-        repo.add_feedback(resource_id=r.id, at=now, rating=rating, positive=positive, clicks=clicks,
-                          downloads=downloads)
+        repo.add_feedback(
+            resource_id=r.id, at=now, rating=rating, positive=positive, clicks=clicks, downloads=downloads
+        )
         report.accepted += 1
     await repo.flush()
     return report
@@ -139,6 +159,7 @@ async def ingest_feedback(uow, items: list[Any], now: datetime, rows: list[int] 
 
 async def feedback_api(request: web.Request) -> web.Response:
     from bot.http import get_bot
+
     bot = get_bot(request)
     body = await read_api_body(request, bot.settings.activity_api_token, bot.settings.activity_max_bytes)
     if isinstance(body, web.Response):
@@ -149,7 +170,6 @@ async def feedback_api(request: web.Request) -> web.Response:
         return json_error(400, str(exc))
     bad_idx = {i for i, _r in bad_lines}
     async with bot.db.unit_of_work() as uow:
-        report = await ingest_feedback(uow, [{} if i in bad_idx else it for i, it in enumerate(items)],
-                                       bot.clock.now())
+        report = await ingest_feedback(uow, [{} if i in bad_idx else it for i, it in enumerate(items)], bot.clock.now())
     report.rejected = sorted([r for r in report.rejected if r[0] not in bad_idx] + bad_lines)
     return web.json_response(report.as_dict(), dumps=lambda o: json.dumps(o, ensure_ascii=False))

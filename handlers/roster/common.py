@@ -4,6 +4,7 @@ saving with audit entries, and the views handed to templates.
 The chat handlers (handlers/roster*.py) and ``python run_bot.py roster …`` both register
 people through :func:`register_rows`, so a pasted row and a spreadsheet row get the same checks.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -35,23 +36,31 @@ from storage.repositories.roster import GrantRepository, RosterRepository, SeatC
 
 # Roster commands work in the three role groups and in 1:1 chats.
 ROLE_GROUPS = frozenset({GroupRole.ADMIN, GroupRole.TRAINER, GroupRole.REVIEWER})
-MEMBER = "roster_member"          # audit entity of roster records
-GRANT = "territory_grant"         # audit entity of grants
+MEMBER = "roster_member"  # audit entity of roster records
+GRANT = "territory_grant"  # audit entity of grants
 
 ACTION_LABELS = {
-    "roster.register": "登记", "roster.import": "导入", "roster.approve": "批准", "roster.reject": "驳回",
-    "roster.update": "变更", "roster.remove": "注销", "roster.link": "本人关联",
+    "roster.register": "登记",
+    "roster.import": "导入",
+    "roster.approve": "批准",
+    "roster.reject": "驳回",
+    "roster.update": "变更",
+    "roster.remove": "注销",
+    "roster.link": "本人关联",
 }
 
 
 # --- configuration -------------------------------------------------------------------------
 
 ROSTER_CONFIG = ServiceKey[RosterConfig](
-    "roster.config", lambda services: load_roster_config(services.settings.roster_config or None))
+    "roster.config", lambda services: load_roster_config(services.settings.roster_config or None)
+)
 REGIONS = ServiceKey[RegionTree]("roster.regions", lambda services: services.use(ROSTER_CONFIG).load_regions())
 SEATS_CACHE = ServiceKey[ReadCache[list[Member]]](
     # keyed by user: a roster write of someone else (every /登记) keeps the other people's seats cached
-    "roster.seats", lambda _s: ReadCache([], READ_CACHE_TTL, keyed_by=("roster_members", "user_id")))
+    "roster.seats",
+    lambda _s: ReadCache([], READ_CACHE_TTL, keyed_by=("roster_members", "user_id")),
+)
 GRANTS_CACHE = ServiceKey[ReadCache[Any]]("roster.grants", lambda _s: ReadCache(["territory_grants"], READ_CACHE_TTL))
 HELD = MemoKey[list[Territory]]("roster.held")
 
@@ -66,6 +75,7 @@ def regions(services: Services) -> RegionTree:
 
 # --- who may do what -----------------------------------------------------------------------
 
+
 async def own_seats(ctx: Context) -> list[Member]:
     """The sender's live roster records (pending and active), read through a cache."""
     cache = ctx.services.use(SEATS_CACHE)
@@ -77,9 +87,11 @@ async def held(ctx: Context) -> list[Territory]:
     cached = ctx.memo.get(HELD)
     if cached is None:
         grants = await ctx.services.use(GRANTS_CACHE).get(
-            ctx.uow, ctx.actor.id, lambda: ctx.uow.repo(GrantRepository).of_user(ctx.actor.id))
-        cached = ctx.memo.set(HELD, scopes(grants, superadmin=ctx.actor.is_superadmin,
-                                           province=regions(ctx.services).province))
+            ctx.uow, ctx.actor.id, lambda: ctx.uow.repo(GrantRepository).of_user(ctx.actor.id)
+        )
+        cached = ctx.memo.set(
+            HELD, scopes(grants, superadmin=ctx.actor.is_superadmin, province=regions(ctx.services).province)
+        )
     return cached
 
 
@@ -108,6 +120,7 @@ def show_full(ctx: Context, scope: Sequence[Territory], territory: Territory) ->
 
 # --- views for templates -------------------------------------------------------------------------
 
+
 def member_view(m: Member, *, full: bool) -> dict[str, Any]:
     fields = []
     for col in SECTIONS[m.role].columns:
@@ -117,9 +130,16 @@ def member_view(m: Member, *, full: bool) -> dict[str, Any]:
         if col.key == "mobile" and not full:
             value = mask_mobile(value)
         fields.append({"label": col.label, "value": value or "—"})
-    return {"id": m.id, "role": m.role.label, "seat": m.seat_label, "name": m.name,
-            "mobile": m.mobile if full else mask_mobile(m.mobile), "status": m.status.label,
-            "pending": m.status is Status.PENDING, "fields": fields}
+    return {
+        "id": m.id,
+        "role": m.role.label,
+        "seat": m.seat_label,
+        "name": m.name,
+        "mobile": m.mobile if full else mask_mobile(m.mobile),
+        "status": m.status.label,
+        "pending": m.status is Status.PENDING,
+        "fields": fields,
+    }
 
 
 def errors_view(errors: Iterable[FieldError], limit: int = 40) -> dict[str, Any]:
@@ -145,6 +165,7 @@ def row_ranges(rows: Iterable[int]) -> str:
 
 # --- registering -----------------------------------------------------------------------------------
 
+
 @dataclass
 class BulkReport:
     results: list[RowResult] = field(default_factory=list)
@@ -164,34 +185,56 @@ class BulkReport:
         return [e for r in self.results for e in r.errors]
 
     def view(self) -> dict[str, Any]:
-        return {"total": len(self.results), "accepted": len(self.accepted), "saved": len(self.saved),
-                "accepted_rows": row_ranges(r.row for r in self.accepted), "rejected": len(self.rejected),
-                "all_or_nothing": self.all_or_nothing, **errors_view(self.errors)}
+        return {
+            "total": len(self.results),
+            "accepted": len(self.accepted),
+            "saved": len(self.saved),
+            "accepted_rows": row_ranges(r.row for r in self.accepted),
+            "rejected": len(self.rejected),
+            "all_or_nothing": self.all_or_nothing,
+            **errors_view(self.errors),
+        }
 
 
 def snapshot(m: Member) -> dict[str, Any]:
     """What the audit log keeps of a record: its values, seat and status."""
-    return {**{k: m.values.get(k, "") for k in SECTIONS[m.role].keys}, "role": m.role.value,
-            "seat": m.seat_label, "status": m.status.value}
+    return {
+        **{k: m.values.get(k, "") for k in SECTIONS[m.role].keys},
+        "role": m.role.value,
+        "seat": m.seat_label,
+        "status": m.status.value,
+    }
 
 
-async def seat_book(repo: RosterRepository, tree: RegionTree, config_: RosterConfig, cities: Iterable[str],
-                    candidates: Iterable[Member]) -> RosterBook:
+async def seat_book(
+    repo: RosterRepository, tree: RegionTree, config_: RosterConfig, cities: Iterable[str], candidates: Iterable[Member]
+) -> RosterBook:
     """Live members of the cities involved, plus anyone elsewhere sharing a mobile/account with a candidate."""
     book_members: dict[int, Member] = {}
     for city in sorted(set(cities)):
         await repo.lock_city(tree.province, city)
         for m in await repo.in_territory(Territory(tree.province, city)):
-            book_members[m.id] = m           # type: ignore[index]  # stored members have ids
+            book_members[m.id] = m  # type: ignore[index]  # stored members have ids
     for m in await repo.clashing(list(candidates)):
         if m.status.live:
             book_members.setdefault(m.id, m)  # type: ignore[arg-type]
     return RosterBook(book_members.values(), config_.quotas)
 
 
-async def register_rows(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig, rows: Sequence[RawRow], *,
-                        scope: Sequence[Territory], city: str | None, actor_id: str, actor_name: str,
-                        now: datetime, all_or_nothing: bool = False, action: str = "roster.import") -> BulkReport:
+async def register_rows(
+    uow: UnitOfWork,
+    tree: RegionTree,
+    config_: RosterConfig,
+    rows: Sequence[RawRow],
+    *,
+    scope: Sequence[Territory],
+    city: str | None,
+    actor_id: str,
+    actor_name: str,
+    now: datetime,
+    all_or_nothing: bool = False,
+    action: str = "roster.import",
+) -> BulkReport:
     """Validate rows, check territory and seats, save the good ones (ACTIVE) with one audit entry each.
 
     With ``all_or_nothing`` nothing is saved unless every row is good.
@@ -201,8 +244,14 @@ async def register_rows(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig
     for raw in rows:
         res = validate_row(raw, tree, city=city)
         if res.member is not None and not can_manage(scope, res.member.territory):
-            res.errors.append(FieldError(raw.row, "县(市、区)", raw.values.get("county", ""),
-                                         "你管辖范围内的县(市、区)（" + "、".join(t.label for t in scope) + "）"))
+            res.errors.append(
+                FieldError(
+                    raw.row,
+                    "县(市、区)",
+                    raw.values.get("county", ""),
+                    "你管辖范围内的县(市、区)（" + "、".join(t.label for t in scope) + "）",
+                )
+            )
             res.member = None
         report.results.append(res)
     good = [(r, r.member) for r in report.results if r.ok and r.member is not None]
@@ -224,8 +273,18 @@ async def register_rows(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig
     except SeatConflict:
         raise UserError("roster/conflict") from None
     await uow.audit.record_many(
-        audit_row(at=now, actor_id=actor_id, actor_name=actor_name, action=action, entity=MEMBER,
-                  entity_id=str(m.id), territory=m.territory.path, after=snapshot(m)) for m in saved)
+        audit_row(
+            at=now,
+            actor_id=actor_id,
+            actor_name=actor_name,
+            action=action,
+            entity=MEMBER,
+            entity_id=str(m.id),
+            territory=m.territory.path,
+            after=snapshot(m),
+        )
+        for m in saved
+    )
     report.saved = saved
     return report
 
@@ -234,8 +293,15 @@ def _refused_value(kind: str, m: Member) -> str:
     return {"quota_full": m.county_label, "same_person": m.mobile, "account_taken": m.account}[kind]
 
 
-async def check_seat(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig, member: Member, *,
-                     replacing: Member | None = None, scope: Sequence[Territory] = ()) -> None:
+async def check_seat(
+    uow: UnitOfWork,
+    tree: RegionTree,
+    config_: RosterConfig,
+    member: Member,
+    *,
+    replacing: Member | None = None,
+    scope: Sequence[Territory] = (),
+) -> None:
     """Raise the refusal (quota full, same person, account taken) as a UserError. The holders are
     named only if ``scope`` (the sender's territories) may see their territory's roster."""
     repo = uow.repo(RosterRepository)
@@ -244,6 +310,11 @@ async def check_seat(uow: UnitOfWork, tree: RegionTree, config_: RosterConfig, m
     refusal = book.check(member, replacing=replacing)
     if refusal is not None:
         visible = all(can_manage(scope, h.territory) for h in refusal.holders)
-        raise UserError("roster/refused", kind=refusal.kind, message=refusal.message_for(show_holders=visible),
-                        holders=[h.name for h in refusal.holders] if visible else [], role=member.role.label,
-                        seat=member.seat_label)
+        raise UserError(
+            "roster/refused",
+            kind=refusal.kind,
+            message=refusal.message_for(show_holders=visible),
+            holders=[h.name for h in refusal.holders] if visible else [],
+            role=member.role.label,
+            seat=member.seat_label,
+        )

@@ -4,6 +4,7 @@
 The dialogue's data: ``role``, ``values`` (column key → checked value), ``city``, ``asking`` (the column
 being asked, or None while the record is shown for confirmation).
 """
+
 from __future__ import annotations
 
 import re
@@ -41,8 +42,17 @@ def _next_column(role: Role, values: dict) -> Column | None:
     return next((c for c in _columns(role) if c.key not in values), None)
 
 
-def _ask(ctx: Context, role: Role, column: Column, *, error: str | None = None, value: str = "",
-         first: bool = False, current: str = "", notice: str = "") -> Reply:
+def _ask(
+    ctx: Context,
+    role: Role,
+    column: Column,
+    *,
+    error: str | None = None,
+    value: str = "",
+    first: bool = False,
+    current: str = "",
+    notice: str = "",
+) -> Reply:
     """Ask one field. What is expected is said once: in the error line when the answer was wrong
     (then the hint is not repeated), else as the hint; a fixed set of values is a numbered list."""
     cols = _columns(role)
@@ -52,11 +62,24 @@ def _ask(ctx: Context, role: Role, column: Column, *, error: str | None = None, 
         error = f"其中一项的编号（1–{len(options)}）或名称"
     elif error and error == hint:
         hint = ""
-    return Reply("roster/ask", {
-        "minutes": ctx.settings.bot_dialogue_minutes, "role": role.label, "label": column.label,
-        "hint": hint, "choices": options, "optional": not column.required and "无" not in hint,
-        "step": [c.key for c in cols].index(column.key) + 1, "steps": len(cols),
-        "error": error, "value": value, "first": first, "current": current, "notice": notice})
+    return Reply(
+        "roster/ask",
+        {
+            "minutes": ctx.settings.bot_dialogue_minutes,
+            "role": role.label,
+            "label": column.label,
+            "hint": hint,
+            "choices": options,
+            "optional": not column.required and "无" not in hint,
+            "step": [c.key for c in cols].index(column.key) + 1,
+            "steps": len(cols),
+            "error": error,
+            "value": value,
+            "first": first,
+            "current": current,
+            "notice": notice,
+        },
+    )
 
 
 def _shown(ctx: Context, column: Column, value: str) -> str:
@@ -72,10 +95,20 @@ def _shown(ctx: Context, column: Column, value: str) -> str:
 
 def _summary(ctx: Context, data: dict, *, error: str | None = None) -> Reply:
     role = Role(data["role"])
-    fields = [{"number": i, "label": c.label, "value": _shown(ctx, c, data["values"].get(c.key, ""))}
-              for i, c in enumerate(_columns(role), start=1)]
-    return Reply("roster/confirm", {"role": role.label, "fields": fields, "error": error,
-                                    "minutes": ctx.settings.bot_dialogue_minutes, "last": len(fields)})
+    fields = [
+        {"number": i, "label": c.label, "value": _shown(ctx, c, data["values"].get(c.key, ""))}
+        for i, c in enumerate(_columns(role), start=1)
+    ]
+    return Reply(
+        "roster/confirm",
+        {
+            "role": role.label,
+            "fields": fields,
+            "error": error,
+            "minutes": ctx.settings.bot_dialogue_minutes,
+            "last": len(fields),
+        },
+    )
 
 
 def _accept(ctx: Context, data: dict, column: Column, answer: str) -> str | None:
@@ -83,7 +116,7 @@ def _accept(ctx: Context, data: dict, column: Column, answer: str) -> str | None
     answer = answer.strip()
     options = choices(column)
     if options and answer.isdigit() and 1 <= int(answer) <= len(options):
-        answer = options[int(answer) - 1]           # a numbered choice
+        answer = options[int(answer) - 1]  # a numbered choice
     if column.kind is Kind.COUNTY:
         if not answer:
             return column.expected
@@ -154,7 +187,7 @@ async def _confirming(ctx: Context, data: dict, answer: str) -> Reply:
         await ctx.update_dialogue(data)
         return _ask(ctx, role, col, current=_shown(ctx, col, current))
     if answer.strip().lower() not in CONFIRM_WORDS:
-        if looks_like_kv(answer, role):              # 字段=值 while confirming: change those fields
+        if looks_like_kv(answer, role):  # 字段=值 while confirming: change those fields
             raw = parse_kv(answer, role)
             errors = [e.text for e in raw.errors] + _accept_many(ctx, data, raw.values)
             await ctx.update_dialogue(data)
@@ -166,7 +199,7 @@ async def _confirming(ctx: Context, data: dict, answer: str) -> Reply:
     except UserError as exc:
         if exc.template == "roster/conflict":
             raise
-        return Reply(exc.template, exc.context)     # refused before anything was written: the dialogue ends
+        return Reply(exc.template, exc.context)  # refused before anything was written: the dialogue ends
 
 
 @router.dialogue(DIALOGUE)
@@ -197,7 +230,9 @@ async def _finish(ctx: Context, data: dict) -> Reply:
     role = Role(data["role"])
     res = validate_values(role, data["values"], regions(ctx.services), city=data.get("city"))
     if res.errors:
-        return Reply("roster/row_errors", {"role": role.label, "example": EXAMPLES[role], "action": "登记",
-                                           **errors_view(res.errors)})
-    assert res.member is not None   # no errors: a member
+        return Reply(
+            "roster/row_errors",
+            {"role": role.label, "example": EXAMPLES[role], "action": "登记", **errors_view(res.errors)},
+        )
+    assert res.member is not None  # no errors: a member
     return await save_one(ctx, res.member)

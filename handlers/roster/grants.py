@@ -1,4 +1,5 @@
 """Territory authorisation (逐级授权): /授权 @某人 杭州市, /撤销 @某人 [地区]."""
+
 from __future__ import annotations
 
 import re
@@ -50,16 +51,23 @@ async def _target_territory(ctx: Context, where: str) -> Territory:
     if m.ambiguous:
         raise UserError("roster/ambiguous_region", value=parts[0], candidates=[t.label for t in m.candidates])
     county = narrowest([t for t in scope if t.level is Level.COUNTY])
-    if county is not None:          # a county admin names a school of the county
+    if county is not None:  # a county admin names a school of the county
         return county.child(clean_name("".join(parts)))
     raise UserError("roster/unknown_region", value=where, candidates=[])
 
 
-@router.command("授权", alias="grant", groups=ROLE_GROUPS, permission=OPERATOR,
-                help="逐级授权市、县、校管理员",
-                args=[Arg("人员", "person", mention, help="@要授权的人"),
-                      Arg("地区", "where", greedy=True, help="城市、县(市、区)，或学校名")],
-                examples=("/授权 @陈建国 杭州市", "/授权 @李明 西湖区", "/授权 @张老师 学军小学"))
+@router.command(
+    "授权",
+    alias="grant",
+    groups=ROLE_GROUPS,
+    permission=OPERATOR,
+    help="逐级授权市、县、校管理员",
+    args=[
+        Arg("人员", "person", mention, help="@要授权的人"),
+        Arg("地区", "where", greedy=True, help="城市、县(市、区)，或学校名"),
+    ],
+    examples=("/授权 @陈建国 杭州市", "/授权 @李明 西湖区", "/授权 @张老师 学军小学"),
+)
 async def grant(ctx: Context, args: Args) -> Reply:
     staff_id, name = _mentioned(ctx, args.value("person", str))
     target = await _target_territory(ctx, args.value("where", str))
@@ -68,20 +76,39 @@ async def grant(ctx: Context, args: Args) -> Reply:
         raise UserError("roster/grant_refused", reason=decision.reason, action="授权")
     created = await ctx.uow.repo(GrantRepository).grant(staff_id, name, target, by=ctx.actor.id, now=ctx.now())
     if created:
-        await ctx.audit("territory.grant", GRANT, f"{staff_id}@{target.path}", after={"user": name,
-                        "territory": target.label, "level": target.level.operator_label}, territory=target.path)
-        await ctx.send_to_users([staff_id], Reply("roster/notify_granted", {
-            "territory": target.label, "level": target.level.operator_label, "by": ctx.actor.name}),
-            purpose="roster:grant")
-    return Reply("roster/granted", {"name": name, "territory": target.label, "level": target.level.operator_label,
-                                    "existed": not created})
+        await ctx.audit(
+            "territory.grant",
+            GRANT,
+            f"{staff_id}@{target.path}",
+            after={"user": name, "territory": target.label, "level": target.level.operator_label},
+            territory=target.path,
+        )
+        await ctx.send_to_users(
+            [staff_id],
+            Reply(
+                "roster/notify_granted",
+                {"territory": target.label, "level": target.level.operator_label, "by": ctx.actor.name},
+            ),
+            purpose="roster:grant",
+        )
+    return Reply(
+        "roster/granted",
+        {"name": name, "territory": target.label, "level": target.level.operator_label, "existed": not created},
+    )
 
 
-@router.command("撤销", alias="revoke", groups=ROLE_GROUPS, permission=OPERATOR,
-                help="撤销管理权限",
-                args=[Arg("人员", "person", mention, help="@要撤销的人"),
-                      Arg("地区", "where", required=False, greedy=True, help="不写则撤销你能撤销的全部")],
-                examples=("/撤销 @李明 西湖区", "/撤销 @李明"))
+@router.command(
+    "撤销",
+    alias="revoke",
+    groups=ROLE_GROUPS,
+    permission=OPERATOR,
+    help="撤销管理权限",
+    args=[
+        Arg("人员", "person", mention, help="@要撤销的人"),
+        Arg("地区", "where", required=False, greedy=True, help="不写则撤销你能撤销的全部"),
+    ],
+    examples=("/撤销 @李明 西湖区", "/撤销 @李明"),
+)
 async def revoke(ctx: Context, args: Args) -> Reply:
     staff_id, name = _mentioned(ctx, args.value("person", str), "撤销")
     grants = ctx.uow.repo(GrantRepository)
@@ -99,10 +126,21 @@ async def revoke(ctx: Context, args: Args) -> Reply:
         raise UserError("roster/grant_refused", reason=can_revoke(scope, refused[0]).reason, action="撤销")
     for t in allowed:
         await grants.revoke(staff_id, t)
-        await ctx.audit("territory.revoke", GRANT, f"{staff_id}@{t.path}", before={"user": name,
-                        "territory": t.label, "level": t.level.operator_label}, territory=t.path)
-    await ctx.send_to_users([staff_id], Reply("roster/notify_revoked", {
-        "territories": [f"{t.label}的{t.level.operator_label}" for t in allowed], "by": ctx.actor.name}),
-        purpose="roster:revoke")
-    return Reply("roster/revoked", {"name": name, "territories": [t.label for t in allowed],
-                                    "kept": [t.label for t in refused]})
+        await ctx.audit(
+            "territory.revoke",
+            GRANT,
+            f"{staff_id}@{t.path}",
+            before={"user": name, "territory": t.label, "level": t.level.operator_label},
+            territory=t.path,
+        )
+    await ctx.send_to_users(
+        [staff_id],
+        Reply(
+            "roster/notify_revoked",
+            {"territories": [f"{t.label}的{t.level.operator_label}" for t in allowed], "by": ctx.actor.name},
+        ),
+        purpose="roster:revoke",
+    )
+    return Reply(
+        "roster/revoked", {"name": name, "territories": [t.label for t in allowed], "kept": [t.label for t in refused]}
+    )

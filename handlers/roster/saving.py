@@ -1,5 +1,6 @@
 """Saving one registration (by an admin of the territory, or by the person: pending), shared by /登记
 and the guided form (form.py), and the examples its error replies show."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -14,10 +15,10 @@ from storage.repositories.roster import GrantRepository, RosterRepository, SeatC
 
 EXAMPLES = {
     Role.ADMIN: "/登记 县=西湖区 姓名=张三 单位=西湖区教育发展中心 职称=高级教师 职务=主任 手机=13800138000 "
-                "人员类型=区域平台管理员",
+    "人员类型=区域平台管理员",
     Role.TRAINER: "/登记 县=西湖区 姓名=张三 学段=小学 学科=语文 职称/职务=高级教师 手机=13800138000 往届=否",
     Role.REVIEWER: "/登记 县=西湖区 姓名=张三 学段=小学 学科=语文 学校=学军小学 账号=ZhangSan 手机=13800138000 "
-                   "职称/职务=一级教师 教师类型=其他",
+    "职称/职务=一级教师 教师类型=其他",
 }
 
 
@@ -33,19 +34,29 @@ async def save_one(ctx: Context, member: Member) -> Reply:
         status = Status.ACTIVE
     else:
         if scope and member.name != ctx.actor.name:
-            raise UserError("roster/outside", seat=member.seat_label, scope=[t.label for t in scope],
-                            registering=True)
+            raise UserError("roster/outside", seat=member.seat_label, scope=[t.label for t in scope], registering=True)
         user_id = ctx.actor.id
         status = Status.ACTIVE if ctx.settings.roster_auto_approve else Status.PENDING
     member = replace(member, status=status, user_id=user_id)
     if not manages:
         # Already registered by an admin: the same name, role and mobile prove it is this person.
         for other in await repo.clashing([member]):
-            if (other.status is Status.ACTIVE and other.user_id is None and other.role == member.role
-                    and other.mobile == member.mobile and other.name == member.name):
+            if (
+                other.status is Status.ACTIVE
+                and other.user_id is None
+                and other.role == member.role
+                and other.mobile == member.mobile
+                and other.name == member.name
+            ):
                 linked = await repo.save(replace(other, user_id=ctx.actor.id), now=ctx.now())
-                await ctx.audit("roster.link", MEMBER, str(other.id), before={"user_id": None},
-                                after={"user_id": ctx.actor.id}, territory=other.territory.path)
+                await ctx.audit(
+                    "roster.link",
+                    MEMBER,
+                    str(other.id),
+                    before={"user_id": None},
+                    after={"user_id": ctx.actor.id},
+                    territory=other.territory.path,
+                )
                 return Reply("roster/linked", {"m": member_view(linked, full=ctx.is_private)})
     if user_id:
         mine = [m for m in await repo.of_user(user_id) if m.role == member.role]
@@ -71,5 +82,10 @@ async def notify_approvers(ctx: Context, m: Member) -> None:
     ids = [g.user_id for g in await grants.holders(city)] or list(ctx.settings.bot_superadmins)
     ids = [i for i in dict.fromkeys(ids) if not external(i)]
     if ids:
-        await ctx.send_to_users(ids, Reply("roster/notify_pending", {
-            "number": m.id, "name": m.name, "role": m.role.label, "seat": m.seat_label}), purpose="roster:pending")
+        await ctx.send_to_users(
+            ids,
+            Reply(
+                "roster/notify_pending", {"number": m.id, "name": m.name, "role": m.role.label, "seat": m.seat_label}
+            ),
+            purpose="roster:pending",
+        )

@@ -1,4 +1,5 @@
 """Roster views: /名单 (seats against quotas; per-city completion for the province) and /变更记录."""
+
 from __future__ import annotations
 
 import re
@@ -81,14 +82,28 @@ def split_gaps(where: str | None) -> tuple[str | None, bool]:
 
 
 def _seats_view(status) -> list[dict[str, Any]]:
-    return [{"role": _SHORT[s.role], "filled": s.filled, "quota": s.quota.text, "complete": s.complete,
-             "over": s.over} for s in status.seats]
+    return [
+        {"role": _SHORT[s.role], "filled": s.filled, "quota": s.quota.text, "complete": s.complete, "over": s.over}
+        for s in status.seats
+    ]
 
 
-@router.command("名单", alias="roster", groups=ROLE_GROUPS, help="名单完成情况和缺额",
-                args=[Arg("地区", "where", required=False, greedy=True,
-                          help="城市、县(市、区)或“全省”，不写为本辖区；加“缺额”只列未齐的地区")],
-                examples=("/名单 全省", "/名单 杭州市", "/名单 缺额", "/名单 西湖区", "/名单 杭州市本级"))
+@router.command(
+    "名单",
+    alias="roster",
+    groups=ROLE_GROUPS,
+    help="名单完成情况和缺额",
+    args=[
+        Arg(
+            "地区",
+            "where",
+            required=False,
+            greedy=True,
+            help="城市、县(市、区)或“全省”，不写为本辖区；加“缺额”只列未齐的地区",
+        )
+    ],
+    examples=("/名单 全省", "/名单 杭州市", "/名单 缺额", "/名单 西湖区", "/名单 杭州市本级"),
+)
 async def roster(ctx: Context, args: Args) -> Reply:
     tree, cfg = regions(ctx.services), config(ctx.services)
     scope = await held(ctx)
@@ -99,21 +114,44 @@ async def roster(ctx: Context, args: Args) -> Reply:
     pending = sum(1 for m in members if m.status is Status.PENDING)
     if target.level is Level.PROVINCE:
         cities = province_completion(tree, members, cfg.quotas)
-        rows = [{"city": c.city, "filled": c.filled, "required": c.required,
-                 "done": c.complete_count, "territories": len(c.territories), "complete": c.complete,
-                 "gaps": [{"label": t.label, "missing": t.missing_text} for t in c.incomplete]}
-                for c in cities]
+        rows = [
+            {
+                "city": c.city,
+                "filled": c.filled,
+                "required": c.required,
+                "done": c.complete_count,
+                "territories": len(c.territories),
+                "complete": c.complete,
+                "gaps": [{"label": t.label, "missing": t.missing_text} for t in c.incomplete],
+            }
+            for c in cities
+        ]
         late = [r["city"] for r in rows if not r["complete"]]
-        return Reply("roster/province", {"province": tree.province, "cities": rows, "late": late,
-                                         "pending": pending, "gaps_only": gaps_only})
+        return Reply(
+            "roster/province",
+            {"province": tree.province, "cities": rows, "late": late, "pending": pending, "gaps_only": gaps_only},
+        )
     if target.level is Level.CITY and not city_level:
         assert target.city is not None
         c = city_completion(tree, target.city, members, cfg.quotas)
-        terrs = [{"label": t.label, "seats": _seats_view(t), "missing": t.missing_text, "complete": t.complete}
-                 for t in c.territories if not (gaps_only and t.complete)]
-        return Reply("roster/city", {"city": c.city, "filled": c.filled, "required": c.required,
-                                     "done": c.complete_count, "total": len(c.territories), "territories": terrs,
-                                     "pending": pending, "gaps_only": gaps_only})
+        terrs = [
+            {"label": t.label, "seats": _seats_view(t), "missing": t.missing_text, "complete": t.complete}
+            for t in c.territories
+            if not (gaps_only and t.complete)
+        ]
+        return Reply(
+            "roster/city",
+            {
+                "city": c.city,
+                "filled": c.filled,
+                "required": c.required,
+                "done": c.complete_count,
+                "total": len(c.territories),
+                "territories": terrs,
+                "pending": pending,
+                "gaps_only": gaps_only,
+            },
+        )
     # One territory (a county, or 市本级): its seats and, for its admins, the people.
     st = territory_status(target, members, cfg.quotas)
     manages = can_manage(scope, target)
@@ -125,15 +163,31 @@ async def roster(ctx: Context, args: Args) -> Reply:
                 if m.role is role and m.territory == target:
                     people.append(member_view(m, full=full))
     label = f"{target.city}（{CITY_LEVEL}）" if target.level is Level.CITY else target.label
-    return Reply("roster/territory", {"label": label, "seats": _seats_view(st), "missing": st.missing_text,
-                                      "complete": st.complete, "people": people, "manages": manages,
-                                      "masked": manages and not full, "pending": pending})
+    return Reply(
+        "roster/territory",
+        {
+            "label": label,
+            "seats": _seats_view(st),
+            "missing": st.missing_text,
+            "complete": st.complete,
+            "people": people,
+            "manages": manages,
+            "masked": manages and not full,
+            "pending": pending,
+        },
+    )
 
 
-@router.command("变更记录", section="审批与管理", alias="changes", groups=ROLE_GROUPS, permission=OPERATOR,
-                help="名单变更记录",
-                args=[Arg("地区", "where", required=False, greedy=True, help="城市或县(市、区)，不写为本辖区")],
-                examples=("/变更记录", "/变更记录 西湖区"))
+@router.command(
+    "变更记录",
+    section="审批与管理",
+    alias="changes",
+    groups=ROLE_GROUPS,
+    permission=OPERATOR,
+    help="名单变更记录",
+    args=[Arg("地区", "where", required=False, greedy=True, help="城市或县(市、区)，不写为本辖区")],
+    examples=("/变更记录", "/变更记录 西湖区"),
+)
 async def changes(ctx: Context, args: Args) -> Reply:
     tree = regions(ctx.services)
     scope = await held(ctx)
@@ -143,8 +197,9 @@ async def changes(ctx: Context, args: Args) -> Reply:
     entries = await ctx.uow.audit.list(entity=MEMBER, territory_prefix=target.path, limit=30)
     names = await ctx.uow.repo(RosterRepository).get_many(int(e.entity_id) for e in entries if e.entity_id.isdigit())
     full = ctx.is_private
-    return Reply("roster/changes", {"label": target.label,
-                                    "entries": [change_view(ctx, e, names, full=full) for e in entries]})
+    return Reply(
+        "roster/changes", {"label": target.label, "entries": [change_view(ctx, e, names, full=full) for e in entries]}
+    )
 
 
 def change_view(ctx: Context, e, members: dict, *, full: bool) -> dict[str, Any]:

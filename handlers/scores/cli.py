@@ -12,6 +12,7 @@
 Every command prints one line per rejected row (第 N 行：原因) and a summary; exit code 0 when the
 file was processed (even with rejected rows), 2 when it could not be used at all.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,6 +54,7 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     if name.endswith((".xlsx", ".xlsm")) or data[:2] == b"PK":
         try:
             from openpyxl import load_workbook
+
             wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception:
             raise FileProblem("无法读取 xlsx 文件，请确认文件没有损坏") from None
@@ -65,8 +67,9 @@ def read_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
         text = _decode(data)
         dialect = "excel-tab" if text.split("\n", 1)[0].count("\t") > text.split("\n", 1)[0].count(",") else "excel"
         grid = [(i, r) for i, r in enumerate(csv.reader(io.StringIO(text), dialect=dialect), start=1)]
-    grid = [(i, ["" if v is None else v for v in r]) for i, r in grid
-            if any(str(v).strip() for v in r if v is not None)]
+    grid = [
+        (i, ["" if v is None else v for v in r]) for i, r in grid if any(str(v).strip() for v in r if v is not None)
+    ]
     if not grid:
         raise FileProblem("文件没有内容")
     _header_no, header = grid[0]
@@ -86,6 +89,7 @@ def read_activity(path: Path) -> tuple[list[Any], list[int]]:
     name = path.name.lower()
     if name.endswith((".json", ".ndjson", ".jsonl")):
         from handlers.scores.commands import parse_body
+
         try:
             items, bad = parse_body(path.read_bytes())
         except ValueError as exc:
@@ -93,13 +97,13 @@ def read_activity(path: Path) -> tuple[list[Any], list[int]]:
         except OSError as exc:
             raise FileProblem(f"读不到文件 {path}（{exc.strerror or exc}）") from None
         bad_idx = {i for i, _r in bad}
-        return [it if i not in bad_idx else {"__bad__": True} for i, it in enumerate(items)], \
-            list(range(1, len(items) + 1))
+        return [it if i not in bad_idx else {"__bad__": True} for i, it in enumerate(items)], list(
+            range(1, len(items) + 1)
+        )
     rows = read_rows(path)
     items = []
     for _n, row in rows:
-        item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()
-                if v not in (None, "")}
+        item = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items() if v not in (None, "")}
         items.append(item)
     return items, [n for n, _r in rows]
 
@@ -108,6 +112,7 @@ async def _open_db(args: argparse.Namespace) -> tuple[Settings, Database]:
     from run_bot import load_settings_or_exit
     from storage.db import Database
     from storage.migrate import upgrade
+
     settings = load_settings_or_exit()
     await upgrade(settings.resolved_database_url)
     return settings, Database(settings.resolved_database_url)
@@ -115,6 +120,7 @@ async def _open_db(args: argparse.Namespace) -> tuple[Settings, Database]:
 
 def _clock_now(settings: Settings) -> datetime:
     from bot.clock import SystemClock
+
     return SystemClock(settings.tz).now()
 
 
@@ -122,6 +128,7 @@ async def cmd_teachers(args: argparse.Namespace) -> int:
     from domain.regions import RegionLevel, load_default_regions
     from domain.scores.activity import ItemError, TeacherRow, parse_teacher
     from storage.repositories.scores import TeacherRepository
+
     path = Path(args.file)
     try:
         rows = read_rows(path)
@@ -165,6 +172,7 @@ async def cmd_teachers(args: argparse.Namespace) -> int:
 
 async def cmd_activity(args: argparse.Namespace) -> int:
     from handlers.scores.service import ScoresRuntime, ingest
+
     path = Path(args.file)
     try:
         items, numbers = read_activity(path)
@@ -174,6 +182,7 @@ async def cmd_activity(args: argparse.Namespace) -> int:
     settings, db = await _open_db(args)
     try:
         from handlers.base_schools.feed import route_activity  # base-school action codes go there
+
         rest, merge_base = await route_activity(db, items, _clock_now(settings))
         report = await ingest(db, ScoresRuntime(), rest, _clock_now(settings))
         merge_base(report)
@@ -184,14 +193,17 @@ async def cmd_activity(args: argparse.Namespace) -> int:
         if isinstance(items[i], dict) and items[i].get("__bad__"):
             reason = "不是有效的 JSON"
         print(f"第 {numbers[i]} {word}：{reason}")
-    print(f"活动记录：共 {report.received}，新计入 {report.accepted}，重复 {report.duplicates}，"
-          f"未计入 {len(report.rejected)}。")
+    print(
+        f"活动记录：共 {report.received}，新计入 {report.accepted}，重复 {report.duplicates}，"
+        f"未计入 {len(report.rejected)}。"
+    )
     return 0
 
 
 async def cmd_rules(args: argparse.Namespace) -> int:
     from domain.scores import Engine
     from storage.repositories.scores import RuleSetRepository, ScoreRepository
+
     if args.rules_cmd == "check":
         try:
             rules = load_rules(args.file)
@@ -233,6 +245,7 @@ async def cmd_rules(args: argparse.Namespace) -> int:
 async def cmd_rebuild(args: argparse.Namespace) -> int:
     from handlers.scores.service import ScoresRuntime
     from storage.repositories.scores import ScoreRepository
+
     _settings, db = await _open_db(args)
     try:
         runtime = ScoresRuntime()
@@ -246,14 +259,19 @@ async def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def describe_rules(rules) -> str:
-    lines = [f"规则集：{rules.name}（时区 {rules.timezone}，"
-             f"积分年度从 {rules.year_start[0]}月{rules.year_start[1]}日起）"]
+    lines = [
+        f"规则集：{rules.name}（时区 {rules.timezone}，积分年度从 {rules.year_start[0]}月{rules.year_start[1]}日起）"
+    ]
     for r in rules.rules:
-        cond = "；条件：" + (" 或 " if r.match == "any" else " 且 ").join(str(c) for c in r.conditions) \
-            if r.conditions else ""
+        cond = (
+            "；条件：" + (" 或 " if r.match == "any" else " 且 ").join(str(c) for c in r.conditions)
+            if r.conditions
+            else ""
+        )
         caps = "、".join(c.label() for c in r.caps) or "不限"
-        lines.append(f"- {r.group}/{r.name}（{r.code}）：{r.points_label()}，"
-                     f"上限 {caps}；动作 {', '.join(r.actions)}{cond}")
+        lines.append(
+            f"- {r.group}/{r.name}（{r.code}）：{r.points_label()}，上限 {caps}；动作 {', '.join(r.actions)}{cond}"
+        )
     return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ HTTP: a JSON array or NDJSON of activity items, bearer token ACTIVITY_API_TOKEN,
 ACTIVITY_MAX_BYTES; the answer counts accepted items and lists each rejected one with its reason.
 CLI: ``python3 run_bot.py scores teachers|activity|rules|rebuild …``.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -79,8 +80,7 @@ async def _query(ctx: Context, args: Args) -> tuple[ScoresRuntime, RuleSet, date
     return runtime, rules, today, word, period or period_of(rules, "year", today)
 
 
-def render_score_context(teacher: Teacher, summary: ScoreSummary, today: date, *,
-                         show_account: bool) -> dict[str, Any]:
+def render_score_context(teacher: Teacher, summary: ScoreSummary, today: date, *, show_account: bool) -> dict[str, Any]:
     current = summary.as_of == today
     lines = []
     for ln in summary.lines:
@@ -98,13 +98,26 @@ def render_score_context(teacher: Teacher, summary: ScoreSummary, today: date, *
         full = any(c.full for c in ln.caps if c.cap.per != "day") and current
         if not (ln.occurrences or ln.unqualified or full):
             continue
-        lines.append({"group": ln.rule.group, "name": ln.rule.name, "points": ln.points, "counted": ln.counted,
-                      "over": ln.over_cap, "unqualified": ln.unqualified, "cap": "，".join(caps),
-                      "streak": streak})
+        lines.append(
+            {
+                "group": ln.rule.group,
+                "name": ln.rule.name,
+                "points": ln.points,
+                "counted": ln.counted,
+                "over": ln.over_cap,
+                "unqualified": ln.unqualified,
+                "cap": "，".join(caps),
+                "streak": streak,
+            }
+        )
     return {
-        "name": teacher.name, "period": _period_label(summary.period, today), "total": summary.total,
+        "name": teacher.name,
+        "period": _period_label(summary.period, today),
+        "total": summary.total,
         "as_of": f"{summary.as_of.month}月{summary.as_of.day}日" if current else "",
-        "lines": lines, "county": teacher.county, "school": teacher.school,
+        "lines": lines,
+        "county": teacher.county,
+        "school": teacher.school,
         "account": teacher.account if show_account else mask_account(teacher.account),
     }
 
@@ -114,7 +127,8 @@ def render_score_context(teacher: Teacher, summary: ScoreSummary, today: date, *
 # a link or teacher written by this process is seen at once, by another within READ_CACHE_TTL. Not found
 # is not kept (a teacher imported a moment ago is found on the next /积分).
 OWN_TEACHER = ServiceKey[ReadCache[Teacher | None]](
-    "scores.own_teacher", lambda _s: ReadCache(["score_account_links", "score_teachers"], READ_CACHE_TTL))
+    "scores.own_teacher", lambda _s: ReadCache(["score_account_links", "score_teachers"], READ_CACHE_TTL)
+)
 
 
 async def _own_teacher(ctx: Context, access) -> Teacher | None:
@@ -146,10 +160,16 @@ def _territory_of(province: str, t: Teacher) -> Territory:
 
 
 # ── /积分 ──
-@router.command("积分", alias="score", help="查积分：合计和各项明细，含本周上限情况",
-                args=[Arg("对象", "who", required=False, help="账号或姓名；不填查本人"),
-                      Arg("时间", "when", required=False, help="本周、上周、本月、上月、本年、去年或年份，如 2026")],
-                examples=("/积分", "/积分 本周", "/积分 李明 本月", "/积分 LiMing01 2026"))
+@router.command(
+    "积分",
+    alias="score",
+    help="查积分：合计和各项明细，含本周上限情况",
+    args=[
+        Arg("对象", "who", required=False, help="账号或姓名；不填查本人"),
+        Arg("时间", "when", required=False, help="本周、上周、本月、上月、本年、去年或年份，如 2026"),
+    ],
+    examples=("/积分", "/积分 本周", "/积分 李明 本月", "/积分 LiMing01 2026"),
+)
 async def score(ctx: Context, args: Args) -> Reply:
     runtime, _rules, today, target, period = await _query(ctx, args)
     if period.start > today:
@@ -165,47 +185,71 @@ async def score(ctx: Context, args: Args) -> Reply:
         found = await repo.find(target)
         if own is not None and any(t.id == own.id for t in found):
             found = [own]
-        visible = [t for t in found if (own is not None and t.id == own.id)
-                   or access.can_see(_territory_of(access.province, t))]
+        visible = [
+            t
+            for t in found
+            if (own is not None and t.id == own.id) or access.can_see(_territory_of(access.province, t))
+        ]
         if not found:
             return Reply("scores/not_found", {"who": target})
         if not visible:
             return Reply("scores/not_yours", {"who": target, "has_scope": bool(access.scopes)})
         if len(visible) > 1:
-            return Reply("scores/choose", {
-                "who": target, "total": len(visible),
-                "options": [{"account": t.account, "county": f"{t.city}{t.county}", "school": t.school}
-                            for t in visible[:10]]}, private=True)
+            return Reply(
+                "scores/choose",
+                {
+                    "who": target,
+                    "total": len(visible),
+                    "options": [
+                        {"account": t.account, "county": f"{t.city}{t.county}", "school": t.school}
+                        for t in visible[:10]
+                    ],
+                },
+                private=True,
+            )
         teacher = visible[0]
     summary = await score_summary(ctx.uow, runtime, teacher, period, today)
     return Reply("scores/score", render_score_context(teacher, summary, today, show_account=ctx.is_private))
 
 
 # ── /我的账号 ──
-@router.command("我的账号", alias="myaccount", help="绑定你的平台账号，之后发 /积分 即查本人",
-                args=[Arg("平台账号", "account", help="之江汇平台账号，注意大小写")],
-                examples=("/我的账号 LiMing01",))
+@router.command(
+    "我的账号",
+    alias="myaccount",
+    help="绑定你的平台账号，之后发 /积分 即查本人",
+    args=[Arg("平台账号", "account", help="之江汇平台账号，注意大小写")],
+    examples=("/我的账号 LiMing01",),
+)
 async def my_account(ctx: Context, args: Args) -> Reply:
     account = args.value("account", str).strip()
     repo = ctx.uow.repo(TeacherRepository)
     teacher = await repo.by_account(account)
     if teacher is None:
-        return Reply("scores/account_unknown", {"account": account,
-                                                 "case_hint": bool(await repo.accounts_like(account))})
+        return Reply(
+            "scores/account_unknown", {"account": account, "case_hint": bool(await repo.accounts_like(account))}
+        )
     if teacher.name.replace(" ", "") != ctx.actor.name.replace(" ", "") and not ctx.actor.is_superadmin:
         return Reply("scores/account_mismatch", {"account": account})
     await repo.link(ctx.actor.id, teacher.account, ctx.now())
     await ctx.audit("scores.link_account", "score_account", ctx.actor.id, after={"account": teacher.account})
-    return Reply("scores/account_linked", {"name": teacher.name, "county": teacher.county,
-                                            "account": mask_account(teacher.account)})
+    return Reply(
+        "scores/account_linked",
+        {"name": teacher.name, "county": teacher.county, "account": mask_account(teacher.account)},
+    )
 
 
 # ── /排行 ──
-@router.command("排行", alias="rank", help="本地区教师积分排行；市、省还显示各县区年度积分≥60分的教师占比",
-                args=[Arg("地区", "where", required=False, help="设区市或县区，如 杭州、西湖区、全省"),
-                      Arg("时间", "when", required=False, help="本周、本月、本年或年份")],
-                permission=SCOPE,
-                examples=("/排行", "/排行 杭州 本月", "/排行 全省"))
+@router.command(
+    "排行",
+    alias="rank",
+    help="本地区教师积分排行；市、省还显示各县区年度积分≥60分的教师占比",
+    args=[
+        Arg("地区", "where", required=False, help="设区市或县区，如 杭州、西湖区、全省"),
+        Arg("时间", "when", required=False, help="本周、本月、本年或年份"),
+    ],
+    permission=SCOPE,
+    examples=("/排行", "/排行 杭州 本月", "/排行 全省"),
+)
 async def rank(ctx: Context, args: Args) -> Reply:
     runtime, rules, today, where, period = await _query(ctx, args)
     access = await access_of(ctx)
@@ -214,23 +258,36 @@ async def rank(ctx: Context, args: Args) -> Reply:
     if where:
         m = resolve_territory(tree, where)
         if m.territory is None:
-            return Reply("scores/unknown_region", {"where": where,
-                                                   "candidates": [c.label for c in m.candidates[:5]]})
+            return Reply("scores/unknown_region", {"where": where, "candidates": [c.label for c in m.candidates[:5]]})
         territory = m.territory
     else:
         territory = access.widest
     if territory is None or not access.can_see(territory):
-        return Reply("scores/region_forbidden", {"where": territory.label if territory else where or "",
-                                                 "mine": [t.label for t in access.scopes]})
+        return Reply(
+            "scores/region_forbidden",
+            {"where": territory.label if territory else where or "", "mine": [t.label for t in access.scopes]},
+        )
     if territory.level is Level.SCHOOL:
         territory = territory.parent()
-        assert territory is not None   # a school is inside a county
+        assert territory is not None  # a school is inside a county
     rows = await ranking(ctx.uow, runtime, period, city=territory.city, county=territory.county, limit=RANK_LIMIT)
     ctx_out: dict[str, Any] = {
-        "territory": territory.label, "period": _period_label(period, today),
-        "rows": [{"rank": r.rank, "name": r.name, "place": r.county if territory.county is None else r.school,
-                  "points": r.points} for r in rows],
-        "shares": [], "cities": [], "min_points": 0, "target": "", "year": "",
+        "territory": territory.label,
+        "period": _period_label(period, today),
+        "rows": [
+            {
+                "rank": r.rank,
+                "name": r.name,
+                "place": r.county if territory.county is None else r.school,
+                "points": r.points,
+            }
+            for r in rows
+        ],
+        "shares": [],
+        "cities": [],
+        "min_points": 0,
+        "target": "",
+        "year": "",
     }
     if territory.level <= Level.CITY:
         iset = indicators(ctx.services).for_year(rules.scoring_year(period.start))
@@ -239,8 +296,16 @@ async def rank(ctx: Context, args: Args) -> Reply:
         target = iset.target_share
         ctx_out.update(min_points=iset.min_points, target=f"{target:.0%}", year=year.label)
         if territory.level is Level.CITY:
-            ctx_out["shares"] = [{"name": s.county, "qualified": s.qualified, "total": s.total,
-                                  "pct": f"{s.share:.0%}", "ok": share_reached(s.share, target)} for s in shares]
+            ctx_out["shares"] = [
+                {
+                    "name": s.county,
+                    "qualified": s.qualified,
+                    "total": s.total,
+                    "pct": f"{s.share:.0%}",
+                    "ok": share_reached(s.share, target),
+                }
+                for s in shares
+            ]
         else:
             by_city: dict[str, list] = {}
             for s in shares:
@@ -252,9 +317,15 @@ async def rank(ctx: Context, args: Args) -> Reply:
                     continue
                 q, n = sum(s.qualified for s in items), sum(s.total for s in items)
                 below = [f"{s.county} {s.share:.0%}" for s in items if not share_reached(s.share, target)]
-                ctx_out["cities"].append({"name": city, "pct": f"{q / n:.0%}" if n else "—",
-                                          "ok_count": len(items) - len(below), "count": len(items),
-                                          "below": "、".join(below)})
+                ctx_out["cities"].append(
+                    {
+                        "name": city,
+                        "pct": f"{q / n:.0%}" if n else "—",
+                        "ok_count": len(items) - len(below),
+                        "count": len(items),
+                        "below": "、".join(below),
+                    }
+                )
     return Reply("scores/rank", ctx_out)
 
 
@@ -269,6 +340,7 @@ parse_body = parse_json_items
 
 async def activity_api(request: web.Request) -> web.Response:
     from bot.http import get_bot
+
     bot = get_bot(request)
     body = await read_api_body(request, bot.settings.activity_api_token, bot.settings.activity_max_bytes)
     if isinstance(body, web.Response):
@@ -278,11 +350,13 @@ async def activity_api(request: web.Request) -> web.Response:
     except ValueError as exc:
         return json_error(400, str(exc))
     from handlers.base_schools.feed import route_activity  # base-school action codes go there
+
     items, merge_base = await route_activity(bot.db, items, bot.clock.now())
     runtime = runtime_of(bot.services)
     # small transactions: the bot keeps answering chat between them (SQLite has one connection)
-    report = await ingest(bot.db, runtime, [i if i is not None else {} for i in items], bot.clock.now(),
-                          batch=API_BATCH)
+    report = await ingest(
+        bot.db, runtime, [i if i is not None else {} for i in items], bot.clock.now(), batch=API_BATCH
+    )
     merge_base(report)
     if bad_lines:
         bad_idx = {i for i, _r in bad_lines}
@@ -296,11 +370,15 @@ async def read_api_body(request: web.Request, token: str, limit: int) -> bytes |
     auth = request.headers.get("Authorization", "")
     given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
     if not token or not given or not hmac.compare_digest(given.encode(), token.encode()):
-        return web.json_response({"error": "未授权：请在 Authorization 头中带上 Bearer 令牌"}, status=401,
-                                 headers={"WWW-Authenticate": "Bearer"},
-                                 dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        return web.json_response(
+            {"error": "未授权：请在 Authorization 头中带上 Bearer 令牌"},
+            status=401,
+            headers={"WWW-Authenticate": "Bearer"},
+            dumps=lambda o: json.dumps(o, ensure_ascii=False),
+        )
     from bot.http import read_body
-    return await read_body(request, limit)          # too large / badly encoded: BodyError → 4xx (middleware)
+
+    return await read_body(request, limit)  # too large / badly encoded: BodyError → 4xx (middleware)
 
 
 def setup_http(app: web.Application, bot: BotApp) -> None:

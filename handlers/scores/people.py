@@ -6,6 +6,7 @@
 - A city operator is a superadmin or the holder of a city-level grant: they confirm reports,
   recommend (附件3) and export their city's form.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from domain.territory import Level, Territory
 def regions(services: Services) -> RegionTree:
     """The region tree the roster uses (an operator may load another province)."""
     from handlers.roster.common import regions as roster_regions
+
     return roster_regions(services)
 
 
@@ -75,6 +77,7 @@ async def access_of(ctx: Context) -> Access:
     if cached is not None:
         return cached
     from handlers.roster.common import held, own_seats
+
     tree = regions(ctx.services)
     grants = [t for t in await held(ctx) if not (ctx.actor.is_superadmin and t.level is Level.PROVINCE)]
     seats = [m for m in await own_seats(ctx) if m.status.value == "active"]

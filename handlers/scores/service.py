@@ -5,6 +5,7 @@
 - ``ingest(db, runtime, items, now)``: one transaction per batch, returns an IngestReport.
 - ``score_summary(...)`` / ``ranking(...)``: what /积分 and /排行 show.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -73,11 +74,12 @@ def runtime_of(services: Services) -> ScoresRuntime:
     return services.use(SCORES_RUNTIME)
 
 
-async def ingest(db: Database, runtime: ScoresRuntime, items: Sequence[Any], now: datetime,
-                 batch: int = INGEST_BATCH) -> IngestReport:
+async def ingest(
+    db: Database, runtime: ScoresRuntime, items: Sequence[Any], now: datetime, batch: int = INGEST_BATCH
+) -> IngestReport:
     """Validate, store and score items, ``batch`` per transaction. Valid items are kept."""
     report = IngestReport()
-    async with runtime.ingest_lock:          # one batch at a time per process (the cache is shared)
+    async with runtime.ingest_lock:  # one batch at a time per process (the cache is shared)
         for start in range(0, len(items), batch):
             # A batch allocates many short-lived objects that refcounting frees; the cyclic
             # collector would walk the whole window cache again and again (≈30% of the time).
@@ -87,8 +89,12 @@ async def ingest(db: Database, runtime: ScoresRuntime, items: Sequence[Any], now
                 async with db.unit_of_work() as uow:
                     engine = await runtime.refresh(uow, max_age=0)
                     part, after_commit = await uow.repo(ScoreRepository).ingest(
-                        items[start:start + batch], engine, now, teacher_cache=runtime.teacher_ids,
-                        cache=runtime.windows)
+                        items[start : start + batch],
+                        engine,
+                        now,
+                        teacher_cache=runtime.teacher_ids,
+                        cache=runtime.windows,
+                    )
                 after_commit()
             except BaseException:
                 runtime.windows.clear()
@@ -97,26 +103,34 @@ async def ingest(db: Database, runtime: ScoresRuntime, items: Sequence[Any], now
                 if gc_was:
                     gc.enable()
             report.merge(part, offset=start)
-            await asyncio.sleep(0)            # let other tasks (chat messages) run between batches
+            await asyncio.sleep(0)  # let other tasks (chat messages) run between batches
     return report
 
 
-async def score_summary(uow: UnitOfWork, runtime: ScoresRuntime, teacher: Teacher, period: Period,
-                        today: date) -> ScoreSummary:
+async def score_summary(
+    uow: UnitOfWork, runtime: ScoresRuntime, teacher: Teacher, period: Period, today: date
+) -> ScoreSummary:
     engine = await runtime.refresh(uow)
     rows = await uow.repo(ScoreRepository).events_for(teacher.id, engine, period.start, period.end)
     return engine.evaluate(rows, deduped=True).summary(period, as_of=min(today, period.end))
 
 
-async def ranking(uow: UnitOfWork, runtime: ScoresRuntime, period: Period, *, city: str | None, county: str | None,
-                  limit: int = 10) -> list[RankRow]:
+async def ranking(
+    uow: UnitOfWork, runtime: ScoresRuntime, period: Period, *, city: str | None, county: str | None, limit: int = 10
+) -> list[RankRow]:
     await runtime.refresh(uow)
     kind = KIND_CODES.get(period.kind, "y")
     return await uow.repo(ScoreRepository).ranking(kind, period.start, city=city, county=county, limit=limit)
 
 
-async def county_shares(uow: UnitOfWork, runtime: ScoresRuntime, year_start: date, min_points: int, *,
-                        city: str | None, county: str | None = None) -> list[CountyShare]:
+async def county_shares(
+    uow: UnitOfWork,
+    runtime: ScoresRuntime,
+    year_start: date,
+    min_points: int,
+    *,
+    city: str | None,
+    county: str | None = None,
+) -> list[CountyShare]:
     await runtime.refresh(uow)
     return await uow.repo(ScoreRepository).county_shares(year_start, min_points, city=city, county=county)
-

@@ -1,4 +1,5 @@
 """Sectioned forms as .docx (python-docx): writing the layout of :mod:`storage.forms.tables`, and reading it back."""
+
 from __future__ import annotations
 
 import io
@@ -20,27 +21,41 @@ from storage.forms.tables import (
 
 def _set_run_fonts(element, east_asia: str, ascii_font: str = "Times New Roman") -> None:
     from docx.oxml.ns import qn
+
     rpr = element.get_or_add_rPr()
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = rpr.makeelement(qn("w:rFonts"), {})
         rpr.insert(0, fonts)
-    for attr, value in (("w:ascii", ascii_font), ("w:hAnsi", ascii_font), ("w:eastAsia", east_asia),
-                        ("w:cs", ascii_font)):
+    for attr, value in (
+        ("w:ascii", ascii_font),
+        ("w:hAnsi", ascii_font),
+        ("w:eastAsia", east_asia),
+        ("w:cs", ascii_font),
+    ):
         fonts.set(qn(attr), value)
 
 
 def _style_font(style, east_asia: str, size_pt: float, bold: bool = False) -> None:
     from docx.shared import Pt
+
     style.font.name = "Times New Roman"
     style.font.size = Pt(size_pt)
     style.font.bold = bold
     _set_run_fonts(style.element, east_asia)
 
 
-def _run(paragraph, text: str, *, east_asia: str | None = None, size: float | None = None, bold: bool = False,
-         underline: bool = False):
+def _run(
+    paragraph,
+    text: str,
+    *,
+    east_asia: str | None = None,
+    size: float | None = None,
+    bold: bool = False,
+    underline: bool = False,
+):
     from docx.shared import Pt
+
     run = paragraph.add_run(text)
     if east_asia:
         _set_run_fonts(run._r, east_asia)
@@ -53,14 +68,26 @@ def _run(paragraph, text: str, *, east_asia: str | None = None, size: float | No
     return run
 
 
-def write_docx(spec: FormSpec, data: FormData, *, body_font: str = "仿宋", title_font: str = "宋体",
-               stamp_text: str = "报送单位（盖章）：") -> bytes:
+def write_docx(
+    spec: FormSpec,
+    data: FormData,
+    *,
+    body_font: str = "仿宋",
+    title_font: str = "宋体",
+    stamp_text: str = "报送单位（盖章）：",
+) -> bytes:
     """A4 landscape, ruled tables, Chinese fonts; ready to print and stamp."""
     return write_docx_many(spec, [data], body_font=body_font, title_font=title_font, stamp_text=stamp_text)
 
 
-def write_docx_many(spec: FormSpec, forms: list[FormData], *, body_font: str = "仿宋", title_font: str = "宋体",
-                    stamp_text: str = "报送单位（盖章）：") -> bytes:
+def write_docx_many(
+    spec: FormSpec,
+    forms: list[FormData],
+    *,
+    body_font: str = "仿宋",
+    title_font: str = "宋体",
+    stamp_text: str = "报送单位（盖章）：",
+) -> bytes:
     """Several filled forms in one document (e.g. every city's 附件1), each starting on a new page."""
     from docx.enum.text import WD_BREAK
 
@@ -187,23 +214,29 @@ def _cell_xml(text: str, width: int, *, bold: bool = False, vmerge: str | None =
     merge = f'<w:vMerge w:val="{vmerge}"/>' if vmerge == "restart" else ("<w:vMerge/>" if vmerge else "")
     rpr = "<w:rPr>" + ("<w:b/><w:bCs/>" if bold else "") + '<w:sz w:val="21"/><w:szCs w:val="21"/></w:rPr>'
     run = f'<w:r>{rpr}<w:t xml:space="preserve">{_xml_text(text)}</w:t></w:r>' if text else ""
-    return (f'<w:tc><w:tcPr><w:tcW w:w="{tw}" w:type="dxa"/>{merge}<w:vAlign w:val="center"/></w:tcPr>'
-            f'<w:p><w:pPr><w:jc w:val="center"/>{rpr}</w:pPr>{run}</w:p></w:tc>')
+    return (
+        f'<w:tc><w:tcPr><w:tcW w:w="{tw}" w:type="dxa"/>{merge}<w:vAlign w:val="center"/></w:tcPr>'
+        f'<w:p><w:pPr><w:jc w:val="center"/>{rpr}</w:pPr>{run}</w:p></w:tc>'
+    )
 
 
 def _table_xml(spec: FormSpec, section: SectionSpec, rows: list[list[str]], widths: list[int]) -> str:
     """One ruled table: header row (repeated on each page), then the rows; the section title
     in the first column, merged down."""
-    border = "".join(f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
-                     for side in ("top", "left", "bottom", "right", "insideH", "insideV"))
+    border = "".join(
+        f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
+        for side in ("top", "left", "bottom", "right", "insideH", "insideV")
+    )
     grid = "".join(f'<w:gridCol w:w="{int(w * _TWIPS_PER_EMU)}"/>' for w in widths)
     total = sum(int(w * _TWIPS_PER_EMU) for w in widths)
-    out = [f'<w:tbl {_W}><w:tblPr><w:tblW w:w="{total}" w:type="dxa"/><w:jc w:val="center"/>'
-           f'<w:tblBorders>{border}</w:tblBorders><w:tblLayout w:type="fixed"/>'
-           '<w:tblCellMar><w:left w:w="60" w:type="dxa"/><w:right w:w="60" w:type="dxa"/></w:tblCellMar>'
-           f'<w:tblLook w:val="04A0"/></w:tblPr><w:tblGrid>{grid}</w:tblGrid>']
+    out = [
+        f'<w:tbl {_W}><w:tblPr><w:tblW w:w="{total}" w:type="dxa"/><w:jc w:val="center"/>'
+        f'<w:tblBorders>{border}</w:tblBorders><w:tblLayout w:type="fixed"/>'
+        '<w:tblCellMar><w:left w:w="60" w:type="dxa"/><w:right w:w="60" w:type="dxa"/></w:tblCellMar>'
+        f'<w:tblLook w:val="04A0"/></w:tblPr><w:tblGrid>{grid}</w:tblGrid>'
+    ]
     labels = [spec.first_column, *section.columns]
-    out.append('<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>')
+    out.append("<w:tr><w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>")
     out.extend(_cell_xml(label, w, bold=True) for label, w in zip(labels, widths, strict=False))
     out.append("</w:tr>")
     for i, values in enumerate(rows):
@@ -222,6 +255,7 @@ def _table_xml(spec: FormSpec, section: SectionSpec, rows: list[list[str]], widt
 def read_docx(spec: FormSpec, data: bytes) -> FormData:
     """Read the tables of a .docx form (the layout written above, or similar)."""
     from docx import Document
+
     try:
         doc = Document(io.BytesIO(data))
     except Exception:

@@ -1,4 +1,5 @@
 """附件1 教育资源公共服务体系服务队伍设区市汇总表: one city's roster as .xlsx / .docx, and back."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -45,9 +46,12 @@ def roster_form_spec(*, deadline: str = "4月30日", rules: QuotaRules = DEFAULT
         "钉钉扫码加入“省级资源审核员省群”。",
     )
     return FormSpec(
-        title=ROSTER_TITLE, attachment="附件1", header_fields=HEADER_FIELDS,
+        title=ROSTER_TITLE,
+        attachment="附件1",
+        header_fields=HEADER_FIELDS,
         sections=tuple(SectionSpec(r.value, SECTIONS[r].title, SECTIONS[r].labels) for r in ROLES),
-        notes=notes, sheet_name="附件1",
+        notes=notes,
+        sheet_name="附件1",
     )
 
 
@@ -71,22 +75,34 @@ def sort_members(members: Iterable[Member], tree: RegionTree | None = None) -> l
     return sorted(members, key=key)
 
 
-def roster_form_data(members: Iterable[Member], header: Mapping[str, str] | None = None,
-                     tree: RegionTree | None = None) -> FormData:
-    data = FormData(header={k: str((header or {}).get(k, "") or "") for k in HEADER_FIELDS},
-                    sections={r.value: [] for r in ROLES})
+def roster_form_data(
+    members: Iterable[Member], header: Mapping[str, str] | None = None, tree: RegionTree | None = None
+) -> FormData:
+    data = FormData(
+        header={k: str((header or {}).get(k, "") or "") for k in HEADER_FIELDS}, sections={r.value: [] for r in ROLES}
+    )
     for m in sort_members(members, tree):
         data.sections[m.role.value].append(m.row())
     return data
 
 
-def write_roster_xlsx(members: Iterable[Member], header: Mapping[str, str] | None = None, *,
-                      tree: RegionTree | None = None, spec: FormSpec = ROSTER_FORM) -> bytes:
+def write_roster_xlsx(
+    members: Iterable[Member],
+    header: Mapping[str, str] | None = None,
+    *,
+    tree: RegionTree | None = None,
+    spec: FormSpec = ROSTER_FORM,
+) -> bytes:
     return write_xlsx(spec, roster_form_data(members, header, tree))
 
 
-def write_roster_docx(members: Iterable[Member], header: Mapping[str, str] | None = None, *,
-                      tree: RegionTree | None = None, spec: FormSpec = ROSTER_FORM) -> bytes:
+def write_roster_docx(
+    members: Iterable[Member],
+    header: Mapping[str, str] | None = None,
+    *,
+    tree: RegionTree | None = None,
+    spec: FormSpec = ROSTER_FORM,
+) -> bytes:
     return write_docx(spec, roster_form_data(members, header, tree))
 
 
@@ -95,7 +111,7 @@ class RosterFile:
     """A filled 附件1 read back: header fields and rows ready for validation."""
 
     header: dict[str, str] = field(default_factory=dict)
-    rows: list[RawRow] = field(default_factory=list)    # row = the spreadsheet row number
+    rows: list[RawRow] = field(default_factory=list)  # row = the spreadsheet row number
 
     def by_role(self, role: Role) -> list[RawRow]:
         return [r for r in self.rows if r.role == role]
@@ -113,7 +129,14 @@ def read_roster(data: bytes, filename: str = "", spec: FormSpec = ROSTER_FORM) -
     for role in ROLES:
         keys = SECTIONS[role].keys
         for values, rn in zip(form.sections.get(role.value, []), form.row_numbers.get(role.value, []), strict=False):
-            out.rows.append(RawRow(row=rn, role=role, values=dict(zip(keys, values, strict=False)),
-                                   text="\t".join(values), mode="columns"))
+            out.rows.append(
+                RawRow(
+                    row=rn,
+                    role=role,
+                    values=dict(zip(keys, values, strict=False)),
+                    text="\t".join(values),
+                    mode="columns",
+                )
+            )
     out.rows.sort(key=lambda r: r.row)
     return out

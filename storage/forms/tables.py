@@ -20,6 +20,7 @@ Layout of the workbook (and of the Word tables)::
 Output is deterministic (fixed document dates and zip timestamps), so the same
 data gives the same bytes.
 """
+
 from __future__ import annotations
 
 import io
@@ -38,9 +39,9 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 @dataclass(frozen=True)
 class SectionSpec:
-    key: str                        # e.g. "admin"
-    title: str                      # 一、县级（含）以上体系管理员
-    columns: tuple[str, ...]        # column headers in the form's order
+    key: str  # e.g. "admin"
+    title: str  # 一、县级（含）以上体系管理员
+    columns: tuple[str, ...]  # column headers in the form's order
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,10 @@ class FormSpec:
     sections: tuple[SectionSpec, ...]
     header_fields: tuple[str, ...] = ("报送单位", "联系人姓名", "联系人电话", "手机", "报送日期")
     header_layout: tuple[tuple[str, ...], ...] = (("报送单位", "联系人姓名"), ("联系人电话", "手机", "报送日期"))
-    attachment: str = ""            # 附件1
+    attachment: str = ""  # 附件1
     first_column: str = "服务人员"
     notes: tuple[str, ...] = ()
-    stamp_field: str = "报送单位"    # its label gets "（公章）"
+    stamp_field: str = "报送单位"  # its label gets "（公章）"
     sheet_name: str = "汇总表"
 
     @property
@@ -67,8 +68,8 @@ class FormSpec:
 @dataclass
 class FormData:
     header: dict[str, str] = field(default_factory=dict)
-    sections: dict[str, list[list[str]]] = field(default_factory=dict)   # section key → rows
-    row_numbers: dict[str, list[int]] = field(default_factory=dict)      # filled by readers: source rows
+    sections: dict[str, list[list[str]]] = field(default_factory=dict)  # section key → rows
+    row_numbers: dict[str, list[int]] = field(default_factory=dict)  # filled by readers: source rows
 
 
 class FormReadError(ValueError):
@@ -76,6 +77,7 @@ class FormReadError(ValueError):
 
 
 # --- helpers ------------------------------------------------------------------------------
+
 
 def norm_text(text: Any) -> str:
     s = unicodedata.normalize("NFKC", str(text or ""))
@@ -113,8 +115,11 @@ def normalize_zip(data: bytes) -> bytes:
             blob = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 # openpyxl stamps the save time into dcterms:modified.
-                blob = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
-                              rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", blob)
+                blob = re.sub(
+                    rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)",
+                    rb"\g<1>" + FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>",
+                    blob,
+                )
             dst.writestr(zi, blob)
     return out.getvalue()
 
@@ -125,6 +130,7 @@ def header_text(spec: FormSpec, name: str, value: str) -> str:
 
 
 # --- reading a grid of cells (from either format) ---------------------------------------------
+
 
 def find_any_header(spec: FormSpec, rows: list[list[str]]) -> bool:
     return any(_match_header(spec, row) for row in rows)
@@ -154,8 +160,9 @@ def _match_header(spec: FormSpec, row: Sequence[str]) -> tuple[SectionSpec, dict
 
 def read_grid(spec: FormSpec, rows: list[list[str]]) -> FormData:
     """Sections by their header rows; data rows below each header until the next one or the notes."""
-    out = FormData(header={}, sections={s.key: [] for s in spec.sections},
-                   row_numbers={s.key: [] for s in spec.sections})
+    out = FormData(
+        header={}, sections={s.key: [] for s in spec.sections}, row_numbers={s.key: [] for s in spec.sections}
+    )
     _read_header_fields(spec, rows, out.header)
     current: tuple[SectionSpec, dict[int, int]] | None = None
     for rn, row in enumerate(rows, start=1):
@@ -183,8 +190,9 @@ def read_grid(spec: FormSpec, rows: list[list[str]]) -> FormData:
 
 def _read_header_fields(spec: FormSpec, rows: list[list[str]], header: dict[str, str]) -> None:
     names = {norm_text(n): n for n in spec.header_fields}
-    pattern = re.compile("(" + "|".join(re.escape(n) for n in sorted(spec.header_fields, key=len, reverse=True))
-                         + r")\s*[:：]?")
+    pattern = re.compile(
+        "(" + "|".join(re.escape(n) for n in sorted(spec.header_fields, key=len, reverse=True)) + r")\s*[:：]?"
+    )
     for row in rows[:12]:
         for ci, cell in enumerate(row):
             text = unicodedata.normalize("NFKC", cell)
@@ -194,10 +202,10 @@ def _read_header_fields(spec: FormSpec, rows: list[list[str]], header: dict[str,
                 if name in header:
                     continue
                 end = hits[i + 1].start() if i + 1 < len(hits) else len(text)
-                value = text[m.end():end]
+                value = text[m.end() : end]
                 value = re.sub(r"^\s*[(（]\s*公章\s*[)）]", "", value).strip(" _\u3000:：")
                 if not value and i + 1 == len(hits):
-                    nxt = next((c for c in row[ci + 1:] if c), "")
+                    nxt = next((c for c in row[ci + 1 :] if c), "")
                     if nxt and not pattern.match(unicodedata.normalize("NFKC", nxt)):
                         value = nxt.strip()
                 header[name] = re.sub(r"_{2,}", "", value).strip()

@@ -1,4 +1,5 @@
 """Sectioned forms as .xlsx (openpyxl): writing the layout of :mod:`storage.forms.tables`, and reading it back."""
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,12 @@ def write_xlsx(spec: FormSpec, data: FormData) -> bytes:
     return _finish_workbook(wb, [ws])
 
 
-def write_xlsx_book(summary_title: str, summary_columns: list[str], summary_rows: list[list[Any]],
-                    sheets: list[tuple[str, FormSpec, FormData]]) -> bytes:
+def write_xlsx_book(
+    summary_title: str,
+    summary_columns: list[str],
+    summary_rows: list[list[Any]],
+    sheets: list[tuple[str, FormSpec, FormData]],
+) -> bytes:
     """One workbook: a summary sheet (a title, a header row, rows) then one form sheet per (name, spec, data)."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -154,6 +159,7 @@ def _spread(width: int, n: int) -> list[tuple[int, int]]:
 def read_xlsx(spec: FormSpec, data: bytes) -> FormData:
     """Read a filled form (the layout above, or a hand-made one: sections are found by their headers)."""
     from openpyxl import load_workbook
+
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:

@@ -1,5 +1,6 @@
 """All ORM models. Feature modules in this package are imported automatically,
 so ``Base.metadata`` always holds every table (for Alembic and the tests)."""
+
 from __future__ import annotations
 
 import importlib

@@ -1,4 +1,5 @@
 """Declarative base and portable column types (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

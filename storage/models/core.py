@@ -1,4 +1,5 @@
 """Tables of the bot runtime (the inbox is in inbox.py): group bindings, outbox, audit, dialogues, downloads."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,7 +25,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(16))          # group | users
+    kind: Mapped[str] = mapped_column(String(16))  # group | users
     conversation_id: Mapped[str | None] = mapped_column(String(160))
     user_ids: Mapped[list[Any] | None] = mapped_column(JSON)
     msg_key: Mapped[str] = mapped_column(String(40))
@@ -38,10 +39,12 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     reply_to_msg_id: Mapped[str | None] = mapped_column(String(160))
     purpose: Mapped[str] = mapped_column(String(60), default="")
-    dedup_key: Mapped[str | None] = mapped_column(String(200))   # what this send is for; unique when set
+    dedup_key: Mapped[str | None] = mapped_column(String(200))  # what this send is for; unique when set
 
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),
-                      Index("uq_outbox_dedup_key", "dedup_key", unique=True))
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("uq_outbox_dedup_key", "dedup_key", unique=True),
+    )
 
 
 class AuditEntry(Base):

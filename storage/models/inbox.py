@@ -1,4 +1,5 @@
 """The durable inbox: every chat message is stored before DingTalk gets its ACK."""
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -1,6 +1,7 @@
 """Reminder tables: obligations with their short numbers, the delivery ledger (exactly once per
 obligation, due date, step and person), acknowledgements, runs, the scheduler lease and the
 monthly API-call counter."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,5 +1,6 @@
 """Resource review tables: calls, resources, tasks, catalogue corrections, leave, conflicts,
 platform feedback, stored previews of assignment plans, and send keys (never push twice)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -27,7 +28,7 @@ class ReviewCallRow(Base):
     name: Mapped[str] = mapped_column(String(120))
     deadline: Mapped[date] = mapped_column(Date)
     categories: Mapped[list[Any]] = mapped_column(JSON)
-    levels: Mapped[list[Any]] = mapped_column(JSON)       # [ReviewLevel.as_dict(), …] in order
+    levels: Mapped[list[Any]] = mapped_column(JSON)  # [ReviewLevel.as_dict(), …] in order
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -58,8 +59,10 @@ class ReviewResource(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    __table_args__ = (UniqueConstraint("external_id", name="uq_review_resources_external_id"),
-                      Index("ix_review_resources_city_status", "city", "status"))
+    __table_args__ = (
+        UniqueConstraint("external_id", name="uq_review_resources_external_id"),
+        Index("ix_review_resources_city_status", "city", "status"),
+    )
 
 
 class ReviewTask(Base):
@@ -105,7 +108,7 @@ class ReviewConflict(Base):
     __tablename__ = "review_conflicts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     user_id: Mapped[str] = mapped_column(String(160), index=True)
-    value: Mapped[str] = mapped_column(String(160))      # a submitter account, a school, or r:<resource id>
+    value: Mapped[str] = mapped_column(String(160))  # a submitter account, a school, or r:<resource id>
     created_at: Mapped[datetime]
 
     __table_args__ = (UniqueConstraint("user_id", "value", name="uq_review_conflicts_user_id"),)
@@ -116,7 +119,7 @@ class ReviewFeedback(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     resource_id: Mapped[int] = mapped_column(Integer, index=True)
     at: Mapped[datetime]
-    rating: Mapped[float | None] = mapped_column(Float)   # 1..5, or 1 like / 0 dislike
+    rating: Mapped[float | None] = mapped_column(Float)  # 1..5, or 1 like / 0 dislike
     positive: Mapped[bool | None] = mapped_column(Boolean)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     downloads: Mapped[int] = mapped_column(Integer, default=0)
@@ -129,7 +132,7 @@ class ReviewPreview(Base):
     user_id: Mapped[str] = mapped_column(String(160), primary_key=True)
     scope: Mapped[dict[str, Any]] = mapped_column(JSON)
     fingerprint: Mapped[str] = mapped_column(String(80))
-    plan: Mapped[list[Any]] = mapped_column(JSON)          # [[resource id, reviewer id], …]
+    plan: Mapped[list[Any]] = mapped_column(JSON)  # [[resource id, reviewer id], …]
     created_at: Mapped[datetime]
 
 

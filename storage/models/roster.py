@@ -5,6 +5,7 @@ while a record holds or waits for a seat, and are unique: the database itself
 refuses a second live seat for one person in one role, or a reused account
 (NULLs do not collide, so removed records keep their history).
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -22,8 +23,8 @@ class RosterMember(Base):
     role: Mapped[str] = mapped_column(String(16))
     province: Mapped[str] = mapped_column(String(40))
     city: Mapped[str] = mapped_column(String(40))
-    county: Mapped[str | None] = mapped_column(String(40))          # NULL: 市本级
-    territory: Mapped[str] = mapped_column(String(200))             # 浙江省/杭州市/西湖区
+    county: Mapped[str | None] = mapped_column(String(40))  # NULL: 市本级
+    territory: Mapped[str] = mapped_column(String(200))  # 浙江省/杭州市/西湖区
     name: Mapped[str] = mapped_column(String(60))
     mobile: Mapped[str] = mapped_column(String(20))
     account: Mapped[str | None] = mapped_column(String(64))

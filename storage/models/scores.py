@@ -9,6 +9,7 @@ Performance choices (100,000 teachers, 10 million events a year):
 - ``score_totals`` holds materialised points per teacher per week / month / scoring year in one wide
   row per teacher and scoring year, kept current by ingestion (per-day differences), read by rankings.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -62,8 +63,8 @@ class ScoreEvent(Base):
     __table_args__ = ({"sqlite_with_rowid": False},)
 
 
-TOTAL_WEEK_SLOTS = 54    # a scoring year touches at most 54 Monday–Sunday weeks …
-TOTAL_MONTH_SLOTS = 13   # … and at most 13 calendar months (when it starts mid-month)
+TOTAL_WEEK_SLOTS = 54  # a scoring year touches at most 54 Monday–Sunday weeks …
+TOTAL_MONTH_SLOTS = 13  # … and at most 13 calendar months (when it starts mid-month)
 
 
 class ScoreTotal(Base):
@@ -74,7 +75,8 @@ class ScoreTotal(Base):
     and batch keeps ingestion's upserts few; a ranking reads one column of one or two years."""
 
     __table__ = Table(
-        "score_totals", Base.metadata,
+        "score_totals",
+        Base.metadata,
         Column("year_start", Date, primary_key=True),
         Column("teacher_id", Integer, primary_key=True, autoincrement=False),
         Column("y", Integer, nullable=False, server_default="0"),
@@ -166,7 +168,7 @@ class Recommendation(Base):
     city: Mapped[str] = mapped_column(String(30))
     territory: Mapped[str] = mapped_column(String(100), default="")
     note: Mapped[str] = mapped_column(Text, default="")
-    row: Mapped[dict[str, Any]] = mapped_column(JSON)      # the 附件3 columns at the time of marking
+    row: Mapped[dict[str, Any]] = mapped_column(JSON)  # the 附件3 columns at the time of marking
     marked_by: Mapped[str] = mapped_column(String(160))
     marked_at: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None]

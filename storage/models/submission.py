@@ -1,4 +1,5 @@
 """Who submits a city's forms: the 附件1 / 附件3 header (联系人, 电话, 手机), kept per city and year."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,7 +15,7 @@ class SubmissionContact(Base):
 
     __tablename__ = "submission_contacts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    city: Mapped[str] = mapped_column(String(200))            # territory path 浙江省/杭州市
+    city: Mapped[str] = mapped_column(String(200))  # territory path 浙江省/杭州市
     year: Mapped[int] = mapped_column(Integer)
     contact: Mapped[str] = mapped_column(String(60))
     phone: Mapped[str] = mapped_column(String(40))

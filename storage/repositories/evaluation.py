@@ -1,4 +1,5 @@
 """Annual evaluation storage: /报告 evidence with the city operator's decision, and 附件3 recommendations."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -53,13 +54,36 @@ class StoredRecommendation:
 
 
 def _report(r: EvalReport) -> StoredReport:
-    return StoredReport(r.id, r.year, r.user_id, r.member_name, r.role, r.territory, r.kind, dict(r.fields),
-                        r.status, r.reason, r.submitted_at, r.decided_by)
+    return StoredReport(
+        r.id,
+        r.year,
+        r.user_id,
+        r.member_name,
+        r.role,
+        r.territory,
+        r.kind,
+        dict(r.fields),
+        r.status,
+        r.reason,
+        r.submitted_at,
+        r.decided_by,
+    )
 
 
 def _rec(r: Recommendation) -> StoredRecommendation:
-    return StoredRecommendation(r.id, r.year, r.user_id, r.member_name, r.role, r.city, r.territory, r.note,
-                                dict(r.row), r.marked_by, r.marked_at)
+    return StoredRecommendation(
+        r.id,
+        r.year,
+        r.user_id,
+        r.member_name,
+        r.role,
+        r.city,
+        r.territory,
+        r.note,
+        dict(r.row),
+        r.marked_by,
+        r.marked_at,
+    )
 
 
 def _jsonable(fields: dict[str, Any]) -> dict[str, Any]:
@@ -71,10 +95,29 @@ class EvaluationRepository:
         self.session = session
 
     # -- reports --
-    async def add_report(self, *, year: int, user_id: str, member_name: str, role: str, territory: str, kind: str,
-                         fields: dict[str, Any], now: datetime) -> StoredReport:
-        row = EvalReport(year=year, user_id=user_id, member_name=member_name, role=role, territory=territory,
-                         kind=kind, fields=_jsonable(fields), status=SUBMITTED, submitted_at=now)
+    async def add_report(
+        self,
+        *,
+        year: int,
+        user_id: str,
+        member_name: str,
+        role: str,
+        territory: str,
+        kind: str,
+        fields: dict[str, Any],
+        now: datetime,
+    ) -> StoredReport:
+        row = EvalReport(
+            year=year,
+            user_id=user_id,
+            member_name=member_name,
+            role=role,
+            territory=territory,
+            kind=kind,
+            fields=_jsonable(fields),
+            status=SUBMITTED,
+            submitted_at=now,
+        )
         self.session.add(row)
         await self.session.flush()
         return _report(row)
@@ -83,8 +126,15 @@ class EvaluationRepository:
         row = await self.session.get(EvalReport, report_id)
         return _report(row) if row else None
 
-    async def decide(self, report_id: int, *, confirm: bool, by: str, now: datetime, reason: str | None = None,
-                     ) -> StoredReport | None:
+    async def decide(
+        self,
+        report_id: int,
+        *,
+        confirm: bool,
+        by: str,
+        now: datetime,
+        reason: str | None = None,
+    ) -> StoredReport | None:
         row = await self.session.get(EvalReport, report_id)
         if row is None:
             return None
@@ -107,6 +157,7 @@ class EvaluationRepository:
             q = q.where(EvalReport.territory.startswith(province))
         else:
             from sqlalchemy import or_
+
             if not cities:
                 return []
             q = q.where(or_(*[EvalReport.territory.startswith(f"{province}/{c}") for c in cities]))
@@ -114,15 +165,44 @@ class EvaluationRepository:
 
     # -- recommendations --
     async def active_recommendation(self, user_id: str, year: int, role: str) -> StoredRecommendation | None:
-        row = (await self.session.scalars(select(Recommendation).where(
-            Recommendation.user_id == user_id, Recommendation.year == year, Recommendation.role == role,
-            Recommendation.withdrawn_at.is_(None)))).first()
+        row = (
+            await self.session.scalars(
+                select(Recommendation).where(
+                    Recommendation.user_id == user_id,
+                    Recommendation.year == year,
+                    Recommendation.role == role,
+                    Recommendation.withdrawn_at.is_(None),
+                )
+            )
+        ).first()
         return _rec(row) if row else None
 
-    async def recommend(self, *, year: int, user_id: str, member_name: str, role: str, city: str, territory: str,
-                        note: str, row: dict[str, Any], by: str, now: datetime) -> StoredRecommendation:
-        rec = Recommendation(year=year, user_id=user_id, member_name=member_name, role=role, city=city,
-                             territory=territory, note=note, row=row, marked_by=by, marked_at=now)
+    async def recommend(
+        self,
+        *,
+        year: int,
+        user_id: str,
+        member_name: str,
+        role: str,
+        city: str,
+        territory: str,
+        note: str,
+        row: dict[str, Any],
+        by: str,
+        now: datetime,
+    ) -> StoredRecommendation:
+        rec = Recommendation(
+            year=year,
+            user_id=user_id,
+            member_name=member_name,
+            role=role,
+            city=city,
+            territory=territory,
+            note=note,
+            row=row,
+            marked_by=by,
+            marked_at=now,
+        )
         self.session.add(rec)
         await self.session.flush()
         return _rec(rec)
@@ -134,7 +214,11 @@ class EvaluationRepository:
             await self.session.flush()
 
     async def recommendations(self, city: str, year: int) -> list[StoredRecommendation]:
-        rows = (await self.session.scalars(select(Recommendation).where(
-            Recommendation.city == city, Recommendation.year == year, Recommendation.withdrawn_at.is_(None))
-            .order_by(Recommendation.id))).all()
+        rows = (
+            await self.session.scalars(
+                select(Recommendation)
+                .where(Recommendation.city == city, Recommendation.year == year, Recommendation.withdrawn_at.is_(None))
+                .order_by(Recommendation.id)
+            )
+        ).all()
         return [_rec(r) for r in rows]

@@ -4,6 +4,7 @@ The ledger's primary key (obligation, due, step, person) is the idempotency key 
 :meth:`ReminderRepository.record` inserts with ON CONFLICT DO NOTHING and returns only the keys
 that were new, so a re-run, a second instance or a restart never reminds anyone twice.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -44,8 +45,19 @@ class StoredItem:
 
 
 def _item(r: ReminderItem) -> StoredItem:
-    return StoredItem(r.id, r.key, r.source, r.title, r.due_date, r.audience, r.done_query, r.territory, r.action,
-                      bool(r.paused), r.created_by)
+    return StoredItem(
+        r.id,
+        r.key,
+        r.source,
+        r.title,
+        r.due_date,
+        r.audience,
+        r.done_query,
+        r.territory,
+        r.action,
+        bool(r.paused),
+        r.created_by,
+    )
 
 
 class ReminderRepository:
@@ -57,9 +69,22 @@ class ReminderRepository:
         """Give every obligation of annual_cycle.yaml a row (and so a short number); keeps pause state."""
         if not keys:
             return
-        rows = [{"key": k, "source": "cycle", "title": t, "due_date": None, "audience": a, "done_query": q,
-                 "territory": None, "action": "", "paused": False, "created_by": "annual_cycle.yaml",
-                 "created_at": now} for k, t, a, q in keys]
+        rows = [
+            {
+                "key": k,
+                "source": "cycle",
+                "title": t,
+                "due_date": None,
+                "audience": a,
+                "done_query": q,
+                "territory": None,
+                "action": "",
+                "paused": False,
+                "created_by": "annual_cycle.yaml",
+                "created_at": now,
+            }
+            for k, t, a, q in keys
+        ]
         await self.session.execute(insert_ignore(self.session, ReminderItem, rows))
 
     async def items(self) -> list[StoredItem]:
@@ -69,12 +94,32 @@ class ReminderRepository:
         row = await self.session.get(ReminderItem, number)
         return _item(row) if row else None
 
-    async def add(self, *, title: str, due_date: date, audience: str, done_query: str, territory: str | None,
-                  action: str, by: str, now: datetime) -> StoredItem:
+    async def add(
+        self,
+        *,
+        title: str,
+        due_date: date,
+        audience: str,
+        done_query: str,
+        territory: str | None,
+        action: str,
+        by: str,
+        now: datetime,
+    ) -> StoredItem:
         n = int(await self.session.scalar(select(func.count()).select_from(ReminderItem)) or 0)
-        row = ReminderItem(key=f"chat-{now:%Y%m%d%H%M%S}-{n + 1}", source="chat", title=title, due_date=due_date,
-                           audience=audience, done_query=done_query, territory=territory, action=action,
-                           paused=False, created_by=by, created_at=now)
+        row = ReminderItem(
+            key=f"chat-{now:%Y%m%d%H%M%S}-{n + 1}",
+            source="chat",
+            title=title,
+            due_date=due_date,
+            audience=audience,
+            done_query=done_query,
+            territory=territory,
+            action=action,
+            paused=False,
+            created_by=by,
+            created_at=now,
+        )
         self.session.add(row)
         await self.session.flush()
         return _item(row)
@@ -88,11 +133,21 @@ class ReminderRepository:
         unique = list(dict.fromkeys(keys))
         new: set[Key] = set()
         for i in range(0, len(unique), CHUNK):
-            part = unique[i:i + CHUNK]
-            rows = [{"obligation": k.obligation, "due": k.due, "step": k.step, "person": k.person,
-                     "run_day": run_day, "at": now} for k in part]
+            part = unique[i : i + CHUNK]
+            rows = [
+                {
+                    "obligation": k.obligation,
+                    "due": k.due,
+                    "step": k.step,
+                    "person": k.person,
+                    "run_day": run_day,
+                    "at": now,
+                }
+                for k in part
+            ]
             stmt = insert_ignore(self.session, ReminderDelivery, rows).returning(
-                ReminderDelivery.obligation, ReminderDelivery.due, ReminderDelivery.step, ReminderDelivery.person)
+                ReminderDelivery.obligation, ReminderDelivery.due, ReminderDelivery.step, ReminderDelivery.person
+            )
             new.update(Key(*r) for r in (await self.session.execute(stmt)).all())
         return new
 
@@ -101,27 +156,40 @@ class ReminderRepository:
         inst = list(set(instances))
         out: Counter[tuple[str, date, str]] = Counter()
         for i in range(0, len(inst), CHUNK):
-            q = (select(ReminderDelivery.obligation, ReminderDelivery.due, ReminderDelivery.person, func.count())
-                 .where(tuple_(ReminderDelivery.obligation, ReminderDelivery.due).in_(inst[i:i + CHUNK]),
-                        ReminderDelivery.step.like("T%"))
-                 .group_by(ReminderDelivery.obligation, ReminderDelivery.due, ReminderDelivery.person))
+            q = (
+                select(ReminderDelivery.obligation, ReminderDelivery.due, ReminderDelivery.person, func.count())
+                .where(
+                    tuple_(ReminderDelivery.obligation, ReminderDelivery.due).in_(inst[i : i + CHUNK]),
+                    ReminderDelivery.step.like("T%"),
+                )
+                .group_by(ReminderDelivery.obligation, ReminderDelivery.due, ReminderDelivery.person)
+            )
             for ob, due, person, n in (await self.session.execute(q)).all():
                 out[(ob, due, person)] = int(n)
         return dict(out)
 
     async def latest_due_for(self, obligation: str, person: str) -> date | None:
         """The latest due date of ``obligation`` that reminded ``person`` (None: never reminded)."""
-        return await self.session.scalar(select(func.max(ReminderDelivery.due)).where(
-            ReminderDelivery.obligation == obligation, ReminderDelivery.person == person))
+        return await self.session.scalar(
+            select(func.max(ReminderDelivery.due)).where(
+                ReminderDelivery.obligation == obligation, ReminderDelivery.person == person
+            )
+        )
 
     async def urged(self, obligation: str, due: date, day: date, people: Sequence[str]) -> dict[str, int]:
         """How often each person was urged (/催办) on ``day``."""
         if not people:
             return {}
-        q = (select(ReminderDelivery.person, func.count()).where(
-            ReminderDelivery.obligation == obligation, ReminderDelivery.due == due,
-            ReminderDelivery.step.like(f"URGE-{day:%Y%m%d}-%"), ReminderDelivery.person.in_(list(people)))
-            .group_by(ReminderDelivery.person))
+        q = (
+            select(ReminderDelivery.person, func.count())
+            .where(
+                ReminderDelivery.obligation == obligation,
+                ReminderDelivery.due == due,
+                ReminderDelivery.step.like(f"URGE-{day:%Y%m%d}-%"),
+                ReminderDelivery.person.in_(list(people)),
+            )
+            .group_by(ReminderDelivery.person)
+        )
         return {p: int(n) for p, n in (await self.session.execute(q)).all()}
 
     # -- acknowledgements --------------------------------------------------------------------
@@ -129,7 +197,7 @@ class ReminderRepository:
         inst = list(set(instances))
         out: dict[tuple[str, date, str], str] = {}
         for i in range(0, len(inst), CHUNK):
-            q = select(ReminderAck).where(tuple_(ReminderAck.obligation, ReminderAck.due).in_(inst[i:i + CHUNK]))
+            q = select(ReminderAck).where(tuple_(ReminderAck.obligation, ReminderAck.due).in_(inst[i : i + CHUNK]))
             for r in (await self.session.scalars(q)).all():
                 out[(r.obligation, r.due, r.person)] = r.kind
         return out
@@ -138,8 +206,9 @@ class ReminderRepository:
         dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
         ins = pg_insert if dialect == "postgresql" else sqlite_insert
         stmt = ins(ReminderAck).values(obligation=obligation, due=due, person=person, kind=kind, at=now)
-        await self.session.execute(stmt.on_conflict_do_update(
-            index_elements=["obligation", "due", "person"], set_={"kind": kind, "at": now}))
+        await self.session.execute(
+            stmt.on_conflict_do_update(index_elements=["obligation", "due", "person"], set_={"kind": kind, "at": now})
+        )
 
     # -- runs ----------------------------------------------------------------------------------
     async def last_run_before(self, day: date) -> date | None:
@@ -147,8 +216,9 @@ class ReminderRepository:
 
     async def mark_run(self, day: date, now: datetime, holder: str) -> bool:
         """False if this day already ran."""
-        res = await self.session.execute(insert_ignore(self.session, ReminderRun, [
-            {"day": day, "ran_at": now, "holder": holder}]).returning(ReminderRun.day))
+        res = await self.session.execute(
+            insert_ignore(self.session, ReminderRun, [{"day": day, "ran_at": now, "holder": holder}]).returning(
+                ReminderRun.day
+            )
+        )
         return res.first() is not None
-
-

@@ -1,4 +1,5 @@
 """Repository of the review tables. Flushes, never commits."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -24,10 +25,21 @@ from storage.models.review import (
 )
 from storage.repositories.core import insert_ignore
 
-RESOURCE_FIELDS = {"title": "title", "type": "rtype", "category": "category", "stage": "stage",
-                   "subject": "subject", "edition": "edition", "chapter": "chapter", "link": "link",
-                   "submitter_account": "submitter_account", "submitter_name": "submitter_name",
-                   "school": "school", "county": "county", "city": "city"}
+RESOURCE_FIELDS = {
+    "title": "title",
+    "type": "rtype",
+    "category": "category",
+    "stage": "stage",
+    "subject": "subject",
+    "edition": "edition",
+    "chapter": "chapter",
+    "link": "link",
+    "submitter_account": "submitter_account",
+    "submitter_name": "submitter_name",
+    "school": "school",
+    "county": "county",
+    "city": "city",
+}
 
 
 def to_call(row: ReviewCallRow) -> ReviewCall:
@@ -54,8 +66,13 @@ class ReviewRepository:
     async def save_call(self, call: ReviewCall, now: datetime) -> tuple[ReviewCall | None, ReviewCall]:
         row = await self.session.scalar(select(ReviewCallRow).where(ReviewCallRow.name == call.name))
         before = to_call(row) if row else None
-        values = {"deadline": call.deadline, "categories": list(call.categories),
-                  "levels": [lv.as_dict() for lv in call.levels], "active": call.active, "updated_at": now}
+        values = {
+            "deadline": call.deadline,
+            "categories": list(call.categories),
+            "levels": [lv.as_dict() for lv in call.levels],
+            "active": call.active,
+            "updated_at": now,
+        }
         if row is None:
             row = ReviewCallRow(name=call.name, created_at=now, **values)
             self.session.add(row)
@@ -73,22 +90,34 @@ class ReviewRepository:
         ids = sorted(set(ids))
         out: dict[str, ReviewResource] = {}
         for i in range(0, len(ids), 500):
-            rows = (await self.session.scalars(
-                select(ReviewResource).where(ReviewResource.external_id.in_(ids[i:i + 500])))).all()
+            rows = (
+                await self.session.scalars(
+                    select(ReviewResource).where(ReviewResource.external_id.in_(ids[i : i + 500]))
+                )
+            ).all()
             out.update({r.external_id: r for r in rows})
         return out
 
     def add_resource(self, item: ResourceIn, call_id: int, now: datetime) -> ReviewResource:
-        row = ReviewResource(external_id=item.external_id, call_id=call_id, level_index=0,
-                             status=Status.WAITING.value, created_at=now, updated_at=now,
-                             **{col: getattr(item, k) for k, col in RESOURCE_FIELDS.items()})
+        row = ReviewResource(
+            external_id=item.external_id,
+            call_id=call_id,
+            level_index=0,
+            status=Status.WAITING.value,
+            created_at=now,
+            updated_at=now,
+            **{col: getattr(item, k) for k, col in RESOURCE_FIELDS.items()},
+        )
         self.session.add(row)
         return row
 
     @staticmethod
     def changes(row: ReviewResource, item: ResourceIn, call_id: int) -> dict[str, tuple[str, str]]:
-        out = {k: (getattr(row, col), getattr(item, k)) for k, col in RESOURCE_FIELDS.items()
-               if getattr(row, col) != getattr(item, k)}
+        out = {
+            k: (getattr(row, col), getattr(item, k))
+            for k, col in RESOURCE_FIELDS.items()
+            if getattr(row, col) != getattr(item, k)
+        }
         if row.call_id != call_id:
             out["call"] = (str(row.call_id), str(call_id))
         return out
@@ -134,8 +163,13 @@ class ReviewRepository:
         ids = sorted(set(resource_ids))
         out: list[ReviewTask] = []
         for i in range(0, len(ids), 500):
-            out.extend((await self.session.scalars(
-                select(ReviewTask).where(ReviewTask.resource_id.in_(ids[i:i + 500])).order_by(ReviewTask.id))).all())
+            out.extend(
+                (
+                    await self.session.scalars(
+                        select(ReviewTask).where(ReviewTask.resource_id.in_(ids[i : i + 500])).order_by(ReviewTask.id)
+                    )
+                ).all()
+            )
         return out
 
     async def open_tasks(self, reviewer_id: str | None = None) -> list[ReviewTask]:
@@ -145,8 +179,13 @@ class ReviewRepository:
         return list((await self.session.scalars(q.order_by(ReviewTask.due_on, ReviewTask.id))).all())
 
     async def tasks_of_reviewer(self, reviewer_id: str) -> list[ReviewTask]:
-        return list((await self.session.scalars(select(ReviewTask).where(
-            ReviewTask.reviewer_id == reviewer_id).order_by(ReviewTask.id))).all())
+        return list(
+            (
+                await self.session.scalars(
+                    select(ReviewTask).where(ReviewTask.reviewer_id == reviewer_id).order_by(ReviewTask.id)
+                )
+            ).all()
+        )
 
     async def all_tasks(self, since: datetime | None = None) -> list[ReviewTask]:
         q = select(ReviewTask)
@@ -155,14 +194,21 @@ class ReviewRepository:
         return list((await self.session.scalars(q.order_by(ReviewTask.id))).all())
 
     async def open_loads(self) -> dict[str, int]:
-        rows = await self.session.execute(select(ReviewTask.reviewer_id, func.count()).where(
-            ReviewTask.state == TaskState.OPEN.value).group_by(ReviewTask.reviewer_id))
+        rows = await self.session.execute(
+            select(ReviewTask.reviewer_id, func.count())
+            .where(ReviewTask.state == TaskState.OPEN.value)
+            .group_by(ReviewTask.reviewer_id)
+        )
         return {r: int(n) for r, n in rows.all()}
 
     async def on_time_rates(self) -> dict[str, float]:
-        rows = (await self.session.execute(select(ReviewTask.reviewer_id, ReviewTask.state, ReviewTask.done_at,
-                                                  ReviewTask.due_on).where(
-            ReviewTask.state.in_((TaskState.DONE.value, TaskState.OVERDUE.value))))).all()
+        rows = (
+            await self.session.execute(
+                select(ReviewTask.reviewer_id, ReviewTask.state, ReviewTask.done_at, ReviewTask.due_on).where(
+                    ReviewTask.state.in_((TaskState.DONE.value, TaskState.OVERDUE.value))
+                )
+            )
+        ).all()
         done: dict[str, list[int]] = {}
         for reviewer, state, done_at, due_on in rows:
             ok = state == TaskState.DONE.value and done_at is not None and done_at.date() <= due_on
@@ -170,29 +216,43 @@ class ReviewRepository:
         return {r: sum(v) / len(v) for r, v in done.items()}
 
     async def task_by_card(self, card_id: str) -> list[ReviewTask]:
-        return list((await self.session.scalars(select(ReviewTask).where(ReviewTask.card_id == card_id)
-                                                .order_by(ReviewTask.id))).all())
+        return list(
+            (
+                await self.session.scalars(
+                    select(ReviewTask).where(ReviewTask.card_id == card_id).order_by(ReviewTask.id)
+                )
+            ).all()
+        )
 
     # -- corrections ---------------------------------------------------------------------------
     def add_correction(self, **values: Any) -> None:
         self.session.add(ReviewCorrection(**values))
 
     async def corrections(self, resource_id: int) -> list[ReviewCorrection]:
-        return list((await self.session.scalars(select(ReviewCorrection).where(
-            ReviewCorrection.resource_id == resource_id).order_by(ReviewCorrection.id))).all())
+        return list(
+            (
+                await self.session.scalars(
+                    select(ReviewCorrection)
+                    .where(ReviewCorrection.resource_id == resource_id)
+                    .order_by(ReviewCorrection.id)
+                )
+            ).all()
+        )
 
     # -- leave and conflicts --------------------------------------------------------------------
     def add_leave(self, user_id: str, start: date, end: date, now: datetime) -> None:
         self.session.add(ReviewLeave(user_id=user_id, start=start, end=end, created_at=now))
 
     async def on_leave(self, day: date) -> set[str]:
-        rows = await self.session.scalars(select(ReviewLeave.user_id).where(
-            and_(ReviewLeave.start <= day, ReviewLeave.end >= day)))
+        rows = await self.session.scalars(
+            select(ReviewLeave.user_id).where(and_(ReviewLeave.start <= day, ReviewLeave.end >= day))
+        )
         return set(rows.all())
 
     async def add_conflict(self, user_id: str, value: str, now: datetime) -> bool:
-        res = await self.session.execute(insert_ignore(self.session, ReviewConflict, [
-            {"user_id": user_id, "value": value, "created_at": now}]))
+        res = await self.session.execute(
+            insert_ignore(self.session, ReviewConflict, [{"user_id": user_id, "value": value, "created_at": now}])
+        )
         return bool(getattr(res, "rowcount", 0))
 
     async def conflicts(self) -> dict[str, frozenset[str]]:
@@ -212,12 +272,14 @@ class ReviewRepository:
         return list((await self.session.scalars(q.order_by(ReviewFeedback.id))).all())
 
     # -- previews --------------------------------------------------------------------------------
-    async def save_preview(self, user_id: str, scope: dict[str, Any], fingerprint: str,
-                           plan: list[list[Any]], now: datetime) -> None:
+    async def save_preview(
+        self, user_id: str, scope: dict[str, Any], fingerprint: str, plan: list[list[Any]], now: datetime
+    ) -> None:
         row = await self.session.get(ReviewPreview, user_id)
         if row is None:
-            self.session.add(ReviewPreview(user_id=user_id, scope=scope, fingerprint=fingerprint, plan=plan,
-                                           created_at=now))
+            self.session.add(
+                ReviewPreview(user_id=user_id, scope=scope, fingerprint=fingerprint, plan=plan, created_at=now)
+            )
         else:
             row.scope, row.fingerprint, row.plan, row.created_at = scope, fingerprint, plan, now
         await self.session.flush()
@@ -241,6 +303,6 @@ class ReviewRepository:
         out: set[str] = set()
         keys = list(dict.fromkeys(keys))
         for i in range(0, len(keys), 500):
-            stmt = insert_ignore(self.session, ReviewSend, [{"key": k, "created_at": now} for k in keys[i:i + 500]])
+            stmt = insert_ignore(self.session, ReviewSend, [{"key": k, "created_at": now} for k in keys[i : i + 500]])
             out.update((await self.session.execute(stmt.returning(ReviewSend.key))).scalars())
         return out

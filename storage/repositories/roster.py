@@ -1,4 +1,5 @@
 """Repositories of the roster: members (seats) and territory grants. They flush, never commit."""
+
 from __future__ import annotations
 
 import zlib
@@ -31,8 +32,14 @@ def _account_key(m: Member) -> str | None:
 
 
 def to_member(row: RosterMember) -> Member:
-    return Member(role=Role(row.role), territory=Territory.from_path(row.territory), values=dict(row.values),
-                  id=row.id, status=Status(row.status), user_id=row.user_id)
+    return Member(
+        role=Role(row.role),
+        territory=Territory.from_path(row.territory),
+        values=dict(row.values),
+        id=row.id,
+        status=Status(row.status),
+        user_id=row.user_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ class RosterRepository:
         ids = sorted(set(ids))
         out: dict[int, Member] = {}
         for i in range(0, len(ids), 500):
-            rows = (await self.session.scalars(select(RosterMember).where(RosterMember.id.in_(ids[i:i + 500])))).all()
+            rows = (await self.session.scalars(select(RosterMember).where(RosterMember.id.in_(ids[i : i + 500])))).all()
             out.update({r.id: to_member(r) for r in rows})
         return out
 
@@ -66,8 +73,9 @@ class RosterRepository:
         row = await self.session.get(RosterMember, member_id)
         return MemberInfo(to_member(row), row.created_by, row.created_at, row.note) if row else None
 
-    async def in_territory(self, territory: Territory, *, statuses: Sequence[str] = LIVE,
-                           role: Role | None = None) -> list[Member]:
+    async def in_territory(
+        self, territory: Territory, *, statuses: Sequence[str] = LIVE, role: Role | None = None
+    ) -> list[Member]:
         """Members whose seat is inside ``territory`` (a province, a city or a county)."""
         q = select(RosterMember).where(RosterMember.status.in_(statuses))
         if territory.level is Level.PROVINCE:
@@ -82,8 +90,13 @@ class RosterRepository:
         return [to_member(r) for r in rows]
 
     async def of_user(self, user_id: str, *, statuses: Sequence[str] = LIVE) -> list[Member]:
-        rows = (await self.session.scalars(select(RosterMember).where(
-            RosterMember.user_id == user_id, RosterMember.status.in_(statuses)).order_by(RosterMember.id))).all()
+        rows = (
+            await self.session.scalars(
+                select(RosterMember)
+                .where(RosterMember.user_id == user_id, RosterMember.status.in_(statuses))
+                .order_by(RosterMember.id)
+            )
+        ).all()
         return [to_member(r) for r in rows]
 
     async def clashing(self, members: Iterable[Member]) -> list[Member]:
@@ -96,17 +109,20 @@ class RosterRepository:
         people_l, accounts_l = sorted(people), sorted(accounts)
         for i in range(0, max(len(people_l), len(accounts_l)), 500):
             conds = []
-            if people_l[i:i + 500]:
-                conds.append(RosterMember.person_key.in_(people_l[i:i + 500]))
-            if accounts_l[i:i + 500]:
-                conds.append(RosterMember.account_key.in_(accounts_l[i:i + 500]))
+            if people_l[i : i + 500]:
+                conds.append(RosterMember.person_key.in_(people_l[i : i + 500]))
+            if accounts_l[i : i + 500]:
+                conds.append(RosterMember.account_key.in_(accounts_l[i : i + 500]))
             for r in (await self.session.scalars(select(RosterMember).where(or_(*conds)))).all():
                 out[r.id] = to_member(r)
         return list(out.values())
 
     async def pending(self, within: Sequence[Territory]) -> list[MemberInfo]:
-        rows = (await self.session.scalars(select(RosterMember).where(
-            RosterMember.status == Status.PENDING.value).order_by(RosterMember.id))).all()
+        rows = (
+            await self.session.scalars(
+                select(RosterMember).where(RosterMember.status == Status.PENDING.value).order_by(RosterMember.id)
+            )
+        ).all()
         out = []
         for r in rows:
             m = to_member(r)
@@ -123,11 +139,25 @@ class RosterRepository:
 
     def _row(self, m: Member, *, by: str, now: datetime, note: str | None = None) -> RosterMember:
         t = m.territory
-        return RosterMember(role=m.role.value, province=t.province, city=t.city or "", county=t.county,
-                            territory=t.path, name=m.name, mobile=m.mobile, account=m.account or None,
-                            values=dict(m.values), status=m.status.value, user_id=m.user_id,
-                            person_key=_person_key(m), account_key=_account_key(m), created_by=by,
-                            created_at=now, updated_at=now, note=note)
+        return RosterMember(
+            role=m.role.value,
+            province=t.province,
+            city=t.city or "",
+            county=t.county,
+            territory=t.path,
+            name=m.name,
+            mobile=m.mobile,
+            account=m.account or None,
+            values=dict(m.values),
+            status=m.status.value,
+            user_id=m.user_id,
+            person_key=_person_key(m),
+            account_key=_account_key(m),
+            created_by=by,
+            created_at=now,
+            updated_at=now,
+            note=note,
+        )
 
     async def _flush(self) -> None:
         try:
@@ -147,15 +177,19 @@ class RosterRepository:
         await self._flush()
         return [to_member(r) for r in rows]
 
-    async def save(self, m: Member, *, now: datetime, decided_by: str | None = None,
-                   note: str | None = None) -> Member:
+    async def save(self, m: Member, *, now: datetime, decided_by: str | None = None, note: str | None = None) -> Member:
         """Write a changed member (values, territory, status) back."""
         row = await self.session.get(RosterMember, m.id)
         if row is None:
             raise KeyError(m.id)
         t = m.territory
-        row.role, row.province, row.city, row.county, row.territory = (m.role.value, t.province, t.city or "",
-                                                                       t.county, t.path)
+        row.role, row.province, row.city, row.county, row.territory = (
+            m.role.value,
+            t.province,
+            t.city or "",
+            t.county,
+            t.path,
+        )
         row.name, row.mobile, row.account, row.values = m.name, m.mobile, m.account or None, dict(m.values)
         row.status, row.user_id = m.status.value, m.user_id
         row.person_key, row.account_key = _person_key(m), _account_key(m)
@@ -182,13 +216,21 @@ class GrantRepository:
         self.session = session
 
     async def of_user(self, user_id: str) -> list[Territory]:
-        rows = (await self.session.scalars(select(TerritoryGrant.territory).where(
-            TerritoryGrant.user_id == user_id).order_by(TerritoryGrant.level, TerritoryGrant.territory))).all()
+        rows = (
+            await self.session.scalars(
+                select(TerritoryGrant.territory)
+                .where(TerritoryGrant.user_id == user_id)
+                .order_by(TerritoryGrant.level, TerritoryGrant.territory)
+            )
+        ).all()
         return [Territory.from_path(p) for p in rows]
 
     async def holders(self, territory: Territory) -> list[GrantInfo]:
-        rows = (await self.session.scalars(select(TerritoryGrant).where(
-            TerritoryGrant.territory == territory.path).order_by(TerritoryGrant.id))).all()
+        rows = (
+            await self.session.scalars(
+                select(TerritoryGrant).where(TerritoryGrant.territory == territory.path).order_by(TerritoryGrant.id)
+            )
+        ).all()
         return [_grant(r) for r in rows]
 
     async def holders_above(self, territory: Territory, *, max_level: Level = Level.CITY) -> list[GrantInfo]:
@@ -203,27 +245,46 @@ class GrantRepository:
         return [_grant(r) for r in rows]
 
     async def within(self, territory: Territory) -> list[GrantInfo]:
-        rows = (await self.session.scalars(select(TerritoryGrant).where(
-            or_(TerritoryGrant.territory == territory.path,
-                TerritoryGrant.territory.startswith(territory.path + "/")))
-            .order_by(TerritoryGrant.level, TerritoryGrant.territory))).all()
+        rows = (
+            await self.session.scalars(
+                select(TerritoryGrant)
+                .where(
+                    or_(
+                        TerritoryGrant.territory == territory.path,
+                        TerritoryGrant.territory.startswith(territory.path + "/"),
+                    )
+                )
+                .order_by(TerritoryGrant.level, TerritoryGrant.territory)
+            )
+        ).all()
         return [_grant(r) for r in rows]
 
-    async def grant(self, user_id: str, user_name: str, territory: Territory, *, by: str,
-                    now: datetime) -> bool:
+    async def grant(self, user_id: str, user_name: str, territory: Territory, *, by: str, now: datetime) -> bool:
         """False if the person already holds it."""
-        exists = await self.session.scalar(select(TerritoryGrant.id).where(
-            TerritoryGrant.user_id == user_id, TerritoryGrant.territory == territory.path))
+        exists = await self.session.scalar(
+            select(TerritoryGrant.id).where(
+                TerritoryGrant.user_id == user_id, TerritoryGrant.territory == territory.path
+            )
+        )
         if exists:
             return False
-        self.session.add(TerritoryGrant(user_id=user_id, user_name=user_name, territory=territory.path,
-                                        level=int(territory.level), granted_by=by, granted_at=now))
+        self.session.add(
+            TerritoryGrant(
+                user_id=user_id,
+                user_name=user_name,
+                territory=territory.path,
+                level=int(territory.level),
+                granted_by=by,
+                granted_at=now,
+            )
+        )
         await self.session.flush()
         return True
 
     async def revoke(self, user_id: str, territory: Territory) -> bool:
-        result = await self.session.execute(delete(TerritoryGrant).where(
-            TerritoryGrant.user_id == user_id, TerritoryGrant.territory == territory.path))
+        result = await self.session.execute(
+            delete(TerritoryGrant).where(TerritoryGrant.user_id == user_id, TerritoryGrant.territory == territory.path)
+        )
         return bool(rowcount(result))
 
 

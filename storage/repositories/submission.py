@@ -1,4 +1,5 @@
 """Submission contacts (/报送信息): one row per city and year."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -30,8 +31,9 @@ class SubmissionRepository:
         row = await self._row(city, year)
         before = Contact(row.contact, row.phone, row.mobile) if row else None
         if row is None:
-            row = SubmissionContact(city=city, year=year, contact="", phone="", mobile="", updated_by=by,
-                                    updated_at=now)
+            row = SubmissionContact(
+                city=city, year=year, contact="", phone="", mobile="", updated_by=by, updated_at=now
+            )
             self.session.add(row)
         row.contact, row.phone, row.mobile = contact.contact, contact.phone, contact.mobile
         row.updated_by, row.updated_at = by, now
@@ -39,5 +41,8 @@ class SubmissionRepository:
         return before
 
     async def _row(self, city: str, year: int) -> SubmissionContact | None:
-        return (await self.session.scalars(select(SubmissionContact).where(
-            SubmissionContact.city == city, SubmissionContact.year == year))).first()
+        return (
+            await self.session.scalars(
+                select(SubmissionContact).where(SubmissionContact.city == city, SubmissionContact.year == year)
+            )
+        ).first()

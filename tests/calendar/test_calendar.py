@@ -1,27 +1,26 @@
 """Deadlines, working days with 调休, and the reminder job writing to the outbox."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
 
 import pytest
+
 from bot.clock import SHANGHAI, ManualClock
 from domain.calendar import CycleError, deadline, is_workday, load_cycle, workdays_between
 
 
 def test_workdays_follow_holidays_and_adjusted_weekends():
-    assert not is_workday(date(2026, 10, 1))        # National Day
-    assert not is_workday(date(2026, 5, 1))         # Labour Day
+    assert not is_workday(date(2026, 10, 1))  # National Day
+    assert not is_workday(date(2026, 5, 1))  # Labour Day
     assert is_workday(date(2026, 4, 30))
-    assert is_workday(date(2030, 1, 7)) and not is_workday(date(2030, 1, 6))   # no data: Mon–Fri
+    assert is_workday(date(2030, 1, 7)) and not is_workday(date(2030, 1, 6))  # no data: Mon–Fri
     assert workdays_between(date(2026, 4, 29), date(2026, 4, 30)) == 1
     assert workdays_between(date(2026, 4, 30), date(2026, 4, 30)) == 0
 
 
-def test_roster_reminder_days():
+def test_roster_next_due():
     roster = deadline(load_cycle(), "roster")
-    days = [d for d in range(1, 31) if roster.reminder_due(date(2026, 4, d)) is not None]
-    assert days == [16, 27, 29, 30]
-    assert roster.reminder_due(date(2026, 4, 26)) is None        # a Sunday: no reminder
     assert roster.next_due(date(2026, 5, 2)) == date(2027, 4, 30)
 
 
@@ -50,7 +49,7 @@ async def test_deadline_lines_follow_the_day_and_the_group(start_bot, chat):
     assert "已把本群" in await chat.say("/绑定 审核员群", conversation="cid-reviewer-group")
     listing = await chat.say("/日程", conversation="cid-reviewer-group")
     assert "服务队伍名单报送" in listing and "3 天" in listing and "优秀工作者推荐" not in listing
-    admin = await chat.say("/日程", conversation="cid-admin-group")        # unbound: every deadline
+    admin = await chat.say("/日程", conversation="cid-admin-group")  # unbound: every deadline
     assert "服务队伍名单报送" in admin and "优秀工作者推荐" in admin
     clock.set(datetime(2026, 4, 28, 9, 0, tzinfo=SHANGHAI))
     assert "2 天" in await chat.say("/日程", conversation="cid-reviewer-group")

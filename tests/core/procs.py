@@ -1,4 +1,5 @@
 """Helpers for tests that run the real bot process (``run_bot.py``) against a fake DingTalk."""
+
 from __future__ import annotations
 
 import os
@@ -19,17 +20,30 @@ __all__ = ["REPLY_KINDS", "Tally", "bot_env", "outbox_snapshot", "registrations"
 def roomy_roster_config(workdir: Path) -> Path:
     """A roster config with room for many reviewers per county (the crash bursts register 50 each)."""
     path = workdir / "roster.yaml"
-    path.write_text(f"regions: {REGIONS}\nquotas:\n  city: {{admin: 1, trainer: 1, reviewer: 3-5}}\n"
-                    "  county: {admin: 1, trainer: 1, reviewer: 1-2000}\n", encoding="utf-8")
+    path.write_text(
+        f"regions: {REGIONS}\nquotas:\n  city: {{admin: 1, trainer: 1, reviewer: 3-5}}\n"
+        "  county: {admin: 1, trainer: 1, reviewer: 1-2000}\n",
+        encoding="utf-8",
+    )
     return path
 
 
 def bot_env(sim, url: str, workdir: Path, **extra: str) -> dict[str, str]:
-    env = dict(os.environ, DINGTALK_CLIENT_ID=sim.client_id, DINGTALK_CLIENT_SECRET=sim.client_secret,
-               DINGTALK_OPENAPI_ENDPOINT=sim.base_url, BOT_HTTP_PORT="0", BOT_DATA_DIR=str(workdir),
-               DATABASE_URL=url, BOT_SUPERADMINS="op-zj-001", BOT_LOG_LEVEL="WARNING",
-               ROSTER_CONFIG=str(roomy_roster_config(workdir)), ROSTER_AUTO_APPROVE="true",
-               NO_PROXY="127.0.0.1,localhost", PYTHONPATH=str(ROOT))
+    env = dict(
+        os.environ,
+        DINGTALK_CLIENT_ID=sim.client_id,
+        DINGTALK_CLIENT_SECRET=sim.client_secret,
+        DINGTALK_OPENAPI_ENDPOINT=sim.base_url,
+        BOT_HTTP_PORT="0",
+        BOT_DATA_DIR=str(workdir),
+        DATABASE_URL=url,
+        BOT_SUPERADMINS="op-zj-001",
+        BOT_LOG_LEVEL="WARNING",
+        ROSTER_CONFIG=str(roomy_roster_config(workdir)),
+        ROSTER_AUTO_APPROVE="true",
+        NO_PROXY="127.0.0.1,localhost",
+        PYTHONPATH=str(ROOT),
+    )
     env.update(extra)
     return env
 
@@ -38,8 +52,15 @@ class Tally:
     """Counts the fake DingTalk's records incrementally (a ``sim.wait_for`` predicate must be cheap:
     it runs under the fake's lock for every record, each time one is added)."""
 
-    def __init__(self, sim, kinds: tuple[str, ...], *, since: int = 0, msg_ids: set[str] | None = None,
-                 names: re.Pattern[str] | None = None):
+    def __init__(
+        self,
+        sim,
+        kinds: tuple[str, ...],
+        *,
+        since: int = 0,
+        msg_ids: set[str] | None = None,
+        names: re.Pattern[str] | None = None,
+    ):
         self.sim, self.kinds, self.since, self.msg_ids, self.names = sim, kinds, since, msg_ids, names
         self._pos = 0
         self._seen = -1
@@ -51,7 +72,7 @@ class Tally:
             return self
         self._seen = self.sim.last_seq
         records = self.sim.records
-        for r in records[self._pos:]:
+        for r in records[self._pos :]:
             if r.seq <= self.since or r.kind not in self.kinds:
                 continue
             if self.msg_ids is not None and r.msg_id not in self.msg_ids:
@@ -67,11 +88,15 @@ async def outbox_snapshot(url: str) -> set[str]:
     """msgIds whose reply row is not marked sent."""
     from storage.db import Database
     from storage.models.core import OutboxMessage
+
     db = Database(url)
     try:
         async with db.unit_of_work() as uow:
-            rows = await uow.session.execute(select(OutboxMessage.reply_to_msg_id).where(
-                OutboxMessage.purpose == "reply", OutboxMessage.status != "sent"))
+            rows = await uow.session.execute(
+                select(OutboxMessage.reply_to_msg_id).where(
+                    OutboxMessage.purpose == "reply", OutboxMessage.status != "sent"
+                )
+            )
             return {m for (m,) in rows if m}
     finally:
         await db.dispose()
@@ -81,6 +106,7 @@ async def registrations(url: str) -> Counter[str]:
     """How often each name is in the roster."""
     from storage.db import Database
     from storage.models.roster import RosterMember
+
     db = Database(url)
     try:
         async with db.unit_of_work() as uow:

@@ -1,4 +1,5 @@
 """A person uses the simulator's chat page in headless Chromium and talks to the real bot."""
+
 from __future__ import annotations
 
 import os
@@ -7,13 +8,22 @@ import shutil
 import pytest
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 async def test_chat_page_talks_to_the_bot(start_bot, sim, tmp_path):
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.fail("Chromium is missing: run `apt-get install -y chromium` (scripts/test-env.sh does it)", pytrace=False)
+    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):  # noqa: ASYNC240 - a check before the test
+        pytest.fail(
+            "Chromium is missing: run `apt-get install -y chromium` (scripts/test-env.sh does it)", pytrace=False
+        )
     from playwright.async_api import async_playwright, expect
 
     await start_bot()

@@ -14,6 +14,7 @@ before the kill and the database, read right after the kill, still held the repl
 SQLite and PostgreSQL run side by side (a fake DingTalk each). ``CRASH_TRIALS`` sets the
 trials per database (default 10, so 20 kills).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,16 +37,29 @@ BURST = 50
 DIGITS = "零一二三四五六七八九"
 NAME = re.compile(f"测[{DIGITS}]{{4}}")
 # One county per city: each city's seat book stays small.
-COUNTIES = ("西湖区", "鄞州区", "鹿城区", "南湖区", "吴兴区", "越城区", "婺城区", "柯城区", "定海区", "椒江区",
-            "莲都区")
+COUNTIES = (
+    "西湖区",
+    "鄞州区",
+    "鹿城区",
+    "南湖区",
+    "吴兴区",
+    "越城区",
+    "婺城区",
+    "柯城区",
+    "定海区",
+    "椒江区",
+    "莲都区",
+)
 
 
 def person(trial: int, i: int) -> tuple[str, str]:
     """A unique Chinese name (none is part of another) and the /登记 line registering it."""
     name = "测" + "".join(DIGITS[int(c)] for c in f"{trial:02d}{i:02d}")
     county = COUNTIES[(trial * BURST + i) % len(COUNTIES)]
-    line = (f"/登记 县={county} 姓名={name} 学段=小学 学科=语文 学校=学军小学 账号=Crash{trial:02d}{i:02d} "
-            f"手机=139{trial:04d}{i:04d} 类型=其他")
+    line = (
+        f"/登记 县={county} 姓名={name} 学段=小学 学科=语文 学校=学军小学 账号=Crash{trial:02d}{i:02d} "
+        f"手机=139{trial:04d}{i:04d} 类型=其他"
+    )
     return name, line
 
 
@@ -57,18 +71,22 @@ class Chain:
     url: str
     workdir: Path
     rng: random.Random
-    names: dict[str, str] = field(default_factory=dict)          # msgId → name
+    names: dict[str, str] = field(default_factory=dict)  # msgId → name
     allowed_twice: Counter[str] = field(default_factory=Counter)  # name → kills proven in its window
     kills: list[str] = field(default_factory=list)
-    last_kill_seq: int = 0          # records after it were made by the process of the current trial
+    last_kill_seq: int = 0  # records after it were made by the process of the current trial
     error: BaseException | None = None
 
     def start(self, n: int) -> subprocess.Popen:
         before = self.sim.connections
         log = open(self.workdir / f"bot-{n}.log", "w")
-        proc = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py"), "run"],
-                                env=bot_env(self.sim, self.url, self.workdir), cwd=self.workdir,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "run_bot.py"), "run"],
+            env=bot_env(self.sim, self.url, self.workdir),
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         self.sim.wait_for(lambda _r: self.sim.connections > before and self.sim.bot_connected, 60)
         return proc
 
@@ -90,12 +108,13 @@ class Chain:
 
         def reached(_r) -> bool:
             return tally.update().count >= k
+
         try:
             sim.wait_for(reached, 60)
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-        killed_seq = sim.last_seq          # everything the dead process did is recorded by now
+        killed_seq = sim.last_seq  # everything the dead process did is recorded by now
         first_seq, self.last_kill_seq = self.last_kill_seq, killed_seq
         self.kills.append(f"{kind}#{k}")
         # Replies accepted by DingTalk but not yet recorded as sent when the process died.
@@ -119,9 +138,14 @@ class Chain:
                 self.trial(t)
             proc = self.start(99)
             try:
-                for msg_id in self.names:      # DingTalk pushes every message once more
-                    sim.send_message("", user="op-zj-001", conversation="cid-reviewer-group", msg_id=msg_id,
-                                     redeliver_same_message_id=True)
+                for msg_id in self.names:  # DingTalk pushes every message once more
+                    sim.send_message(
+                        "",
+                        user="op-zj-001",
+                        conversation="cid-reviewer-group",
+                        msg_id=msg_id,
+                        redeliver_same_message_id=True,
+                    )
                 names = set(self.names.values())
                 tally = Tally(sim, REPLY_KINDS, names=NAME)
                 sim.wait_for(lambda _r: set(tally.update().by_name) >= names, 90)
@@ -140,11 +164,13 @@ class Chain:
 async def _settled(url: str) -> None:
     """Every stored message handled and every outbox row sent (or the wait fails)."""
     from storage.db import Database
+
     db = Database(url)
     try:
         for _ in range(600):
             async with db.unit_of_work() as uow:
                 from storage.repositories.core import InboxRepository
+
                 if not await uow.repo(InboxRepository).unhandled() and not await uow.outbox.depth():
                     return
             await asyncio.sleep(0.1)
@@ -155,6 +181,7 @@ async def _settled(url: str) -> None:
 
 def test_sigkill_at_random_points_loses_nothing_and_answers_once(tmp_path, sqlite_url, pg_url):
     from simulator.server import FakeDingTalk
+
     chains = []
     sims = []
     for label, url in (("sqlite", sqlite_url), ("postgres", pg_url)):
@@ -176,7 +203,7 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_once(tmp_path, sqlit
     for chain in chains:
         if chain.error:
             raise chain.error
-        assert len(set(chain.kills)) >= TRIALS // 2, chain.kills          # different points
+        assert len(set(chain.kills)) >= TRIALS // 2, chain.kills  # different points
         regs = asyncio.run(registrations(chain.url))
         expected = set(chain.names.values())
         assert {n for n, c in regs.items() if c != 1 and n in expected} == set(), regs
@@ -188,5 +215,7 @@ def test_sigkill_at_random_points_loses_nothing_and_answers_once(tmp_path, sqlit
         unproven = {n: c for n, c in extra.items() if c > chain.allowed_twice[n]}
         assert not unproven, (unproven, chain.kills)
         twice = set(extra)
-        print(f"{chain.url.split(':')[0]}: {len(chain.kills)} kills at {chain.kills}; "
-              f"{len(twice)} reply(ies) sent twice inside the unavoidable window")
+        print(
+            f"{chain.url.split(':')[0]}: {len(chain.kills)} kills at {chain.kills}; "
+            f"{len(twice)} reply(ies) sent twice inside the unavoidable window"
+        )

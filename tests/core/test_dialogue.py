@@ -1,4 +1,5 @@
 """Guided dialogues: re-ask on bad input, survive a restart, /取消, expiry."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -40,13 +41,13 @@ async def test_dialogue_reasks_and_survives_restart(start_bot, chat):
     assert "请输入姓名" in await say("/问卷")
     assert "请输入人数" in await say("张三")
     await bot.stop()
-    bot = await start_bot(clock=clock, extra_routers=[survey])         # restart: state is in the database
+    bot = await start_bot(clock=clock, extra_routers=[survey])  # restart: state is in the database
     assert "人数应为一个整数" in await say("很多")
     assert "完成 张三 5" in await say("5")
     async with bot.db.unit_of_work() as uow:
         [entry] = await uow.audit.list(entity="survey")
         assert entry.after == {"count": 5} and entry.actor_id == "t-hz-001"
-    assert "命令以 / 开头" in await say("6")                              # dialogue over
+    assert "命令以 / 开头" in await say("6")  # dialogue over
 
 
 async def test_cancel_and_expiry(start_bot, chat):
@@ -66,6 +67,6 @@ async def test_bare_cancel_and_confirm_inside_a_dialogue(start_bot, chat):
     await start_bot(extra_routers=[survey])
     say = lambda text: chat.say(text, user="t-hz-001", conversation="cid-p2p-t-hz-001")  # noqa: E731
     assert "请输入姓名" in await say("/问卷")
-    assert "确认，请输入人数" in await say("/确认")          # /确认 without arguments answers the dialogue
-    assert "已取消" in await say("取消")                        # a bare 取消 ends it
-    assert "没看懂" in await say("3")                            # no dialogue any more
+    assert "确认，请输入人数" in await say("/确认")  # /确认 without arguments answers the dialogue
+    assert "已取消" in await say("取消")  # a bare 取消 ends it
+    assert "没看懂" in await say("3")  # no dialogue any more

@@ -1,4 +1,5 @@
 """End to end: frames pushed through the fake gateway into the real SDK, replies read off the fake server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,7 +35,7 @@ async def test_help_is_filtered_by_group(bot_x, chat):
     reviewer = await chat.say("/帮助", conversation="cid-reviewer-group", user="t-hz-001")
     admin = await chat.say("/help", conversation="cid-admin-group", user="t-hz-001")
     assert "/审核统计" in reviewer and "/帮助" in reviewer
-    assert reviewer.index("**名单登记**") < reviewer.index("**其他**") < reviewer.index("/帮助")   # grouped
+    assert reviewer.index("**名单登记**") < reviewer.index("**其他**") < reviewer.index("/帮助")  # grouped
     assert "/审核统计" not in admin and "/帮助" in admin
     one = await chat.say("/帮助 审核统计", conversation="cid-admin-group", user="t-hz-001")
     assert "本群不能用" in one
@@ -72,12 +73,12 @@ async def test_duplicate_msg_id_answered_once_even_across_restart(start_bot, cha
     first = await chat.say("/我是谁", conversation="cid-admin-group", msg_id="dup-1")
     assert "王芳" in first
     await chat.send("/我是谁", conversation="cid-admin-group", msg_id="dup-1")
-    marker = await chat.say("/帮助", conversation="cid-admin-group")   # later message answered
+    marker = await chat.say("/帮助", conversation="cid-admin-group")  # later message answered
     assert marker
     await bot.dispatcher.drain()
     assert len(sim.replies_to("dup-1")) == 1
     await bot.stop()
-    bot2 = await start_bot()       # same database file
+    bot2 = await start_bot()  # same database file
     await chat.send("/我是谁", conversation="cid-admin-group", msg_id="dup-1")
     assert await chat.say("/帮助", conversation="cid-admin-group")
     await bot2.dispatcher.drain()
@@ -108,19 +109,22 @@ async def test_watchdog_forces_reconnect_when_silent(start_bot, chat, sim):
     assert "可用命令" in await chat.say("/帮助", conversation="cid-admin-group")
 
 
-@pytest.mark.parametrize(("kind", "kwargs", "expect"), [
-    ("empty", {"text": ""}, "/帮助"),
-    ("only-mention", {"text": " \u3000"}, "/帮助"),
-    ("picture", {"text": "", "msgtype": "picture"}, "图片"),
-    ("file", {"text": "", "msgtype": "file"}, "文件"),
-    ("richtext-command", {"text": "/帮助", "msgtype": "richText"}, "可用命令"),
-    ("audio", {"text": "", "msgtype": "audio"}, "语音"),
-    ("unknown", {"text": "", "msgtype": "unknownMsgType"}, "文字命令"),
-    ("too-long", {"text": "/帮助 " + "长" * 6000}, "太长"),
-    ("emoji", {"text": "😀😀 你好"}, "命令以 / 开头"),
-    ("fullwidth", {"text": "／帮助　"}, "可用命令"),
-    ("mixed-width-args", {"text": "／帮助　命令＝绑定"}, "/绑定"),
-])
+@pytest.mark.parametrize(
+    ("kind", "kwargs", "expect"),
+    [
+        ("empty", {"text": ""}, "/帮助"),
+        ("only-mention", {"text": " \u3000"}, "/帮助"),
+        ("picture", {"text": "", "msgtype": "picture"}, "图片"),
+        ("file", {"text": "", "msgtype": "file"}, "文件"),
+        ("richtext-command", {"text": "/帮助", "msgtype": "richText"}, "可用命令"),
+        ("audio", {"text": "", "msgtype": "audio"}, "语音"),
+        ("unknown", {"text": "", "msgtype": "unknownMsgType"}, "文字命令"),
+        ("too-long", {"text": "/帮助 " + "长" * 6000}, "太长"),
+        ("emoji", {"text": "😀😀 你好"}, "命令以 / 开头"),
+        ("fullwidth", {"text": "／帮助　"}, "可用命令"),
+        ("mixed-width-args", {"text": "／帮助　命令＝绑定"}, "/绑定"),
+    ],
+)
 async def test_bad_input_always_gets_a_short_chinese_reply(start_bot, chat, sim, kind, kwargs, expect):
     await start_bot()
     text = kwargs.pop("text")
@@ -141,6 +145,7 @@ async def test_expired_webhook_falls_back_to_openapi(start_bot, chat, sim):
 
 async def test_healthz_and_metrics(start_bot, chat, sim):
     import aiohttp
+
     bot = await start_bot()
     await chat.say("/帮助", conversation="cid-admin-group")
     async with aiohttp.ClientSession() as s:
@@ -154,13 +159,13 @@ async def test_healthz_and_metrics(start_bot, chat, sim):
 
 
 async def test_forgiving_input(bot_x, chat):
-    helped = await chat.say("帮助", conversation="cid-admin-group", user="t-hz-001")    # no slash
+    helped = await chat.say("帮助", conversation="cid-admin-group", user="t-hz-001")  # no slash
     assert "/帮助" in helped and "没看懂" not in helped
     missing = await chat.say("/我的账号", conversation="cid-admin-group", user="t-hz-001")
     assert "缺少「平台账号」" in missing and "应为" not in missing and "例如：/我的账号 " in missing
 
 
 async def test_unknown_command_in_an_unbound_group_says_where_it_works(bot_x, chat):
-    reply = await chat.say("/审核统", conversation="cid-trainer-group", user="t-hz-001")   # not bound yet
+    reply = await chat.say("/审核统", conversation="cid-trainer-group", user="t-hz-001")  # not bound yet
     assert "没有 /审核统" in reply and "/审核统计" in reply and "审核员群" in reply
     assert "/绑定 管理员群" in reply

@@ -1,5 +1,6 @@
 """Every HTTP body refused cleanly: a 4xx with a short Chinese JSON reason; an unexpected error is
 a 500 with a Chinese JSON body whose error reference is in the log; never aiohttp's English page."""
+
 from __future__ import annotations
 
 import json
@@ -66,7 +67,8 @@ async def test_activity_route_refuses_every_bad_body(start_bot, sim):
         async def chunks():
             for _ in range(10):
                 yield b" " * 50_000
-        async with http.post(f"{url}/api/v1/activity", data=chunks(), headers=TOKEN) as r:   # chunked, no length
+
+        async with http.post(f"{url}/api/v1/activity", data=chunks(), headers=TOKEN) as r:  # chunked, no length
             _chinese_json(r.status, await r.read(), 413)
         async with http.post(f"{url}/api/v1/activity", data=b"[]") as r:
             _chinese_json(r.status, await r.read(), 401)
@@ -76,13 +78,14 @@ async def test_activity_route_refuses_every_bad_body(start_bot, sim):
             _chinese_json(r.status, await r.read(), 405)
         async with http.post(f"{url}/no/such/route", data=b"[") as r:
             _chinese_json(r.status, await r.read(), 404)
-        async with http.get(f"{url}/healthz") as r:       # still healthy
+        async with http.get(f"{url}/healthz") as r:  # still healthy
             assert r.status in (200, 503) and (await r.json())["database"] == "ok"
 
 
 async def test_unexpected_error_is_a_chinese_500_with_a_logged_reference(aiohttp_client, caplog):
     async def boom(request: web.Request) -> web.Response:
         raise RuntimeError("secret internal detail")
+
     app = web.Application(middlewares=[errors_as_json])
     app.router.add_post("/boom", boom)
     client = await aiohttp_client(app)

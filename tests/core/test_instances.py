@@ -3,6 +3,7 @@ spreads frames over their connections. A burst of /登记 (half of them with an 
 their replies go through the shared outbox), one instance killed with SIGKILL in the middle; the
 others take over its stored messages and held replies. Every registration exists once, every
 message is answered once (an extra copy only when proven inside the kill's unavoidable window)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,9 +33,15 @@ def test_three_instances_one_killed_mid_burst(sim, pg_url, tmp_path):
         work = tmp_path / f"i{n}"
         work.mkdir()
         log = open(work / "bot.log", "w")
-        procs.append(subprocess.Popen([sys.executable, str(ROOT / "run_bot.py"), "run"],
-                                      env=bot_env(sim, pg_url, work, BOT_HANDLER_TIMEOUT="5"), cwd=work,
-                                      stdout=log, stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(ROOT / "run_bot.py"), "run"],
+                env=bot_env(sim, pg_url, work, BOT_HANDLER_TIMEOUT="5"),
+                cwd=work,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
     try:
         sim.wait_for(lambda _r: sim.connections >= before + 3 and sim.bot_connected, 90)
         mid = sim.send_message("/绑定 审核员群", user="op-zj-001", conversation="cid-reviewer-group")
@@ -45,8 +52,9 @@ def test_three_instances_one_killed_mid_burst(sim, pg_url, tmp_path):
             name, line = person(50, i)
             msg_id = f"multi-{i:02d}"
             names[msg_id] = name
-            sim.send_message(line, user="op-zj-001", conversation="cid-reviewer-group", msg_id=msg_id,
-                             webhook_expired=i % 2 == 1)
+            sim.send_message(
+                line, user="op-zj-001", conversation="cid-reviewer-group", msg_id=msg_id, webhook_expired=i % 2 == 1
+            )
         tally = Tally(sim, REPLY_KINDS, since=since)
         sim.wait_for(lambda _r: tally.update().count >= BURST // 3, 60)
         procs[0].send_signal(signal.SIGKILL)
@@ -59,9 +67,10 @@ def test_three_instances_one_killed_mid_burst(sim, pg_url, tmp_path):
                 for n in set(NAME.findall(sim.text_of(rec))):
                     if any(names.get(m) == n for m in unsent):
                         allowed[n] += 1
-        for msg_id in names:            # DingTalk pushes every message again (to the live instances)
-            sim.send_message("", user="op-zj-001", conversation="cid-reviewer-group", msg_id=msg_id,
-                             redeliver_same_message_id=True)
+        for msg_id in names:  # DingTalk pushes every message again (to the live instances)
+            sim.send_message(
+                "", user="op-zj-001", conversation="cid-reviewer-group", msg_id=msg_id, redeliver_same_message_id=True
+            )
         answered = Tally(sim, REPLY_KINDS, since=since, names=NAME)
         sim.wait_for(lambda _r: set(answered.update().by_name) >= set(names.values()), 90)
         asyncio.run(_settled(pg_url))

@@ -1,4 +1,5 @@
 """The command parser: tokens, key=value, full-width, quotes, typed arguments."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -30,11 +31,17 @@ async def _noop(ctx, args):  # pragma: no cover - never called
 
 def _spec(**kw):
     r = Router("t")
-    r.command("报告", alias="report", help="h", args=[
-        Arg("类型", "kind", choice("培训", "文章")),
-        Arg("日期", "day", iso_date, required=False),
-        Arg("主题", "topic", required=False, greedy=True),
-    ], **kw)(_noop)
+    r.command(
+        "报告",
+        alias="report",
+        help="h",
+        args=[
+            Arg("类型", "kind", choice("培训", "文章")),
+            Arg("日期", "day", iso_date, required=False),
+            Arg("主题", "topic", required=False, greedy=True),
+        ],
+        **kw,
+    )(_noop)
     return Registry([r]).find("报告")
 
 
@@ -55,9 +62,9 @@ def test_positional_and_named_and_greedy():
     c = parse_args(spec, "kind=培训 topic=“一 二”")
     assert c.value("topic", str) == "一 二"
     with pytest.raises(TypeError):
-        c.value("kind", int)          # the spec's converter and the handler disagree
+        c.value("kind", int)  # the spec's converter and the handler disagree
     with pytest.raises(TypeError):
-        c.value("day", date)          # optional and absent: value() insists
+        c.value("day", date)  # optional and absent: value() insists
 
 
 def test_parse_failures_name_the_argument():
@@ -106,30 +113,62 @@ def test_registry_rejects_duplicate_names_and_suggests():
 
 def test_normalise_text_and_callback_data():
     assert normalise_text("\u3000 @服务助手 ／帮助 ", bot_names=("服务助手",)) == "／帮助"
-    msg = from_callback_data({
-        "msgId": "m1", "conversationId": "cid", "conversationType": "2", "senderId": "$:x", "senderNick": "张三",
-        "msgtype": "text", "text": {"content": " /帮助\u3000"}, "sessionWebhookExpiredTime": 1_700_000_000_000,
-        "atUsers": [{"dingtalkId": "d1", "staffId": "s1"}, {"dingtalkId": "bot"}]})
+    msg = from_callback_data(
+        {
+            "msgId": "m1",
+            "conversationId": "cid",
+            "conversationType": "2",
+            "senderId": "$:x",
+            "senderNick": "张三",
+            "msgtype": "text",
+            "text": {"content": " /帮助\u3000"},
+            "sessionWebhookExpiredTime": 1_700_000_000_000,
+            "atUsers": [{"dingtalkId": "d1", "staffId": "s1"}, {"dingtalkId": "bot"}],
+        }
+    )
     assert msg.text == "/帮助" and msg.is_group and msg.sender_id == "$:x" and msg.sender_staff_id is None
     assert msg.mentioned_staff_ids == ["s1"] and msg.webhook_expires_at.year == 2023
-    pic = from_callback_data({"msgId": "m2", "conversationType": "1", "msgtype": "picture",
-                              "content": {"downloadCode": "x"}, "senderStaffId": "u1"})
+    pic = from_callback_data(
+        {
+            "msgId": "m2",
+            "conversationType": "1",
+            "msgtype": "picture",
+            "content": {"downloadCode": "x"},
+            "senderStaffId": "u1",
+        }
+    )
     assert pic.text == "" and pic.msgtype == "picture" and pic.sender_id == "u1" and not pic.is_group
 
 
 def test_mentions_pair_names_with_at_users_in_order():
     """An outside member (no staff id) mentioned first must not shift the staff ids of the others."""
     from bot.context import Context
-    msg = from_callback_data({
-        "msgId": "m3", "conversationType": "2", "msgtype": "text", "chatbotUserId": "bot",
-        "text": {"content": " /授权 @外部老师 @李明 西湖区"}, "senderStaffId": "op",
-        "atUsers": [{"dingtalkId": "bot"}, {"dingtalkId": "$:ext"}, {"dingtalkId": "d2", "staffId": "s2"}]})
+
+    msg = from_callback_data(
+        {
+            "msgId": "m3",
+            "conversationType": "2",
+            "msgtype": "text",
+            "chatbotUserId": "bot",
+            "text": {"content": " /授权 @外部老师 @李明 西湖区"},
+            "senderStaffId": "op",
+            "atUsers": [{"dingtalkId": "bot"}, {"dingtalkId": "$:ext"}, {"dingtalkId": "d2", "staffId": "s2"}],
+        }
+    )
     ctx = Context(message=msg, uow=None, services=None, group_role=None, actor=None)
     assert [(m.name, m.staff_id) for m in ctx.mentions()] == [("外部老师", None), ("李明", "s2")]
     # DingTalk gave fewer entries than names: staff ids are paired in order, the rest stay unknown
-    short = from_callback_data({**msg.extra, "msgId": "m4", "conversationType": "2", "msgtype": "text",
-                                "chatbotUserId": "bot", "text": {"content": "@甲 @乙"},
-                                "atUsers": [{"dingtalkId": "bot"}, {"dingtalkId": "d1", "staffId": "s1"}]})
+    short = from_callback_data(
+        {
+            **msg.extra,
+            "msgId": "m4",
+            "conversationType": "2",
+            "msgtype": "text",
+            "chatbotUserId": "bot",
+            "text": {"content": "@甲 @乙"},
+            "atUsers": [{"dingtalkId": "bot"}, {"dingtalkId": "d1", "staffId": "s1"}],
+        }
+    )
     ctx = Context(message=short, uow=None, services=None, group_role=None, actor=None)
     assert [(m.name, m.staff_id) for m in ctx.mentions()] == [("甲", "s1"), ("乙", None)]
 
@@ -138,6 +177,7 @@ def test_every_example_of_every_command_parses():
     """The usage reply shows a command's examples: each must be accepted as written."""
     from bot.commands import Registry
     from handlers.features import routers
+
     registry = Registry(routers())
     without = []
     for spec in registry.commands:
@@ -146,5 +186,5 @@ def test_every_example_of_every_command_parses():
         for example in spec.examples:
             name, rest = split_command(example)
             assert registry.find(name) is spec, example
-            parse_args(spec, rest)          # raises ParseFailure if the example does not parse
+            parse_args(spec, rest)  # raises ParseFailure if the example does not parse
     assert not without, f"commands with required arguments need an example: {without}"

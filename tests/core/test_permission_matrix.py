@@ -2,6 +2,7 @@
 sent by people without it (an ordinary member, a person outside the organisation; another city's
 operator for the province-only commands), in its group and in a 1:1 chat. Each is refused (no
 permission, or not here) and nothing changes."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,9 +11,12 @@ from bot.commands import GroupRole
 from handlers.permissions import SUPERADMIN
 from storage.models import Base
 
-UNCHECKED = {"inbox", "outbox", "api_call_counts"}   # every message is stored, answered and counted
-GROUP_OF = {GroupRole.ADMIN: "cid-admin-group", GroupRole.TRAINER: "cid-trainer-group",
-            GroupRole.REVIEWER: "cid-reviewer-group"}
+UNCHECKED = {"inbox", "outbox", "api_call_counts"}  # every message is stored, answered and counted
+GROUP_OF = {
+    GroupRole.ADMIN: "cid-admin-group",
+    GroupRole.TRAINER: "cid-trainer-group",
+    GroupRole.REVIEWER: "cid-reviewer-group",
+}
 
 
 async def _snapshot(db) -> dict[str, list[tuple]]:

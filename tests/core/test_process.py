@@ -1,5 +1,6 @@
 """The real entry point as a process: it connects to (fake) DingTalk through the SDK,
 answers, and shuts down cleanly on SIGTERM and on SIGINT (Ctrl+C)."""
+
 from __future__ import annotations
 
 import os
@@ -15,12 +16,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_run_bot_answers_and_stops_cleanly(sim, tmp_path, sig):
-    env = dict(os.environ, DINGTALK_CLIENT_ID=sim.client_id, DINGTALK_CLIENT_SECRET=sim.client_secret,
-               DINGTALK_OPENAPI_ENDPOINT=sim.base_url, BOT_HTTP_PORT="0", BOT_DATA_DIR=str(tmp_path),
-               DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}", BOT_SUPERADMINS="op-zj-001",
-               NO_PROXY="127.0.0.1,localhost")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py"), "run"], env=env, cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(
+        os.environ,
+        DINGTALK_CLIENT_ID=sim.client_id,
+        DINGTALK_CLIENT_SECRET=sim.client_secret,
+        DINGTALK_OPENAPI_ENDPOINT=sim.base_url,
+        BOT_HTTP_PORT="0",
+        BOT_DATA_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        BOT_SUPERADMINS="op-zj-001",
+        NO_PROXY="127.0.0.1,localhost",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_bot.py"), "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         sim.wait_connected(30)
         msg_id = sim.send_message("/绑定 管理员群", user="op-zj-001", conversation="cid-admin-group")

@@ -1,5 +1,6 @@
 """Every bad setting is refused before anything is touched: the real ``run_bot.py`` prints one line
 naming the setting and exits with code 2, before migrations run or connections open."""
+
 from __future__ import annotations
 
 import os
@@ -51,6 +52,7 @@ def _cases(tmp: Path) -> list[tuple[dict[str, str], str, str]]:
 
 def test_each_bad_setting_is_one_line_naming_it(tmp_path, monkeypatch):
     from bot.config import ConfigError
+
     for env, setting, word in _cases(tmp_path):
         with monkeypatch.context() as m:
             for k, v in env.items():
@@ -75,8 +77,14 @@ def test_bad_settings_refused_by_the_real_entry_point(tmp_path):
     procs = []
     cases = _cases(tmp_path)
     for env, setting, word in (cases[i] for i in ENTRY_POINT_CASES):
-        p = subprocess.Popen([sys.executable, str(ROOT / "run_bot.py"), "run"], env={**base, **env},
-                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen(
+            [sys.executable, str(ROOT / "run_bot.py"), "run"],
+            env={**base, **env},
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         procs.append((p, setting, word))
     for p, setting, word in procs:
         out, err = p.communicate(timeout=120)
@@ -91,7 +99,10 @@ def test_bad_settings_refused_by_the_real_entry_point(tmp_path):
 def test_good_settings_pass_the_check(tmp_path):
     cfg = tmp_path / "roster.yaml"
     cfg.write_text(f"regions: {REGIONS}\nquotas:\n  county: {{reviewer: 3-9}}\n", encoding="utf-8")
-    check_setup(load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'new' / 'dir' / 'bot.sqlite3'}",
-                              roster_config=str(cfg)))
+    check_setup(
+        load_settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'new' / 'dir' / 'bot.sqlite3'}", roster_config=str(cfg)
+        )
+    )
     check_setup(load_settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:5432/test"))
     assert not (tmp_path / "new").exists()

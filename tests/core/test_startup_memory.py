@@ -4,6 +4,7 @@ openpyxl (+ numpy, which it pulls when installed), python-docx, Alembic and the 
 MB of resident memory that an idle bot would carry for nothing (issue 12 item 5). These run in a
 fresh interpreter, since the test process itself has imported most of them.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,6 +51,7 @@ def test_started_bot_has_not_imported_heavy_libraries(tmp_path):
 
 async def test_upgrade_in_child_migrates_an_empty_database(tmp_path):
     from storage.migrate import current_heads
+
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}"
     await upgrade_in_child(url)
     applied, heads = await current_heads(url)

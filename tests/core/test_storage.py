@@ -1,4 +1,5 @@
 """Storage contract tests for the runtime repositories: run on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,22 +34,29 @@ async def test_burst_shares_one_transaction(db):
     the handled marks and reply rows of a burst share one write too."""
     from bot.claims import Inbox
     from bot.clock import ManualClock
+
     inbox = Inbox(db, ManualClock(T0))
     assert await inbox.store("a0", {})
     ids = [f"a{i}" for i in range(30)] + ["a5"]
     results = await asyncio.gather(*(inbox.store(m, {"msgId": m}) for m in ids))
     assert results == [False] + [True] * 29 + [False]
     assert inbox.batches == 2
-    row = {"kind": "group", "conversation_id": "c", "msg_key": "sampleMarkdown",
-           "msg_param": {"title": "t", "text": "x"}, "purpose": "reply", "held": True}
+    row = {
+        "kind": "group",
+        "conversation_id": "c",
+        "msg_key": "sampleMarkdown",
+        "msg_param": {"title": "t", "text": "x"},
+        "purpose": "reply",
+        "held": True,
+    }
     done = await asyncio.gather(*(inbox.finish(m, [{**row, "reply_to_msg_id": m}]) for m in ["a1", "a2", "a1"]))
     assert inbox.batches == 3
-    assert done[2] is None and len(done[0]) == len(done[1]) == 1      # a1 twice: answered once
+    assert done[2] is None and len(done[0]) == len(done[1]) == 1  # a1 twice: answered once
     await asyncio.gather(inbox.sent(done[0][0]), inbox.retry(done[1][0], "refused"))
     async with db.unit_of_work() as uow:
         assert (await uow.outbox.get(done[0][0])).status == "sent"
         assert (await uow.outbox.get(done[1][0])).status == "pending"
-        assert [m for m, _d in await uow.repo(InboxRepository).unhandled()][:2] == ["a0", "a10"]   # same time: by msgId
+        assert [m for m, _d in await uow.repo(InboxRepository).unhandled()][:2] == ["a0", "a10"]  # same time: by msgId
 
 
 async def test_unit_of_work_rolls_back_on_error(db):
@@ -62,8 +70,17 @@ async def test_unit_of_work_rolls_back_on_error(db):
 
 async def test_datetimes_come_back_aware(db):
     async with db.unit_of_work() as uow:
-        await uow.audit.record(at=T0, actor_id="u1", action="x.y", entity="e", entity_id="1",
-                               before={"a": 1}, after={"a": 2}, reason="因为", territory="浙江省/杭州市")
+        await uow.audit.record(
+            at=T0,
+            actor_id="u1",
+            action="x.y",
+            entity="e",
+            entity_id="1",
+            before={"a": 1},
+            after={"a": 2},
+            reason="因为",
+            territory="浙江省/杭州市",
+        )
     async with db.unit_of_work() as uow:
         [entry] = await uow.audit.list(territory_prefix="浙江省/杭州")
         assert entry.at == T0 and entry.at.tzinfo is not None
@@ -73,8 +90,9 @@ async def test_datetimes_come_back_aware(db):
 async def test_outbox_claim_is_exclusive_and_batches_of_20(db):
     ids = [f"u{i}" for i in range(45)]
     async with db.unit_of_work() as uow:
-        rows = await uow.outbox.enqueue(kind="users", user_ids=ids, msg_key="sampleText",
-                                        msg_param={"content": "提醒"}, now=T0)
+        rows = await uow.outbox.enqueue(
+            kind="users", user_ids=ids, msg_key="sampleText", msg_param={"content": "提醒"}, now=T0
+        )
         assert [len(r.user_ids) for r in rows] == [20, 20, 5]
 
     async def claim():
@@ -85,8 +103,8 @@ async def test_outbox_claim_is_exclusive_and_batches_of_20(db):
     assert sorted(a + b) == sorted(set(a + b)) and len(a + b) == 3
     async with db.unit_of_work() as uow:
         assert await uow.outbox.depth() == 3
-        assert await uow.outbox.claim_due(T0) == []          # all claimed ("sending")
-        stale = await uow.outbox.claim_due(T0 + timedelta(minutes=5))   # a crashed worker's claims come back
+        assert await uow.outbox.claim_due(T0) == []  # all claimed ("sending")
+        stale = await uow.outbox.claim_due(T0 + timedelta(minutes=5))  # a crashed worker's claims come back
         assert len(stale) == 3
         await uow.outbox.mark_sent(stale[0].id, T0)
         await uow.outbox.reschedule(stale[1].id, T0 + timedelta(minutes=1), "throttled", user_ids=["u3"])
@@ -114,8 +132,9 @@ async def test_group_binding_and_downloads(db):
         assert before is None and after.role == "reviewer"
         before, after = await uow.groups.bind("cid1", "trainer", "审核群", "op", T0)
         assert before.role == "reviewer" and after.role == "trainer"
-        row = await uow.downloads.add(filename="a.xlsx", content_type="x", data=b"abc", created_by="op",
-                                      now=T0, ttl=timedelta(hours=24))
+        row = await uow.downloads.add(
+            filename="a.xlsx", content_type="x", data=b"abc", created_by="op", now=T0, ttl=timedelta(hours=24)
+        )
         fid = row.id
     async with db.unit_of_work() as uow:
         assert [b.conversation_id for b in await uow.groups.for_role("trainer")] == ["cid1"]

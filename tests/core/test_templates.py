@@ -1,4 +1,5 @@
 """Every template renders with sample data; escaping keeps user text inert."""
+
 from __future__ import annotations
 
 import re
@@ -42,16 +43,22 @@ def test_user_text_with_markup_goes_as_plain_text_unescaped():
 
 
 def test_plain_values_keep_the_markdown():
-    out = renderer.render("errors/unknown_command", {"name": "登记x", "suggestions": [], "elsewhere": [], "unbound": False})
+    out = renderer.render(
+        "errors/unknown_command", {"name": "登记x", "suggestions": [], "elsewhere": [], "unbound": False}
+    )
     assert out.markdown and "**/帮助**" in out.text and out.msg_key == "sampleMarkdown"
 
 
 def test_plain_text_takes_the_templates_formatting_out():
-    assert plain_text("#### 标题\n**粗** 与 *斜*\n[下载](http://x/y)\n> 引用") == "标题\n粗 与 斜\n下载：http://x/y\n引用"
+    assert (
+        plain_text("#### 标题\n**粗** 与 *斜*\n[下载](http://x/y)\n> 引用") == "标题\n粗 与 斜\n下载：http://x/y\n引用"
+    )
 
 
 def test_long_output_is_truncated():
-    out = renderer.render("errors/unknown_command", {"name": "x" * 7000, "suggestions": [], "elsewhere": [], "unbound": False})
+    out = renderer.render(
+        "errors/unknown_command", {"name": "x" * 7000, "suggestions": [], "elsewhere": [], "unbound": False}
+    )
     assert len(out.text) < 6100 and "已截断" in out.text
 
 
@@ -81,6 +88,7 @@ def _with_markup(value):
 def _read(out) -> str:
     """What a person reads on the chat page (DingTalk's markdown subset, or the plain text)."""
     from simulator.markdown import to_plain_text
+
     return to_plain_text(out.text) if out.markdown else out.text
 
 
@@ -91,12 +99,12 @@ def test_every_value_reads_exactly_as_stored(name):
         for ctx in (context, _with_markup(context)):
             try:
                 out = renderer.render(name, ctx)
-            except Exception:            # a value a template computes with (a number word, a date): skip
+            except Exception:  # a value a template computes with (a number word, a date): skip
                 if ctx is context:
                     raise
                 continue
             shown = _read(out)
             assert "\\*" not in shown and "\\_" not in shown and "&lt;" not in shown, (name, shown)
             for v in _leaves(ctx, []):
-                if v and v in out.text and not v.startswith("http"):    # a URL is a link's target
+                if v and v in out.text and not v.startswith("http"):  # a URL is a link's target
                     assert v in shown, (name, v, shown)

@@ -1,4 +1,5 @@
 """Seeding helpers of the reminder tests: roster seats linked to simulator users, city grants."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -32,9 +33,11 @@ async def seed_fanout(db, n: int, *, today, prefix: str = "u") -> list[str]:
     and a one-off reminder for every member due ``today`` (its T0 step is today)."""
     from domain.roster.config import load_roster_config
     from storage.repositories.reminders import ReminderRepository
+
     tree = load_roster_config(None).load_regions()
     places = [Territory(P, c.name) for c in tree.cities] + [
-        Territory(P, c.name, k.name) for c in tree.cities for k in tree.counties_of(c.name)]
+        Territory(P, c.name, k.name) for c in tree.cities for k in tree.counties_of(c.name)
+    ]
     ids = [f"{prefix}{i:05d}" for i in range(n)]
     async with db.unit_of_work() as uow:
         repo = uow.repo(RosterRepository)
@@ -43,15 +46,23 @@ async def seed_fanout(db, n: int, *, today, prefix: str = "u") -> list[str]:
             m = member(Role.REVIEWER, places[i % len(places)], 10000 + i)
             members.append(m.__class__(m.role, m.territory, m.values, user_id=uid))
         await repo.add_many(members, by="test", now=T0)
-        await uow.repo(ReminderRepository).add(title="上报培训计划", due_date=today, audience="服务队伍成员",
-                                               done_query="self_reported", territory=None, action="",
-                                               by="test", now=T0)
+        await uow.repo(ReminderRepository).add(
+            title="上报培训计划",
+            due_date=today,
+            audience="服务队伍成员",
+            done_query="self_reported",
+            territory=None,
+            action="",
+            by="test",
+            now=T0,
+        )
     return ids
 
 
 def holiday_dir_making_today_a_workday(tmp_path, today):
     d = tmp_path / "holidays"
     d.mkdir(exist_ok=True)
-    (d / f"{today.year}.yaml").write_text(f"year: {today.year}\nholidays: []\nworkdays: [{today.isoformat()}]\n",
-                                          encoding="utf-8")
+    (d / f"{today.year}.yaml").write_text(
+        f"year: {today.year}\nholidays: []\nworkdays: [{today.isoformat()}]\n", encoding="utf-8"
+    )
     return d

@@ -1,4 +1,5 @@
 """Commands, bad input, exactly-once and the scheduler lease, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,7 @@ from storage.models.core import AuditEntry, OutboxMessage
 from storage.models.reminders import ReminderDelivery
 from tests.reminders.conftest import seed
 
-MON = datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI)     # a Monday
+MON = datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI)  # a Monday
 
 
 async def _count(db, model, *where) -> int:
@@ -24,23 +25,30 @@ async def _count(db, model, *where) -> int:
 async def test_one_off_item_bad_input_ack_done_and_urge(start_bot, chat, database_url):
     clock = ManualClock(MON)
     bot = await start_bot(clock=clock, database_url=database_url)
-    await seed(bot.db, [(Role.ADMIN, "杭州市/西湖区", "t-hz-001"), (Role.ADMIN, "宁波市/鄞州区", "t-nb-001")],
-               grants=[("city-hz-001", "杭州市")])
+    await seed(
+        bot.db,
+        [(Role.ADMIN, "杭州市/西湖区", "t-hz-001"), (Role.ADMIN, "宁波市/鄞州区", "t-nb-001")],
+        grants=[("city-hz-001", "杭州市")],
+    )
     say = chat.say
-    for text, words in (("/提醒 新增 培训计划 2026-02-30 县级管理员", "截止日期"),
-                        ("/提醒 新增 培训计划 2026-05-01 县级管理员", "已经过去"),
-                        ("/提醒 新增 培训计划 2026-06-08 家长", "对象"),
-                        ("/提醒 新增 培训计划", "格式"),
-                        ("/提醒 暂停 99", "没有编号为 99"),
-                        ("/提醒 跳舞", "操作")):
+    for text, words in (
+        ("/提醒 新增 培训计划 2026-02-30 县级管理员", "截止日期"),
+        ("/提醒 新增 培训计划 2026-05-01 县级管理员", "已经过去"),
+        ("/提醒 新增 培训计划 2026-06-08 家长", "对象"),
+        ("/提醒 新增 培训计划", "格式"),
+        ("/提醒 暂停 99", "没有编号为 99"),
+        ("/提醒 跳舞", "操作"),
+    ):
         reply = await say(text, conversation="cid-p2p-op-zj-001")
         assert words in reply, (text, reply)
-    reply = await say("/提醒 新增 培训计划 2026-06-08 县级管理员 宁波市", user="city-hz-001",
-                      conversation="cid-p2p-city-hz-001")
+    reply = await say(
+        "/提醒 新增 培训计划 2026-06-08 县级管理员 宁波市", user="city-hz-001", conversation="cid-p2p-city-hz-001"
+    )
     assert "不在你管理的范围内" in reply, reply
-    assert await _count(bot.db, AuditEntry, AuditEntry.action == "reminders.add") == 0   # nothing half-written
-    reply = await say("/提醒 新增 培训计划 2026-06-08 县级管理员 杭州市", user="city-hz-001",
-                      conversation="cid-p2p-city-hz-001")
+    assert await _count(bot.db, AuditEntry, AuditEntry.action == "reminders.add") == 0  # nothing half-written
+    reply = await say(
+        "/提醒 新增 培训计划 2026-06-08 县级管理员 杭州市", user="city-hz-001", conversation="cid-p2p-city-hz-001"
+    )
     assert "已添加提醒" in reply, reply
     number = int(reply.split("已添加提醒")[1].split()[0])
     # T-7 (Monday 1 June): only the 杭州 county admin is inside the item's territory.
@@ -61,17 +69,19 @@ async def test_one_off_item_bad_input_ack_done_and_urge(start_bot, chat, databas
     assert "1 人今天已催办过" in reply and "已提醒 0 人" in reply, reply
     assert await _count(bot.db, AuditEntry, AuditEntry.action == "reminders.urge") == 2
     assert "谢谢" in await say(f"/已完成 {number}", user="t-hz-001", conversation="cid-p2p-t-hz-001")
-    clock.set(MON + timedelta(days=7))          # the due day: done, so nothing
+    clock.set(MON + timedelta(days=7))  # the due day: done, so nothing
     await bot.scheduler.run_now("reminders")
-    assert await _count(bot.db, ReminderDelivery, ReminderDelivery.person == "t-hz-001",
-                        ReminderDelivery.step == "T0") == 0
+    assert (
+        await _count(bot.db, ReminderDelivery, ReminderDelivery.person == "t-hz-001", ReminderDelivery.step == "T0")
+        == 0
+    )
     assert "已暂停" in await say(f"/提醒 暂停 {number}", user="city-hz-001", conversation="cid-p2p-city-hz-001")
     stats = await say("/发送统计", conversation="cid-p2p-op-zj-001")
     assert "本月发送统计" in stats and "上限 10000 次" in stats
 
 
 async def test_done_is_checked_against_the_store(start_bot, chat):
-    clock = ManualClock(datetime(2026, 4, 16, 9, 0, tzinfo=SHANGHAI))      # T-14 of the roster
+    clock = ManualClock(datetime(2026, 4, 16, 9, 0, tzinfo=SHANGHAI))  # T-14 of the roster
     bot = await start_bot(clock=clock)
     await seed(bot.db, [(Role.ADMIN, "杭州市/西湖区", "t-hz-001")])
     await bot.scheduler.run_now("reminders")
@@ -83,10 +93,22 @@ async def test_done_is_checked_against_the_store(start_bot, chat):
 async def test_outbox_refuses_a_second_row_for_the_same_key(db):
     now = MON
     async with db.unit_of_work() as uow:
-        first = await uow.outbox.enqueue(kind="users", user_ids=["a"], msg_key="sampleMarkdown",
-                                         msg_param={"title": "t", "text": "x"}, now=now, dedup_key="k1")
-        again = await uow.outbox.enqueue(kind="users", user_ids=["a"], msg_key="sampleMarkdown",
-                                         msg_param={"title": "t", "text": "x"}, now=now, dedup_key="k1")
+        first = await uow.outbox.enqueue(
+            kind="users",
+            user_ids=["a"],
+            msg_key="sampleMarkdown",
+            msg_param={"title": "t", "text": "x"},
+            now=now,
+            dedup_key="k1",
+        )
+        again = await uow.outbox.enqueue(
+            kind="users",
+            user_ids=["a"],
+            msg_key="sampleMarkdown",
+            msg_param={"title": "t", "text": "x"},
+            now=now,
+            dedup_key="k1",
+        )
     assert len(first) == 1 and again == []
     assert await _count(db, OutboxMessage) == 1
 
@@ -97,8 +119,8 @@ async def test_lease_one_holder_and_takeover_after_expiry(db):
     b = Lease(db, ttl=30, clock=clock, holder="b")
     assert await a.try_acquire() and not await b.try_acquire()
     clock.advance(seconds=20)
-    assert await a.try_acquire() and not await b.try_acquire()         # renewed
-    clock.advance(seconds=31)                                            # a died: no renewal
+    assert await a.try_acquire() and not await b.try_acquire()  # renewed
+    clock.advance(seconds=31)  # a died: no renewal
     results = await asyncio.gather(b.try_acquire(), b.try_acquire())
     assert all(results) and b.leader
     assert not await a.try_acquire() and not a.leader
@@ -111,7 +133,7 @@ async def test_only_the_leader_runs_jobs(start_bot, chat, database_url):
     assert one.scheduler.is_leader and not two.scheduler.is_leader
     await seed(one.db, [(Role.ADMIN, "杭州市/西湖区", "t-hz-001")])
     assert "已添加提醒" in await chat.say("/提醒 新增 培训计划 2026-06-08 县级管理员", conversation="cid-p2p-op-zj-001")
-    await two.scheduler._fire("reminders")          # a follower's trigger does nothing
+    await two.scheduler._fire("reminders")  # a follower's trigger does nothing
     assert await _count(two.db, ReminderDelivery) == 0
     await one.scheduler._fire("reminders")
     assert await _count(two.db, ReminderDelivery) == 1
@@ -119,6 +141,7 @@ async def test_only_the_leader_runs_jobs(start_bot, chat, database_url):
 
 async def test_healthz_names_the_year_without_holiday_data_and_the_leader(start_bot):
     import aiohttp
+
     bot = await start_bot(clock=ManualClock(datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI)))
     async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{bot.http_port}/healthz") as r:
         body = await r.json()
@@ -127,7 +150,7 @@ async def test_healthz_names_the_year_without_holiday_data_and_the_leader(start_
 
 
 async def test_over_the_monthly_cap_digests_wait_and_operators_are_told(start_bot, chat):
-    clock = ManualClock(datetime(2026, 4, 16, 9, 0, tzinfo=SHANGHAI))      # T-14 of the roster
+    clock = ManualClock(datetime(2026, 4, 16, 9, 0, tzinfo=SHANGHAI))  # T-14 of the roster
     bot = await start_bot(clock=clock, dingtalk_monthly_cap=0)
     await chat.say("/绑定 管理员群", conversation="cid-admin-group")
     await bot.scheduler.run_now("reminders")

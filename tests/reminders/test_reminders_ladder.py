@@ -1,4 +1,5 @@
 """The working-day ladder, holiday files and the planner (pure)."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -38,19 +39,26 @@ CAL = WorkCalendar.load()
 
 
 def _ob(due: date, **kw) -> Obligation:
-    return Obligation(id="x", title="测试", due=OnDate(due), audience=Audience(AudienceKind.COUNTY),
-                      done="self_reported", number=1, **kw)
+    return Obligation(
+        id="x",
+        title="测试",
+        due=OnDate(due),
+        audience=Audience(AudienceKind.COUNTY),
+        done="self_reported",
+        number=1,
+        **kw,
+    )
 
 
 def test_labour_day_2026_gets_no_step_and_the_make_up_saturday_does():
     days = {d: name for name, d in ladder_days(date(2026, 4, 30), Ladder(), CAL)}
-    assert not any(date(2026, 5, d) in days for d in range(1, 6))      # 1–5 May: the holiday
-    assert days[date(2026, 5, 9)] == ESCALATE                          # Saturday 9 May is a working day
+    assert not any(date(2026, 5, d) in days for d in range(1, 6))  # 1–5 May: the holiday
+    assert days[date(2026, 5, 9)] == ESCALATE  # Saturday 9 May is a working day
     assert days[date(2026, 4, 30)] == DUE and days[date(2026, 5, 6)] == "T+1"
     # A step that would fall in the holiday moves to the working day before it.
-    due = date(2026, 5, 8)          # T-7 = 1 May (holiday) → 30 April; T-3 = 5 May → 30 April too
+    due = date(2026, 5, 8)  # T-7 = 1 May (holiday) → 30 April; T-3 = 5 May → 30 April too
     steps = {name: d for name, d in ladder_days(due, Ladder(), CAL)}
-    assert steps["T-3"] == date(2026, 4, 30) and "T-7" not in steps    # the later step wins the shared day
+    assert steps["T-3"] == date(2026, 4, 30) and "T-7" not in steps  # the later step wins the shared day
     assert all(CAL.is_workday(d) for d in steps.values())
 
 
@@ -75,23 +83,31 @@ def test_a_whole_year_every_step_on_its_working_day_none_on_holidays():
 def test_holiday_file_for_a_year_the_package_lacks(tmp_path):
     assert 2027 in CAL.missing_years(date(2026, 12, 1))
     (tmp_path / "2027.yaml").write_text(
-        "year: 2027\nholidays: [2027-01-01, 2027-02-06..2027-02-12]\nworkdays: [2027-02-14]\n", encoding="utf-8")
+        "year: 2027\nholidays: [2027-01-01, 2027-02-06..2027-02-12]\nworkdays: [2027-02-14]\n", encoding="utf-8"
+    )
     cal = WorkCalendar.load(tmp_path)
     assert cal.missing_years(date(2026, 12, 1)) == []
-    assert not cal.is_workday(date(2027, 2, 8)) and cal.is_workday(date(2027, 2, 14))   # a Sunday made a workday
+    assert not cal.is_workday(date(2027, 2, 8)) and cal.is_workday(date(2027, 2, 14))  # a Sunday made a workday
     assert cal.is_workday(date(2027, 3, 1))
-    for bad, match in (("year: 2027\nholidays: [2027-02-30]\n", "2027-02-30"),
-                       ("year: 2027\nholidays: [2026-05-01]\n", "不在 2027 年"),
-                       ("holidays: []\n", "year"),
-                       ("year: 2027\nholidays: [2027-01-02]\nworkdays: [2027-01-02]\n", "同时")):
+    for bad, match in (
+        ("year: 2027\nholidays: [2027-02-30]\n", "2027-02-30"),
+        ("year: 2027\nholidays: [2026-05-01]\n", "不在 2027 年"),
+        ("holidays: []\n", "year"),
+        ("year: 2027\nholidays: [2027-01-02]\nworkdays: [2027-01-02]\n", "同时"),
+    ):
         with pytest.raises(HolidayFileError, match=match):
             parse_holiday_file(bad, "2027.yaml")
 
 
 def test_after_event_due_dates_count_working_days():
-    ob = Obligation(id="review", title="审核任务", due=AfterEvent("review_assigned", 5),
-                    audience=Audience(AudienceKind.MEMBER, "reviewer"), done="self_reported")
-    assert ob.due.due_after(date(2026, 4, 29), CAL) == date(2026, 5, 9)     # 30 Apr, 6–8 May, Sat 9 May
+    ob = Obligation(
+        id="review",
+        title="审核任务",
+        due=AfterEvent("review_assigned", 5),
+        audience=Audience(AudienceKind.MEMBER, "reviewer"),
+        done="self_reported",
+    )
+    assert ob.due.due_after(date(2026, 4, 29), CAL) == date(2026, 5, 9)  # 30 Apr, 6–8 May, Sat 9 May
     assert steps_on(ob, date(2026, 5, 9), CAL, events=[date(2026, 4, 29)])[0].step == DUE
 
 
@@ -108,12 +124,22 @@ def test_bad_obligations_are_named():
 def _inp(step: str, **kw) -> RunInput:
     ob = _ob(date(2026, 6, 30))
     from domain.reminders.ladder import Step
+
     s = Step(date(2026, 6, 1), date(2026, 6, 30), step, "x")
-    subjects = [Subject("浙江省/杭州市/西湖区", "杭州市西湖区", "杭州市", ("t-hz-001",), "浙江省/杭州市/西湖区"),
-                Subject("浙江省/杭州市/萧山区", "杭州市萧山区", "杭州市", ("t-hz-002",), "浙江省/杭州市/萧山区")]
+    subjects = [
+        Subject("浙江省/杭州市/西湖区", "杭州市西湖区", "杭州市", ("t-hz-001",), "浙江省/杭州市/西湖区"),
+        Subject("浙江省/杭州市/萧山区", "杭州市萧山区", "杭州市", ("t-hz-002",), "浙江省/杭州市/萧山区"),
+    ]
     statuses = {"浙江省/杭州市/西湖区": Status(False, "西湖区还缺资源审核员2名"), "浙江省/杭州市/萧山区": Status(True)}
-    return RunInput(steps=[s], obligations={"x": ob}, subjects={"x": subjects}, statuses={"x": statuses},
-                    city_operators={"杭州市": ("city-hz-001",)}, province_operators=("op-zj-001",), **kw)
+    return RunInput(
+        steps=[s],
+        obligations={"x": ob},
+        subjects={"x": subjects},
+        statuses={"x": statuses},
+        city_operators={"杭州市": ("city-hz-001",)},
+        province_operators=("op-zj-001",),
+        **kw,
+    )
 
 
 def test_only_laggards_acknowledgement_and_escalation():
@@ -136,6 +162,7 @@ def test_only_laggards_acknowledgement_and_escalation():
 
 def test_one_message_per_person_and_identical_ones_together():
     from domain.reminders.planner import Item
+
     a = Item(1, "名单", date(2026, 4, 30), "T-3", "缺", "")
     b = Item(2, "报告", date(2026, 4, 30), "T-3", "缺", "")
     groups = group_by_content([("p1", a), ("p1", b), ("p2", a), ("p3", a), ("p1", a)])

@@ -1,5 +1,6 @@
 """Real bot processes: kill -9 in the middle of a 700-person fan-out, then a restart: exactly one
 message each; two processes on one PostgreSQL: one runs the jobs, the other takes over after kill -9."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,13 +23,30 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _spawn(sim, tmp_path, url: str, holidays: Path, **extra: str) -> subprocess.Popen:
-    env = dict(os.environ, DINGTALK_CLIENT_ID=sim.client_id, DINGTALK_CLIENT_SECRET=sim.client_secret,
-               DINGTALK_OPENAPI_ENDPOINT=sim.base_url, BOT_HTTP_PORT="0", BOT_DATA_DIR=str(tmp_path),
-               DATABASE_URL=url, BOT_SUPERADMINS="op-zj-001", NO_PROXY="127.0.0.1,localhost",
-               REMINDER_HOUR="0", REMINDER_HOLIDAYS_DIR=str(holidays), SCHEDULER_LEASE_SECONDS="3",
-               OUTBOX_STALE_SECONDS="3", **extra)
-    return subprocess.Popen([sys.executable, str(ROOT / "run_bot.py"), "run"], env=env, cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    env = dict(
+        os.environ,
+        DINGTALK_CLIENT_ID=sim.client_id,
+        DINGTALK_CLIENT_SECRET=sim.client_secret,
+        DINGTALK_OPENAPI_ENDPOINT=sim.base_url,
+        BOT_HTTP_PORT="0",
+        BOT_DATA_DIR=str(tmp_path),
+        DATABASE_URL=url,
+        BOT_SUPERADMINS="op-zj-001",
+        NO_PROXY="127.0.0.1,localhost",
+        REMINDER_HOUR="0",
+        REMINDER_HOLIDAYS_DIR=str(holidays),
+        SCHEDULER_LEASE_SECONDS="3",
+        OUTBOX_STALE_SECONDS="3",
+        **extra,
+    )
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "run_bot.py"), "run"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _stop(proc: subprocess.Popen) -> str:
@@ -70,8 +88,9 @@ async def test_kill_9_mid_fan_out_then_restart_sends_each_person_once(sim, tmp_p
 
     def sent_rows() -> int:
         with sqlite3.connect(path, timeout=5) as conn:
-            return int(conn.execute("SELECT count(*) FROM outbox WHERE status='sent' AND purpose='reminder'")
-                       .fetchone()[0])
+            return int(
+                conn.execute("SELECT count(*) FROM outbox WHERE status='sent' AND purpose='reminder'").fetchone()[0]
+            )
 
     def calls() -> int:
         return sum(1 for r in sim.records if r.kind == "oto_send" and "上报培训计划" in sim.text_of(r))
@@ -100,6 +119,7 @@ async def test_kill_9_mid_fan_out_then_restart_sends_each_person_once(sim, tmp_p
 
 async def test_two_processes_on_postgresql_one_runs_jobs_and_the_other_takes_over(sim, tmp_path, pg_template):
     from tests.conftest import _fresh_pg, _pg_admin
+
     name, url = await _fresh_pg(pg_template)
     procs: list[subprocess.Popen] = []
     try:
@@ -113,19 +133,29 @@ async def test_two_processes_on_postgresql_one_runs_jobs_and_the_other_takes_ove
         async def holder() -> str:
             async with db.unit_of_work() as uow:
                 from sqlalchemy import text
-                return str(await uow.session.scalar(text(
-                    "SELECT holder FROM scheduler_leases WHERE name='scheduler' "
-                    "AND expires_at > now() at time zone 'utc'")) or "")
+
+                return str(
+                    await uow.session.scalar(
+                        text(
+                            "SELECT holder FROM scheduler_leases WHERE name='scheduler' "
+                            "AND expires_at > now() at time zone 'utc'"
+                        )
+                    )
+                    or ""
+                )
 
         async def unsent() -> int:
             async with db.unit_of_work() as uow:
                 from sqlalchemy import text
-                return int(await uow.session.scalar(text(
-                    "SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')")) or 0)
+
+                return int(
+                    await uow.session.scalar(text("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')"))
+                    or 0
+                )
 
         # kill -9 once DingTalk's answers are written (a kill between a send and its commit is the one
         # window where a message may go twice: see docs/reminders.md).
-        while await unsent():      # another process's rows: nothing to await but the database  # noqa: ASYNC110
+        while await unsent():  # another process's rows: nothing to await but the database  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         leader_pid = int((await holder()).split(":")[1])
         leader = next(p for p in procs if p.pid == leader_pid)

@@ -1,4 +1,5 @@
 """The sender within DingTalk's limits: pacing, flow-controlled retries, dead letters, the call counter."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,8 +11,14 @@ from storage.models.core import OutboxMessage
 
 async def _enqueue(bot, users: list[str], text: str, purpose: str = "test") -> None:
     async with bot.db.unit_of_work() as uow:
-        await uow.outbox.enqueue(kind="users", user_ids=users, msg_key="sampleMarkdown",
-                                 msg_param={"title": "通知", "text": text}, now=bot.clock.now(), purpose=purpose)
+        await uow.outbox.enqueue(
+            kind="users",
+            user_ids=users,
+            msg_key="sampleMarkdown",
+            msg_param={"title": "通知", "text": text},
+            now=bot.clock.now(),
+            purpose=purpose,
+        )
     bot.outbox.wake()
 
 
@@ -25,14 +32,16 @@ async def test_paced_sends_with_flow_control_reach_everyone_once(start_bot, sim)
     def everyone(_r=None) -> bool:
         got = sim.openapi.delivered_counts()
         return all(got.get(p) for p in people)
+
     await asyncio.to_thread(sim.wait_for, lambda r: everyone(), 30)
     got = sim.openapi.delivered_counts()
     assert {got[p] for p in people} == {1}
-    assert not [r for r in sim.records if r.kind == "rejected"]            # no QpsLimit answer at all
-    flow = sum(len((r.response or {}).get("flowControlledStaffIdList", [])) for r in sim.records
-               if r.kind == "oto_send")
-    assert flow > 0                                                        # some were refused, then sent again
-    await bot.outbox.stop()                                                # every answer written
+    assert not [r for r in sim.records if r.kind == "rejected"]  # no QpsLimit answer at all
+    flow = sum(
+        len((r.response or {}).get("flowControlledStaffIdList", [])) for r in sim.records if r.kind == "oto_send"
+    )
+    assert flow > 0  # some were refused, then sent again
+    await bot.outbox.stop()  # every answer written
     async with bot.db.unit_of_work() as uow:
         calls = await uow.outbox.calls_in(bot.clock.now().strftime("%Y-%m"))
     assert calls["oToMessages/batchSend"] == sum(1 for r in sim.records if r.kind == "oto_send")

@@ -1,4 +1,5 @@
 """python3 run_bot.py reviews import|feedback|calls on a SQLite file (the CLI's own migrations)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,10 +11,40 @@ from sqlalchemy import select
 from storage.models.core import AuditEntry
 from storage.models.review import ReviewFeedback, ReviewResource
 
-HEADER = ["外部编号", "资源名称", "资源类型", "类别", "学段", "学科", "教材版本", "章节", "链接", "征集活动",
-          "提交人账号", "提交人", "学校", "县区", "设区市"]
-ROW = ["X1", "圆的认识", "微课", "课程教学", "小学", "数学", "人教版", "第五单元", "https://e.cn/x1", "2026年春季征集",
-       "Sub01", "王小明", "上城小学", "上城区", "杭州市"]
+HEADER = [
+    "外部编号",
+    "资源名称",
+    "资源类型",
+    "类别",
+    "学段",
+    "学科",
+    "教材版本",
+    "章节",
+    "链接",
+    "征集活动",
+    "提交人账号",
+    "提交人",
+    "学校",
+    "县区",
+    "设区市",
+]
+ROW = [
+    "X1",
+    "圆的认识",
+    "微课",
+    "课程教学",
+    "小学",
+    "数学",
+    "人教版",
+    "第五单元",
+    "https://e.cn/x1",
+    "2026年春季征集",
+    "Sub01",
+    "王小明",
+    "上城小学",
+    "上城区",
+    "杭州市",
+]
 CALLS = """calls:
   - name: 2026年春季征集
     deadline: 2026-05-28
@@ -36,6 +67,7 @@ def run(*argv: str) -> int:
     import argparse
 
     from handlers.review import register_cli
+
     parser = argparse.ArgumentParser(prog="run_bot.py")
     register_cli(parser.add_subparsers(dest="cmd"))
     args = parser.parse_args(list(argv))
@@ -52,6 +84,7 @@ def read(url: str, model) -> list:
                 return list((await uow.session.scalars(select(model))).all())
         finally:
             await db.dispose()
+
     return asyncio.run(go())
 
 
@@ -69,8 +102,8 @@ def test_calls_import_and_feedback(db_url, tmp_path, capsys):
     ws = wb.active
     ws.append(HEADER)
     ws.append(ROW)
-    ws.append([*ROW[:5], "", *ROW[6:]])                     # row 3: 学科 missing
-    ws.append(["X2", *ROW[1:13], "西湖区", "宁波市"])          # row 4: a county of another city
+    ws.append([*ROW[:5], "", *ROW[6:]])  # row 3: 学科 missing
+    ws.append(["X2", *ROW[1:13], "西湖区", "宁波市"])  # row 4: a county of another city
     path = tmp_path / "resources.xlsx"
     wb.save(path)
     assert run("reviews", "import", str(path)) == 0

@@ -1,5 +1,6 @@
 """Reminders at T-3, T-1 and on the due day (09:00 on working days, once each), and the daily automatic
 assignment of levels that say so, by moving the injected clock and running the job."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -19,13 +20,13 @@ async def test_reminders_and_daily_assignment(world: World):
     await w.say("/分配 预览", user=HZ)
     await w.confirm()
     [t] = await w.tasks(1)
-    assert t.due_on.isoformat() == "2026-03-16"          # 5 working days after Monday 9 March
+    assert t.due_on.isoformat() == "2026-03-16"  # 5 working days after Monday 9 March
     job = w.bot.scheduler.run_now
     words = {11: "还有 3 个工作日", 13: "还有 1 个工作日", 16: "今天到期"}
     for day, expected in ((10, 0), (11, 1), (12, 0), (13, 1), (14, 0), (16, 1)):
         w.clock.set(at(day))
         result = await job("review_deadlines")
-        again = await job("review_deadlines")              # the same day again: nothing twice
+        again = await job("review_deadlines")  # the same day again: nothing twice
         assert result["reminded"] == expected and again["reminded"] == 0, (day, result, again)
         if expected:
             assert "审核任务提醒" in await w.private(t.reviewer_id, words[day])
@@ -36,9 +37,9 @@ async def test_reminders_and_daily_assignment(world: World):
     # a level that assigns automatically: a waiting provincial resource is assigned by the job
     await w.say("/通过 1", user=t.reviewer_id, conversation="p2p")
     prov = [x for x in await w.tasks(1) if x.level_index == 1]
-    assert len(prov) == 2                                   # assigned at once after the pass
+    assert len(prov) == 2  # assigned at once after the pass
     await w.post("/api/v1/resources", [resource("R2")])
-    async with w.bot.db.unit_of_work() as uow:                # R2 waits at the provincial level
+    async with w.bot.db.unit_of_work() as uow:  # R2 waits at the provincial level
         r2 = await uow.repo(ReviewRepository).resource(2)
         r2.level_index = 1
     w.clock.set(at(17))

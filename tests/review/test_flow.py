@@ -2,6 +2,7 @@
 import → preview → confirm → card → a button press through the card callback → provincial level
 assigned → disagreement → third reviewer → shelved; decline → alternate told in the same minute;
 overdue by moving the injected clock → reassigned."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -36,16 +37,25 @@ async def test_review_pipeline(world: World):
     await w.card_to(r1.reviewer_id, r1.card_id)
     params = w.sim.card_params(r1.card_id, r1.reviewer_id)
     assert "分数的意义R1" in params["markdown"] and "第五单元" in params["markdown"]
-    summary = await w.sim.awaits(lambda r: r.kind == "group_send" and r.conversation_id == REVIEWER_G
-                                 and "新一批审核任务" in w.sim.text_of(r), timeout=10)
+    summary = await w.sim.awaits(
+        lambda r: r.kind == "group_send" and r.conversation_id == REVIEWER_G and "新一批审核任务" in w.sim.text_of(r),
+        timeout=10,
+    )
     assert "小学·数学：" in w.sim.text_of(summary) and "李明" not in w.sim.text_of(summary)
 
     # a button press through the card callback: handled once, audited, card updated
     since = w.sim.last_seq
     await w.sim.apress_card_button(r1.card_id, r1.reviewer_id, "pass:1")
     assert "已记录：资源 #1 通过" in await w.private(r1.reviewer_id, "资源 #1")
-    await w.sim.awaits(lambda r: r.kind == "card_update" and r.payload.get("outTrackId") == r1.card_id
-                       and "已通过" in r.payload["cardParamMap"].get("status", ""), timeout=10, since=since)
+    await w.sim.awaits(
+        lambda r: (
+            r.kind == "card_update"
+            and r.payload.get("outTrackId") == r1.card_id
+            and "已通过" in r.payload["cardParamMap"].get("status", "")
+        ),
+        timeout=10,
+        since=since,
+    )
     # a second press says already recorded
     await w.sim.apress_card_button(r1.card_id, r1.reviewer_id, "pass:1", force=True)
     assert "你已审过" in await w.private(r1.reviewer_id, "你已审过")
@@ -71,7 +81,9 @@ async def test_review_pipeline(world: World):
     assert len(alt) == 1 and alt[0].reviewer_id != r2.reviewer_id
     await w.card_to(alt[0].reviewer_id, alt[0].card_id)
     assert w.clock.now() == NOW
-    assert "已转给其他审核员" in await w.say("/通过 2", user=r2.reviewer_id, conversation="p2p")
+    # the reply, not the card update that may land in the same chat just then
+    moved = await w.chat.send("/通过 2", user=r2.reviewer_id, conversation=f"cid-p2p-{r2.reviewer_id}")
+    await w.sim.awaits(lambda r: r.msg_id == moved and "已转给其他审核员" in w.sim.text_of(r), 10)
 
     # overdue: move the clock past the due day and the grace → reassigned, reviewer and operator told
     w.clock.set(datetime.combine(alt[0].due_on + timedelta(days=3), datetime.min.time(), SH).replace(hour=9))

@@ -1,4 +1,5 @@
 """Roster end-to-end fixtures: a bound bot, helpers to say things and read private messages."""
+
 from __future__ import annotations
 
 import pytest

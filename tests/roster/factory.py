@@ -1,4 +1,5 @@
 """Test data: plausible members for whole cities (names without digits, unique mobiles/accounts)."""
+
 from __future__ import annotations
 
 from domain.regions import RegionTree
@@ -20,15 +21,37 @@ def territories(tree: RegionTree, city: str) -> list[Territory]:
 def member(role: Role, territory: Territory, i: int, **overrides: str) -> Member:
     county = territory.county or CITY_LEVEL
     if role is Role.ADMIN:
-        values = {"county": county, "name": person_name(i), "org": f"{territory.label}教育技术中心", "title": "高级教师",
-                  "post": "主任", "mobile": f"138{i:08d}", "person_type": "区域平台管理员"}
+        values = {
+            "county": county,
+            "name": person_name(i),
+            "org": f"{territory.label}教育技术中心",
+            "title": "高级教师",
+            "post": "主任",
+            "mobile": f"138{i:08d}",
+            "person_type": "区域平台管理员",
+        }
     elif role is Role.TRAINER:
-        values = {"county": county, "name": person_name(i), "stage": "小学", "subject": "语文", "title_post": "一级教师",
-                  "mobile": f"139{i:08d}", "former_member": "是"}
+        values = {
+            "county": county,
+            "name": person_name(i),
+            "stage": "小学",
+            "subject": "语文",
+            "title_post": "一级教师",
+            "mobile": f"139{i:08d}",
+            "former_member": "是",
+        }
     else:
-        values = {"county": county, "name": person_name(i), "stage": "初中", "subject": "数学",
-                  "school": f"{territory.name}第一中学", "account": f"Zj{i:05d}", "mobile": f"137{i:08d}",
-                  "title_post": "高级教师", "teacher_type": "其他"}
+        values = {
+            "county": county,
+            "name": person_name(i),
+            "stage": "初中",
+            "subject": "数学",
+            "school": f"{territory.name}第一中学",
+            "account": f"Zj{i:05d}",
+            "mobile": f"137{i:08d}",
+            "title_post": "高级教师",
+            "teacher_type": "其他",
+        }
     values.update(overrides)
     return Member(role, territory, values)
 

@@ -1,4 +1,5 @@
 """python run_bot.py roster import|export, and the round trip import → export → import."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,10 @@ TREE = load_default_regions()
 @pytest.fixture
 def use_db(tmp_path, monkeypatch):
     """Point the CLI at a fresh SQLite file; returns a function to switch to another one."""
+
     def switch(name: str) -> None:
         monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / name}")
+
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.delenv("ROSTER_CONFIG", raising=False)
     switch("one.sqlite3")
@@ -32,6 +35,7 @@ def run(*argv: str) -> int:
     import asyncio
 
     from handlers.roster.export import register_cli
+
     parser = argparse.ArgumentParser(prog="run_bot.py")
     register_cli(parser.add_subparsers(dest="cmd"))
     args = parser.parse_args(list(argv))
@@ -44,12 +48,15 @@ def rows_of(data: bytes, name: str = "x.xlsx") -> list[tuple]:
 
 def test_import_reports_each_row_and_saves_the_good_ones(use_db, tmp_path, capsys):
     good = city_members(TREE, "杭州市", reviewers=3)[:5]
-    data = FormData(header={"报送单位": "杭州市教育技术中心"}, sections={
-        "admin": [good[0].row(), ["鄞州区", "刘洋", "鄞州区教育局", "", "", "13800000099", "教师"]],
-        "trainer": [good[1].row()],
-        "reviewer": [m.row() for m in good[2:5]] + [["西湖区", "钱七", "大学", "数学", "一中", "Q7", "13700009999", "",
-                                                   "其他"]],
-    })
+    data = FormData(
+        header={"报送单位": "杭州市教育技术中心"},
+        sections={
+            "admin": [good[0].row(), ["鄞州区", "刘洋", "鄞州区教育局", "", "", "13800000099", "教师"]],
+            "trainer": [good[1].row()],
+            "reviewer": [m.row() for m in good[2:5]]
+            + [["西湖区", "钱七", "大学", "数学", "一中", "Q7", "13700009999", "", "其他"]],
+        },
+    )
     path = tmp_path / "杭州市-附件1.xlsx"
     path.write_bytes(write_xlsx(ROSTER_FORM, data))
     assert run("roster", "import", str(path), "--city", "杭州市", "--dry-run") == 1

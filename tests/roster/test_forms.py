@@ -1,4 +1,5 @@
 """附件1 as .xlsx and .docx: layout, round trip, a hand-made workbook, determinism, speed."""
+
 from __future__ import annotations
 
 import io
@@ -23,8 +24,13 @@ from storage.forms.roster_form import (
 from tests.roster.factory import city_members
 
 TREE = load_default_regions()
-HEADER = {"报送单位": "杭州市教育技术中心", "联系人姓名": "陈建国", "联系人电话": "0571-88905096",
-          "手机": "13800001111", "报送日期": "2021-04-28"}
+HEADER = {
+    "报送单位": "杭州市教育技术中心",
+    "联系人姓名": "陈建国",
+    "联系人电话": "0571-88905096",
+    "手机": "13800001111",
+    "报送日期": "2021-04-28",
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +51,9 @@ def test_xlsx_layout_title_header_and_sections(members):
     assert any("报送单位：（公章）杭州市教育技术中心" == c for c in flat)
     assert "报送日期：2021-04-28" in flat and "手机：13800001111" in flat
     for role in Role:
-        header_rows = [row for row in cells if list(row[1:1 + len(SECTIONS[role].labels)]) == list(SECTIONS[role].labels)]
+        header_rows = [
+            row for row in cells if list(row[1 : 1 + len(SECTIONS[role].labels)]) == list(SECTIONS[role].labels)
+        ]
         assert header_rows, role
     assert SECTIONS[Role.ADMIN].title in flat and SECTIONS[Role.REVIEWER].title in flat
     assert ws.page_setup.orientation == "landscape"
@@ -74,7 +82,7 @@ def test_docx_is_a4_landscape_with_ruled_tables_and_chinese_fonts(members):
     text = "\n".join(p.text for p in doc.paragraphs)
     assert ROSTER_TITLE in text and "盖章" in text and "报送单位：（公章）杭州市教育技术中心" in text
     title = next(p for p in doc.paragraphs if p.text == ROSTER_TITLE)
-    assert title.alignment == 1   # centred
+    assert title.alignment == 1  # centred
     assert len(doc.tables) == 3
     for table, role in zip(doc.tables, Role, strict=False):
         assert [c.text for c in table.rows[0].cells] == ["服务人员", *SECTIONS[role].labels]
@@ -96,7 +104,9 @@ def test_empty_roster_still_prints_the_sections():
 
 
 def test_output_is_deterministic(members):
-    assert write_roster_xlsx(members, HEADER, tree=TREE) == write_roster_xlsx(list(reversed(members)), HEADER, tree=TREE)
+    assert write_roster_xlsx(members, HEADER, tree=TREE) == write_roster_xlsx(
+        list(reversed(members)), HEADER, tree=TREE
+    )
     assert write_roster_docx(members, HEADER, tree=TREE) == write_roster_docx(members, HEADER, tree=TREE)
 
 
@@ -107,7 +117,7 @@ def test_reads_a_hand_made_workbook():
     ws.append(["报送单位", "杭州市教育技术中心", None, "联系人姓名：", "陈建国"])
     ws.append([])
     ws.append(["体系管理员"])
-    ws.append(["序号", "姓名", "县(市、区)", "手机", "单位名称", "人员类型", "职称", "职务"])   # own column order
+    ws.append(["序号", "姓名", "县(市、区)", "手机", "单位名称", "人员类型", "职称", "职务"])  # own column order
     ws.append([1, "李明", "西湖区", 13800000002, "西湖区教育发展中心", "老师", None, None])
     ws.append([])
     ws.append(["审核员"])
@@ -139,15 +149,41 @@ def test_not_a_workbook():
 
 
 def test_generic_writer_serves_another_form():
-    spec = FormSpec(title="教育资源公共服务体系服务队伍优秀工作者设区市推荐表", attachment="附件3", sections=(
-        SectionSpec("admin", "一、县级（含）以上优秀体系管理员", ("县(市、区)", "姓名", "单位名称", "职称", "职务", "手机", "备注")),
-        SectionSpec("trainer", "二、优秀省级培训师", ("县(市、区)", "姓名", "学段", "学科", "学校名称", "职称/职务", "手机",
-                                                "案例或文章网址")),
-    ), notes=("注：本表格由各设区市教育技术中心填报。",))
-    data = FormData(header={"报送单位": "宁波市教育技术中心"}, sections={
-        "admin": [["鄞州区", "刘洋", "鄞州区教育局", "", "科长", "13800000009", "表现突出"]],
-        "trainer": [["海曙区", "林晓燕", "小学", "语文", "海曙中心小学", "高级教师", "13800000010", "https://x.cn/a?b=1&c=2"]],
-    })
+    spec = FormSpec(
+        title="教育资源公共服务体系服务队伍优秀工作者设区市推荐表",
+        attachment="附件3",
+        sections=(
+            SectionSpec(
+                "admin",
+                "一、县级（含）以上优秀体系管理员",
+                ("县(市、区)", "姓名", "单位名称", "职称", "职务", "手机", "备注"),
+            ),
+            SectionSpec(
+                "trainer",
+                "二、优秀省级培训师",
+                ("县(市、区)", "姓名", "学段", "学科", "学校名称", "职称/职务", "手机", "案例或文章网址"),
+            ),
+        ),
+        notes=("注：本表格由各设区市教育技术中心填报。",),
+    )
+    data = FormData(
+        header={"报送单位": "宁波市教育技术中心"},
+        sections={
+            "admin": [["鄞州区", "刘洋", "鄞州区教育局", "", "科长", "13800000009", "表现突出"]],
+            "trainer": [
+                [
+                    "海曙区",
+                    "林晓燕",
+                    "小学",
+                    "语文",
+                    "海曙中心小学",
+                    "高级教师",
+                    "13800000010",
+                    "https://x.cn/a?b=1&c=2",
+                ]
+            ],
+        },
+    )
     back = read_xlsx(spec, write_xlsx(spec, data))
     assert back.sections == data.sections and back.header["报送单位"] == "宁波市教育技术中心"
     doc = Document(io.BytesIO(write_docx(spec, data)))
@@ -156,6 +192,7 @@ def test_generic_writer_serves_another_form():
 
 def test_notes_follow_the_configuration():
     from domain.roster import QuotaRules
+
     spec = roster_form_spec(deadline="5月15日", rules=QuotaRules.from_mapping({"county": {"reviewer": "2-4"}}))
     assert "5月15日" in spec.notes[0] and "2–4名" in spec.notes[3]
     assert ROSTER_FORM.sections[2].columns == SECTIONS[Role.REVIEWER].labels

@@ -1,5 +1,6 @@
 """Issue 10, end to end through the real SDK and the fake gateway, asserting on what a person reads
 (the chat page's markdown subset applied: ``sim.read_text``)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,12 @@ class Reader:
 
     async def private_to(self, staff_id: str, contains: str) -> str:
         def match(r):
-            return (r.kind == "oto_send" and staff_id in (r.payload.get("userIds") or [])
-                    and contains in self.sim.read_text(r))
+            return (
+                r.kind == "oto_send"
+                and staff_id in (r.payload.get("userIds") or [])
+                and contains in self.sim.read_text(r)
+            )
+
         rec = await asyncio.to_thread(self.sim.wait_for, match, 10)
         self.raw = self.sim.text_of(rec)
         return self.sim.read_text(rec)
@@ -67,12 +72,12 @@ async def test_guided_form_choices_back_and_confirmation(start_bot, sim):
     say = lambda text: r.say(text, user=ZHANG, conversation=REVIEWER_G)  # noqa: E731
     assert "资源审核员登记（共9项）" in await say("/登记")
     assert "第2/9项" in await say("萧山区")
-    back = await say("上一步")                                    # back one field, showing what was there
+    back = await say("上一步")  # back one field, showing what was there
     assert "第1/9项" in back and "原来填的是：萧山区" in back
     await say("萧山")
     stage = await say("张丽")
     assert "请选择「学段」，回复编号" in stage and "1. 学前" in stage and "5. 中职" in stage
-    assert "第4/9项" in await say("2")                             # "2" picks the second: 小学
+    assert "第4/9项" in await say("2")  # "2" picks the second: 小学
     for answer in ("语文", "萧山中学", "ZhangLi", "13900001111"):
         await say(answer)
     # Step 8 (职称/职务, optional) says once that it may be left empty.
@@ -85,7 +90,7 @@ async def test_guided_form_choices_back_and_confirmation(start_bot, sim):
     assert "「大学」不对" in wrong and wrong.count("以下之一") == 0 and "1. 各级平台资源审核员" in wrong
     summary = await say("3")
     assert "请核对资源审核员登记" in summary and "3. 学段：小学" in summary and "9. 教师类型：其他" in summary
-    assert "7. 手机：139＊＊＊＊1111" in summary                  # masked in the group
+    assert "7. 手机：139＊＊＊＊1111" in summary  # masked in the group
     assert "确认" in summary and "修改" in summary and "取消" in summary
     again = await say("修改 3")
     assert "原来填的是：小学" in again and "1. 学前" in again
@@ -93,17 +98,24 @@ async def test_guided_form_choices_back_and_confirmation(start_bot, sim):
     assert "3. 学段：高中" in summary and "请核对" in summary
     done = await say("确认")
     assert "已提交登记，等待市级管理员审批" in done and "张丽" in done
-    assert "命令以 / 开头" in await say("还有吗")                 # the dialogue is over
+    assert "命令以 / 开头" in await say("还有吗")  # the dialogue is over
 
 
 async def test_roster_views_have_one_definition_of_completion_and_a_gaps_view(start_bot, sim):
     _, r = await _bot(start_bot, sim)
     paste = "\n".join(reviewer_row("西湖区", n, i) for i, n in enumerate(["甲一", "乙二", "丙三"], 1))
     await r.say("/登记\n" + paste, user=HZ, conversation=REVIEWER_G)
-    await r.say("/登记 县=西湖区 姓名=丁四 学段=小学 学科=语文 职称/职务=一级教师 手机=13700000009 往届=否",
-                user=HZ, conversation=TRAINER_G)
-    await r.say("/登记 县=西湖区 姓名=戊五 单位=西湖区教育发展中心 职称=高级教师 职务=主任 手机=13700000010 "
-                "人员类型=区域平台管理员", user=HZ, conversation=ADMIN_G)
+    await r.say(
+        "/登记 县=西湖区 姓名=丁四 学段=小学 学科=语文 职称/职务=一级教师 手机=13700000009 往届=否",
+        user=HZ,
+        conversation=TRAINER_G,
+    )
+    await r.say(
+        "/登记 县=西湖区 姓名=戊五 单位=西湖区教育发展中心 职称=高级教师 职务=主任 手机=13700000010 "
+        "人员类型=区域平台管理员",
+        user=HZ,
+        conversation=ADMIN_G,
+    )
     province = await r.say("/名单 全省")
     assert "杭州市：已齐 1/14 个地区，已登记 5/70 人" in province and "%" not in province
     gaps = await r.say("/名单 缺额")
@@ -117,8 +129,11 @@ async def test_roster_views_have_one_definition_of_completion_and_a_gaps_view(st
 async def test_checklist_after_the_deadline_says_it_passed_and_what_is_next(start_bot, sim):
     clock = ManualClock(datetime(2026, 12, 2, 9, 0, tzinfo=SHANGHAI))
     _, r = await _bot(start_bot, sim, clock)
-    pending = await r.say("/登记 县=西湖区 姓名=李明 学段=小学 学科=语文 职称/职务=一级教师 手机=13700000009 往届=否",
-                          user=LI, conversation=TRAINER_G)
+    pending = await r.say(
+        "/登记 县=西湖区 姓名=李明 学段=小学 学科=语文 职称/职务=一级教师 手机=13700000009 往届=否",
+        user=LI,
+        conversation=TRAINER_G,
+    )
     assert "等待市级管理员审批" in pending
     assert "已批准" in await r.say("/批准 1", user=HZ)
     text = await r.say("/考核", user=LI, conversation=TRAINER_G)
@@ -164,7 +179,7 @@ async def test_score_periods_and_paste_rows(start_bot, sim):
         assert "没有找到账号或姓名" not in reply and "平台账号" in reply, (word, reply)
     paste = "\n".join([reviewer_row("西湖区", "甲一", 1, mobile="1371234567"), reviewer_row("西湖区", "乙二", 2)])
     report = await r.say("/登记\n" + paste, user=HZ, conversation=REVIEWER_G)
-    assert "第1行「手机」" in report and "通过：第2行" in report      # the /登记 line is not row 1
+    assert "第1行「手机」" in report and "通过：第2行" in report  # the /登记 line is not row 1
 
 
 async def test_submission_contact_headers_and_the_province_export(start_bot, sim):

@@ -1,4 +1,5 @@
 """Reading lines (字段=值, tab/space columns) and multi-row pastes."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,11 @@ REVIEWER_ROW = ["西湖区", "张三", "小学", "语文", "杭州市学军小�
 
 
 def test_kv_with_form_labels_and_short_forms():
-    raw = parse_kv("县(市、区)=西湖区 姓名=张三 学段=小学 学科=语文 学校名称=学军小学 平台账号=AbC 手机=13800138000 "
-                   "职称/职务=高级教师 教师类型=其他", R)
+    raw = parse_kv(
+        "县(市、区)=西湖区 姓名=张三 学段=小学 学科=语文 学校名称=学军小学 平台账号=AbC 手机=13800138000 "
+        "职称/职务=高级教师 教师类型=其他",
+        R,
+    )
     assert raw.errors == [] and raw.values["county"] == "西湖区" and raw.values["title_post"] == "高级教师"
     raw = parse_kv("县=西湖 名字=张三 账号=AbC 电话=13800138000", R)
     assert raw.values == {"county": "西湖", "name": "张三", "account": "AbC", "mobile": "13800138000"}
@@ -95,8 +99,15 @@ def test_space_separated_when_the_count_matches():
 
 def test_header_row_detection_and_column_order():
     h = parse_header("服务人员\t县(市、区)\t姓名\t单位名称\t职称\t职务\t手机\t人员类型")
-    assert h.role is A and [c.key for c in h.columns] == ["county", "name", "org", "title", "post", "mobile",
-                                                           "person_type"]
+    assert h.role is A and [c.key for c in h.columns] == [
+        "county",
+        "name",
+        "org",
+        "title",
+        "post",
+        "mobile",
+        "person_type",
+    ]
     h = parse_header("\t县(市、区)\t姓名\t学段\t学科\t学校名称\t平台账号\t手机\t职称/ 职务\t教师类型")
     assert h.role is R
     h = parse_header("二、省级培训讲师\t县(市、区)\t姓名\t学段\t学科\t职称/职务\t手机\t是否为往届讲师团成员")
@@ -111,7 +122,7 @@ def test_excel_cell_with_line_breaks_stays_one_line():
     lines = logical_lines(text)
     assert [n for n, _ in lines] == [1, 4]
     rows = parse_paste(text, A)
-    assert len(rows) == 1 and rows[0].role is T and rows[0].row == 1        # data rows are counted, not lines
+    assert len(rows) == 1 and rows[0].role is T and rows[0].row == 1  # data rows are counted, not lines
     assert rows[0].values["former_member"] == "是"
 
 
@@ -135,7 +146,12 @@ FORM_PASTE = """附件1
 def test_paste_of_the_whole_form_switches_sections_and_skips_the_rest():
     rows = parse_paste(FORM_PASTE, R)
     assert [(r.row, r.role, r.values["name"]) for r in rows] == [
-        (1, A, "王芳"), (2, A, "李明"), (3, T, "张丽"), (4, R, "刘洋"), (5, R, "陈静")]   # data rows
+        (1, A, "王芳"),
+        (2, A, "李明"),
+        (3, T, "张丽"),
+        (4, R, "刘洋"),
+        (5, R, "陈静"),
+    ]  # data rows
     results = [validate_row(r, TREE, city="杭州市") for r in rows]
     assert [r.ok for r in results] == [True, True, True, True, False]
     assert results[0].member.territory.level.name == "CITY"
@@ -146,12 +162,13 @@ def test_paste_of_the_whole_form_switches_sections_and_skips_the_rest():
 
 
 def test_paste_mixes_kv_and_rows_and_numbers_lines():
-    text = ("县=西湖区 姓名=张三 学段=小学 学科=语文 学校=学军小学 账号=Zs01 手机=13900000001 类型=其他\n"
-            "\n"
-            + "\t".join(REVIEWER_ROW) + "\n"
-            "西湖区 李四 大学 语文 学军小学 Ls01 13900000002 无 其他\n")
+    text = (
+        "县=西湖区 姓名=张三 学段=小学 学科=语文 学校=学军小学 账号=Zs01 手机=13900000001 类型=其他\n"
+        "\n" + "\t".join(REVIEWER_ROW) + "\n"
+        "西湖区 李四 大学 语文 学军小学 Ls01 13900000002 无 其他\n"
+    )
     rows = parse_paste(text, R)
-    assert [r.row for r in rows] == [1, 2, 3]     # data rows: the empty line is not counted
+    assert [r.row for r in rows] == [1, 2, 3]  # data rows: the empty line is not counted
     assert [r.mode for r in rows] == ["kv", "columns", "columns"]
     results = [validate_row(r, TREE, city="杭州市") for r in rows]
     assert [r.ok for r in results] == [True, True, False]

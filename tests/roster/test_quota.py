@@ -1,4 +1,5 @@
 """Quotas, one seat per person per role, unique accounts; completion for /名单."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -34,7 +35,7 @@ def test_quota_parsing_and_rules_from_config():
     assert Quota(3, 5).text == "3–5名" and Quota(1, 1).text == "1名"
     rules = QuotaRules.from_mapping({"county": {"reviewer": "2-3", "培训讲师": 2}})
     assert rules.quota(Role.REVIEWER, XH) == Quota(2, 3) and rules.quota(Role.TRAINER, XH) == Quota(2, 2)
-    assert rules.quota(Role.REVIEWER, HZ) == Quota(3, 5)      # city level keeps the default
+    assert rules.quota(Role.REVIEWER, HZ) == Quota(3, 5)  # city level keeps the default
     for bad in ({"town": {}}, {"city": {"boss": 1}}, {"city": {"admin": "lots"}}, {"city": {"admin": [3, 1]}}):
         with pytest.raises(QuotaError):
             QuotaRules.from_mapping(bad)
@@ -46,8 +47,8 @@ def test_admin_exactly_one_and_refusal_names_the_holder():
     refusal = book.check(member(Role.ADMIN, XH, 2))
     assert refusal.kind == "quota_full" and refusal.holder_names == [first.name]
     assert first.name in refusal.message and "名额已满" in refusal.message and "限1名" in refusal.message
-    assert book.check(member(Role.ADMIN, XS, 3)) is None       # another county has its own seat
-    assert book.check(member(Role.ADMIN, HZ, 4)) is None       # so has 市本级
+    assert book.check(member(Role.ADMIN, XS, 3)) is None  # another county has its own seat
+    assert book.check(member(Role.ADMIN, HZ, 4)) is None  # so has 市本级
 
 
 def test_reviewers_up_to_five():
@@ -82,8 +83,8 @@ def test_change_replaces_own_seat():
     a = replace(member(Role.ADMIN, XH, 1), id=1)
     book = RosterBook([a])
     changed = a.with_values(name="新名字")
-    assert book.check(changed) is not None                 # as a new member: the seat is taken
-    assert book.check(changed, replacing=a) is None         # as a change of a: fine
+    assert book.check(changed) is not None  # as a new member: the seat is taken
+    assert book.check(changed, replacing=a) is None  # as a change of a: fine
     assert book.replace(a, changed) is None and book.holders(Role.ADMIN, XH)[0].name == "新名字"
 
 

@@ -1,4 +1,5 @@
 """Regions as data: loading (YAML, CSV, bad files) and tolerant matching."""
+
 from __future__ import annotations
 
 import pytest
@@ -28,30 +29,44 @@ cities:
 
 def test_default_tree_is_zhejiang_11_cities_90_counties():
     assert ZJ.province == "浙江省"
-    assert [c.name for c in ZJ.cities] == ["杭州市", "宁波市", "温州市", "嘉兴市", "湖州市", "绍兴市", "金华市",
-                                           "衢州市", "舟山市", "台州市", "丽水市"]
+    assert [c.name for c in ZJ.cities] == [
+        "杭州市",
+        "宁波市",
+        "温州市",
+        "嘉兴市",
+        "湖州市",
+        "绍兴市",
+        "金华市",
+        "衢州市",
+        "舟山市",
+        "台州市",
+        "丽水市",
+    ]
     assert len(ZJ.all_counties()) == 90
     assert [c.name for c in ZJ.counties_of("舟山市")] == ["定海区", "普陀区", "岱山县", "嵊泗县"]
     assert ZJ.county("丽水市", "景宁畲族自治县").city == "丽水市"
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("西湖区", "杭州市西湖区"),
-    ("西湖", "杭州市西湖区"),
-    ("杭州", "杭州市"),
-    ("杭州市", "杭州市"),
-    ("景宁", "丽水市景宁畲族自治县"),
-    ("景宁畲族", "丽水市景宁畲族自治县"),
-    ("景宁县", "丽水市景宁畲族自治县"),
-    ("　西 湖　", "杭州市西湖区"),
-    ("余杭县", "杭州市余杭区"),
-    ("杭州市西湖区", "杭州市西湖区"),
-    ("杭州西湖", "杭州市西湖区"),
-    ("普陀", "舟山市普陀区"),
-    ("嵊州", "绍兴市嵊州市"),
-    ("嵊泗", "舟山市嵊泗县"),
-    ("龙港", "温州市龙港市"),
-])
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("西湖区", "杭州市西湖区"),
+        ("西湖", "杭州市西湖区"),
+        ("杭州", "杭州市"),
+        ("杭州市", "杭州市"),
+        ("景宁", "丽水市景宁畲族自治县"),
+        ("景宁畲族", "丽水市景宁畲族自治县"),
+        ("景宁县", "丽水市景宁畲族自治县"),
+        ("　西 湖　", "杭州市西湖区"),
+        ("余杭县", "杭州市余杭区"),
+        ("杭州市西湖区", "杭州市西湖区"),
+        ("杭州西湖", "杭州市西湖区"),
+        ("普陀", "舟山市普陀区"),
+        ("嵊州", "绍兴市嵊州市"),
+        ("嵊泗", "舟山市嵊泗县"),
+        ("龙港", "温州市龙港市"),
+    ],
+)
 def test_tolerant_match(query, expected):
     m = ZJ.match(query)
     assert m.found and m.region.full_name == expected
@@ -115,17 +130,23 @@ def test_mapping_shape_and_csv(tmp_path):
     assert load_regions(y).province == "江苏省"
 
 
-@pytest.mark.parametrize(("text", "line", "reason"), [
-    ("province: 浙江省\ncities:\n  - name: 杭州市\n    counties: [西湖区, 西湖区]\n", 4, "appears twice"),
-    ("province: 浙江省\ncities:\n  - name: 杭州市\n    counties: [西湖区]\n  - name: 杭州市\n    counties: [上城区]\n",
-     5, "appears twice"),
-    ("province: 浙江省\ncities:\n  - name: 杭州市\n", 3, "has no counties"),
-    ("province: 浙江省\ncities:\n  - nam: 杭州市\n    counties: [西湖区]\n", 3, "unknown key"),
-    ("province: 浙江省\ncities:\n  - name: 杭州市\n    counties: [西湖区\n", 5, "not valid YAML"),
-    ("cities: []\n", 1, "missing key 'province'"),
-    ("province: 浙江省\nregions: []\n", 2, "unknown key"),
-    ("province: 浙江省\ncities:\n  - name: 杭州市\n    counties: [[a]]\n", 4, "non-empty name"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ("province: 浙江省\ncities:\n  - name: 杭州市\n    counties: [西湖区, 西湖区]\n", 4, "appears twice"),
+        (
+            "province: 浙江省\ncities:\n  - name: 杭州市\n    counties: [西湖区]\n  - name: 杭州市\n    counties: [上城区]\n",
+            5,
+            "appears twice",
+        ),
+        ("province: 浙江省\ncities:\n  - name: 杭州市\n", 3, "has no counties"),
+        ("province: 浙江省\ncities:\n  - nam: 杭州市\n    counties: [西湖区]\n", 3, "unknown key"),
+        ("province: 浙江省\ncities:\n  - name: 杭州市\n    counties: [西湖区\n", 5, "not valid YAML"),
+        ("cities: []\n", 1, "missing key 'province'"),
+        ("province: 浙江省\nregions: []\n", 2, "unknown key"),
+        ("province: 浙江省\ncities:\n  - name: 杭州市\n    counties: [[a]]\n", 4, "non-empty name"),
+    ],
+)
 def test_bad_yaml_names_line_and_reason(text, line, reason):
     with pytest.raises(RegionFileError) as exc:
         regions_from_yaml(text, source="x.yaml")
@@ -134,13 +155,16 @@ def test_bad_yaml_names_line_and_reason(text, line, reason):
     assert f"x.yaml, line {line}" in str(exc.value)
 
 
-@pytest.mark.parametrize(("text", "line", "reason"), [
-    ("河南省,郑州市,中原区\n湖北省,武汉市,江岸区\n", 2, "second province"),
-    ("河南省,郑州市,中原区\n河南省,郑州市,中原区\n", 2, "appears twice"),
-    ("河南省,郑州市,中原区\n河南省,郑州市,中原区,多余,列\n", 2, "expected 3 columns"),
-    ("河南省,郑州市,中原区\n河南省,洛阳市,\n", 2, "has no counties"),
-    ("河南省,,中原区\n", 1, "city must be a non-empty name"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "reason"),
+    [
+        ("河南省,郑州市,中原区\n湖北省,武汉市,江岸区\n", 2, "second province"),
+        ("河南省,郑州市,中原区\n河南省,郑州市,中原区\n", 2, "appears twice"),
+        ("河南省,郑州市,中原区\n河南省,郑州市,中原区,多余,列\n", 2, "expected 3 columns"),
+        ("河南省,郑州市,中原区\n河南省,洛阳市,\n", 2, "has no counties"),
+        ("河南省,,中原区\n", 1, "city must be a non-empty name"),
+    ],
+)
 def test_bad_csv_names_line_and_reason(text, line, reason):
     with pytest.raises(RegionFileError) as exc:
         regions_from_csv(text, source="x.csv")

@@ -1,4 +1,5 @@
 """Roster repositories and bulk registration on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,7 +54,7 @@ async def test_database_refuses_a_second_live_seat_and_reused_account(db):
                 await uow.repo(RosterRepository).add(clash, by="op", now=NOW)
     async with db.unit_of_work() as uow:
         repo = uow.repo(RosterRepository)
-        await repo.add(member(Role.REVIEWER, XH, 4, account="abc"), by="op", now=NOW)     # case-sensitive
+        await repo.add(member(Role.REVIEWER, XH, 4, account="abc"), by="op", now=NOW)  # case-sensitive
         [stored] = [m for m in await repo.in_territory(XH) if m.account == "AbC"]
         clashing = await repo.clashing([member(Role.REVIEWER, HZ, 9, mobile=a.mobile)])
         assert [m.id for m in clashing] == [stored.id]
@@ -66,8 +67,9 @@ async def test_pending_and_user_records(db):
     async with db.unit_of_work() as uow:
         repo = uow.repo(RosterRepository)
         await repo.add(replace(member(Role.TRAINER, XH, 1), status=Status.PENDING, user_id="u1"), by="u1", now=NOW)
-        await repo.add(replace(member(Role.TRAINER, Territory("浙江省", "宁波市"), 2), status=Status.PENDING),
-                       by="u2", now=NOW)
+        await repo.add(
+            replace(member(Role.TRAINER, Territory("浙江省", "宁波市"), 2), status=Status.PENDING), by="u2", now=NOW
+        )
         assert [i.member.user_id for i in await repo.pending([HZ])] == ["u1"]
         assert len(await repo.pending([Territory("浙江省")])) == 2
         assert [m.role for m in await repo.of_user("u1")] == [Role.TRAINER]
@@ -86,14 +88,17 @@ async def test_grants(db):
 
 
 async def test_register_rows_saves_good_rows_with_audit_entries(db):
-    text = "\n".join([
-        "\t".join(["西湖区", "甲一", "初中", "数学", "一中", "A1", "13700000001", "", "其他"]),
-        "\t".join(["西湖区", "乙二", "初中", "数学", "一中", "A2", "1370000000", "", "其他"]),
-    ])
+    text = "\n".join(
+        [
+            "\t".join(["西湖区", "甲一", "初中", "数学", "一中", "A1", "13700000001", "", "其他"]),
+            "\t".join(["西湖区", "乙二", "初中", "数学", "一中", "A2", "1370000000", "", "其他"]),
+        ]
+    )
     rows = parse_paste(text, Role.REVIEWER)
     async with db.unit_of_work() as uow:
-        report = await register_rows(uow, TREE, CFG, rows, scope=[HZ], city="杭州市", actor_id="cli",
-                                     actor_name="命令行", now=NOW)
+        report = await register_rows(
+            uow, TREE, CFG, rows, scope=[HZ], city="杭州市", actor_id="cli", actor_name="命令行", now=NOW
+        )
     assert [r.ok for r in report.results] == [True, False] and len(report.saved) == 1
     async with db.unit_of_work() as uow:
         [entry] = await uow.audit.list(entity="roster_member")
@@ -103,15 +108,17 @@ async def test_register_rows_saves_good_rows_with_audit_entries(db):
 
 async def test_concurrent_batches_cannot_overfill_a_seat(db):
     """Two transactions register a county admin at once; the city lock makes the second see the first."""
+
     def row(name, mobile):
         return parse_paste("\t".join(["西湖区", name, "西湖区教育局", "", "", mobile, "教师"]), Role.ADMIN)
 
     async def one(name, mobile):
         try:
             async with db.unit_of_work() as uow:
-                report = await register_rows(uow, TREE, CFG, row(name, mobile), scope=[HZ], city="杭州市",
-                                             actor_id="x", actor_name="x", now=NOW)
-                await asyncio.sleep(0.05)     # hold the transaction open a little
+                report = await register_rows(
+                    uow, TREE, CFG, row(name, mobile), scope=[HZ], city="杭州市", actor_id="x", actor_name="x", now=NOW
+                )
+                await asyncio.sleep(0.05)  # hold the transaction open a little
                 return len(report.saved)
         except UserError:
             return 0

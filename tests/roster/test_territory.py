@@ -1,4 +1,5 @@
 """Territories and the 省-市-县-校 authorisation chain."""
+
 from __future__ import annotations
 
 import pytest

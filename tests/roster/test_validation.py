@@ -1,4 +1,5 @@
 """Row validation: required fields, the county in the city, 市本级, changes, diffs."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,12 +20,35 @@ from domain.territory import Level, Territory
 TREE = load_default_regions()
 
 GOOD = {
-    Role.ADMIN: {"county": "西湖区", "name": "李明", "org": "西湖区教育发展中心", "title": "", "post": "",
-                 "mobile": "13800000001", "person_type": "教师"},
-    Role.TRAINER: {"county": "西湖区", "name": "李明", "stage": "小学", "subject": "语文", "title_post": "",
-                   "mobile": "13800000001", "former_member": "否"},
-    Role.REVIEWER: {"county": "西湖区", "name": "李明", "stage": "小学", "subject": "语文", "school": "学军小学",
-                    "account": "LiMing", "mobile": "13800000001", "title_post": "", "teacher_type": "其他"},
+    Role.ADMIN: {
+        "county": "西湖区",
+        "name": "李明",
+        "org": "西湖区教育发展中心",
+        "title": "",
+        "post": "",
+        "mobile": "13800000001",
+        "person_type": "教师",
+    },
+    Role.TRAINER: {
+        "county": "西湖区",
+        "name": "李明",
+        "stage": "小学",
+        "subject": "语文",
+        "title_post": "",
+        "mobile": "13800000001",
+        "former_member": "否",
+    },
+    Role.REVIEWER: {
+        "county": "西湖区",
+        "name": "李明",
+        "stage": "小学",
+        "subject": "语文",
+        "school": "学军小学",
+        "account": "LiMing",
+        "mobile": "13800000001",
+        "title_post": "",
+        "teacher_type": "其他",
+    },
 }
 
 
@@ -36,11 +60,14 @@ def test_good_rows(role):
     assert res.member.row()[0] == "西湖区"
 
 
-@pytest.mark.parametrize(("role", "required"), [
-    (Role.ADMIN, ["县(市、区)", "姓名", "单位名称", "手机", "人员类型"]),
-    (Role.TRAINER, ["县(市、区)", "姓名", "学段", "学科", "手机", "是否为往届讲师团成员"]),
-    (Role.REVIEWER, ["县(市、区)", "姓名", "学段", "学科", "学校名称", "平台账号", "手机", "教师类型"]),
-])
+@pytest.mark.parametrize(
+    ("role", "required"),
+    [
+        (Role.ADMIN, ["县(市、区)", "姓名", "单位名称", "手机", "人员类型"]),
+        (Role.TRAINER, ["县(市、区)", "姓名", "学段", "学科", "手机", "是否为往届讲师团成员"]),
+        (Role.REVIEWER, ["县(市、区)", "姓名", "学段", "学科", "学校名称", "平台账号", "手机", "教师类型"]),
+    ],
+)
 def test_required_fields_per_role(role, required):
     res = validate_values(role, {}, TREE, city="杭州市", row=2)
     assert [e.field_label for e in res.errors] == required
@@ -73,8 +100,9 @@ def test_county_without_a_city_must_say_where():
 
 
 def test_bad_values_name_field_value_and_expectation():
-    values = dict(GOOD[Role.REVIEWER], stage="大学", mobile="1380000", former_member="x", teacher_type="专家",
-                  account="has space")
+    values = dict(
+        GOOD[Role.REVIEWER], stage="大学", mobile="1380000", former_member="x", teacher_type="专家", account="has space"
+    )
     res = validate_values(Role.REVIEWER, values, TREE, city="杭州市", row=5)
     got = {e.field_label: (e.value, e.expected) for e in res.errors}
     assert got["学段"] == ("大学", "以下之一：学前、小学、初中、高中、中职")

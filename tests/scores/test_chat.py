@@ -1,7 +1,7 @@
 """/积分, /排行, /我的账号, /报告 → /确认 → /考核, /推荐 → /导出 推荐表 through the simulator and the real SDK."""
+
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 from datetime import datetime, timedelta
@@ -21,7 +21,7 @@ from tests.scores.util import SH
 
 ADMIN_G, TRAINER_G, REVIEWER_G = "cid-admin-group", "cid-trainer-group", "cid-reviewer-group"
 OP, HZ, NB, LI, ZHANG, LIU = "op-zj-001", "city-hz-001", "city-nb-001", "t-hz-001", "t-hz-002", "t-nb-001"
-NOW = datetime(2026, 3, 6, 10, 0, tzinfo=SH)          # a Friday
+NOW = datetime(2026, 3, 6, 10, 0, tzinfo=SH)  # a Friday
 
 
 def plain(text: str) -> str:
@@ -50,8 +50,14 @@ def _member(role: Role, county: str | None, name: str, user_id: str, city: str =
     elif role is Role.TRAINER:
         base.update(stage="小学", subject="语文", title_post="一级教师", former_member="否")
     else:
-        base.update(stage="初中", subject="数学", school="鄞州中学", account="LiuYang", title_post="高级教师",
-                    teacher_type="其他")
+        base.update(
+            stage="初中",
+            subject="数学",
+            school="鄞州中学",
+            account="LiuYang",
+            title_post="高级教师",
+            teacher_type="其他",
+        )
     base.update(values)
     return Member(role, t, base, user_id=user_id)
 
@@ -61,8 +67,7 @@ async def sc(start_bot, chat, sim, database_url):
     """A bot on SQLite, then on PostgreSQL, with groups bound, two city operators, three roster members,
     a teacher list and some activity this week."""
     clock = ManualClock(NOW)
-    bot = await start_bot(clock=clock, database_url=database_url, activity_api_token="tok-123",
-                          activity_max_bytes=4096)
+    bot = await start_bot(clock=clock, database_url=database_url, activity_api_token="tok-123", activity_max_bytes=4096)
     say = Say(chat, sim)
     for cid, role in ((ADMIN_G, "管理员群"), (TRAINER_G, "讲师群"), (REVIEWER_G, "审核员群")):
         assert "已把本群" in await say(f"/绑定 {role}", conversation=cid)
@@ -70,27 +75,46 @@ async def sc(start_bot, chat, sim, database_url):
     assert "已授权" in await say("/授权 @林晓燕 宁波市")
     async with bot.db.unit_of_work() as uow:
         roster = uow.repo(RosterRepository)
-        for m in (_member(Role.TRAINER, "西湖区", "李明", LI), _member(Role.ADMIN, "萧山区", "张丽", ZHANG),
-                  _member(Role.REVIEWER, "鄞州区", "刘洋", LIU, city="宁波市")):
+        for m in (
+            _member(Role.TRAINER, "西湖区", "李明", LI),
+            _member(Role.ADMIN, "萧山区", "张丽", ZHANG),
+            _member(Role.REVIEWER, "鄞州区", "刘洋", LIU, city="宁波市"),
+        ):
             await roster.add(m, by="test", now=NOW)
-        teachers = [TeacherRow("LiMing01", "李明", "西湖小学", "西湖区", "杭州市"),
-                    TeacherRow("ZhangLi", "张丽", "萧山中学", "萧山区", "杭州市"),
-                    TeacherRow("LiuYang", "刘洋", "鄞州中学", "鄞州区", "宁波市"),
-                    TeacherRow("zw-1", "张伟", "萧山一小", "萧山区", "杭州市"),
-                    TeacherRow("zw-2", "张伟", "萧山二小", "萧山区", "杭州市"),
-                    TeacherRow("Top01", "王强", "萧山三小", "萧山区", "杭州市")]
+        teachers = [
+            TeacherRow("LiMing01", "李明", "西湖小学", "西湖区", "杭州市"),
+            TeacherRow("ZhangLi", "张丽", "萧山中学", "萧山区", "杭州市"),
+            TeacherRow("LiuYang", "刘洋", "鄞州中学", "鄞州区", "宁波市"),
+            TeacherRow("zw-1", "张伟", "萧山一小", "萧山区", "杭州市"),
+            TeacherRow("zw-2", "张伟", "萧山二小", "萧山区", "杭州市"),
+            TeacherRow("Top01", "王强", "萧山三小", "萧山区", "杭州市"),
+        ]
         await uow.repo(TeacherRepository).upsert(teachers, NOW)
     # 李明 this week: 6 uploads (5 count), logins Mon–Fri; 王强: a class (50) + a profile (20)
-    items = [{"account": "LiMing01", "action": "resource_share", "time": (NOW - timedelta(hours=h)).isoformat()}
-             for h in range(1, 7)]
-    items += [{"account": "LiMing01", "action": "login", "time": (NOW - timedelta(days=d)).isoformat()}
-              for d in range(0, 5)]
-    items += [{"account": "LiMing01", "action": "class_teaching", "time": "2026-03-03T09:00:00+08:00",
-               "detail": {"minutes": 14}}]
-    items += [{"account": "Top01", "action": "class_create", "time": "2026-02-02T09:00:00+08:00",
-               "detail": {"students": 40}},
-              {"account": "Top01", "action": "profile_update", "time": "2026-02-02T10:00:00+08:00",
-               "detail": {"avatar": True, "contact": True, "school": True, "subject": True}}]
+    items = [
+        {"account": "LiMing01", "action": "resource_share", "time": (NOW - timedelta(hours=h)).isoformat()}
+        for h in range(1, 7)
+    ]
+    items += [
+        {"account": "LiMing01", "action": "login", "time": (NOW - timedelta(days=d)).isoformat()} for d in range(0, 5)
+    ]
+    items += [
+        {
+            "account": "LiMing01",
+            "action": "class_teaching",
+            "time": "2026-03-03T09:00:00+08:00",
+            "detail": {"minutes": 14},
+        }
+    ]
+    items += [
+        {"account": "Top01", "action": "class_create", "time": "2026-02-02T09:00:00+08:00", "detail": {"students": 40}},
+        {
+            "account": "Top01",
+            "action": "profile_update",
+            "time": "2026-02-02T10:00:00+08:00",
+            "detail": {"avatar": True, "contact": True, "school": True, "subject": True},
+        },
+    ]
     rep = await ingest(bot.db, runtime_of(bot.services), items, NOW)
     assert rep.accepted == len(items), rep.as_dict()
     say.bot = bot
@@ -107,7 +131,7 @@ async def test_own_score_after_linking_the_account(sc):
     assert "资源建设：5 分｜本周 5/5 已满｜超出上限 1 次不计分" in week
     assert "空间登录：5 分" in week and "已连续登录 5 天" in week
     assert "互动授课：0 分｜本周 0/2｜1 次未达计分条件" in week
-    assert "Li＊＊＊＊01" in week                      # the account is masked in a group
+    assert "Li＊＊＊＊01" in week  # the account is masked in a group
     assert "LiMing01" in await sc("/score week", user=LI, conversation="p2p")
     year = await sc("/积分", user=LI, conversation=TRAINER_G)
     assert "2026年" in year and "合计 10 分" in year
@@ -119,7 +143,7 @@ async def test_own_score_after_linking_the_account(sc):
 async def test_members_see_only_their_own(sc):
     await sc("/我的账号 LiMing01", user=LI, conversation=TRAINER_G)
     assert "只能查询本人" in await sc("/积分 王强", user=LI, conversation=TRAINER_G)
-    assert "合计 10 分" in await sc("/积分 李明", user=LI, conversation=TRAINER_G)   # own name is fine
+    assert "合计 10 分" in await sc("/积分 李明", user=LI, conversation=TRAINER_G)  # own name is fine
     assert "没有使用 /排行 的权限" in await sc("/排行", user=LI, conversation=TRAINER_G)
 
 
@@ -131,8 +155,8 @@ async def test_admins_query_their_territory(sc):
     assert "已单聊发给你" in ambiguous
     choose = await sc.private_to(ZHANG, "有 2 位教师叫“张伟”")
     assert "zw-1" in choose and "zw-2" in choose and "/积分 账号" in choose
-    assert "王强的积分" in await sc("/积分 Top01 本年", user=HZ)            # the city operator: whole city
-    assert "没有找到" in await sc("/积分 top01", user=HZ)                   # accounts are case-sensitive
+    assert "王强的积分" in await sc("/积分 Top01 本年", user=HZ)  # the city operator: whole city
+    assert "没有找到" in await sc("/积分 top01", user=HZ)  # accounts are case-sensitive
     assert "张伟的积分" in await sc("/积分 zw-2", user=OP)
 
 
@@ -234,7 +258,9 @@ async def _post(sc, body: bytes | str, *, token: str | None = "tok-123", ctype: 
 
 
 async def test_activity_api(sc):
-    good = '[{"account": "LiMing01", "action": "article_publish", "time": "2026-03-05T08:00:00+08:00", "event_id": "A1"}]'
+    good = (
+        '[{"account": "LiMing01", "action": "article_publish", "time": "2026-03-05T08:00:00+08:00", "event_id": "A1"}]'
+    )
     assert (await _post(sc, good, token=None))[0] == 401
     status, body = await _post(sc, good, token="wrong")
     assert status == 401 and "Bearer" in body["error"]
@@ -248,15 +274,17 @@ async def test_activity_api(sc):
     assert status == 400 and "JSON" in body["error"]
     status, body = await _post(sc, '{"account": "x"}')
     assert status == 200 and body["rejected"][0]["reason"].startswith("缺少动作代码")
-    nd = "\n".join([
-        '{"account": "LiMing01", "action": "photo_post", "time": "2026-03-05T09:00:00+08:00"}',
-        '{"account": "LiMing01", "action": ',
-        '{"account": "Nobody", "action": "photo_post", "time": "2026-03-05T09:00:00+08:00"}',
-        '{"account": "LiMing01", "action": "class_teaching", "time": "2026-03-05T10:00:00+08:00", "detail": {"minutes": 40}}',
-    ])
+    nd = "\n".join(
+        [
+            '{"account": "LiMing01", "action": "photo_post", "time": "2026-03-05T09:00:00+08:00"}',
+            '{"account": "LiMing01", "action": ',
+            '{"account": "Nobody", "action": "photo_post", "time": "2026-03-05T09:00:00+08:00"}',
+            '{"account": "LiMing01", "action": "class_teaching", "time": "2026-03-05T10:00:00+08:00", "detail": {"minutes": 40}}',
+        ]
+    )
     status, body = await _post(sc, nd, ctype="application/x-ndjson")
     assert status == 200 and body["accepted"] == 2 and body["received"] == 4
     assert [r["index"] for r in body["rejected"]] == [1, 2]
     assert body["rejected"][0]["reason"] == "第 2 行不是有效的 JSON" and "Nobody" in body["rejected"][1]["reason"]
     await sc("/我的账号 LiMing01", user=LI, conversation=TRAINER_G)
-    assert "合计 21 分" in await sc("/积分 本周", user=LI, conversation=TRAINER_G)   # 10 + 5 + 1 + 5
+    assert "合计 21 分" in await sc("/积分 本周", user=LI, conversation=TRAINER_G)  # 10 + 5 + 1 + 5

@@ -1,4 +1,5 @@
 """``python3 run_bot.py scores …``: teacher list and activity import with per-row reports, rule files."""
+
 from __future__ import annotations
 
 import asyncio
@@ -71,12 +72,14 @@ def test_activity_import_csv_and_ndjson(cli, capsys):
     (cli.tmp / "t.csv").write_text(TEACHERS_CSV, encoding="utf-8")
     cli("scores", "teachers", str(cli.tmp / "t.csv"))
     capsys.readouterr()
-    csv_text = ("account,action,time,event_id,minutes\n"
-                "LiMing01,class_teaching,2026-03-02 09:00,c1,20\n"
-                "LiMing01,class_teaching,2026-03-02 10:00,c2,14\n"
-                "LiMing01,class_teaching,2026-03-02 09:00,c1,20\n"
-                "Nobody,login,2026-03-02 09:00,,\n"
-                "LiMing01,login,2026/03/02,,\n")
+    csv_text = (
+        "account,action,time,event_id,minutes\n"
+        "LiMing01,class_teaching,2026-03-02 09:00,c1,20\n"
+        "LiMing01,class_teaching,2026-03-02 10:00,c2,14\n"
+        "LiMing01,class_teaching,2026-03-02 09:00,c1,20\n"
+        "Nobody,login,2026-03-02 09:00,,\n"
+        "LiMing01,login,2026/03/02,,\n"
+    )
     f = cli.tmp / "act.csv"
     f.write_text(csv_text, encoding="gbk")
     assert cli("scores", "activity", str(f)) == 0
@@ -84,8 +87,10 @@ def test_activity_import_csv_and_ndjson(cli, capsys):
     assert "第 5 行：账号“Nobody”不在教师名单中" in out and "第 6 行：时间" in out
     assert "共 5，新计入 2，重复 1，未计入 2" in out
     nd = cli.tmp / "act.ndjson"
-    nd.write_text(json.dumps({"account": "LiMing01", "action": "login", "time": "2026-03-03T08:00:00+08:00"}) +
-                  "\nnot json\n", encoding="utf-8")
+    nd.write_text(
+        json.dumps({"account": "LiMing01", "action": "login", "time": "2026-03-03T08:00:00+08:00"}) + "\nnot json\n",
+        encoding="utf-8",
+    )
     assert cli("scores", "activity", str(nd)) == 0
     out = capsys.readouterr().out
     assert "第 2 项：不是有效的 JSON" in out or "第 2 行：不是有效的 JSON" in out
@@ -96,28 +101,50 @@ def test_activity_import_csv_and_ndjson(cli, capsys):
 
 def test_rule_files(cli, capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: x\nrules:\n  - code: a\n    group: g\n    name: n\n    actions: [login]\n"
-                   "    points: -1\n    caps: [{count: 5, per: fortnight}]\n", encoding="utf-8")
+    bad.write_text(
+        "name: x\nrules:\n  - code: a\n    group: g\n    name: n\n    actions: [login]\n"
+        "    points: -1\n    caps: [{count: 5, per: fortnight}]\n",
+        encoding="utf-8",
+    )
     assert cli("scores", "rules", "check", str(bad)) == 2
     err = capsys.readouterr().err
     assert "第 7 行" in err and "不能为负数" in err and "第 8 行" in err and "fortnight" in err
     assert cli("scores", "rules", "load", str(bad)) == 2
     capsys.readouterr()
     good = tmp_path / "school-year.yaml"
-    good.write_text(open("domain/data/points_rules_default.yaml", encoding="utf-8").read()
-                    .replace('year_start: "01-01"', 'year_start: "09-01"'), encoding="utf-8")
+    good.write_text(
+        open("domain/data/points_rules_default.yaml", encoding="utf-8")
+        .read()
+        .replace('year_start: "01-01"', 'year_start: "09-01"'),
+        encoding="utf-8",
+    )
     assert cli("scores", "rules", "check", str(good)) == 0
     assert "积分年度从 9月1日起" in capsys.readouterr().out
     (tmp_path / "t.csv").write_text(TEACHERS_CSV, encoding="utf-8")
     cli("scores", "teachers", str(tmp_path / "t.csv"))
     nd = tmp_path / "a.json"
-    nd.write_text(json.dumps([{"account": "LiMing01", "action": "class_create", "time": "2026-08-31T09:00:00+08:00",
-                               "detail": {"students": 30}},
-                              {"account": "LiMing01", "action": "class_create", "time": "2026-09-01T09:00:00+08:00",
-                               "detail": {"students": 30}}]), encoding="utf-8")
+    nd.write_text(
+        json.dumps(
+            [
+                {
+                    "account": "LiMing01",
+                    "action": "class_create",
+                    "time": "2026-08-31T09:00:00+08:00",
+                    "detail": {"students": 30},
+                },
+                {
+                    "account": "LiMing01",
+                    "action": "class_create",
+                    "time": "2026-09-01T09:00:00+08:00",
+                    "detail": {"students": 30},
+                },
+            ]
+        ),
+        encoding="utf-8",
+    )
     cli("scores", "activity", str(nd))
     totals = cli.query(lambda uow: uow.repo(ScoreRepository).all_totals())
-    assert totals[(1, "y", date(2026, 1, 1))] == 50                 # one class per calendar year
+    assert totals[(1, "y", date(2026, 1, 1))] == 50  # one class per calendar year
     assert cli("scores", "rules", "load", str(good)) == 0
     assert "已启用" in capsys.readouterr().out
     totals = cli.query(lambda uow: uow.repo(ScoreRepository).all_totals())

@@ -1,14 +1,22 @@
 """The points engine on the default table: every rule at its boundaries, the login streak, caps across
 week and year boundaries, the school year, duplicates and out-of-order delivery."""
+
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from domain.scores import (
-    Engine, Event, aggregate_periods, default_rules, parse_period, parse_rules, period_of, year_period,
+    Engine,
+    Event,
+    aggregate_periods,
+    default_rules,
+    parse_period,
+    parse_rules,
+    period_of,
+    year_period,
 )
 from tests.scores.util import DEFAULT_TABLE, at, engine, ev, points, year_total
 
@@ -36,10 +44,10 @@ def test_week_cap_n_and_n_plus_1(code):
     assert points(evs, MON, SUN) == cap * pts
     # one more in the same week (Sunday 23:59:59.5 still Sunday) earns nothing …
     extra = ev(action, datetime(2026, 3, 8, 23, 59, 59, 500000, tzinfo=at(2026, 1, 1).tzinfo), ok)
-    assert points(evs + [extra], MON, SUN) == cap * pts
+    assert points([*evs, extra], MON, SUN) == cap * pts
     # … one at Monday 00:00 Asia/Shanghai is a new week and counts
     monday = ev(action, at(2026, 3, 9, 0, 0), ok)
-    e = engine().score(evs + [extra, monday])
+    e = engine().score([*evs, extra, monday])
     assert e.total(MON, SUN) == cap * pts and e.total(NEXT_MON, NEXT_MON) == pts
     s = e.summary(period_of(RS, "week", SUN), as_of=SUN).line(code)
     assert (s.occurrences, s.counted, s.over_cap, s.points) == (cap + 1, cap, 1, cap * pts)
@@ -49,8 +57,8 @@ def test_week_cap_n_and_n_plus_1(code):
 def test_fifth_and_sixth_upload_of_a_week():
     evs = [ev("resource_share", at(2026, 3, 2 + i, 12)) for i in range(6)]  # Mon..Sat
     e = engine().score(evs)
-    assert e.total(MON, date(2026, 3, 6)) == 5      # 5th upload (Friday) counts
-    assert e.total(date(2026, 3, 7), SUN) == 0      # 6th (Saturday) does not
+    assert e.total(MON, date(2026, 3, 6)) == 5  # 5th upload (Friday) counts
+    assert e.total(date(2026, 3, 7), SUN) == 0  # 6th (Saturday) does not
     line = e.summary(period_of(RS, "week", MON), as_of=date(2026, 3, 7)).line("resource_upload")
     assert (line.counted, line.over_cap) == (5, 1) and line.caps[0].full
     # mid-week state: 3 of 5
@@ -60,8 +68,8 @@ def test_fifth_and_sixth_upload_of_a_week():
 
 def test_week_boundary_in_utc_input():
     # Sunday 23:59 Shanghai = 15:59Z; Monday 00:00 Shanghai = 16:00Z Sunday
-    sun = datetime(2026, 3, 8, 15, 59, tzinfo=timezone.utc)
-    mon = datetime(2026, 3, 8, 16, 0, tzinfo=timezone.utc)
+    sun = datetime(2026, 3, 8, 15, 59, tzinfo=UTC)
+    mon = datetime(2026, 3, 8, 16, 0, tzinfo=UTC)
     evs = [ev("article_publish", sun), ev("article_publish", mon)]
     e = engine().score(evs)
     assert e.total(SUN, SUN) == 5 and e.total(NEXT_MON, NEXT_MON) == 5
@@ -70,8 +78,12 @@ def test_week_boundary_in_utc_input():
 @pytest.mark.parametrize("code", YEAR_CAPPED)
 def test_year_cap_31_dec_to_1_jan(code):
     _g, _n, action, pts, _cap, _per, ok, _bad = DEFAULT_TABLE[code]
-    evs = [ev(action, at(2025, 12, 31, 23, 59), ok), ev(action, at(2026, 1, 1, 0, 0), ok),
-           ev(action, at(2026, 6, 1), ok), ev(action, at(2026, 12, 31, 23, 59), ok)]
+    evs = [
+        ev(action, at(2025, 12, 31, 23, 59), ok),
+        ev(action, at(2026, 1, 1, 0, 0), ok),
+        ev(action, at(2026, 6, 1), ok),
+        ev(action, at(2026, 12, 31, 23, 59), ok),
+    ]
     assert year_total(evs, 2025) == pts
     assert year_total(evs, 2026) == pts
     e = engine().score(evs)
@@ -90,10 +102,12 @@ def test_condition_threshold(code):
 
 
 def test_minutes_14_vs_15_and_text_numbers():
-    evs = [ev("class_teaching", at(2026, 3, 2), {"minutes": 14}),
-           ev("class_teaching", at(2026, 3, 3), {"minutes": 14.99}),
-           ev("class_teaching", at(2026, 3, 4), {"minutes": "15"}),
-           ev("class_teaching", at(2026, 3, 5), {"minutes": 15.0})]
+    evs = [
+        ev("class_teaching", at(2026, 3, 2), {"minutes": 14}),
+        ev("class_teaching", at(2026, 3, 3), {"minutes": 14.99}),
+        ev("class_teaching", at(2026, 3, 4), {"minutes": "15"}),
+        ev("class_teaching", at(2026, 3, 5), {"minutes": 15.0}),
+    ]
     line = engine().score(evs).summary(period_of(RS, "week", MON)).line("interactive_teaching")
     assert (line.occurrences, line.unqualified, line.counted, line.points) == (2, 2, 2, 10)
 
@@ -128,12 +142,12 @@ def test_streak_7_days_7_points_8th_day_2():
 
 
 def test_streak_two_a_day_continues_and_a_gap_restarts():
-    evs = _logins(date(2026, 3, 1), 10) + _logins(date(2026, 3, 12), 9)   # gap on 11 March
+    evs = _logins(date(2026, 3, 1), 10) + _logins(date(2026, 3, 12), 9)  # gap on 11 March
     e = engine().score(evs)
     assert e.total(date(2026, 3, 1), date(2026, 3, 10)) == 7 + 3 * 2
     assert e.total(date(2026, 3, 11), date(2026, 3, 11)) == 0
-    assert e.total(date(2026, 3, 12), date(2026, 3, 18)) == 7      # restarted: days 1-7 = 1 point
-    assert e.total(date(2026, 3, 19), date(2026, 3, 20)) == 4      # days 8 and 9: 2 each
+    assert e.total(date(2026, 3, 12), date(2026, 3, 18)) == 7  # restarted: days 1-7 = 1 point
+    assert e.total(date(2026, 3, 19), date(2026, 3, 20)) == 4  # days 8 and 9: 2 each
     line = e.summary(period_of(RS, "month", date(2026, 3, 20)), as_of=date(2026, 3, 20)).line("login")
     assert line.streak_days == 9 and line.streak_today
     assert line.points == 13 + 7 + 4
@@ -146,7 +160,7 @@ def test_streak_two_a_day_continues_and_a_gap_restarts():
 
 def test_several_logins_a_day_count_once_and_midnight_matters():
     evs = [ev("login", at(2026, 3, 2, h)) for h in (0, 7, 12, 23)]
-    evs += [ev("login", at(2026, 3, 3, 0, 0)), ev("login", datetime(2026, 3, 3, 15, 59, tzinfo=timezone.utc))]
+    evs += [ev("login", at(2026, 3, 3, 0, 0)), ev("login", datetime(2026, 3, 3, 15, 59, tzinfo=UTC))]
     e = engine().score(evs)
     assert e.total(date(2026, 3, 2), date(2026, 3, 2)) == 1
     assert e.total(date(2026, 3, 3), date(2026, 3, 3)) == 1
@@ -155,20 +169,20 @@ def test_several_logins_a_day_count_once_and_midnight_matters():
 
 
 def test_streak_carries_across_the_year_boundary():
-    evs = _logins(date(2025, 12, 25), 10)         # 25 Dec … 3 Jan, unbroken
+    evs = _logins(date(2025, 12, 25), 10)  # 25 Dec … 3 Jan, unbroken
     assert year_total(evs, 2025) == 7
-    assert year_total(evs, 2026) == 3 * 2          # 1-3 Jan are days 8-10
-    evs2 = _logins(date(2025, 12, 25), 7) + _logins(date(2026, 1, 2), 3)   # 1 Jan missed
+    assert year_total(evs, 2026) == 3 * 2  # 1-3 Jan are days 8-10
+    evs2 = _logins(date(2025, 12, 25), 7) + _logins(date(2026, 1, 2), 3)  # 1 Jan missed
     assert year_total(evs2, 2026) == 3
 
 
 # ── week straddling the scoring-year boundary ──
 def test_week_cap_spans_year_boundary_points_stay_in_their_year():
     # Mon 29 Dec 2025 … Sun 4 Jan 2026 is one week
-    evs = [ev("resource_share", at(2025, 12, 29 + i)) for i in range(3)]         # 29, 30, 31 Dec
-    evs += [ev("resource_share", at(2025, 12, 31, 20 + i)) for i in range(2)]    # 31 Dec: 4th and 5th
-    evs += [ev("resource_share", at(2026, 1, d)) for d in (1, 2, 4)]            # same week: over the cap
-    evs += [ev("resource_share", at(2026, 1, 5))]                                # next week
+    evs = [ev("resource_share", at(2025, 12, 29 + i)) for i in range(3)]  # 29, 30, 31 Dec
+    evs += [ev("resource_share", at(2025, 12, 31, 20 + i)) for i in range(2)]  # 31 Dec: 4th and 5th
+    evs += [ev("resource_share", at(2026, 1, d)) for d in (1, 2, 4)]  # same week: over the cap
+    evs += [ev("resource_share", at(2026, 1, 5))]  # next week
     assert year_total(evs, 2025) == 5
     assert year_total(evs, 2026) == 1
     # only two before the boundary: three of the 2026 days of that week count, in 2026
@@ -182,10 +196,14 @@ def test_school_year_from_1_september():
     rs = parse_rules(text.replace('year_start: "01-01"', 'year_start: "09-01"'))
     assert rs.year_start == (9, 1)
     full = {"avatar": True, "contact": True, "school": True, "subject": True}
-    evs = [ev("profile_update", at(2026, 8, 31, 23, 59), full), ev("profile_update", at(2026, 9, 1, 0, 0), full),
-           ev("profile_update", at(2027, 1, 5), full), ev("class_create", at(2026, 1, 10), {"students": 30})]
-    assert year_total(evs, 2025, rs) == 20 + 50   # 1 Sep 2025 … 31 Aug 2026
-    assert year_total(evs, 2026, rs) == 20        # 1 Sep 2026 … 31 Aug 2027: one profile only
+    evs = [
+        ev("profile_update", at(2026, 8, 31, 23, 59), full),
+        ev("profile_update", at(2026, 9, 1, 0, 0), full),
+        ev("profile_update", at(2027, 1, 5), full),
+        ev("class_create", at(2026, 1, 10), {"students": 30}),
+    ]
+    assert year_total(evs, 2025, rs) == 20 + 50  # 1 Sep 2025 … 31 Aug 2026
+    assert year_total(evs, 2026, rs) == 20  # 1 Sep 2026 … 31 Aug 2027: one profile only
     assert rs.scoring_year(date(2026, 8, 31)) == 2025 and rs.scoring_year(date(2026, 9, 1)) == 2026
     p = parse_period("本年", rs, date(2027, 3, 1))
     assert (p.start, p.end, p.label) == (date(2026, 9, 1), date(2027, 8, 31), "2026-2027学年")
@@ -199,7 +217,7 @@ def _random_year(seed: int, n: int = 600) -> list[Event]:
         code = rnd.choice(list(DEFAULT_TABLE))
         _g, _n, action, _p, _c, _per, ok, bad = DEFAULT_TABLE[code]
         when = at(2025, 12, 20) + timedelta(seconds=rnd.randrange(0, 400 * 86400))
-        if rnd.random() < 0.05:       # many at the same instant
+        if rnd.random() < 0.05:  # many at the same instant
             when = at(2026, 3, 8, 23, 59)
         detail = ok if rnd.random() < 0.8 else bad
         out.append(Event(f"e{i}", action, when, detail))
@@ -209,8 +227,11 @@ def _random_year(seed: int, n: int = 600) -> list[Event]:
 def _fingerprint(events):
     e = engine().score(events)
     y = [e.summary(year_period(RS, yr)) for yr in (2025, 2026, 2027)]
-    return ([(s.total, [(ln.occurrences, ln.counted, ln.points, ln.unqualified) for ln in s.lines]) for s in y],
-            sorted(e.day_points().items()), e.occ)
+    return (
+        [(s.total, [(ln.occurrences, ln.counted, ln.points, ln.unqualified) for ln in s.lines]) for s in y],
+        sorted(e.day_points().items()),
+        e.occ,
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -219,7 +240,7 @@ def test_duplicates_and_shuffled_order_give_identical_results(seed):
     base = _fingerprint(events)
     rnd = random.Random(seed + 100)
     for _ in range(3):
-        noisy = events + rnd.sample(events, len(events) // 3)   # a third delivered twice
+        noisy = events + rnd.sample(events, len(events) // 3)  # a third delivered twice
         rnd.shuffle(noisy)
         assert _fingerprint(noisy) == base
 
@@ -230,7 +251,7 @@ def test_same_key_with_different_content_is_resolved_deterministically():
     c = Event("same", "article_publish", at(2026, 3, 2, 9))
     for order in ([a, b, c], [c, b, a], [b, a, c]):
         e = engine().score(order)
-        assert e.total(MON, SUN) == 5    # (09:00, article_publish) is the smallest
+        assert e.total(MON, SUN) == 5  # (09:00, article_publish) is the smallest
 
 
 def test_cap_ties_are_broken_by_event_key():
@@ -251,9 +272,9 @@ def test_lookback_and_affected_range_reproduce_full_results():
     rows = sorted(((e.clock.day(int(x.at.timestamp())), x) for x in events), key=lambda p: p[0])
     for a in (date(2026, 1, 1), date(2026, 3, 4), date(2026, 7, 13)):
         plan = e.lookback_plan(a)
-        if a == date(2026, 1, 1):   # the streak needs 7 days before, the week cap its Monday
+        if a == date(2026, 1, 1):  # the streak needs 7 days before, the week cap its Monday
             assert [d for d, _ in plan] == [date(2025, 12, 25), date(2025, 12, 29), date(2026, 1, 1)]
-        else:                        # year-capped rules need the scoring year, week-capped their Monday
+        else:  # year-capped rules need the scoring year, week-capped their Monday
             assert plan[0] == (date(2026, 1, 1), frozenset({"profile_update", "class_create"}))
         keep = [x for d, x in rows if any(d >= frm.toordinal() and x.action in acts for frm, acts in plan)]
         part = e.score(keep).day_points(start=a.toordinal())
@@ -272,14 +293,20 @@ def test_incremental_delta_equals_full_recompute():
     stored: list[Event] = []
     totals: dict = {}
     for i in range(0, len(events), 50):
-        batch = events[i:i + 50]
+        batch = events[i : i + 50]
         days = [e.local_day(x.at) for x in batch]
         first = min(days)
-        last = max(e.affected_until(x.action, d) for x, d in zip(batch, days))
+        last = max(e.affected_until(x.action, d) for x, d in zip(batch, days, strict=False))
         plan = e.lookback_plan(first)
+
         def window(evs):
-            return [x for x in evs if e.local_day(x.at) <= last and any(
-                e.local_day(x.at) >= frm and x.action in acts for frm, acts in plan)]
+            return [
+                x
+                for x in evs
+                if e.local_day(x.at) <= last
+                and any(e.local_day(x.at) >= frm and x.action in acts for frm, acts in plan)
+            ]
+
         old = e.score(window(stored)).day_points(first.toordinal(), last.toordinal())
         stored.extend(batch)
         new = e.score(window(stored)).day_points(first.toordinal(), last.toordinal())
@@ -312,9 +339,9 @@ def test_other_time_zone_rule_set():
     rs = parse_rules(text.replace("timezone: Asia/Shanghai", "timezone: Europe/Berlin"))
     e = Engine(rs)
     # Sunday 29 Mar 2026 23:30 Berlin (after the DST switch) is still Sunday
-    t = datetime(2026, 3, 29, 21, 30, tzinfo=timezone.utc)
+    t = datetime(2026, 3, 29, 21, 30, tzinfo=UTC)
     evs = [Event(f"k{i}", "article_publish", t + timedelta(minutes=i)) for i in range(2)]
-    evs.append(Event("m", "article_publish", datetime(2026, 3, 29, 22, 0, tzinfo=timezone.utc)))  # Mon 00:00
+    evs.append(Event("m", "article_publish", datetime(2026, 3, 29, 22, 0, tzinfo=UTC)))  # Mon 00:00
     r = e.score(evs)
     assert r.total(date(2026, 3, 29), date(2026, 3, 29)) == 5
     assert r.total(date(2026, 3, 30), date(2026, 3, 30)) == 5

@@ -1,4 +1,5 @@
 """附件2 indicator sets and checklist states (pure)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -6,9 +7,23 @@ from datetime import date
 import pytest
 
 from domain.evaluation import (
-    ACHIEVED, CONFIRMED, NOT_ACHIEVED, PENDING, REJECTED, SUBMITTED, EvaluationFileError, NoReviewStats,
-    PointsShare, Report, ReportError, ReviewStats, checklist, indicator_set_for, kinds_matching,
-    parse_indicator_set, parse_report,
+    ACHIEVED,
+    CONFIRMED,
+    NOT_ACHIEVED,
+    PENDING,
+    REJECTED,
+    SUBMITTED,
+    EvaluationFileError,
+    NoReviewStats,
+    PointsShare,
+    Report,
+    ReportError,
+    ReviewStats,
+    checklist,
+    indicator_set_for,
+    kinds_matching,
+    parse_indicator_set,
+    parse_report,
 )
 
 S = indicator_set_for(2026)
@@ -25,8 +40,12 @@ def test_indicator_sets_per_role_and_year(tmp_path):
     assert S.indicator("trainer.4").text.endswith("不少于2000字。")
     text = open("domain/data/evaluation/2021.yaml", encoding="utf-8").read()
     (tmp_path / "2021.yaml").write_text(text, encoding="utf-8")
-    (tmp_path / "2027.yaml").write_text(text.replace("year: 2021", "year: 2027").replace(
-        "min_points: 60, target_share: 0.4", "min_points: 80, target_share: 0.5"), encoding="utf-8")
+    (tmp_path / "2027.yaml").write_text(
+        text.replace("year: 2021", "year: 2027").replace(
+            "min_points: 60, target_share: 0.4", "min_points: 80, target_share: 0.5"
+        ),
+        encoding="utf-8",
+    )
     assert indicator_set_for(2026, tmp_path).min_points == 60
     assert indicator_set_for(2027, tmp_path).min_points == 80
     assert indicator_set_for(2030, tmp_path).target_share == 0.5
@@ -42,10 +61,17 @@ def test_bad_indicator_file():
 def test_report_parsing():
     k = S.kinds["培训"]
     assert parse_report(k, ["2026-05-10", "平台", "应用", "45"], TODAY) == {
-        "date": date(2026, 5, 10), "topic": "平台 应用", "participants": 45}
-    for args, words in [(["2026-05-10", "主题"], "缺少人数"), (["2026-02-30", "主题", "3"], "不存在"),
-                        (["2026-07-01", "主题", "3"], "晚于今天"), (["2026-05-10", "主题", "很多"], "应为整数"),
-                        (["2026-05-10", "主题", "0"], "不少于 1")]:
+        "date": date(2026, 5, 10),
+        "topic": "平台 应用",
+        "participants": 45,
+    }
+    for args, words in [
+        (["2026-05-10", "主题"], "缺少人数"),
+        (["2026-02-30", "主题", "3"], "不存在"),
+        (["2026-07-01", "主题", "3"], "晚于今天"),
+        (["2026-05-10", "主题", "很多"], "应为整数"),
+        (["2026-05-10", "主题", "0"], "不少于 1"),
+    ]:
         with pytest.raises(ReportError, match=words):
             parse_report(k, args, TODAY)
     art = S.kinds["文章"]
@@ -68,8 +94,11 @@ def _r(i, kind, fields, status=SUBMITTED, reason=""):
 def test_reported_states():
     training = {"date": date(2026, 5, 10), "topic": "应用", "participants": 30}
     article = {"url": "https://zjer.cn/a", "characters": 2400}
-    reports = [_r(1, "培训", training, CONFIRMED), _r(2, "文章", article, SUBMITTED),
-               _r(3, "参训", {"date": date(2026, 4, 1), "title": "省培"}, REJECTED, "没有附通知")]
+    reports = [
+        _r(1, "培训", training, CONFIRMED),
+        _r(2, "文章", article, SUBMITTED),
+        _r(3, "参训", {"date": date(2026, 4, 1), "title": "省培"}, REJECTED, "没有附通知"),
+    ]
     items = {i.indicator.id: i for i in checklist(S, "trainer", reports=reports, today=TODAY, year=2026)}
     assert items["trainer.1"].state == ACHIEVED and "30人（已确认）" in items["trainer.1"].evidence[0]
     assert items["trainer.4"].state == PENDING and "待市级确认" in items["trainer.4"].note
@@ -84,20 +113,31 @@ def test_two_part_and_distinct_requirements():
     reps = [_r(1, "参训", {"date": date(2026, 4, 1), "title": "省培"}, CONFIRMED)]
     item = checklist(S, "admin", reports=reps, today=TODAY, year=2026)[1]
     assert item.state == PENDING and item.note == "还差：组织校级管理员培训"
-    spring = {"semester": "春季", "platform_teachers": 1000, "yearbook_teachers": 1000,
-              "platform_students": 1, "yearbook_students": 1}
-    one = checklist(S, "admin", reports=[_r(1, "数据", spring, CONFIRMED), _r(2, "数据", spring, CONFIRMED)],
-                    today=TODAY, year=2026)[0]
+    spring = {
+        "semester": "春季",
+        "platform_teachers": 1000,
+        "yearbook_teachers": 1000,
+        "platform_students": 1,
+        "yearbook_students": 1,
+    }
+    one = checklist(
+        S, "admin", reports=[_r(1, "数据", spring, CONFIRMED), _r(2, "数据", spring, CONFIRMED)], today=TODAY, year=2026
+    )[0]
     assert one.state == PENDING and "2 次" in one.note
-    both = checklist(S, "admin", reports=[_r(1, "数据", spring, CONFIRMED),
-                                          _r(2, "数据", dict(spring, semester="秋季"), CONFIRMED)],
-                     today=TODAY, year=2026)[0]
+    both = checklist(
+        S,
+        "admin",
+        reports=[_r(1, "数据", spring, CONFIRMED), _r(2, "数据", dict(spring, semester="秋季"), CONFIRMED)],
+        today=TODAY,
+        year=2026,
+    )[0]
     assert both.state == ACHIEVED
 
 
 def test_points_share_indicator():
     def item(q, t):
         return checklist(S, "admin", points=PointsShare("西湖区", q, t), today=TODAY, year=2026)[5]
+
     assert item(40, 100).state == ACHIEVED
     low = item(39, 100)
     assert low.state == NOT_ACHIEVED and low.note == "还差 1 人" and "39/100" in low.evidence[0]

@@ -1,5 +1,6 @@
 """Ingestion and the /积分 query run unchanged on PostgreSQL with score_events partitioned by scoring year
 (docs/scaling.md): the same code, the same answers as on the plain table."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -14,8 +15,10 @@ from tests.conftest import _fresh_pg, _pg_admin
 from tests.scores.test_storage import NOW, TEACHERS, year_items
 from tests.scores.util import SH
 
-_COLUMNS = ("bucket integer NOT NULL, teacher_id integer NOT NULL, event_key varchar(160) NOT NULL, "
-            "action varchar(48) NOT NULL, at_epoch bigint NOT NULL, detail text")
+_COLUMNS = (
+    "bucket integer NOT NULL, teacher_id integer NOT NULL, event_key varchar(160) NOT NULL, "
+    "action varchar(48) NOT NULL, at_epoch bigint NOT NULL, detail text"
+)
 
 
 def _bucket(year: int) -> int:
@@ -26,17 +29,26 @@ def _bucket(year: int) -> int:
 @pytest.fixture
 async def partitioned_db(pg_template: str):
     from storage.db import Database
+
     name, url = await _fresh_pg(pg_template)
     db = Database(url)
     try:
         async with db.unit_of_work() as uow:
             s = uow.session
             await s.execute(text("DROP TABLE score_events"))
-            await s.execute(text(f"CREATE TABLE score_events ({_COLUMNS}, CONSTRAINT pk_score_events "
-                                 "PRIMARY KEY (bucket, teacher_id, event_key)) PARTITION BY RANGE (bucket)"))
+            await s.execute(
+                text(
+                    f"CREATE TABLE score_events ({_COLUMNS}, CONSTRAINT pk_score_events "
+                    "PRIMARY KEY (bucket, teacher_id, event_key)) PARTITION BY RANGE (bucket)"
+                )
+            )
             for year in (2025, 2026, 2027):
-                await s.execute(text(f"CREATE TABLE score_events_{year} PARTITION OF score_events "
-                                     f"FOR VALUES FROM ({_bucket(year)}) TO ({_bucket(year + 1)})"))
+                await s.execute(
+                    text(
+                        f"CREATE TABLE score_events_{year} PARTITION OF score_events "
+                        f"FOR VALUES FROM ({_bucket(year)}) TO ({_bucket(year + 1)})"
+                    )
+                )
             await s.execute(text("CREATE TABLE score_events_other PARTITION OF score_events DEFAULT"))
         yield db
     finally:
@@ -50,13 +62,18 @@ async def test_ingest_and_score_query_on_a_partitioned_events_table(partitioned_
         await uow.repo(TeacherRepository).upsert(TEACHERS, NOW)
     runtime = ScoresRuntime()
     items = year_items(31, 700)
-    shuffled = items[::2] + items[1::2][::-1]                   # partly out of order
+    shuffled = items[::2] + items[1::2][::-1]  # partly out of order
     for i in range(0, len(shuffled), 120):
-        rep = await ingest(db, runtime, shuffled[i:i + 120] + shuffled[max(0, i - 10):i], NOW)   # with repeats
+        rep = await ingest(db, runtime, shuffled[i : i + 120] + shuffled[max(0, i - 10) : i], NOW)  # with repeats
         assert not rep.rejected, rep.rejected
     async with db.unit_of_work() as uow:
-        parts = dict((await uow.session.execute(text(
-            "SELECT tableoid::regclass::text, count(*) FROM score_events GROUP BY 1"))).all())
+        parts = dict(
+            (
+                await uow.session.execute(
+                    text("SELECT tableoid::regclass::text, count(*) FROM score_events GROUP BY 1")
+                )
+            ).all()
+        )
         repo = uow.repo(ScoreRepository)
         incremental = await repo.all_totals()
     assert sum(parts.values()) == len(items)
@@ -74,8 +91,11 @@ async def test_ingest_and_score_query_on_a_partitioned_events_table(partitioned_
             summary = await score_summary(uow, runtime, teacher, period, date(2026, 12, 31))
         mine = [it for it in items if it["account"] == account]
         from domain.scores.activity import parse_activity
-        rows = [(a.epoch, a.key, a.action, a.detail) for a in
-                (parse_activity(it, actions=engine.rules.actions, tz=SH, now=NOW) for it in mine)]
+
+        rows = [
+            (a.epoch, a.key, a.action, a.detail)
+            for a in (parse_activity(it, actions=engine.rules.actions, tz=SH, now=NOW) for it in mine)
+        ]
         want = engine.evaluate(rows).summary(period, as_of=date(2026, 12, 31))
         assert summary.total == want.total > 0
         assert [ln.counted for ln in summary.lines] == [ln.counted for ln in want.lines]

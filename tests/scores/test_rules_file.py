@@ -1,4 +1,5 @@
 """The default rule set matches the points table of seed 001; bad rule files are refused with line and reason."""
+
 from __future__ import annotations
 
 import textwrap
@@ -46,19 +47,22 @@ def test_a_minimal_file_loads_with_school_year():
     assert rs.year_label(2025) == "2025-2026学年"
 
 
-@pytest.mark.parametrize("extra, line, words", [
-    ("    capp: [{count: 5, per: week}]\n", 8, "未知字段“capp”"),
-    ("    caps: [{count: 5, per: fortnight}]\n", 8, "上限周期“fortnight”未知"),
-    ("    caps: [{count: 0, per: week}]\n", 8, "上限次数 count 至少为 1"),
-    ("    caps: [{count: 5, per: week}, {count: 6, per: week}]\n", 8, "上限周期“week”重复"),
-    ("    conditions: ['minutes => 15']\n", 8, "比较符“=>”未知"),
-    ("    conditions: ['minutes ≥ 15']\n", 8, "比较符“≥”未知"),
-    ("    conditions: ['minutes >= lots']\n", 8, "值“lots”"),
-    ("    conditions: ['just words']\n", 8, "看不懂"),
-    ("    kind: sometimes\n", 8, "kind“sometimes”未知"),
-    ("    match: most\n", 8, "match“most”未知"),
-    ("    streak: {after_days: 7, points: 2}\n", 8, "kind 不是 streak"),
-])
+@pytest.mark.parametrize(
+    ("extra", "line", "words"),
+    [
+        ("    capp: [{count: 5, per: week}]\n", 8, "未知字段“capp”"),
+        ("    caps: [{count: 5, per: fortnight}]\n", 8, "上限周期“fortnight”未知"),
+        ("    caps: [{count: 0, per: week}]\n", 8, "上限次数 count 至少为 1"),
+        ("    caps: [{count: 5, per: week}, {count: 6, per: week}]\n", 8, "上限周期“week”重复"),
+        ("    conditions: ['minutes => 15']\n", 8, "比较符“=>”未知"),
+        ("    conditions: ['minutes ≥ 15']\n", 8, "比较符“≥”未知"),
+        ("    conditions: ['minutes >= lots']\n", 8, "值“lots”"),
+        ("    conditions: ['just words']\n", 8, "看不懂"),
+        ("    kind: sometimes\n", 8, "kind“sometimes”未知"),
+        ("    match: most\n", 8, "match“most”未知"),
+        ("    streak: {after_days: 7, points: 2}\n", 8, "kind 不是 streak"),
+    ],
+)
 def test_bad_rule_fields_name_line_and_reason(extra, line, words):
     err = _bad(GOOD_HEAD + extra)
     assert err.line == line, err
@@ -89,17 +93,20 @@ def test_streak_needs_daily_cap_of_one():
     assert "每天 1 次" in err.reason
 
 
-@pytest.mark.parametrize("text, line, words", [
-    ("name: x\nrules: [\n", 3, "YAML 格式错误"),
-    ("name: x\nyear_start: '02-29'\n" + GOOD_HEAD.split("\n", 1)[1], 2, "不是每年都有的日期"),
-    ("name: x\ntimezone: Mars/Olympus\n" + GOOD_HEAD.split("\n", 1)[1], 2, "时区“Mars/Olympus”未知"),
-    ("name: x\nname: y\n" + GOOD_HEAD.split("\n", 1)[1], 2, "字段“name”重复"),
-    ("- just a list\n", 1, "映射"),
-    ("name: x\nrules: []\n", 2, "至少一条规则"),
-    (GOOD_HEAD.replace("code: upload", "code: Upload!"), 3, "规则代码"),
-    (GOOD_HEAD.replace("[resource_share]", "[]"), 6, "actions"),
-    (GOOD_HEAD.replace("points: 1", "points: lots"), 7, "应为整数"),
-])
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("name: x\nrules: [\n", 3, "YAML 格式错误"),
+        ("name: x\nyear_start: '02-29'\n" + GOOD_HEAD.split("\n", 1)[1], 2, "不是每年都有的日期"),
+        ("name: x\ntimezone: Mars/Olympus\n" + GOOD_HEAD.split("\n", 1)[1], 2, "时区“Mars/Olympus”未知"),
+        ("name: x\nname: y\n" + GOOD_HEAD.split("\n", 1)[1], 2, "字段“name”重复"),
+        ("- just a list\n", 1, "映射"),
+        ("name: x\nrules: []\n", 2, "至少一条规则"),
+        (GOOD_HEAD.replace("code: upload", "code: Upload!"), 3, "规则代码"),
+        (GOOD_HEAD.replace("[resource_share]", "[]"), 6, "actions"),
+        (GOOD_HEAD.replace("points: 1", "points: lots"), 7, "应为整数"),
+    ],
+)
 def test_more_bad_files(text, line, words):
     err = _bad(text)
     assert err.line == line and words in err.reason, err

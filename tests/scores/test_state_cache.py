@@ -1,5 +1,6 @@
 """The per-teacher cap/streak state kept between batches: in-order batches read nothing back, anything
 else (earlier events, evicted or foreign state) is read back, and every way gives the full recompute."""
+
 from __future__ import annotations
 
 import random
@@ -20,10 +21,11 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     seen: list[int] = []
     real = ingest_module.load_since
 
-    async def counting(bulk, starts):   # type: ignore[no-untyped-def]
+    async def counting(bulk, starts):  # type: ignore[no-untyped-def]
         if starts:
             seen.append(len(starts))
         return await real(bulk, starts)
+
     monkeypatch.setattr(ingest_module, "load_since", counting)
     return seen
 
@@ -33,9 +35,9 @@ async def test_in_order_batches_continue_the_cached_state(db, reads: list[int]) 
     runtime = ScoresRuntime()
     items = sorted(year_items(41, 800), key=lambda x: x["time"])
     for i in range(0, len(items), 100):
-        rep = await ingest(db, runtime, items[i:i + 100], NOW)
-        assert rep.accepted == len(items[i:i + 100]) and not rep.rejected
-    assert reads == []                                   # nothing was read back
+        rep = await ingest(db, runtime, items[i : i + 100], NOW)
+        assert rep.accepted == len(items[i : i + 100]) and not rep.rejected
+    assert reads == []  # nothing was read back
     assert runtime.windows.complete and len(runtime.windows) == 6
     assert await _totals(db) == await _rebuilt(db, runtime.engine)
 
@@ -43,18 +45,18 @@ async def test_in_order_batches_continue_the_cached_state(db, reads: list[int]) 
 async def test_earlier_events_evicted_and_foreign_state_are_read_back(db, reads: list[int]) -> None:
     await _setup(db)
     runtime = ScoresRuntime()
-    runtime.windows = StateCache(max_teachers=3)         # 6 teachers: eviction happens
+    runtime.windows = StateCache(max_teachers=3)  # 6 teachers: eviction happens
     items = year_items(43, 900)
     forward = sorted(items[:600], key=lambda x: x["time"])
-    late = items[600:]                                   # all over the year: earlier than the frontiers
+    late = items[600:]  # all over the year: earlier than the frontiers
     for i in range(0, len(forward), 150):
-        await ingest(db, runtime, forward[i:i + 150], NOW)
-    assert not runtime.windows.complete and reads      # evicted teachers were read back
+        await ingest(db, runtime, forward[i : i + 150], NOW)
+    assert not runtime.windows.complete and reads  # evicted teachers were read back
     reads.clear()
-    rep = await ingest(db, runtime, late + forward[:50], NOW)      # with duplicates of stored ones
+    rep = await ingest(db, runtime, late + forward[:50], NOW)  # with duplicates of stored ones
     assert (rep.accepted, rep.duplicates) == (len(late), 50)
     assert reads and reads[0] > 0
-    other = ScoresRuntime()                              # another process: its cache is not this one's
+    other = ScoresRuntime()  # another process: its cache is not this one's
     await ingest(db, other, [dict(items[0], event_id="another-instance")], NOW)
     before = len(reads)
     await ingest(db, runtime, [dict(items[1], event_id="back-here")], NOW)
@@ -64,12 +66,15 @@ async def test_earlier_events_evicted_and_foreign_state_are_read_back(db, reads:
 
 def test_state_layout_round_trip_and_size() -> None:
     from domain.scores import Engine
+
     engine = Engine(default_rules())
     layout = StateLayout(engine)
     state = engine.new_state()
     rnd = random.Random(5)
-    rows = sorted((1_770_000_000 + rnd.randrange(0, 90 * 86400), f"k{i}", rnd.choice(sorted(engine.by_action)), None)
-                  for i in range(300))
+    rows = sorted(
+        (1_770_000_000 + rnd.randrange(0, 90 * 86400), f"k{i}", rnd.choice(sorted(engine.by_action)), None)
+        for i in range(300)
+    )
     first = engine.evaluate(rows[:200], deduped=True, state=state)
     blob = layout.encode(rows[199][0], state)
     assert blob is not None and len(blob) <= 4 * (1 + 2 * 17 + 2 * 1) + 8
@@ -78,11 +83,11 @@ def test_state_layout_round_trip_and_size() -> None:
     # continuing from the decoded state equals continuing from the live one, equals one evaluation
     a = engine.evaluate(rows[200:], deduped=True, state=again).occ
     b = engine.evaluate(rows[200:], deduped=True, state=state).occ
-    assert a == b == engine.evaluate(rows, deduped=True).occ[len(first.occ):]
+    assert a == b == engine.evaluate(rows, deduped=True).occ[len(first.occ) :]
     cache = StateCache()
     cache.start(1, engine, events_empty=True)
     cache.commit(2, {tid: blob for tid in range(1000)})
-    assert 150 < cache.nbytes() / 1000 < 400            # bytes a teacher (docs/scaling.md, the module doc)
+    assert 150 < cache.nbytes() / 1000 < 400  # bytes a teacher (docs/scaling.md, the module doc)
 
 
 async def test_window_path_alone_gives_the_full_recompute(db) -> None:
@@ -92,7 +97,7 @@ async def test_window_path_alone_gives_the_full_recompute(db) -> None:
     runtime = ScoresRuntime()
     for i in range(0, len(items), 60):
         runtime.windows.clear()
-        await ingest(db, runtime, items[i:i + 60], NOW)
+        await ingest(db, runtime, items[i : i + 60], NOW)
     windowed = await _totals(db)
     async with db.unit_of_work() as uow:
         assert await uow.repo(ScoreRepository).rebuild_totals(runtime.engine) == 6

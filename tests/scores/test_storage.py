@@ -1,4 +1,5 @@
 """Ingestion into SQLite and PostgreSQL: idempotent, order-independent, equal to a full recompute."""
+
 from __future__ import annotations
 
 import random
@@ -13,9 +14,19 @@ from tests.scores.util import DEFAULT_TABLE, SH
 
 NOW = datetime(2027, 1, 10, 12, tzinfo=SH)
 DEFAULT_YAML = (Path(__file__).resolve().parents[2] / "domain/data/points_rules_default.yaml").read_text("utf-8")
-TEACHERS = [TeacherRow(f"T{i:02d}", f"教师{i}", "第一小学", county, city)
-            for i, (county, city) in enumerate([("西湖区", "杭州市"), ("西湖区", "杭州市"), ("萧山区", "杭州市"),
-                                                 ("鄞州区", "宁波市"), ("瑞安市", "温州市"), ("西湖区", "杭州市")])]
+TEACHERS = [
+    TeacherRow(f"T{i:02d}", f"教师{i}", "第一小学", county, city)
+    for i, (county, city) in enumerate(
+        [
+            ("西湖区", "杭州市"),
+            ("西湖区", "杭州市"),
+            ("萧山区", "杭州市"),
+            ("鄞州区", "宁波市"),
+            ("瑞安市", "温州市"),
+            ("西湖区", "杭州市"),
+        ]
+    )
+]
 
 
 def year_items(seed: int, n: int = 900, *, with_ids: bool = True) -> list[dict]:
@@ -58,8 +69,10 @@ async def test_teachers_are_case_sensitive_and_upserted(db):
         repo = uow.repo(TeacherRepository)
         assert (await repo.by_account("T01")).name == "教师1"
         assert await repo.by_account("t01") is None
-        changed = [TeacherRow("T01", "教师1", "第二小学", "西湖区", "杭州市"),
-                   TeacherRow("t01", "小写", "", "西湖区", "杭州市")]
+        changed = [
+            TeacherRow("T01", "教师1", "第二小学", "西湖区", "杭州市"),
+            TeacherRow("t01", "小写", "", "西湖区", "杭州市"),
+        ]
         assert await repo.upsert(changed, NOW) == (1, 1, 0)
         assert [t.account for t in await repo.find("教师1")] == ["T01"]
         assert [t.name for t in await repo.find("t01")] == ["小写"]
@@ -70,14 +83,14 @@ async def test_batches_duplicates_and_order_give_the_full_recompute(db):
     await _setup(db)
     runtime = ScoresRuntime()
     items = year_items(1)
-    noisy = items + random.Random(2).sample(items, 200)          # redelivered
-    random.Random(3).shuffle(noisy)                              # out of order
+    noisy = items + random.Random(2).sample(items, 200)  # redelivered
+    random.Random(3).shuffle(noisy)  # out of order
     total_rep = None
     for i in range(0, len(noisy), 137):
-        rep = await ingest(db, runtime, noisy[i:i + 137], NOW)
+        rep = await ingest(db, runtime, noisy[i : i + 137], NOW)
         assert not rep.rejected, rep.rejected
         if i == 548:
-            runtime.windows.clear()                              # e.g. another instance wrote meanwhile
+            runtime.windows.clear()  # e.g. another instance wrote meanwhile
         total_rep = (total_rep or 0) + rep.accepted
     assert total_rep == len(items)
     incremental = await _totals(db)
@@ -91,11 +104,12 @@ async def test_batches_duplicates_and_order_give_the_full_recompute(db):
 async def test_in_order_equals_reverse_order(db, tmp_path):
     from storage.db import Database
     from storage.migrate import upgrade
+
     await _setup(db)
     items = year_items(7, 600)
     forward = sorted(items, key=lambda x: x["time"])
     for i in range(0, len(forward), 50):
-        await ingest(db, ScoresRuntime(), forward[i:i + 50], NOW)
+        await ingest(db, ScoresRuntime(), forward[i : i + 50], NOW)
     other_url = f"sqlite+aiosqlite:///{tmp_path / 'other.sqlite3'}"
     await upgrade(other_url)
     other = Database(other_url)
@@ -104,7 +118,7 @@ async def test_in_order_equals_reverse_order(db, tmp_path):
         runtime = ScoresRuntime()
         backward = forward[::-1]
         for i in range(0, len(backward), 50):
-            await ingest(other, runtime, backward[i:i + 50], NOW)
+            await ingest(other, runtime, backward[i : i + 50], NOW)
         assert await _totals(other) == await _totals(db)
     finally:
         await other.dispose()
@@ -135,26 +149,29 @@ async def test_rejections_are_reported_and_valid_items_kept(db):
     assert rep.accepted == 0 and rep.duplicates == 1 and not rep.rejected
     totals = await _totals(db)
     tid = 1
-    assert totals[(tid, "w", date(2026, 3, 2))] == 2      # one upload + one login
+    assert totals[(tid, "w", date(2026, 3, 2))] == 2  # one upload + one login
 
 
 async def test_rule_file_change_and_rebuild(db):
     await _setup(db)
     runtime = ScoresRuntime()
-    items = [{"account": "T00", "action": "resource_share", "time": f"2026-03-0{d}T09:00:00+08:00"}
-             for d in range(2, 9)]
+    items = [
+        {"account": "T00", "action": "resource_share", "time": f"2026-03-0{d}T09:00:00+08:00"} for d in range(2, 9)
+    ]
     await ingest(db, runtime, items, NOW)
     assert (await _totals(db))[(1, "y", date(2026, 1, 1))] == 5
     text = DEFAULT_YAML.replace(
         "    actions: [resource_share]\n    points: 1\n    caps:\n      - {count: 5, per: week}",
-        "    actions: [resource_share]\n    points: 3\n    caps:\n      - {count: 6, per: week}")
+        "    actions: [resource_share]\n    points: 3\n    caps:\n      - {count: 6, per: week}",
+    )
     async with db.unit_of_work() as uow:
         _id, rules = await uow.repo(RuleSetRepository).load(text, "henan-2026.yaml", "cli", NOW)
         await uow.repo(ScoreRepository).rebuild_totals(Engine(rules))
     assert (await _totals(db))[(1, "y", date(2026, 1, 1))] == 18
     # the runtime notices the new active rule set and keeps ingesting with it
-    await ingest(db, runtime, [{"account": "T00", "action": "resource_share", "time": "2026-03-10T09:00:00+08:00"}],
-                 NOW)
+    await ingest(
+        db, runtime, [{"account": "T00", "action": "resource_share", "time": "2026-03-10T09:00:00+08:00"}], NOW
+    )
     assert runtime.rules.rule("resource_upload").points == 3
     assert (await _totals(db))[(1, "y", date(2026, 1, 1))] == 21
     async with db.unit_of_work() as uow:
@@ -166,11 +183,23 @@ async def test_rankings_and_county_shares(db):
     await _setup(db)
     runtime = ScoresRuntime()
     items = []
-    for i, n in ((0, 12), (1, 12), (2, 3), (3, 12), (5, 0)):     # class setup (50) + weekly articles (5 each)
-        items.append({"account": f"T{i:02d}", "action": "class_create", "time": "2026-02-01T09:00:00+08:00",
-                      "detail": {"students": 30}})
-        items += [{"account": f"T{i:02d}", "action": "article_publish",
-                   "time": (datetime(2026, 3, 2, 9, tzinfo=SH) + timedelta(weeks=w)).isoformat()} for w in range(n)]
+    for i, n in ((0, 12), (1, 12), (2, 3), (3, 12), (5, 0)):  # class setup (50) + weekly articles (5 each)
+        items.append(
+            {
+                "account": f"T{i:02d}",
+                "action": "class_create",
+                "time": "2026-02-01T09:00:00+08:00",
+                "detail": {"students": 30},
+            }
+        )
+        items += [
+            {
+                "account": f"T{i:02d}",
+                "action": "article_publish",
+                "time": (datetime(2026, 3, 2, 9, tzinfo=SH) + timedelta(weeks=w)).isoformat(),
+            }
+            for w in range(n)
+        ]
     await ingest(db, runtime, items, NOW)
     async with db.unit_of_work() as uow:
         repo = uow.repo(ScoreRepository)
@@ -193,6 +222,7 @@ async def test_score_query_reads_only_the_needed_window(db):
     await ingest(db, runtime, items, NOW)
     engine = runtime.engine
     from domain.scores import period_of
+
     async with db.unit_of_work() as uow:
         t = await uow.repo(TeacherRepository).by_account("T01")
         repo = uow.repo(ScoreRepository)
@@ -215,7 +245,7 @@ async def test_totals_written_in_chunks_and_weeks_across_the_year_boundary(db, m
     runtime = ScoresRuntime()
     items = sorted(year_items(11, 700), key=lambda x: x["time"])
     for i in range(0, len(items), 90):
-        rep = await ingest(db, runtime, items[i:i + 90], NOW)
+        rep = await ingest(db, runtime, items[i : i + 90], NOW)
         assert not rep.rejected, rep.rejected
     incremental = await _totals(db)
     assert incremental == await _rebuilt(db, runtime.engine)
@@ -232,6 +262,7 @@ async def test_totals_written_in_chunks_and_weeks_across_the_year_boundary(db, m
         month = await uow.repo(ScoreRepository).ranking("m", date(2026, 12, 1), limit=10)
     assert want and {r.account: r.points for r in week} == want
     from domain.scores import period_of
+
     period = period_of(runtime.rules, "week", monday)
     async with db.unit_of_work() as uow:
         repo = uow.repo(ScoreRepository)
@@ -243,7 +274,8 @@ async def test_totals_written_in_chunks_and_weeks_across_the_year_boundary(db, m
                 truth[t.account] = pts
     assert truth == want
     assert {r.account: r.points for r in month} == {
-        acc_of[t]: p for (t, k, s), p in incremental.items() if k == "m" and s == date(2026, 12, 1)}
+        acc_of[t]: p for (t, k, s), p in incremental.items() if k == "m" and s == date(2026, 12, 1)
+    }
     # the week's points come from both scoring years' rows
     assert any(k == "y" and s == date(2027, 1, 1) for (_t, k, s) in incremental)
 
@@ -253,24 +285,33 @@ async def test_chunked_writes_with_duplicates_inside_and_across_batches(db, monk
     keys and details (quotes, backslashes, non-ASCII) come back exactly, and the totals equal a full
     recompute."""
     from sqlalchemy import text
+
     monkeypatch.setattr(ScoreRepository, "TOTALS_CHUNK", 2)
     await _setup(db)
     runtime = ScoresRuntime()
     items = year_items(21, 500)
-    odd = {"account": "T03", "action": "class_teaching", "time": "2026-05-06T10:00:00+08:00",
-           "event_id": 'ev "引号" \\ \'x\' 语文', "detail": {"minutes": 40}}
+    odd = {
+        "account": "T03",
+        "action": "class_teaching",
+        "time": "2026-05-06T10:00:00+08:00",
+        "event_id": "ev \"引号\" \\ 'x' 语文",
+        "detail": {"minutes": 40},
+    }
     items.append(odd)
-    rep = await ingest(db, runtime, items[:300] + items[:40] + [odd, odd], NOW)     # repeats inside the batch
+    rep = await ingest(db, runtime, items[:300] + items[:40] + [odd, odd], NOW)  # repeats inside the batch
     assert not rep.rejected, rep.rejected
     assert (rep.accepted, rep.duplicates) == (301, 41)
-    rep = await ingest(db, runtime, items[250:] + items[260:270], NOW)               # across and inside
+    rep = await ingest(db, runtime, items[250:] + items[260:270], NOW)  # across and inside
     assert not rep.rejected, rep.rejected
     assert (rep.accepted, rep.duplicates) == (200, 61)
     async with db.unit_of_work() as uow:
         n = (await uow.session.execute(text("SELECT count(*) FROM score_events"))).scalar()
-        row = (await uow.session.execute(text(
-            "SELECT event_key, action, detail, bucket, at_epoch FROM score_events WHERE event_key = :k"),
-            {"k": "id:" + odd["event_id"]})).one()
+        row = (
+            await uow.session.execute(
+                text("SELECT event_key, action, detail, bucket, at_epoch FROM score_events WHERE event_key = :k"),
+                {"k": "id:" + odd["event_id"]},
+            )
+        ).one()
     assert n == 501
     epoch = int(datetime.fromisoformat(odd["time"]).timestamp())
     assert tuple(row) == ("id:" + odd["event_id"], "class_teaching", '{"minutes": 40}', epoch // 604800, epoch)
@@ -280,4 +321,3 @@ async def test_chunked_writes_with_duplicates_inside_and_across_batches(db, monk
     rep = await ingest(db, ScoresRuntime(), sorted(items, key=lambda x: x["time"]), NOW)
     assert (rep.accepted, rep.duplicates) == (0, 501)
     assert await _totals(db) == incremental
-

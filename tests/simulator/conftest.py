@@ -1,4 +1,5 @@
 """Fixtures of the simulator tests: a fake DingTalk on a random port and the echo bot on the real SDK."""
+
 from __future__ import annotations
 
 import os
@@ -12,6 +13,7 @@ import pytest
 @pytest.fixture
 def fake():
     from simulator.server import FakeDingTalk
+
     server = FakeDingTalk().start_in_thread()
     yield server
     server.stop()
@@ -21,6 +23,7 @@ def fake():
 def echo(fake):
     """The echo bot (real dingtalk-stream SDK) connected to ``fake``."""
     from simulator.echo_bot import EchoBot
+
     bot = EchoBot().run_in_thread(fake.base_url, fake.client_id, fake.client_secret)
     fake.wait_connected(10)
     yield bot
@@ -34,9 +37,11 @@ def card_bot(fake):
     from simulator.cards import CARD_CALLBACK_TOPIC
     from simulator.echo_bot import EchoBot
     from tests.simulator.cardkit import ReviewCardHandler
+
     handler = ReviewCardHandler()
-    bot = EchoBot(handlers={CARD_CALLBACK_TOPIC: handler}).run_in_thread(fake.base_url, fake.client_id,
-                                                                         fake.client_secret)
+    bot = EchoBot(handlers={CARD_CALLBACK_TOPIC: handler}).run_in_thread(
+        fake.base_url, fake.client_id, fake.client_secret
+    )
     fake.wait_connected(10)
     yield handler
     bot.stop()

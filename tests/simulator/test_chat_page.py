@@ -1,4 +1,5 @@
 """The chat page in headless Chromium (playwright's Python package, Debian's /usr/bin/chromium)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -10,14 +11,21 @@ import urllib.request
 import pytest
 
 CHROMIUM = os.environ.get("SIM_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
 SCREENSHOT = "/tmp/sim_page.png"
 
 
 @contextlib.contextmanager
 def _browser_page():
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
@@ -27,16 +35,20 @@ def _browser_page():
 
 
 def _post(url: str, body: dict) -> dict:
-    req = urllib.request.Request(url, data=json.dumps(body, ensure_ascii=False).encode(),
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=json.dumps(body, ensure_ascii=False).encode(), headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=5) as r:
         return json.load(r)
 
 
 def test_chat_page_round_trip_with_echo_bot(fake, echo):
     if not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: install it with `apt-get install -y chromium` "
-                    "(do not use `playwright install`)", pytrace=False)
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}: install it with `apt-get install -y chromium` "
+            "(do not use `playwright install`)",
+            pytrace=False,
+        )
     with _browser_page() as page:
         _drive(fake, echo, page)
 
@@ -56,23 +68,44 @@ def _drive(fake, echo, page):
 
     # A markdown reply (as the real bot sends) is rendered, and HTML in it is escaped.
     msg = next(r for r in fake.records if r.kind == "message" and r.conversation_id == "cid-reviewer-group")
-    _post(msg.payload["sessionWebhook"], {"msgtype": "markdown", "markdown": {"title": "帮助", "text": (
-        "#### 可用命令\n\n- **/帮助**：查看命令\n- /我是谁：查看身份\n\n"
-        "1. 第一步\n2. 第二步\n\n> 提示：<img src=x onerror=alert(1)> 详见 [说明](https://example.invalid/doc)")}})
-    page.locator(".msg.bot h6, .msg.bot h5, .msg.bot h4, .msg.bot h3").filter(has_text="可用命令").wait_for(timeout=5000)
+    _post(
+        msg.payload["sessionWebhook"],
+        {
+            "msgtype": "markdown",
+            "markdown": {
+                "title": "帮助",
+                "text": (
+                    "#### 可用命令\n\n- **/帮助**：查看命令\n- /我是谁：查看身份\n\n"
+                    "1. 第一步\n2. 第二步\n\n> 提示：<img src=x onerror=alert(1)> 详见 [说明](https://example.invalid/doc)"
+                ),
+            },
+        },
+    )
+    page.locator(".msg.bot h6, .msg.bot h5, .msg.bot h4, .msg.bot h3").filter(has_text="可用命令").wait_for(
+        timeout=5000
+    )
     md = page.locator(".msg.bot .md").last
     assert md.locator("li").count() == 4 and md.locator("strong").first.inner_text() == "/帮助"
     assert md.locator("img").count() == 0 and "<img src=x" in md.inner_text()
     assert md.locator("a[href='https://example.invalid/doc']").inner_text() == "说明"
 
     # A proactive group send appears in that group too.
-    token = _post(fake.base_url + "/v1.0/oauth2/accessToken",
-                  {"appKey": fake.client_id, "appSecret": fake.client_secret})["accessToken"]
-    req = urllib.request.Request(fake.base_url + "/v1.0/robot/groupMessages/send", data=json.dumps({
-        "msgKey": "sampleMarkdown", "robotCode": fake.client_id, "openConversationId": "cid-reviewer-group",
-        "msgParam": json.dumps({"title": "提醒", "text": "请在 **4 月 30 日**前完成登记"}, ensure_ascii=False)},
-        ensure_ascii=False).encode(), headers={"Content-Type": "application/json",
-                                              "x-acs-dingtalk-access-token": token})
+    token = _post(
+        fake.base_url + "/v1.0/oauth2/accessToken", {"appKey": fake.client_id, "appSecret": fake.client_secret}
+    )["accessToken"]
+    req = urllib.request.Request(
+        fake.base_url + "/v1.0/robot/groupMessages/send",
+        data=json.dumps(
+            {
+                "msgKey": "sampleMarkdown",
+                "robotCode": fake.client_id,
+                "openConversationId": "cid-reviewer-group",
+                "msgParam": json.dumps({"title": "提醒", "text": "请在 **4 月 30 日**前完成登记"}, ensure_ascii=False),
+            },
+            ensure_ascii=False,
+        ).encode(),
+        headers={"Content-Type": "application/json", "x-acs-dingtalk-access-token": token},
+    )
     urllib.request.urlopen(req, timeout=5).close()
     page.locator(".msg.bot").filter(has_text="主动消息").filter(has_text="4 月 30 日").wait_for(timeout=5000)
     page.screenshot(path=SCREENSHOT, full_page=False)
@@ -98,13 +131,17 @@ MD_SAMPLES = [
 
 
 def _token(fake) -> str:
-    return _post(fake.base_url + "/v1.0/oauth2/accessToken",
-                 {"appKey": fake.client_id, "appSecret": fake.client_secret})["accessToken"]
+    return _post(
+        fake.base_url + "/v1.0/oauth2/accessToken", {"appKey": fake.client_id, "appSecret": fake.client_secret}
+    )["accessToken"]
 
 
 def _openapi(fake, token: str, path: str, body: dict) -> dict:
-    req = urllib.request.Request(fake.base_url + path, data=json.dumps(body, ensure_ascii=False).encode(),
-                                 headers={"Content-Type": "application/json", "x-acs-dingtalk-access-token": token})
+    req = urllib.request.Request(
+        fake.base_url + path,
+        data=json.dumps(body, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json", "x-acs-dingtalk-access-token": token},
+    )
     with urllib.request.urlopen(req, timeout=5) as r:
         return json.load(r)
 
@@ -112,15 +149,25 @@ def _openapi(fake, token: str, path: str, body: dict) -> dict:
 def test_cards_and_markdown_on_the_chat_page(fake, card_bot):
     from simulator.markdown import to_plain_text
     from tests.simulator.cardkit import card_body, robot_space
+
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"Chromium is missing at {CHROMIUM}", pytrace=False)
     token = _token(fake)
     for md in MD_SAMPLES:
-        _openapi(fake, token, "/v1.0/robot/oToMessages/batchSend", {
-            "robotCode": fake.client_id, "userIds": ["t-hz-001"], "msgKey": "sampleMarkdown",
-            "msgParam": json.dumps({"title": "样例", "text": md}, ensure_ascii=False)})
-    _openapi(fake, token, "/v1.0/card/instances/createAndDeliver", {**card_body(fake, "trk-page"),
-                                                                   **robot_space("t-hz-001")})
+        _openapi(
+            fake,
+            token,
+            "/v1.0/robot/oToMessages/batchSend",
+            {
+                "robotCode": fake.client_id,
+                "userIds": ["t-hz-001"],
+                "msgKey": "sampleMarkdown",
+                "msgParam": json.dumps({"title": "样例", "text": md}, ensure_ascii=False),
+            },
+        )
+    _openapi(
+        fake, token, "/v1.0/card/instances/createAndDeliver", {**card_body(fake, "trk-page"), **robot_space("t-hz-001")}
+    )
     with _browser_page() as page:
         page.goto(fake.base_url + "/?user=t-hz-001&conv=p2p")
         card = page.locator(".msg.bot[data-card='trk-page']")
@@ -139,7 +186,7 @@ def test_cards_and_markdown_on_the_chat_page(fake, card_bot):
         second = page.locator(".msg.bot .md").nth(1)
         assert second.locator("code, del, b, u, strong").count() == 0
         assert "SunYue_HZ" in second.inner_text() and "a\\b" in second.inner_text()
-        assert second.locator("em").inner_text() == "\\"          # 139\*\*1111: the stars still emphasise
+        assert second.locator("em").inner_text() == "\\"  # 139\*\*1111: the stars still emphasise
         assert page.locator(".msg.bot .md").nth(2).locator("img[src='https://e.invalid/p.png']").count() == 1
 
         assert card.locator(".card-title").inner_text() == "审核任务（2 项）"

@@ -1,4 +1,5 @@
 """The fake DingTalk against the real, unmodified dingtalk-stream SDK (through the echo bot) and raw HTTP."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,9 @@ async def _post(url: str, body, headers: dict | None = None) -> tuple[int, dict]
 
 
 async def _token(fake: FakeDingTalk) -> str:
-    status, body = await _post(fake.base_url + "/v1.0/oauth2/accessToken",
-                               {"appKey": fake.client_id, "appSecret": fake.client_secret})
+    status, body = await _post(
+        fake.base_url + "/v1.0/oauth2/accessToken", {"appKey": fake.client_id, "appSecret": fake.client_secret}
+    )
     assert status == 200 and body["expireIn"] == 7200
     return body["accessToken"]
 
@@ -73,7 +75,7 @@ async def test_pushed_message_data_is_realistic(fake, echo):
 
     g = msgs[group_id]
     assert g["conversationType"] == "2" and g["conversationTitle"] == "省级资源审核员省群"
-    assert g["text"]["content"] == " /我是谁 @李明"          # DingTalk keeps a space after the stripped @bot
+    assert g["text"]["content"] == " /我是谁 @李明"  # DingTalk keeps a space after the stripped @bot
     assert g["senderStaffId"] == "op-zj-001" and g["senderId"] == "$:LWCP_v1:$op-zj-001"
     assert g["senderNick"] == "王芳" and g["isInAtList"] is True and g["robotCode"] == fake.client_id
     assert g["sessionWebhookExpiredTime"] - g["createAt"] == 90 * 60 * 1000
@@ -90,14 +92,17 @@ async def test_pushed_message_data_is_realistic(fake, echo):
     assert "senderStaffId" not in e and e["senderNick"] == "赵老师"
 
 
-@pytest.mark.parametrize("msgtype,text,expect", [
-    ("picture", "", "echo: [picture]"),
-    ("richText", "/帮助", "echo: /帮助"),
-    ("file", "名单.xlsx", "echo: [file]"),
-    ("audio", "帮助", "echo: [audio]"),
-    ("video", "", "echo: [video]"),
-    ("unknownMsgType", "", "echo: [unknownMsgType]"),
-])
+@pytest.mark.parametrize(
+    ("msgtype", "text", "expect"),
+    [
+        ("picture", "", "echo: [picture]"),
+        ("richText", "/帮助", "echo: /帮助"),
+        ("file", "名单.xlsx", "echo: [file]"),
+        ("audio", "帮助", "echo: [audio]"),
+        ("video", "", "echo: [video]"),
+        ("unknownMsgType", "", "echo: [unknownMsgType]"),
+    ],
+)
 async def test_other_msgtypes_parse_in_the_sdk(fake, echo, msgtype, text, expect):
     msg_id = await asyncio.to_thread(_say, fake, text, "t-nb-001", "p2p", msgtype=msgtype)
     rec = await fake.await_reply(msg_id)
@@ -140,7 +145,7 @@ async def test_redelivery_reuses_the_stream_message_id(fake, echo):
     await fake.awaits(lambda r: len([a for a in fake.records if a.kind == "ack" and a.msg_id == "m-dup"]) == 2)
     acks = [r for r in fake.records if r.kind == "ack" and r.msg_id == "m-dup"]
     assert acks[0].payload["headers"]["messageId"] == acks[1].payload["headers"]["messageId"]
-    await asyncio.to_thread(_say, fake, "又一次", msg_id="m-dup")       # same msgId, new stream frame
+    await asyncio.to_thread(_say, fake, "又一次", msg_id="m-dup")  # same msgId, new stream frame
     await fake.awaits(lambda r: len([a for a in fake.records if a.kind == "ack" and a.msg_id == "m-dup"]) == 3)
     acks = [r for r in fake.records if r.kind == "ack" and r.msg_id == "m-dup"]
     assert acks[2].payload["headers"]["messageId"] != acks[0].payload["headers"]["messageId"]
@@ -153,10 +158,16 @@ async def test_expired_session_webhook_is_refused_and_openapi_answer_is_attribut
     assert fake.replies_to(msg_id) == []
     # The bot falls back to the OpenAPI: that group send answers the message.
     token = await _token(fake)
-    status, _ = await _post(fake.base_url + "/v1.0/robot/groupMessages/send", {
-        "msgParam": json.dumps({"title": "回复", "text": "**迟到的**回复"}), "msgKey": "sampleMarkdown",
-        "openConversationId": "cid-trainer-group", "robotCode": fake.client_id},
-        {"x-acs-dingtalk-access-token": token})
+    status, _ = await _post(
+        fake.base_url + "/v1.0/robot/groupMessages/send",
+        {
+            "msgParam": json.dumps({"title": "回复", "text": "**迟到的**回复"}),
+            "msgKey": "sampleMarkdown",
+            "openConversationId": "cid-trainer-group",
+            "robotCode": fake.client_id,
+        },
+        {"x-acs-dingtalk-access-token": token},
+    )
     assert status == 200
     rec = await fake.await_reply(msg_id)
     assert rec.kind == "group_send" and fake.text_of(rec) == "**迟到的**回复"
@@ -171,11 +182,21 @@ async def test_session_webhook_answers_json_errors(fake, echo):
     assert status == 200 and body["errcode"] != 0
     status, body = await _post(url, {"msgtype": "text", "text": {"content": "长" * 8000}})
     assert status == 200 and body["errcode"] == 460101
-    status, body = await _post(fake.base_url + "/robot/sendBySession?session=nope",
-                               {"msgtype": "text", "text": {"content": "x"}})
+    status, body = await _post(
+        fake.base_url + "/robot/sendBySession?session=nope", {"msgtype": "text", "text": {"content": "x"}}
+    )
     assert status == 200 and body["errcode"] == 300001
-    status, body = await _post(url, {"msgtype": "actionCard", "actionCard": {
-        "title": "T", "text": "正文", "btns": [{"title": "同意", "actionURL": "https://e.example/a"}]}})
+    status, body = await _post(
+        url,
+        {
+            "msgtype": "actionCard",
+            "actionCard": {
+                "title": "T",
+                "text": "正文",
+                "btns": [{"title": "同意", "actionURL": "https://e.example/a"}],
+            },
+        },
+    )
     assert (status, body) == (200, {"errcode": 0, "errmsg": "ok"})
     assert fake.text_of(fake.replies_to(msg_id)[-1]) == "正文\n同意"
 
@@ -184,12 +205,20 @@ async def test_session_webhook_answers_json_errors(fake, echo):
 
 
 async def test_tickets_are_single_use_and_credentials_checked(fake):
-    status, body = await _post(fake.base_url + "/v1.0/gateway/connections/open",
-                               {"clientId": fake.client_id, "clientSecret": "wrong"})
+    status, body = await _post(
+        fake.base_url + "/v1.0/gateway/connections/open", {"clientId": fake.client_id, "clientSecret": "wrong"}
+    )
     assert status == 401 and body["code"] == "InvalidAuthentication"
-    status, body = await _post(fake.base_url + "/v1.0/gateway/connections/open",
-                               {"clientId": fake.client_id, "clientSecret": fake.client_secret,
-                                "subscriptions": [], "ua": "test", "localIp": ""})
+    status, body = await _post(
+        fake.base_url + "/v1.0/gateway/connections/open",
+        {
+            "clientId": fake.client_id,
+            "clientSecret": fake.client_secret,
+            "subscriptions": [],
+            "ua": "test",
+            "localIp": "",
+        },
+    )
     assert status == 200 and body["endpoint"] == f"ws://127.0.0.1:{fake.port}/connect"
     url = f"{body['endpoint']}?ticket={body['ticket']}"
     async with aiohttp.ClientSession() as s:
@@ -200,15 +229,15 @@ async def test_tickets_are_single_use_and_credentials_checked(fake):
             with pytest.raises(aiohttp.WSServerHandshakeError) as info:
                 await s.ws_connect(bad)
             assert info.value.status == 401
-    reasons = [r.payload["error"]["message"] for r in fake.records if r.kind == "rejected"
-               and r.payload["api"] == "connect"]
+    reasons = [
+        r.payload["error"]["message"] for r in fake.records if r.kind == "rejected" and r.payload["api"] == "connect"
+    ]
     assert reasons == ["ticket already used", "unknown ticket"]
     assert fake.connections == 1
 
 
 async def test_wrong_token_credentials_and_unknown_routes_answer_json(fake):
-    status, body = await _post(fake.base_url + "/v1.0/oauth2/accessToken", {"appKey": fake.client_id,
-                                                                           "appSecret": "x"})
+    status, body = await _post(fake.base_url + "/v1.0/oauth2/accessToken", {"appKey": fake.client_id, "appSecret": "x"})
     assert status == 400 and body["code"] == "invalidClientIdOrSecret"
     status, body = await _post(fake.base_url + "/v1.0/nothing/here", {})
     assert status == 404 and "fake DingTalk" in body["message"]
@@ -237,8 +266,12 @@ def test_wait_for_timeout_lists_recent_records(fake):
 
 async def test_group_send_checks_token_and_body(fake):
     url = fake.base_url + "/v1.0/robot/groupMessages/send"
-    good = {"msgParam": json.dumps({"content": "截止提醒"}, ensure_ascii=False), "msgKey": "sampleText",
-            "openConversationId": "cid-admin-group", "robotCode": fake.client_id}
+    good = {
+        "msgParam": json.dumps({"content": "截止提醒"}, ensure_ascii=False),
+        "msgKey": "sampleText",
+        "openConversationId": "cid-admin-group",
+        "robotCode": fake.client_id,
+    }
     assert (await _post(url, good))[0] == 401
     assert (await _post(url, good, {"x-acs-dingtalk-access-token": "forged"}))[0] == 401
     auth = {"x-acs-dingtalk-access-token": await _token(fake)}
@@ -266,9 +299,19 @@ async def test_group_send_checks_token_and_body(fake):
 async def test_batch_send_checks_user_ids(fake):
     url = fake.base_url + "/v1.0/robot/oToMessages/batchSend"
     auth = {"x-acs-dingtalk-access-token": await _token(fake)}
-    base = {"robotCode": fake.client_id, "msgKey": "sampleActionCard",
-            "msgParam": json.dumps({"title": "审核任务", "text": "请审核 3 份资源", "singleTitle": "去审核",
-                                    "singleURL": "https://example.invalid/t"}, ensure_ascii=False)}
+    base = {
+        "robotCode": fake.client_id,
+        "msgKey": "sampleActionCard",
+        "msgParam": json.dumps(
+            {
+                "title": "审核任务",
+                "text": "请审核 3 份资源",
+                "singleTitle": "去审核",
+                "singleURL": "https://example.invalid/t",
+            },
+            ensure_ascii=False,
+        ),
+    }
     for ids in ([], [f"u{i}" for i in range(21)], "t-hz-001", [1]):
         status, body = await _post(url, {**base, "userIds": ids}, auth)
         assert status == 400 and body["code"].startswith("invalidParameter"), (ids, body)
@@ -281,10 +324,18 @@ async def test_batch_send_checks_user_ids(fake):
 
 async def test_throttle_injection(fake):
     auth = {"x-acs-dingtalk-access-token": await _token(fake)}
-    group = {"msgParam": json.dumps({"content": "x"}), "msgKey": "sampleText",
-             "openConversationId": "cid-reviewer-group", "robotCode": fake.client_id}
-    oto = {"msgParam": json.dumps({"content": "x"}), "msgKey": "sampleText", "robotCode": fake.client_id,
-           "userIds": ["a1", "a2"]}
+    group = {
+        "msgParam": json.dumps({"content": "x"}),
+        "msgKey": "sampleText",
+        "openConversationId": "cid-reviewer-group",
+        "robotCode": fake.client_id,
+    }
+    oto = {
+        "msgParam": json.dumps({"content": "x"}),
+        "msgKey": "sampleText",
+        "robotCode": fake.client_id,
+        "userIds": ["a1", "a2"],
+    }
     fake.throttle("group", "403", times=2)
     fake.throttle("oto", "flow")
     fake.throttle("oto", "403")
@@ -316,6 +367,7 @@ def test_custom_users_and_groups():
 
 def test_periodic_pings_reach_the_bot():
     from simulator.echo_bot import EchoBot
+
     with FakeDingTalk(ping_interval=0.05) as fake:
         with EchoBot().run_in_thread(fake.base_url, fake.client_id, fake.client_secret):
             fake.wait_connected(10)
@@ -325,6 +377,7 @@ def test_periodic_pings_reach_the_bot():
 
 def test_sdk_with_wrong_secret_is_refused(fake):
     from simulator.echo_bot import EchoBot
+
     with EchoBot().run_in_thread(fake.base_url, fake.client_id, "wrong-secret"):
         rec = fake.wait_for(lambda r: r.kind == "rejected" and r.payload["api"] == "open_connection", 10)
         assert rec.payload["status"] == 401 and rec.payload["request"]["clientId"] == fake.client_id
@@ -337,10 +390,16 @@ async def test_page_api(fake):
             state = await r.json()
         assert state["connected"] is False and state["robot_name"]
         assert [c["conversation_id"] for c in state["conversations"]] == [
-            "cid-admin-group", "cid-trainer-group", "cid-reviewer-group", "p2p"]
+            "cid-admin-group",
+            "cid-trainer-group",
+            "cid-reviewer-group",
+            "p2p",
+        ]
         assert {"staff_id": "op-zj-001", "name": "王芳", "org": "省中心", "external": False} in state["users"]
-        async with s.post(fake.base_url + "/sim/api/send", json={
-                "staff_id": "op-zj-001", "conversation_id": "cid-admin-group", "text": "/帮助"}) as r:
+        async with s.post(
+            fake.base_url + "/sim/api/send",
+            json={"staff_id": "op-zj-001", "conversation_id": "cid-admin-group", "text": "/帮助"},
+        ) as r:
             assert r.status == 409 and "机器人未连接" in (await r.json())["error"]
         async with s.get(fake.base_url + "/sim/") as r:
             assert r.status == 200 and "钉钉机器人模拟器" in await r.text()
@@ -348,13 +407,15 @@ async def test_page_api(fake):
 
 async def test_page_api_with_bot(fake, echo):
     async with aiohttp.ClientSession() as s:
-        async with s.post(fake.base_url + "/sim/api/send", json={
-                "staff_id": "t-wz-001", "conversation_id": "p2p", "text": "你好"}) as r:
+        async with s.post(
+            fake.base_url + "/sim/api/send", json={"staff_id": "t-wz-001", "conversation_id": "p2p", "text": "你好"}
+        ) as r:
             sent = await r.json()
         assert sent["conversation_id"] == "cid-p2p-t-wz-001"
         await fake.await_reply(sent["msg_id"])
-        async with s.get(fake.base_url + "/sim/api/messages",
-                         params={"conversation_id": "cid-p2p-t-wz-001", "since": "0"}) as r:
+        async with s.get(
+            fake.base_url + "/sim/api/messages", params={"conversation_id": "cid-p2p-t-wz-001", "since": "0"}
+        ) as r:
             got = await r.json()
     assert [(i["role"], i["text"]) for i in got["items"]] == [("user", "你好"), ("bot", "echo: 你好")]
     assert got["connected"] is True and got["last_seq"] >= got["items"][-1]["seq"]

@@ -1,4 +1,5 @@
 """DingTalk's limits in the fake, switched on per instance: calls a second per API, flow control, counters."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,13 +15,18 @@ USERS = [SimUser(f"u{i:02d}", f"用户{i}") for i in range(40)] + [SimUser("x1",
 
 
 def oto(fake: FakeDingTalk, ids: list[str]) -> dict:
-    return {"robotCode": fake.client_id, "msgKey": "sampleText", "userIds": ids,
-            "msgParam": json.dumps({"content": "请完成审核"}, ensure_ascii=False)}
+    return {
+        "robotCode": fake.client_id,
+        "msgKey": "sampleText",
+        "userIds": ids,
+        "msgParam": json.dumps({"content": "请完成审核"}, ensure_ascii=False),
+    }
 
 
 async def _token(s: aiohttp.ClientSession, fake: FakeDingTalk) -> dict[str, str]:
-    async with s.post(fake.base_url + "/v1.0/oauth2/accessToken",
-                      json={"appKey": fake.client_id, "appSecret": fake.client_secret}) as r:
+    async with s.post(
+        fake.base_url + "/v1.0/oauth2/accessToken", json={"appKey": fake.client_id, "appSecret": fake.client_secret}
+    ) as r:
         return {"x-acs-dingtalk-access-token": (await r.json())["accessToken"]}
 
 
@@ -39,9 +45,17 @@ async def test_rate_limit_per_api_answers_qps_403_beyond_n_a_second():
             answers = await asyncio.gather(*(_send(s, url, oto(fake, [f"u{i:02d}"]), auth) for i in range(10)))
             elapsed = time.monotonic() - started
             # Another API has its own budget.
-            status, _ = await _send(s, group_url, {
-                "robotCode": fake.client_id, "msgKey": "sampleText", "openConversationId": "cid-admin-group",
-                "msgParam": json.dumps({"content": "x"})}, auth)
+            status, _ = await _send(
+                s,
+                group_url,
+                {
+                    "robotCode": fake.client_id,
+                    "msgKey": "sampleText",
+                    "openConversationId": "cid-admin-group",
+                    "msgParam": json.dumps({"content": "x"}),
+                },
+                auth,
+            )
         assert status == 200
         ok = [a for a in answers if a[0] == 200]
         refused = [a for a in answers if a[0] == 403]
@@ -71,8 +85,7 @@ async def test_flow_control_ratio_is_seeded_and_counted():
             async with aiohttp.ClientSession() as s:
                 auth = await _token(s, fake)
                 _, first = await _send(s, url, oto(fake, [f"u{i:02d}" for i in range(20)]), auth)
-                _, second = await _send(s, url, oto(fake, [f"u{i:02d}" for i in range(20, 39)] + ["x1"]),
-                                        auth)
+                _, second = await _send(s, url, oto(fake, [f"u{i:02d}" for i in range(20, 39)] + ["x1"]), auth)
             flow = first["flowControlledStaffIdList"] + second["flowControlledStaffIdList"]
             assert 0 < len(flow) < 39 and second["invalidStaffIdList"] == ["x1"] and "x1" not in flow
             counts = fake.delivered_counts()
@@ -93,7 +106,11 @@ async def test_batch_send_still_takes_at_most_20_users():
     with FakeDingTalk(users=USERS) as fake:
         async with aiohttp.ClientSession() as s:
             auth = await _token(s, fake)
-            status, body = await _send(s, fake.base_url + "/v1.0/robot/oToMessages/batchSend",
-                                       oto(fake, [f"u{i:02d}" for i in range(21)]), auth)
+            status, body = await _send(
+                s,
+                fake.base_url + "/v1.0/robot/oToMessages/batchSend",
+                oto(fake, [f"u{i:02d}" for i in range(21)]),
+                auth,
+            )
         assert status == 400 and body["code"] == "invalidParameter.userIds.tooMany"
         assert fake.call_counts() == {} and fake.delivered_counts() == {}

@@ -11,6 +11,7 @@ queries. Repositories flush, never commit; bulk paths use the driver on the sess
 | ``queries`` | /积分 events, totals, rankings, county shares |
 | ``repository`` | ScoreRepository: the facade the handlers use |
 """
+
 from __future__ import annotations
 
 from .bulk import BUCKET
@@ -19,7 +20,17 @@ from .state import StateCache
 from .teachers import RuleSetRepository, TeacherRepository
 from .values import CountyShare, IngestReport, RankRow, Teacher
 
-WindowCache = StateCache      # the name handlers/scores/service.py knows it by
+WindowCache = StateCache  # the name handlers/scores/service.py knows it by
 
-__all__ = ["BUCKET", "CountyShare", "IngestReport", "RankRow", "RuleSetRepository", "ScoreRepository", "StateCache",
-           "Teacher", "TeacherRepository", "WindowCache"]
+__all__ = [
+    "BUCKET",
+    "CountyShare",
+    "IngestReport",
+    "RankRow",
+    "RuleSetRepository",
+    "ScoreRepository",
+    "StateCache",
+    "Teacher",
+    "TeacherRepository",
+    "WindowCache",
+]

@@ -6,6 +6,7 @@ API's fastest way in is ``executemany`` of one prepared statement (it runs the w
 driver thread); the staging table is a TEMP table (the connection's own, in memory) and the same
 set-based statements follow.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models.scores import TOTAL_MONTH_SLOTS, TOTAL_WEEK_SLOTS
 
 INGEST_LOCK = 7312404
-BUCKET = 604800   # seconds: score_events.bucket = at_epoch // BUCKET
+BUCKET = 604800  # seconds: score_events.bucket = at_epoch // BUCKET
 EVENT_COLUMNS = ("bucket", "teacher_id", "event_key", "action", "at_epoch", "detail")
 TOTAL_COLUMNS = ("y", *[f"m{i}" for i in range(TOTAL_MONTH_SLOTS)], *[f"w{i}" for i in range(TOTAL_WEEK_SLOTS)])
-_STAGE_DDL = ("bucket integer, teacher_id integer, event_key varchar(160), action varchar(48), at_epoch bigint, "
-              "detail text")
+_STAGE_DDL = (
+    "bucket integer, teacher_id integer, event_key varchar(160), action varchar(48), at_epoch bigint, detail text"
+)
 
 # score_county_points counts the score_totals rows per (scoring year, city, county, year points): a
 # changed teacher leaves its old points (-1) and joins its new ones (+1); /排行's county shares sum it
@@ -45,7 +47,8 @@ ON CONFLICT (year_start, city, county, points) DO UPDATE SET teachers = score_co
 COUNTY_POINTS_RECOUNT = (
     "INSERT INTO score_county_points (year_start, city, county, points, teachers) "
     "SELECT s.year_start, t.city, t.county, s.y, count(*) FROM score_totals s "
-    "JOIN score_teachers t ON t.id = s.teacher_id WHERE true GROUP BY s.year_start, t.city, t.county, s.y")
+    "JOIN score_teachers t ON t.id = s.teacher_id WHERE true GROUP BY s.year_start, t.city, t.county, s.y"
+)
 
 # year start (date on PostgreSQL, ISO text on SQLite) -> teacher -> column (y, m<i>, w<i>) -> points
 Totals = dict[Any, dict[int, dict[str, int]]]
@@ -109,8 +112,9 @@ class Bulk:
             if self.pg:
                 await d.copy_records_to_table(table, records=rows, columns=list(columns))
             else:
-                await d.executemany(f"INSERT INTO {name} ({', '.join(columns)}) "
-                                    f"VALUES ({', '.join('?' * len(columns))})", rows)
+                await d.executemany(
+                    f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows
+                )
         return name
 
     async def insert_events(self, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -122,8 +126,9 @@ class Bulk:
         if self.pg:
             await d.copy_records_to_table("score_events", records=rows, columns=list(EVENT_COLUMNS))
         else:
-            await d.executemany(f"INSERT INTO score_events ({', '.join(EVENT_COLUMNS)}) "
-                                "VALUES (?, ?, ?, ?, ?, ?)", rows)
+            await d.executemany(
+                f"INSERT INTO score_events ({', '.join(EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)", rows
+            )
 
     async def insert_new_events(self, rows: Sequence[tuple[Any, ...]]) -> tuple[set[tuple[int, str]], list[tuple]]:
         """Insert what is new of ``rows`` (bucket, teacher, key, action, epoch, detail JSON) under the
@@ -133,7 +138,8 @@ class Bulk:
         cols = ", ".join(EVENT_COLUMNS)
         new = await self.fetch(
             f"INSERT INTO score_events ({cols}) SELECT {cols} FROM {stage} WHERE true "
-            "ON CONFLICT DO NOTHING RETURNING teacher_id, event_key")
+            "ON CONFLICT DO NOTHING RETURNING teacher_id, event_key"
+        )
         fresh = {(t, k) for t, k in new}
         conflicts: list[tuple] = []
         if len(fresh) < len(rows):
@@ -141,7 +147,8 @@ class Bulk:
             conflicts = await self.fetch(
                 f"SELECT s.teacher_id, s.event_key FROM {stage} s JOIN score_events e ON e.bucket = s.bucket "
                 "AND e.teacher_id = s.teacher_id AND e.event_key = s.event_key WHERE s.event_key LIKE 'id:%' "
-                f"AND (e.action <> s.action OR e.at_epoch <> s.at_epoch OR e.detail {differs} s.detail)")
+                f"AND (e.action <> s.action OR e.at_epoch <> s.at_epoch OR e.detail {differs} s.detail)"
+            )
         return fresh, conflicts
 
     async def add_totals(self, totals: Totals) -> None:
@@ -149,7 +156,7 @@ class Bulk:
         for ys, per in totals.items():
             items = sorted((t, c) for t, c in per.items() if any(c.values()))
             for i in range(0, len(items), self.totals_chunk):
-                await self._add_chunk(ys, items[i:i + self.totals_chunk])
+                await self._add_chunk(ys, items[i : i + self.totals_chunk])
 
     async def _add_chunk(self, ys: Any, items: list[tuple[int, dict[str, int]]]) -> None:
         """Stage one chunk of deltas, move the county histogram (it reads the year points before the
@@ -157,20 +164,26 @@ class Bulk:
         if not items:
             return
         cols = sorted({k for _t, c in items for k in c} | {"y"}, key=_column_order)
-        ddl = ", ".join(["year_start date", "teacher_id integer"]
-                        + [f"{c} integer NOT NULL DEFAULT 0" for c in TOTAL_COLUMNS])
+        ddl = ", ".join(
+            ["year_start date", "teacher_id integer"] + [f"{c} integer NOT NULL DEFAULT 0" for c in TOTAL_COLUMNS]
+        )
         if self.pg:
             ys = ys if not isinstance(ys, str) else date.fromisoformat(ys)
         else:
             ys = ys if isinstance(ys, str) else ys.isoformat()
-        stage = await self.stage("score_total_deltas", ddl, ["year_start", "teacher_id", *cols],
-                                 [(ys, t, *[c.get(col, 0) for col in cols]) for t, c in items])
+        stage = await self.stage(
+            "score_total_deltas",
+            ddl,
+            ["year_start", "teacher_id", *cols],
+            [(ys, t, *[c.get(col, 0) for col in cols]) for t, c in items],
+        )
         await self.execute(COUNTY_POINTS_MOVE.format(deltas=stage))
         await self.execute(
             f"INSERT INTO score_totals (year_start, teacher_id, {', '.join(cols)}) "
             f"SELECT year_start, teacher_id, {', '.join(cols)} FROM {stage} WHERE true "
             "ON CONFLICT (year_start, teacher_id) DO UPDATE SET "
-            + ", ".join(f"{c} = score_totals.{c} + excluded.{c}" for c in cols))
+            + ", ".join(f"{c} = score_totals.{c} + excluded.{c}" for c in cols)
+        )
 
     async def fetch(self, sql: str, *params: Any) -> list[tuple]:
         """Rows of ``sql`` written with $n placeholders (rewritten to ? for SQLite)."""

@@ -12,6 +12,7 @@ one writer).
   → the per-day differences go to score_totals, set-based (one upsert per teacher and scoring year)
   → the generation in score_ingest_state is bumped; after the commit the cache takes the new states.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,8 @@ from .bulk import BUCKET, Bulk, Totals, month_column, week_column
 from .state import StateCache
 from .values import IngestReport
 
-_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode     # = json.dumps(d, same options)
-Row = tuple[int, str, str, Any]        # (epoch, key, action, detail): the engine's row form
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode  # = json.dumps(d, same options)
+Row = tuple[int, str, str, Any]  # (epoch, key, action, detail): the engine's row form
 _NEVER = 1 << 62
 
 
@@ -56,7 +57,7 @@ class Batch:
 
     report: IngestReport
     by_teacher: dict[int, dict[str, Row]] = field(default_factory=dict)
-    origin: dict[tuple[int, str], int] = field(default_factory=dict)    # (teacher, key) -> item index
+    origin: dict[tuple[int, str], int] = field(default_factory=dict)  # (teacher, key) -> item index
 
 
 def group(parsed: list[Parsed], ids: dict[str, int], actions: frozenset[str], report: IngestReport) -> Batch:
@@ -124,7 +125,7 @@ class Ingestion:
     cached state. The other teachers' rows take the general path: staged, inserted-if-new in one
     statement that returns what was new, then scored against their stored window."""
 
-    YIELD_EVERY = 512         # teachers scored between two turns of the event loop (the writer runs)
+    YIELD_EVERY = 512  # teachers scored between two turns of the event loop (the writer runs)
 
     def __init__(self, bulk: Bulk, engine: Engine, cache: StateCache, report: IngestReport) -> None:
         self.bulk = bulk
@@ -133,13 +134,13 @@ class Ingestion:
         self.report = report
         self.columns = DayColumns(engine, bulk.pg)
         self.updates: dict[int, bytes | None] = {}
-        self.known: dict[int, tuple[list[Row], tuple]] = {}    # teacher -> (sorted rows, state to continue)
+        self.known: dict[int, tuple[list[Row], tuple]] = {}  # teacher -> (sorted rows, state to continue)
         self.other: dict[int, list[Row]] = {}
 
     def classify(self, batch: Batch) -> None:
         cache, engine = self.cache, self.engine
         for tid, tb in batch.by_teacher.items():
-            rows = sorted(tb.values())      # (epoch, key, …): keys are unique here, so (time, key) order
+            rows = sorted(tb.values())  # (epoch, key, …): keys are unique here, so (time, key) order
             got = cache.get(tid)
             if got is None:
                 if cache.complete:
@@ -156,8 +157,9 @@ class Ingestion:
         if not self.other:
             return {}
         report = self.report
-        rows = [(r[0] // BUCKET, tid, r[1], r[2], r[0], detail_json(r[3]))
-                for tid, mine in self.other.items() for r in mine]
+        rows = [
+            (r[0] // BUCKET, tid, r[1], r[2], r[0], detail_json(r[3])) for tid, mine in self.other.items() for r in mine
+        ]
         fresh, conflicts = await self.bulk.insert_new_events(rows)
         for tid, key in conflicts:
             report.rejected.append((batch.origin[(tid, key)], "事件编号已收到过且内容不同，以先收到的为准"))
@@ -171,8 +173,11 @@ class Ingestion:
         return new
 
     def known_rows(self) -> list[tuple]:
-        rows = [(r[0] // BUCKET, tid, r[1], r[2], r[0], detail_json(r[3]))
-                for tid, (mine, _state) in self.known.items() for r in mine]
+        rows = [
+            (r[0] // BUCKET, tid, r[1], r[2], r[0], detail_json(r[3]))
+            for tid, (mine, _state) in self.known.items()
+            for r in mine
+        ]
         self.report.accepted += len(rows)
         return rows
 
@@ -190,7 +195,7 @@ class Ingestion:
         lookback of their first new day, and never later than that day's storage bucket."""
         engine = self.engine
         starts: dict[int, int] = {}
-        lookback: dict[int, int] = {}            # day ordinal -> epoch of its lookback's first instant
+        lookback: dict[int, int] = {}  # day ordinal -> epoch of its lookback's first instant
         for tid, rows in new.items():
             day = engine.clock.day(rows[0][0])
             lo = lookback.get(day)
@@ -208,8 +213,9 @@ class Ingestion:
             first_day = engine.clock.day(rows[0][0])
             state = engine.new_state()
             after = engine.evaluate(every, deduped=True, state=state).day_points(first_day)
-            before = engine.evaluate([r for r in every if (r[0], r[1]) not in new_keys],
-                                     deduped=True).day_points(first_day)
+            before = engine.evaluate([r for r in every if (r[0], r[1]) not in new_keys], deduped=True).day_points(
+                first_day
+            )
             diff = {d: after.get(d, 0) - before.get(d, 0) for d in after.keys() | before.keys()}
             self.columns.add(totals, tid, diff)
             self.updates[tid] = self.cache.encode(every[-1][0], state) if every else None
@@ -225,8 +231,9 @@ async def load_since(bulk: Bulk, starts: dict[int, int]) -> dict[int, list[Row]]
     src = await bulk.stage("score_pairs", "bucket integer, teacher_id integer", ("bucket", "teacher_id"), pairs)
     out: dict[int, list[Row]] = defaultdict(list)
     for tid, epoch, key, action, detail in await bulk.fetch(
-            "SELECT e.teacher_id, e.at_epoch, e.event_key, e.action, e.detail "
-            f"FROM {src} p JOIN score_events e ON e.bucket = p.bucket AND e.teacher_id = p.teacher_id"):
+        "SELECT e.teacher_id, e.at_epoch, e.event_key, e.action, e.detail "
+        f"FROM {src} p JOIN score_events e ON e.bucket = p.bucket AND e.teacher_id = p.teacher_id"
+    ):
         if epoch >= starts[tid]:
             out[tid].append((epoch, key, action, detail))
     for rows in out.values():
@@ -234,8 +241,15 @@ async def load_since(bulk: Bulk, starts: dict[int, int]) -> dict[int, list[Row]]
     return out
 
 
-async def ingest_batch(bulk: Bulk, items: Sequence[Any], engine: Engine, now: datetime, cache: StateCache,
-                       resolve: Callable[[set[str]], Any], state: Any) -> tuple[IngestReport, Callable[[], None]]:
+async def ingest_batch(
+    bulk: Bulk,
+    items: Sequence[Any],
+    engine: Engine,
+    now: datetime,
+    cache: StateCache,
+    resolve: Callable[[set[str]], Any],
+    state: Any,
+) -> tuple[IngestReport, Callable[[], None]]:
     """The whole batch (see the module doc). ``resolve(accounts)`` → {account: teacher id};
     ``state``: the repository's (read, bump) of score_ingest_state."""
     report = IngestReport(received=len(items))
@@ -250,19 +264,19 @@ async def ingest_batch(bulk: Bulk, items: Sequence[Any], engine: Engine, now: da
     generation, max_epoch = await state.read()
     cache.start(generation, engine, events_empty=max_epoch == 0)
     newest = max((r[0] for tb in batch.by_teacher.values() for r in tb.values()), default=0)
-    await state.bump(generation + 1, max(max_epoch, newest))   # before the read-back: it reads max_epoch
+    await state.bump(generation + 1, max(max_epoch, newest))  # before the read-back: it reads max_epoch
     work = Ingestion(bulk, engine, cache, report)
     work.classify(batch)
     new = await work.store_other(batch)
     stored = await work.windows(new)
     totals: Totals = {}
-    if bulk.pg:      # the known-new rows are written while they are scored (the server works meanwhile)
+    if bulk.pg:  # the known-new rows are written while they are scored (the server works meanwhile)
         writer = asyncio.ensure_future(bulk.insert_events(work.known_rows()))
         try:
             await work.score_known(totals)
         finally:
             await writer
-    else:            # sqlite3 needs this thread's GIL for every row: overlapping would only contend
+    else:  # sqlite3 needs this thread's GIL for every row: overlapping would only contend
         await bulk.insert_events(work.known_rows())
         await work.score_known(totals)
     work.score_windows(new, stored, totals)
@@ -272,6 +286,7 @@ async def ingest_batch(bulk: Bulk, items: Sequence[Any], engine: Engine, now: da
 
     def after_commit() -> None:
         cache.commit(generation + 1, work.updates)
+
     return report, after_commit
 
 
@@ -297,8 +312,11 @@ async def rebuild_totals(bulk: Bulk, engine: Engine, state: Any, rows_per_pass: 
     for lo, hi in groups:
         per: dict[int, list[Row]] = defaultdict(list)
         for tid, epoch, key, action, detail in await bulk.fetch(
-                "SELECT teacher_id, at_epoch, event_key, action, detail FROM score_events "
-                "WHERE teacher_id >= $1 AND teacher_id <= $2", lo, hi):
+            "SELECT teacher_id, at_epoch, event_key, action, detail FROM score_events "
+            "WHERE teacher_id >= $1 AND teacher_id <= $2",
+            lo,
+            hi,
+        ):
             per[tid].append((epoch, key, action, detail))
         totals: Totals = {}
         for tid, evs in per.items():

@@ -1,4 +1,5 @@
 """Reads: one teacher's events for /积分, materialised totals, rankings and county shares for /排行."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -60,19 +61,26 @@ class ScoreQueries:
         buckets = list(range(lo // BUCKET, (hi - 1) // BUCKET + 1))
         if self.bulk.pg:
             # one prepared statement whatever the number of buckets: bucket = ANY(array)
-            res = await self.session.execute(text(
-                "SELECT at_epoch, event_key, action, detail FROM score_events "
-                "WHERE bucket = ANY(CAST(:b AS INTEGER[])) AND teacher_id = :t AND at_epoch >= :lo AND at_epoch < :hi"),
-                {"b": buckets, "t": teacher_id, "lo": lo, "hi": hi})
+            res = await self.session.execute(
+                text(
+                    "SELECT at_epoch, event_key, action, detail FROM score_events "
+                    "WHERE bucket = ANY(CAST(:b AS INTEGER[])) AND teacher_id = :t "
+                    "AND at_epoch >= :lo AND at_epoch < :hi"
+                ),
+                {"b": buckets, "t": teacher_id, "lo": lo, "hi": hi},
+            )
             rows = [tuple(r) for r in res.all()]
         else:
             # one fixed statement whatever the number of buckets: the buckets as a recursive CTE, each
             # joined to the primary key by (bucket, teacher)
-            res = await self.session.execute(text(
-                "WITH RECURSIVE b(x) AS (SELECT :b0 UNION ALL SELECT x + 1 FROM b WHERE x < :b1) "
-                "SELECT e.at_epoch, e.event_key, e.action, e.detail FROM b JOIN score_events e "
-                "ON e.bucket = b.x AND e.teacher_id = :t WHERE e.at_epoch >= :lo AND e.at_epoch < :hi"),
-                {"b0": buckets[0], "b1": buckets[-1], "t": teacher_id, "lo": lo, "hi": hi})
+            res = await self.session.execute(
+                text(
+                    "WITH RECURSIVE b(x) AS (SELECT :b0 UNION ALL SELECT x + 1 FROM b WHERE x < :b1) "
+                    "SELECT e.at_epoch, e.event_key, e.action, e.detail FROM b JOIN score_events e "
+                    "ON e.bucket = b.x AND e.teacher_id = :t WHERE e.at_epoch >= :lo AND e.at_epoch < :hi"
+                ),
+                {"b0": buckets[0], "b1": buckets[-1], "t": teacher_id, "lo": lo, "hi": hi},
+            )
             rows = [tuple(r) for r in res.all()]
         rows.sort(key=row_order)
         return rows
@@ -88,16 +96,20 @@ class ScoreQueries:
                 out[(t, k, st)] = out.get((t, k, st), 0) + pts
         return {k: p for k, p in out.items() if p}
 
-    async def ranking(self, kind: str, start: date, *, city: str | None = None, county: str | None = None,
-                      limit: int = 10) -> list[RankRow]:
+    async def ranking(
+        self, kind: str, start: date, *, city: str | None = None, county: str | None = None, limit: int = 10
+    ) -> list[RankRow]:
         """Top teachers of a period (kind w/m/y, its start) in a territory; ties share a rank."""
         t, s = ScoreTeacher, ScoreTotal.__table__
         cols = (t.account, t.name, t.school, t.city, t.county)
         if kind == "y":
             col = s.c.y
             pts: Any = col
-            stmt = select(*cols, col.label("points")).join(s, s.c.teacher_id == t.id).where(
-                s.c.year_start == start, col > 0)
+            stmt = (
+                select(*cols, col.label("points"))
+                .join(s, s.c.teacher_id == t.id)
+                .where(s.c.year_start == start, col > 0)
+            )
         else:
             if kind == "m":
                 col = s.c[month_column(start)]
@@ -107,9 +119,12 @@ class ScoreQueries:
                 end = start + timedelta(days=6)
             # the rows of every scoring year that can hold days of the period (one or two)
             pts = func.sum(col)
-            stmt = (select(*cols, pts.label("points")).join(s, s.c.teacher_id == t.id)
-                    .where(s.c.year_start > start - timedelta(days=366), s.c.year_start <= end, col > 0)
-                    .group_by(t.id, *cols))
+            stmt = (
+                select(*cols, pts.label("points"))
+                .join(s, s.c.teacher_id == t.id)
+                .where(s.c.year_start > start - timedelta(days=366), s.c.year_start <= end, col > 0)
+                .group_by(t.id, *cols)
+            )
         if city:
             stmt = stmt.where(t.city == city)
         if county:
@@ -122,20 +137,24 @@ class ScoreQueries:
             out.append(RankRow(rank, r.account, r.name, r.school, r.city, r.county, r.points))
         return out
 
-    async def county_shares(self, year_start: date, min_points: int, *, city: str | None = None,
-                            county: str | None = None) -> list[CountyShare]:
+    async def county_shares(
+        self, year_start: date, min_points: int, *, city: str | None = None, county: str | None = None
+    ) -> list[CountyShare]:
         """Per county: teachers on the list, and those whose scoring-year points reach ``min_points``
         (from the per-county points counts, not from every teacher's totals)."""
         t, h = ScoreTeacher, ScoreCountyPoints
         total = select(t.city, t.county, func.count()).group_by(t.city, t.county)
-        qual = (select(h.city, h.county, func.sum(h.teachers)).where(h.year_start == year_start, h.points >= min_points)
-                .group_by(h.city, h.county))
+        qual = (
+            select(h.city, h.county, func.sum(h.teachers))
+            .where(h.year_start == year_start, h.points >= min_points)
+            .group_by(h.city, h.county)
+        )
         if city:
             total, qual = total.where(t.city == city), qual.where(h.city == city)
         if county:
             total, qual = total.where(t.county == county), qual.where(h.county == county)
         totals = [(c, k, int(n)) for c, k, n in (await self.session.execute(total)).all()]
-        if min_points <= 0:       # teachers without points count too
+        if min_points <= 0:  # teachers without points count too
             return sorted((CountyShare(c, k, n, n) for c, k, n in totals), key=lambda x: (x.city, x.county))
         q = {(c, k): int(n or 0) for c, k, n in (await self.session.execute(qual)).all()}
         return sorted((CountyShare(c, k, n, q.get((c, k), 0)) for c, k, n in totals), key=lambda x: (x.city, x.county))

@@ -1,4 +1,5 @@
 """ScoreRepository: ingestion and reads of activity scores on one unit of work's session."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -35,20 +36,27 @@ class IngestState:
         return row.generation, row.max_epoch
 
     async def bump(self, generation: int, max_epoch: int) -> None:
-        await self.session.execute(update(ScoreIngestState).where(ScoreIngestState.id == 1)
-                                   .values(generation=generation, max_epoch=max_epoch))
+        await self.session.execute(
+            update(ScoreIngestState).where(ScoreIngestState.id == 1).values(generation=generation, max_epoch=max_epoch)
+        )
 
 
 class ScoreRepository(ScoreQueries):
-    TOTALS_CHUNK = 50_000    # teachers per set of totals statements
+    TOTALS_CHUNK = 50_000  # teachers per set of totals statements
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.bulk = Bulk(session, self.TOTALS_CHUNK)
 
-    async def ingest(self, items: Sequence[Any], engine: Engine, now: datetime, *,
-                     teacher_cache: dict[str, int] | None = None, cache: StateCache | None = None,
-                     ) -> tuple[IngestReport, Callable[[], None]]:
+    async def ingest(
+        self,
+        items: Sequence[Any],
+        engine: Engine,
+        now: datetime,
+        *,
+        teacher_cache: dict[str, int] | None = None,
+        cache: StateCache | None = None,
+    ) -> tuple[IngestReport, Callable[[], None]]:
         """Validate, store and score one batch; valid items are kept, invalid ones reported.
 
         Returns (report, after_commit): call ``after_commit()`` once the unit of work has committed
@@ -57,8 +65,16 @@ class ScoreRepository(ScoreQueries):
 
         async def resolve(accounts: set[str]) -> dict[str, int]:
             return await teachers.ids_for(accounts, teacher_cache)
-        return await ingest_batch(self.bulk, items, engine, now, cache if cache is not None else StateCache(),
-                                  resolve, IngestState(self.session))
+
+        return await ingest_batch(
+            self.bulk,
+            items,
+            engine,
+            now,
+            cache if cache is not None else StateCache(),
+            resolve,
+            IngestState(self.session),
+        )
 
     async def rebuild_totals(self, engine: Engine, *, rows_per_pass: int = 400_000) -> int:
         """Recompute every teacher's totals from the stored events (after a rule-set change)."""

@@ -18,6 +18,7 @@ the object and the dictionary slot: about 250 bytes a teacher, ~150 MB at 600,00
 scores.py prints the measured size). ``max_teachers`` bounds it: past it the least recently
 updated half is dropped and the cache is no longer complete.
 """
+
 from __future__ import annotations
 
 import sys
@@ -25,9 +26,9 @@ from array import array
 
 from domain.scores import Engine
 
-_EPOCH_BASE = 946_684_800          # 2000-01-01: the frontier is stored as seconds after it (int32 until 2068)
+_EPOCH_BASE = 946_684_800  # 2000-01-01: the frontier is stored as seconds after it (int32 until 2068)
 _NONE = -1
-_FIXED_FROM = 725_846_400          # engine: fixed zones have no transition after 1993-01-01
+_FIXED_FROM = 725_846_400  # engine: fixed zones have no transition after 1993-01-01
 
 
 class StateLayout:
@@ -49,9 +50,16 @@ class StateLayout:
         if saved and not (self.forward_only and frontier >= _FIXED_FROM):
             return None
         cs, st = self.cap_slots, self.streaks
-        return array("i", [frontier - _EPOCH_BASE, *[_NONE if cur_pid[i] is None else cur_pid[i] for i in cs],
-                           *[used[i] for i in cs], *[_NONE if last_day[r] is None else last_day[r] for r in st],
-                           *[run[r] for r in st]]).tobytes()
+        return array(
+            "i",
+            [
+                frontier - _EPOCH_BASE,
+                *[_NONE if cur_pid[i] is None else cur_pid[i] for i in cs],
+                *[used[i] for i in cs],
+                *[_NONE if last_day[r] is None else last_day[r] for r in st],
+                *[run[r] for r in st],
+            ],
+        ).tobytes()
 
     def decode(self, blob: bytes) -> tuple[int, tuple]:
         """(frontier epoch, engine state) of an entry."""
@@ -109,14 +117,14 @@ class StateCache:
         """After the batch's transaction committed: its new entries (None: forget the teacher)."""
         entries = self._entries
         for tid, blob in updates.items():
-            entries.pop(tid, None)          # re-inserted at the end: the dict's order is recency
+            entries.pop(tid, None)  # re-inserted at the end: the dict's order is recency
             if blob is None:
                 self.complete = False
             else:
                 entries[tid] = blob
         self.generation = generation
         if len(entries) > self.max_teachers:
-            for tid in list(entries)[:len(entries) // 2]:
+            for tid in list(entries)[: len(entries) // 2]:
                 del entries[tid]
             self.complete = False
 

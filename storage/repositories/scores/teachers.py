@@ -1,4 +1,5 @@
 """Teachers (the imported list, account links) and rule-set versions."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -32,17 +33,26 @@ class TeacherRepository:
         accounts = [r.account for r in rows]
         existing: dict[str, ScoreTeacher | bool] = {}
         for i in range(0, len(accounts), 500):
-            chunk = accounts[i:i + 500]
-            for found in (await self.session.scalars(select(ScoreTeacher)
-                                                     .where(ScoreTeacher.account.in_(chunk)))).all():
+            chunk = accounts[i : i + 500]
+            for found in (
+                await self.session.scalars(select(ScoreTeacher).where(ScoreTeacher.account.in_(chunk)))
+            ).all():
                 existing[found.account] = found
         new: list[dict[str, Any]] = []
-        moved = False              # a teacher changed county: the per-county points counts are recounted
+        moved = False  # a teacher changed county: the per-county points counts are recounted
         for r in rows:
             t = existing.get(r.account)
             if t is None:
-                new.append({"account": r.account, "name": r.name, "school": r.school, "city": r.city,
-                            "county": r.county, "updated_at": now})
+                new.append(
+                    {
+                        "account": r.account,
+                        "name": r.name,
+                        "school": r.school,
+                        "city": r.city,
+                        "county": r.county,
+                        "updated_at": now,
+                    }
+                )
                 existing[r.account] = True  # a repeated account in the same file: first row wins
                 added += 1
             elif isinstance(t, bool):
@@ -54,7 +64,7 @@ class TeacherRepository:
             else:
                 same += 1
         for i in range(0, len(new), 2000):
-            await self.session.execute(insert(ScoreTeacher), new[i:i + 2000])
+            await self.session.execute(insert(ScoreTeacher), new[i : i + 2000])
         await self.session.flush()
         if moved:
             await self.session.execute(delete(ScoreCountyPoints))
@@ -67,16 +77,18 @@ class TeacherRepository:
 
     async def accounts_like(self, account: str, limit: int = 5) -> list[str]:
         """Accounts equal to ``account`` ignoring case (to hint at a case mistake)."""
-        rows = await self.session.scalars(select(ScoreTeacher.account).where(
-            func.lower(ScoreTeacher.account) == account.lower()).limit(limit))
+        rows = await self.session.scalars(
+            select(ScoreTeacher.account).where(func.lower(ScoreTeacher.account) == account.lower()).limit(limit)
+        )
         return list(rows.all())
 
     async def get(self, teacher_id: int) -> Teacher | None:
         row = await self.session.get(ScoreTeacher, teacher_id)
         return teacher_of(row) if row else None
 
-    async def find(self, query: str, *, city: str | None = None, county: str | None = None,
-                   limit: int = 10) -> list[Teacher]:
+    async def find(
+        self, query: str, *, city: str | None = None, county: str | None = None, limit: int = 10
+    ) -> list[Teacher]:
         """By exact account (case-sensitive), else by exact name, inside a territory if given."""
         q = query.strip()
         stmt = select(ScoreTeacher).where(ScoreTeacher.account == q)
@@ -87,17 +99,21 @@ class TeacherRepository:
                 stmt = stmt.where(ScoreTeacher.city == city)
             if county:
                 stmt = stmt.where(ScoreTeacher.county == county)
-            rows = (await self.session.scalars(stmt.order_by(ScoreTeacher.city, ScoreTeacher.county,
-                                                            ScoreTeacher.account).limit(limit))).all()
+            rows = (
+                await self.session.scalars(
+                    stmt.order_by(ScoreTeacher.city, ScoreTeacher.county, ScoreTeacher.account).limit(limit)
+                )
+            ).all()
         return [teacher_of(r) for r in rows]
 
     async def ids_for(self, accounts: Iterable[str], cache: dict[str, int] | None = None) -> dict[str, int]:
         cache = cache if cache is not None else {}
         missing = [a for a in set(accounts) if a not in cache]
         for i in range(0, len(missing), 500):
-            chunk = missing[i:i + 500]
-            res = await self.session.execute(select(ScoreTeacher.account, ScoreTeacher.id)
-                                             .where(ScoreTeacher.account.in_(chunk)))
+            chunk = missing[i : i + 500]
+            res = await self.session.execute(
+                select(ScoreTeacher.account, ScoreTeacher.id).where(ScoreTeacher.account.in_(chunk))
+            )
             for account, tid in res:
                 cache[account] = tid
         return cache
@@ -126,15 +142,19 @@ class RuleSetRepository:
 
     async def active(self) -> tuple[int, RuleSet]:
         """(id, rule set) of the active loaded file; (0, default table) when none was loaded."""
-        row = (await self.session.scalars(select(ScoreRuleSet).where(ScoreRuleSet.active.is_(True))
-                                          .order_by(ScoreRuleSet.id.desc()).limit(1))).first()
+        row = (
+            await self.session.scalars(
+                select(ScoreRuleSet).where(ScoreRuleSet.active.is_(True)).order_by(ScoreRuleSet.id.desc()).limit(1)
+            )
+        ).first()
         if row is None:
             return 0, default_rules()
         return row.id, parse_rules(row.text, source=row.source)
 
     async def active_id(self) -> int:
-        return int(await self.session.scalar(select(func.max(ScoreRuleSet.id)).where(ScoreRuleSet.active.is_(True)))
-                   or 0)
+        return int(
+            await self.session.scalar(select(func.max(ScoreRuleSet.id)).where(ScoreRuleSet.active.is_(True))) or 0
+        )
 
     async def load(self, text_: str, source: str, by: str, now: datetime) -> tuple[int, RuleSet]:
         """Validate (RuleFileError on a bad file) and make it the active rule set."""

@@ -1,4 +1,5 @@
 """Value objects the scores repositories return."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -22,10 +23,10 @@ def teacher_of(row: Any) -> Teacher:
 @dataclass
 class IngestReport:
     received: int = 0
-    accepted: int = 0             # new events stored
-    duplicates: int = 0           # already stored (or twice in this batch): counted once
-    rejected: list[tuple[int, str]] = field(default_factory=list)   # (0-based item index, reason)
-    teachers: int = 0             # teachers whose scores were updated
+    accepted: int = 0  # new events stored
+    duplicates: int = 0  # already stored (or twice in this batch): counted once
+    rejected: list[tuple[int, str]] = field(default_factory=list)  # (0-based item index, reason)
+    teachers: int = 0  # teachers whose scores were updated
 
     def merge(self, other: IngestReport, offset: int = 0) -> None:
         self.received += other.received
@@ -35,9 +36,13 @@ class IngestReport:
         self.rejected.extend((i + offset, r) for i, r in other.rejected)
 
     def as_dict(self, limit: int = 1000) -> dict[str, Any]:
-        return {"received": self.received, "accepted": self.accepted, "duplicates": self.duplicates,
-                "rejected_count": len(self.rejected),
-                "rejected": [{"index": i, "reason": r} for i, r in self.rejected[:limit]]}
+        return {
+            "received": self.received,
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected_count": len(self.rejected),
+            "rejected": [{"index": i, "reason": r} for i, r in self.rejected[:limit]],
+        }
 
 
 @dataclass(frozen=True)
