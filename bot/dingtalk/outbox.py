@@ -150,7 +150,7 @@ class OutboxWorker:
         self.operators = operators
         self.pacers = {API_GROUP: Pacer(qps), API_OTO: Pacer(qps), API_CARD: Pacer(qps), API_CARD_UPDATE: Pacer(qps)}
         self.window = max(qps, 1.0)  # rows claimed ahead: about one second of calls
-        self._inflight_rows: dict[asyncio.Task, int] = {}
+        self._inflight_rows: dict[asyncio.Task, list[int]] = {}  # row ids this worker is sending now
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -180,7 +180,7 @@ class OutboxWorker:
         window = max(1, int(self.window))
         while not self._stopping:
             claimed: list[Claimed] = []
-            room = window - sum(n for n in self._inflight_rows.values())
+            room = window - sum(len(ids) for ids in self._inflight_rows.values())
             if room > 0:
                 try:
                     claimed = await self._claim(room)
@@ -188,7 +188,7 @@ class OutboxWorker:
                     log.exception("outbox cycle failed")
             for b in pack(claimed):
                 task = asyncio.get_running_loop().create_task(self._bin_task(b))
-                self._inflight_rows[task] = len(b)
+                self._inflight_rows[task] = [r.oid for r in b]
                 inflight.add(task)
                 task.add_done_callback(self._forget(inflight))
             if claimed and len(claimed) == room:
@@ -214,7 +214,9 @@ class OutboxWorker:
     async def _claim(self, limit: int) -> list[Claimed]:
         now = self.clock.now()
         async with self.db.unit_of_work() as uow:
-            rows = await uow.outbox.claim_due(now, limit=limit, stale_after=self.stale_after)
+            # Rows this worker still holds (waiting for their pacing slot) are not a dead worker's.
+            mine = [oid for ids in self._inflight_rows.values() for oid in ids]
+            rows = await uow.outbox.claim_due(now, limit=limit, stale_after=self.stale_after, exclude=mine)
             return [
                 Claimed(
                     r.id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -452,7 +452,11 @@ class OutboxRepository:
         )
 
     async def claim_due(
-        self, now: datetime, limit: int = 20, stale_after: timedelta = timedelta(minutes=2)
+        self,
+        now: datetime,
+        limit: int = 20,
+        stale_after: timedelta = timedelta(minutes=2),
+        exclude: Sequence[int] = (),
     ) -> list[OutboxMessage]:
         """Claim due rows (pending, or 'sending' left behind by a crashed worker) in one statement.
 
@@ -460,6 +464,7 @@ class OutboxRepository:
         instances claim disjoint rows without waiting for each other; SQLite has one writer, so
         the same statement is atomic there. A reply held for its webhook attempt (status
         'sending', purpose 'reply') is taken over after ``REPLY_LEASE``: its sender died.
+        ``exclude``: rows the calling worker is still sending (never its own stale claims).
         """
         sending = OutboxMessage.status == "sending"
         due = or_(
@@ -467,6 +472,8 @@ class OutboxRepository:
             and_(sending, OutboxMessage.claimed_at < now - stale_after),
             and_(sending, OutboxMessage.purpose == "reply", OutboxMessage.claimed_at < now - REPLY_LEASE),
         )
+        if exclude:
+            due = and_(due, OutboxMessage.id.not_in(list(exclude)))
         pick = (
             select(OutboxMessage.id)
             .where(due)
