@@ -85,10 +85,24 @@ async def approve(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
     r, t, call = await my_task(env, args.value("n", int))
     outcome = await _record(env, r, t, call, PASS, args.optional("note", str) or "")
+    return _saved(r, t, call, "通过", outcome)
+
+
+def _saved(r: ReviewResource, t: ReviewTask, call: ReviewCall, verdict: str, outcome: str) -> Reply:
     return Reply(
         "review/verdict_saved",
-        {"n": r.id, "title": r.title, "verdict": "通过", "outcome": outcome, "level": call.levels[t.level_index].name},
+        {"n": r.id, "title": r.title, "verdict": verdict, "outcome": outcome, "level": call.levels[t.level_index].name},
     )
+
+
+async def _task_with_reason(env: Env, args: Args, command: str) -> tuple[ReviewResource, ReviewTask, ReviewCall, str]:
+    """The sender's task N and the reason the command needs (refused, naming the command, when empty)."""
+    n = args.value("n", int)
+    reason = (args.optional("reason", str) or "").strip()
+    r, t, call = await my_task(env, n)
+    if not reason:
+        raise UserError("review/reason_needed", n=n, command=command)
+    return r, t, call, reason
 
 
 @router.command(
@@ -101,16 +115,9 @@ async def approve(ctx: Context, args: Args) -> Reply:
 )
 async def reject(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
-    n = args.value("n", int)
-    reason = (args.optional("reason", str) or "").strip()
-    r, t, call = await my_task(env, n)
-    if not reason:
-        raise UserError("review/reason_needed", n=n, command="不通过")
+    r, t, call, reason = await _task_with_reason(env, args, "不通过")
     outcome = await _record(env, r, t, call, REJECT, reason)
-    return Reply(
-        "review/verdict_saved",
-        {"n": r.id, "title": r.title, "verdict": "退回", "outcome": outcome, "level": call.levels[t.level_index].name},
-    )
+    return _saved(r, t, call, "退回", outcome)
 
 
 @router.command(
@@ -123,11 +130,7 @@ async def reject(ctx: Context, args: Args) -> Reply:
 )
 async def decline(ctx: Context, args: Args) -> Reply:
     env = Env.of(ctx)
-    n = args.value("n", int)
-    reason = (args.optional("reason", str) or "").strip()
-    r, t, call = await my_task(env, n)
-    if not reason:
-        raise UserError("review/reason_needed", n=n, command="不能审")
+    r, t, call, reason = await _task_with_reason(env, args, "不能审")
     t.state, t.reason, t.done_at = TaskState.DECLINED.value, reason, env.now
     await env.audit(
         "review.decline", TASK, str(t.id), after={"resource": r.id}, reason=reason, territory=f"{env.province}/{r.city}"

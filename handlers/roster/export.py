@@ -20,7 +20,7 @@ from bot.replies import Reply
 from domain.regions import RegionLevel, RegionTree
 from domain.roster import SECTIONS, Member, Status, province_completion
 from domain.roster.config import RosterConfig
-from domain.territory import Level, Territory, can_manage
+from domain.territory import Level, Territory
 from handlers.downloads import form_links
 from handlers.feature import ExportKind, Subparsers
 from handlers.permissions import OPERATOR
@@ -30,11 +30,10 @@ from handlers.roster.common import (
     ROLE_GROUPS,
     config,
     held,
-    home_city,
     regions,
 )
 from handlers.roster.submission import form_header, roster_header
-from handlers.roster.views import resolve_where
+from handlers.roster.views import managed_city
 from storage.forms import FormData, FormSpec, SectionSpec, write_docx, write_xlsx
 from storage.forms.docx_io import write_docx_many
 from storage.forms.roster_form import roster_form_data, roster_form_spec, write_roster_docx, write_roster_xlsx
@@ -126,23 +125,6 @@ def _status(value: str | None) -> str:
         return value or ""
 
 
-async def _city_for_export(ctx: Context, where: str | None) -> Territory:
-    tree = regions(ctx.services)
-    scope = await held(ctx)
-    if where:
-        t, _ = resolve_where(tree, where, scope)
-    else:
-        city = home_city(scope)
-        if city is None:
-            raise UserError("roster/need_city")
-        t = Territory(tree.province, city)
-    if t.level is not Level.CITY:
-        raise UserError("roster/need_city")
-    if not can_manage([s for s in scope if s.level <= Level.CITY], t):
-        raise UserError("roster/outside", seat=t.label, scope=[s.label for s in scope], registering=False)
-    return t
-
-
 def _wants_province(tree: RegionTree, where: str | None) -> bool:
     return where is not None and where.strip() in ("全省", "省", tree.province)
 
@@ -205,9 +187,9 @@ async def export_roster(ctx: Context, where: str | None) -> Reply:
         if not any(t.level is Level.PROVINCE for t in scope):
             raise UserError("roster/outside", seat=tree.province, scope=[s.label for s in scope], registering=False)
         return await export_province(ctx)
-    city = await _city_for_export(ctx, where)
+    city = await managed_city(ctx, where)
     members = await ctx.uow.repo(RosterRepository).in_territory(city, statuses=(Status.ACTIVE.value,))
-    assert city.city is not None  # _city_for_export gives a city
+    assert city.city is not None  # managed_city gives a city
     header = await form_header(ctx, city.city)
     xlsx, docx = await asyncio.to_thread(roster_files, tree, cfg, members, header)
     links = await form_links(ctx, f"{city.city}-附件1", xlsx, docx)
@@ -220,7 +202,7 @@ async def export_roster(ctx: Context, where: str | None) -> Reply:
 
 
 async def export_changes(ctx: Context, where: str | None) -> Reply:
-    city = await _city_for_export(ctx, where)
+    city = await managed_city(ctx, where)
     entries = await ctx.uow.audit.list(entity=MEMBER, territory_prefix=city.path, limit=100_000)
     members = await ctx.uow.repo(RosterRepository).get_many(int(e.entity_id) for e in entries if e.entity_id.isdigit())
     data = FormData(

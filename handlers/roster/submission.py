@@ -7,13 +7,12 @@ import re
 
 from bot.commands import Args, Router
 from bot.context import Context
-from bot.errors import UserError
 from bot.replies import Reply
 from domain.roster import normalize_mobile, normalize_name
-from domain.territory import Level, Territory, can_manage
+from domain.territory import Territory
 from handlers.permissions import CITY_OPERATOR
-from handlers.roster.common import ROLE_GROUPS, held, home_city, regions
-from handlers.roster.views import resolve_where
+from handlers.roster.common import ROLE_GROUPS, regions
+from handlers.roster.views import managed_city
 from storage.repositories.submission import Contact, SubmissionRepository
 
 router = Router("roster-submission", section="审批与管理")
@@ -78,23 +77,6 @@ def _parse(body: str) -> tuple[str, dict[str, str], list[str]]:
     return where, values, problems
 
 
-async def _city(ctx: Context, where: str) -> Territory:
-    tree = regions(ctx.services)
-    scope = await held(ctx)
-    if where:
-        t, _ = resolve_where(tree, where, scope)
-    else:
-        city = home_city(scope)
-        if city is None:
-            raise UserError("roster/need_city")
-        t = Territory(tree.province, city)
-    if t.level is not Level.CITY:
-        raise UserError("roster/need_city")
-    if not can_manage([s for s in scope if s.level <= Level.CITY], t):
-        raise UserError("roster/outside", seat=t.label, scope=[s.label for s in scope], registering=False)
-    return t
-
-
 @router.command(
     "报送信息",
     alias="contact",
@@ -106,7 +88,7 @@ async def _city(ctx: Context, where: str) -> Territory:
 )
 async def submission(ctx: Context, args: Args) -> Reply:
     where, values, problems = _parse(args.rest)
-    city = await _city(ctx, where)
+    city = await managed_city(ctx, where)
     assert city.city is not None  # _city gives a city
     year = ctx.now().year
     repo = ctx.uow.repo(SubmissionRepository)

@@ -225,3 +225,21 @@ def change_view(ctx: Context, e, members: dict, *, full: bool) -> dict[str, Any]
         "details": details,
         "reason": e.reason or "",
     }
+
+
+async def managed_city(ctx: Context, where: str | None) -> Territory:
+    """The city a command is about: the one named, else the operator's own; refused outside their territory."""
+    tree = regions(ctx.services)
+    scope = await held(ctx)
+    if where:
+        t, _ = resolve_where(tree, where, scope)
+    else:
+        city = home_city(scope)
+        if city is None:
+            raise UserError("roster/need_city")
+        t = Territory(tree.province, city)
+    if t.level is not Level.CITY:
+        raise UserError("roster/need_city")
+    if not can_manage([s for s in scope if s.level <= Level.CITY], t):
+        raise UserError("roster/outside", seat=t.label, scope=[s.label for s in scope], registering=False)
+    return t
