@@ -237,19 +237,33 @@ class Engine:
         self.clock = LocalClock(rules.tz)
         by_action: dict[str, list[int]] = {}
         compiled = []
+        n_caps = sum(len(r.caps) for r in rules.rules)
+        n_streaks = sum(1 for r in rules.rules if r.kind == "streak" and r.streak)
+        cap_slot, streak_slot = 0, 2 * n_caps
         for i, rule in enumerate(rules.rules):
             for a in rule.actions:
                 by_action.setdefault(a, []).append(i)
             streak = rule.streak if rule.kind == "streak" else None
+            caps = []
+            for c in rule.caps:  # (period position, count, slot of the period id, slot of the used count)
+                caps.append((_KIND_POS[c.per], c.count, cap_slot, cap_slot + n_caps))
+                cap_slot += 1
+            last = streak_slot if streak else -1
+            if streak:
+                streak_slot += 1
             compiled.append(
                 (
                     rule.points,
                     _compile_qualifier(rule),
-                    tuple((_KIND_POS[c.per], c.count) for c in rule.caps),
+                    tuple(caps),
                     streak.after_days if streak else 0,
                     streak.points if streak else 0,
+                    last,
+                    last + n_streaks,
                 )
             )
+        self.state_size = 2 * n_caps + 2 * n_streaks
+        self._fresh = (-1,) * n_caps + (0,) * n_caps + (-1,) * n_streaks + (0,) * n_streaks
         self.by_action = {a: tuple(v) for a, v in by_action.items()}
         self._compiled = tuple(compiled)
         self._dayinfo: dict[int, tuple[int, int, int, int]] = {}
@@ -313,13 +327,21 @@ class Engine:
     def score(self, events: Iterable[Event]) -> Result:
         return self.evaluate([(to_epoch(e.at), e.key, e.action, e.detail) for e in events])
 
-    def new_state(self) -> tuple:
-        """Fresh cap and streak state for ``evaluate(..., state=)``."""
-        n = len(self._compiled)
-        return ([None] * (n * 4), [0] * (n * 4), {}, [None] * n, [0] * n)
+    def new_state(self) -> tuple[list[int], dict]:
+        """Fresh cap and streak state for ``evaluate(..., state=)``: (slots, saved). ``slots`` is a flat
+        list of ``state_size`` integers (-1 = none yet): per cap of each rule its current period id,
+        then per cap the count used in that period, then per streak rule its last day, then its run;
+        ``saved`` keeps the counts of periods left behind (only around a DST change at midnight)."""
+        return [*self._fresh], {}
 
     def evaluate(
-        self, rows: Iterable[Row], *, deduped: bool = False, state: tuple | None = None, prefix: Iterable[Row] = ()
+        self,
+        rows: Iterable[Row],
+        *,
+        deduped: bool = False,
+        state: tuple | None = None,
+        prefix: Iterable[Row] = (),
+        day_points: dict[int, int] | None = None,
     ) -> Result:
         """Rows (epoch, key, action, detail) of one teacher, any order, duplicates allowed.
         ``deduped=True``: the caller guarantees unique keys and (epoch, key) order.
@@ -327,32 +349,27 @@ class Engine:
         all of which come before these rows in (epoch, key) order; it is updated in place. The result
         then holds only these rows' occurrences, exactly as they are in one evaluation of all rows.
         ``prefix`` (deduped rows, all before ``rows``): evaluated first for the state only, the same as
-        a first call with a shared ``state``."""
+        a first call with a shared ``state``. ``day_points``: add the counted points per day ordinal to
+        it instead of recording occurrences (the result's ``occ`` and ``unq`` stay empty): ingestion's
+        form, the same points as ``Result.day_points()``."""
         rows = rows if deduped else dedup_rows(rows)
-        by_action = self.by_action
-        compiled = self._compiled
-        dayinfo_cache = self._dayinfo
-        dayinfo = self.dayinfo
-        fixed = self.clock.fixed
-        slowday = self.clock.day
-        if fixed is None:
-            fixed, fixed_from = 0, 1 << 62
-        else:
-            fixed_from = _FIXED_FROM
-        eo = EPOCH_ORDINAL
-        _loads = json.loads
-        # per (rule, cap position) at index ri*4+pos: current period id and used count; counts of a
-        # period left behind are kept in case its id comes back (only around a DST change at midnight)
-        cur_pid, used, saved, last_day, run = state if state is not None else self.new_state()
+        by_action, compiled, dayinfo_cache, dayinfo = self.by_action, self._compiled, self._dayinfo, self.dayinfo
+        fixed, slowday = self.clock.fixed, self.clock.day
+        fixed, fixed_from = (0, 1 << 62) if fixed is None else (fixed, _FIXED_FROM)
+        eo, _loads = EPOCH_ORDINAL, json.loads
+        slots, saved = state if state is not None else self.new_state()  # see new_state()
         occ: list = []
         unq: list = []
-        append_occ = occ.append
+        append_occ = occ.append if day_points is None else None
+        get_points = day_points.get if day_points is not None else None
         ignored = 0
         for part in (prefix, rows) if prefix else (rows,):
             if part is rows and prefix:  # the prefix only set the state
                 occ.clear()
                 unq.clear()
                 ignored = 0
+                if day_points is not None:
+                    day_points.clear()
             for epoch, _key, action, detail in part:
                 targets = by_action.get(action)
                 if targets is None:
@@ -363,40 +380,40 @@ class Engine:
                 if info is None:
                     info = dayinfo(day)
                 for ri in targets:
-                    points, qualifies, caps, streak_after, streak_points = compiled[ri]
+                    points, qualifies, caps, streak_after, streak_points, last, run = compiled[ri]
                     if qualifies is not None:
                         if detail.__class__ is str:  # JSON text straight from storage: parse when needed
                             detail = _loads(detail) if detail else None
                         if not (detail and qualifies(detail)):
-                            unq.append((day, ri))
+                            if append_occ is not None:
+                                unq.append((day, ri))
                             continue
                     if streak_after:
-                        ld = last_day[ri]
+                        ld = slots[last]
                         if ld != day:
-                            run[ri] = run[ri] + 1 if ld == day - 1 else 1
-                            last_day[ri] = day
-                        if run[ri] > streak_after:
+                            slots[run] = slots[run] + 1 if ld == day - 1 else 1
+                            slots[last] = day
+                        if slots[run] > streak_after:
                             points = streak_points
                     ok = True
-                    base = ri * 4
-                    for pos, count in caps:
-                        i = base + pos
+                    for pos, count, ps, us in caps:
                         pid = info[pos]
-                        if cur_pid[i] != pid:
-                            if cur_pid[i] is not None:
-                                saved[(i, cur_pid[i])] = used[i]
-                                used[i] = saved.pop((i, pid), 0)
+                        if slots[ps] != pid:
+                            if slots[ps] != -1:  # a period left behind: keep its count
+                                saved[(ps, slots[ps])] = slots[us]
+                                slots[us] = saved.pop((ps, pid), 0)
                             else:
-                                used[i] = 0
-                            cur_pid[i] = pid
-                        if used[i] >= count:
+                                slots[us] = 0
+                            slots[ps] = pid
+                        if slots[us] >= count:
                             ok = False
                     if ok:
-                        for pos, _count in caps:
-                            used[base + pos] += 1
-                        append_occ((day, ri, points, True))
-                    else:
-                        append_occ((day, ri, 0, False))
+                        for _pos, _count, _ps, us in caps:
+                            slots[us] += 1
+                    if append_occ is not None:
+                        append_occ((day, ri, points, True) if ok else (day, ri, 0, False))
+                    elif ok and points:
+                        day_points[day] = get_points(day, 0) + points  # type: ignore[index,misc]
         return Result(self, occ, unq, ignored)
 
 

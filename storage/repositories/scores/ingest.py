@@ -56,26 +56,32 @@ class Batch:
     """A validated batch, grouped per teacher (first occurrence of a key wins)."""
 
     report: IngestReport
+    parsed: list[Parsed]
+    ids: dict[str, int]
     by_teacher: dict[int, dict[str, Row]] = field(default_factory=dict)
-    origin: dict[tuple[int, str], int] = field(default_factory=dict)  # (teacher, key) -> item index
+
+    def origin(self, tid: int, key: str) -> int:
+        """Index of the item that gave a teacher's key (rare: only a rejected key asks)."""
+        ids = self.ids
+        return next(i for i, account, _e, k, _a, _d in self.parsed if k == key and ids.get(account) == tid)
 
 
 def group(parsed: list[Parsed], ids: dict[str, int], actions: frozenset[str], report: IngestReport) -> Batch:
     canon = {a: a for a in actions}
-    batch = Batch(report)
-    by_teacher, origin, rejected = batch.by_teacher, batch.origin, report.rejected
+    batch = Batch(report, parsed, ids)
+    by_teacher, rejected = batch.by_teacher, report.rejected
+    get_id, get_tb = ids.get, by_teacher.get
     for i, account, epoch, key, action, detail in parsed:
-        tid = ids.get(account)
+        tid = get_id(account)
         if tid is None:
             rejected.append((i, f"账号“{account}”不在教师名单中，请先导入教师名单（账号区分大小写）"))
             continue
-        tb = by_teacher.get(tid)
+        tb = get_tb(tid)
         if tb is None:
             tb = by_teacher[tid] = {}
         prev = tb.get(key)
         if prev is None:
             tb[key] = (epoch, key, canon[action], detail)
-            origin[(tid, key)] = i
         elif same_event(prev, (epoch, key, action, detail)):
             report.duplicates += 1
         else:
@@ -136,21 +142,33 @@ class Ingestion:
         self.updates: dict[int, bytes | None] = {}
         self.known: dict[int, tuple[list[Row], tuple]] = {}  # teacher -> (sorted rows, state to continue)
         self.other: dict[int, list[Row]] = {}
+        self.known_rows: list[tuple] = []  # the known-new teachers' rows as score_events rows
 
-    def classify(self, batch: Batch) -> None:
-        cache, engine = self.cache, self.engine
+    def classify(self, batch: Batch) -> int:
+        """Split the teachers into known-new and general-path ones; the known-new rows are encoded for
+        score_events on the way (``self.known_rows``). Returns the latest event time of the batch."""
+        cache, engine, known, other = self.cache, self.engine, self.known, self.other
+        get, complete, new_state = cache.get, cache.complete, engine.new_state
+        out = self.known_rows
+        newest = 0
         for tid, tb in batch.by_teacher.items():
             rows = sorted(tb.values())  # (epoch, key, …): keys are unique here, so (time, key) order
-            got = cache.get(tid)
+            if rows[-1][0] > newest:
+                newest = rows[-1][0]
+            got = get(tid)
             if got is None:
-                if cache.complete:
-                    self.known[tid] = (rows, engine.new_state())
-                else:
-                    self.other[tid] = rows
+                if not complete:
+                    other[tid] = rows
+                    continue
+                known[tid] = (rows, new_state())
             elif rows[0][0] > got[0]:
-                self.known[tid] = (rows, got[1])
+                known[tid] = (rows, got[1])
             else:
-                self.other[tid] = rows
+                other[tid] = rows
+                continue
+            out.extend([(r[0] // BUCKET, tid, r[1], r[2], r[0], detail_json(r[3])) for r in rows])
+        self.report.accepted += len(out)
+        return newest
 
     async def store_other(self, batch: Batch) -> dict[int, list[Row]]:
         """The general path's insert: returns teacher -> its rows that were new."""
@@ -162,7 +180,7 @@ class Ingestion:
         ]
         fresh, conflicts = await self.bulk.insert_new_events(rows)
         for tid, key in conflicts:
-            report.rejected.append((batch.origin[(tid, key)], "事件编号已收到过且内容不同，以先收到的为准"))
+            report.rejected.append((batch.origin(tid, key), "事件编号已收到过且内容不同，以先收到的为准"))
         report.duplicates += len(rows) - len(fresh) - len(conflicts)
         report.accepted += len(fresh)
         new: dict[int, list[Row]] = {}
@@ -172,21 +190,15 @@ class Ingestion:
                 new[tid] = kept
         return new
 
-    def known_rows(self) -> list[tuple]:
-        rows = [
-            (r[0] // BUCKET, tid, r[1], r[2], r[0], detail_json(r[3]))
-            for tid, (mine, _state) in self.known.items()
-            for r in mine
-        ]
-        self.report.accepted += len(rows)
-        return rows
-
     async def score_known(self, totals: Totals) -> None:
         """Continue each known teacher's cached state over its new rows (no read)."""
         evaluate, add, encode = self.engine.evaluate, self.columns.add, self.cache.encode
+        updates = self.updates
         for n, (tid, (rows, state)) in enumerate(self.known.items()):
-            add(totals, tid, evaluate(rows, deduped=True, state=state).day_points())
-            self.updates[tid] = encode(rows[-1][0], state)
+            points: dict[int, int] = {}
+            evaluate(rows, deduped=True, state=state, day_points=points)
+            add(totals, tid, points)
+            updates[tid] = encode(rows[-1][0], state)
             if n % self.YIELD_EVERY == self.YIELD_EVERY - 1:
                 await asyncio.sleep(0)
 
@@ -263,21 +275,20 @@ async def ingest_batch(
     await bulk.lock()
     generation, max_epoch = await state.read()
     cache.start(generation, engine, events_empty=max_epoch == 0)
-    newest = max((r[0] for tb in batch.by_teacher.values() for r in tb.values()), default=0)
-    await state.bump(generation + 1, max(max_epoch, newest))  # before the read-back: it reads max_epoch
     work = Ingestion(bulk, engine, cache, report)
-    work.classify(batch)
+    newest = work.classify(batch)
+    await state.bump(generation + 1, max(max_epoch, newest))  # before the read-back: it reads max_epoch
     new = await work.store_other(batch)
     stored = await work.windows(new)
     totals: Totals = {}
     if bulk.pg:  # the known-new rows are written while they are scored (the server works meanwhile)
-        writer = asyncio.ensure_future(bulk.insert_events(work.known_rows()))
+        writer = asyncio.ensure_future(bulk.insert_events(work.known_rows))
         try:
             await work.score_known(totals)
         finally:
             await writer
     else:  # sqlite3 needs this thread's GIL for every row: overlapping would only contend
-        await bulk.insert_events(work.known_rows())
+        await bulk.insert_events(work.known_rows)
         await work.score_known(totals)
     work.score_windows(new, stored, totals)
     report.teachers = len(work.known) + len(new)

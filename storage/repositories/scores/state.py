@@ -12,8 +12,8 @@ batch from another instance, a rebuild or a failed transaction makes it start ov
 every teacher with stored events has an entry (true when the cache started on an empty events
 table and nothing was evicted), so a teacher without one has no stored events.
 
-Memory: one ``bytes`` per teacher (the frontier and the non-trivial slots of the engine state as
-32-bit integers: 4 * (1 + 2 * caps + 2 * streak rules) bytes, 152 bytes for the default table, plus
+Memory: one ``bytes`` per teacher (the frontier and the slots of the engine state as 32-bit
+integers: 4 * (1 + 2 * caps + 2 * streak rules) bytes, 148 bytes for the default table, plus
 the object and the dictionary slot: about 250 bytes a teacher, ~150 MB at 600,000 teachers; bench/
 scores.py prints the measured size). ``max_teachers`` bounds it: past it the least recently
 updated half is dropped and the cache is no longer complete.
@@ -22,23 +22,20 @@ updated half is dropped and the cache is no longer complete.
 from __future__ import annotations
 
 import sys
-from array import array
+from struct import Struct
 
 from domain.scores import Engine
 
 _EPOCH_BASE = 946_684_800  # 2000-01-01: the frontier is stored as seconds after it (int32 until 2068)
-_NONE = -1
 _FIXED_FROM = 725_846_400  # engine: fixed zones have no transition after 1993-01-01
 
 
 class StateLayout:
-    """Which slots of ``Engine.new_state()`` a rule set uses, to store only those."""
+    """An engine state (``Engine.new_state()``: a flat list of ints and the saved counts) as bytes."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        compiled = engine._compiled
-        self.cap_slots = [ri * 4 + pos for ri, c in enumerate(compiled) for pos, _n in c[2]]
-        self.streaks = [ri for ri, c in enumerate(compiled) if c[3]]
+        self.struct = Struct(f"<{1 + engine.state_size}i")
         # in a zone without transitions, periods only move forward in (time, key) order: the counts of a
         # period left behind (``saved``) are never looked at again
         self.forward_only = engine.clock.fixed is not None
@@ -46,38 +43,15 @@ class StateLayout:
     def encode(self, frontier: int, state: tuple) -> bytes | None:
         """None when the state cannot be stored compactly (a zone with transitions: a period may be
         left and re-entered around a change at midnight)."""
-        cur_pid, used, saved, last_day, run = state
+        slots, saved = state
         if saved and not (self.forward_only and frontier >= _FIXED_FROM):
             return None
-        cs, st = self.cap_slots, self.streaks
-        return array(
-            "i",
-            [
-                frontier - _EPOCH_BASE,
-                *[_NONE if cur_pid[i] is None else cur_pid[i] for i in cs],
-                *[used[i] for i in cs],
-                *[_NONE if last_day[r] is None else last_day[r] for r in st],
-                *[run[r] for r in st],
-            ],
-        ).tobytes()
+        return self.struct.pack(frontier - _EPOCH_BASE, *slots)
 
     def decode(self, blob: bytes) -> tuple[int, tuple]:
         """(frontier epoch, engine state) of an entry."""
-        a = array("i")
-        a.frombytes(blob)
-        v = a.tolist()
-        cur_pid, used, saved, last_day, run = self.engine.new_state()
-        n, m = len(self.cap_slots), len(self.streaks)
-        for j, i in enumerate(self.cap_slots):
-            pid = v[1 + j]
-            cur_pid[i] = None if pid == _NONE else pid
-            used[i] = v[1 + n + j]
-        base = 1 + 2 * n
-        for j, r in enumerate(self.streaks):
-            day = v[base + j]
-            last_day[r] = None if day == _NONE else day
-            run[r] = v[base + m + j]
-        return v[0] + _EPOCH_BASE, (cur_pid, used, saved, last_day, run)
+        v = self.struct.unpack(blob)
+        return v[0] + _EPOCH_BASE, (list(v[1:]), {})
 
 
 class StateCache:
