@@ -295,8 +295,11 @@ async def ingest_batch(
     report.rejected.sort()
     await bulk.add_totals(totals)
 
+    updates = work.updates  # only this outlives the call: the batch's rows are freed on return, before
+    # the caller turns the cyclic collector back on (else its first pass walks them all)
+
     def after_commit() -> None:
-        cache.commit(generation + 1, work.updates)
+        cache.commit(generation + 1, updates)
 
     return report, after_commit
 
