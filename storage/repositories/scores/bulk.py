@@ -44,6 +44,23 @@ SELECT year_start, city, county, points, n FROM (
 ) g WHERE n <> 0
 ON CONFLICT (year_start, city, county, points) DO UPDATE SET teachers = score_county_points.teachers + excluded.teachers
 """
+# the same on PostgreSQL in one statement with the totals upsert: a row the upsert inserted
+# (xmax = 0) had no old points; any other left its old points (new - delta)
+COUNTY_POINTS_MOVE_PG = """
+WITH up AS ({upsert} RETURNING year_start, teacher_id, y, xmax = 0 AS inserted),
+moved AS (
+  SELECT u.year_start, t.city, t.county, u.y - d.y AS points, -1 AS n
+    FROM up u JOIN {deltas} d ON d.year_start = u.year_start AND d.teacher_id = u.teacher_id
+    JOIN score_teachers t ON t.id = u.teacher_id WHERE d.y <> 0 AND NOT u.inserted
+  UNION ALL
+  SELECT u.year_start, t.city, t.county, u.y AS points, 1 AS n
+    FROM up u JOIN {deltas} d ON d.year_start = u.year_start AND d.teacher_id = u.teacher_id
+    JOIN score_teachers t ON t.id = u.teacher_id WHERE d.y <> 0
+)
+INSERT INTO score_county_points (year_start, city, county, points, teachers)
+SELECT year_start, city, county, points, SUM(n) FROM moved GROUP BY year_start, city, county, points HAVING SUM(n) <> 0
+ON CONFLICT (year_start, city, county, points) DO UPDATE SET teachers = score_county_points.teachers + excluded.teachers
+"""
 COUNTY_POINTS_RECOUNT = (
     "INSERT INTO score_county_points (year_start, city, county, points, teachers) "
     "SELECT s.year_start, t.city, t.county, s.y, count(*) FROM score_totals s "
@@ -75,15 +92,23 @@ class Bulk:
         self.pg = self.dialect == "postgresql"
         self.totals_chunk = totals_chunk
         self._driver: Any = None
+        self._begun = False
         self._ready: set[str] = set()
 
     async def driver(self) -> Any:
-        if self._driver is None:
+        if self._driver is None or not self._begun:
             conn = await self.session.connection()
             # make sure a transaction is open on the driver connection before using it directly
             await conn.execute(text("SELECT 1"))
-            raw = await conn.get_raw_connection()
-            self._driver = raw.driver_connection
+            self._begun = True
+            self._driver = (await conn.get_raw_connection()).driver_connection
+        return self._driver
+
+    async def reader(self) -> Any:
+        """The driver connection for a read: whether a transaction is open yet does not matter."""
+        if self._driver is None:
+            conn = await self.session.connection()
+            self._driver = (await conn.get_raw_connection()).driver_connection
         return self._driver
 
     async def lock(self) -> None:
@@ -177,17 +202,22 @@ class Bulk:
             ["year_start", "teacher_id", *cols],
             [(ys, t, *[c.get(col, 0) for col in cols]) for t, c in items],
         )
-        await self.execute(COUNTY_POINTS_MOVE.format(deltas=stage))
-        await self.execute(
+        upsert = (
             f"INSERT INTO score_totals (year_start, teacher_id, {', '.join(cols)}) "
             f"SELECT year_start, teacher_id, {', '.join(cols)} FROM {stage} WHERE true "
             "ON CONFLICT (year_start, teacher_id) DO UPDATE SET "
             + ", ".join(f"{c} = score_totals.{c} + excluded.{c}" for c in cols)
         )
+        if self.pg:  # one statement: the upsert returns the new year points, the histogram moves from them
+            await self.execute(COUNTY_POINTS_MOVE_PG.format(upsert=upsert, deltas=stage))
+        else:  # SQLite has no RETURNING inside WITH: the histogram first (it reads the old points)
+            await self.execute(COUNTY_POINTS_MOVE.format(deltas=stage))
+            await self.execute(upsert)
 
-    async def fetch(self, sql: str, *params: Any) -> list[tuple]:
-        """Rows of ``sql`` written with $n placeholders (rewritten to ? for SQLite)."""
-        d = await self.driver()
+    async def fetch(self, sql: str, *params: Any, read: bool = False) -> list[tuple]:
+        """Rows of ``sql`` written with $n placeholders (rewritten to ? for SQLite). ``read``: a plain
+        read, which needs no transaction opened for it first (one round trip less)."""
+        d = await (self.reader() if read else self.driver())
         if self.pg:
             return [tuple(r) for r in await d.fetch(sql, *params)]
         cur = await d.execute(re.sub(r"\$\d+(::\w+(\[\])?)?", "?", sql), params)

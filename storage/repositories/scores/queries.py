@@ -58,30 +58,22 @@ class ScoreQueries:
         clock = engine.clock
         lo = clock.day_start(engine.lookback(start).toordinal())
         hi = clock.day_start(end.toordinal() + 1)
-        buckets = list(range(lo // BUCKET, (hi - 1) // BUCKET + 1))
+        first, last = lo // BUCKET, (hi - 1) // BUCKET
+        # through the driver (rows come back as plain tuples), one fixed statement whatever the number of
+        # buckets, each bucket joined to the primary key by (bucket, teacher)
         if self.bulk.pg:
-            # one prepared statement whatever the number of buckets: bucket = ANY(array)
-            res = await self.session.execute(
-                text(
-                    "SELECT at_epoch, event_key, action, detail FROM score_events "
-                    "WHERE bucket = ANY(CAST(:b AS INTEGER[])) AND teacher_id = :t "
-                    "AND at_epoch >= :lo AND at_epoch < :hi"
-                ),
-                {"b": buckets, "t": teacher_id, "lo": lo, "hi": hi},
+            sql = (
+                "SELECT at_epoch, event_key, action, detail FROM score_events "
+                "WHERE bucket = ANY($1::integer[]) AND teacher_id = $2 AND at_epoch >= $3 AND at_epoch < $4"
             )
-            rows = [tuple(r) for r in res.all()]
+            rows = await self.bulk.fetch(sql, list(range(first, last + 1)), teacher_id, lo, hi, read=True)
         else:
-            # one fixed statement whatever the number of buckets: the buckets as a recursive CTE, each
-            # joined to the primary key by (bucket, teacher)
-            res = await self.session.execute(
-                text(
-                    "WITH RECURSIVE b(x) AS (SELECT :b0 UNION ALL SELECT x + 1 FROM b WHERE x < :b1) "
-                    "SELECT e.at_epoch, e.event_key, e.action, e.detail FROM b JOIN score_events e "
-                    "ON e.bucket = b.x AND e.teacher_id = :t WHERE e.at_epoch >= :lo AND e.at_epoch < :hi"
-                ),
-                {"b0": buckets[0], "b1": buckets[-1], "t": teacher_id, "lo": lo, "hi": hi},
+            sql = (
+                "WITH RECURSIVE b(x) AS (SELECT $1 UNION ALL SELECT x + 1 FROM b WHERE x < $2) "
+                "SELECT e.at_epoch, e.event_key, e.action, e.detail FROM b JOIN score_events e "
+                "ON e.bucket = b.x AND e.teacher_id = $3 WHERE e.at_epoch >= $4 AND e.at_epoch < $5"
             )
-            rows = [tuple(r) for r in res.all()]
+            rows = await self.bulk.fetch(sql, first, last, teacher_id, lo, hi, read=True)
         rows.sort(key=row_order)
         return rows
 

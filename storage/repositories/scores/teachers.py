@@ -72,7 +72,13 @@ class TeacherRepository:
         return added, updated, same
 
     async def by_account(self, account: str) -> Teacher | None:
-        row = (await self.session.scalars(select(ScoreTeacher).where(ScoreTeacher.account == account))).first()
+        t = ScoreTeacher
+        # the columns, not the ORM entity: /积分 asks this for every message (no identity map work)
+        row = (
+            await self.session.execute(
+                select(t.id, t.account, t.name, t.school, t.city, t.county).where(t.account == account)
+            )
+        ).first()
         return teacher_of(row) if row else None
 
     async def accounts_like(self, account: str, limit: int = 5) -> list[str]:
