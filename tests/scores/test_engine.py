@@ -3,6 +3,7 @@ week and year boundaries, the school year, duplicates and out-of-order delivery.
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -368,3 +369,32 @@ def test_prefix_state_gives_the_tail_of_one_evaluation():
         state = e.new_state()
         e.evaluate(rows[:cut], deduped=True, state=state)
         assert e.evaluate(rows[cut:], deduped=True, state=state).occ == tail.occ
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_day_points_mode_equals_the_occurrences(seed: int) -> None:
+    """evaluate(..., day_points=) (ingestion's form) adds exactly Result.day_points(), also when continuing
+    a state batch by batch, and leaves the state where the recording form leaves it."""
+    rnd = random.Random(seed)
+    e = engine()
+    codes = list(DEFAULT_TABLE)
+    rows = []
+    for i in range(rnd.randrange(50, 600)):
+        _g, _n, action, _p, _c, _per, ok, bad = DEFAULT_TABLE[rnd.choice(codes)]
+        when = datetime(2026, 1, 1, 7) + timedelta(hours=rnd.randrange(0, 24 * 400))
+        rows.append((int(when.timestamp()), f"k{i:04d}", action, ok if rnd.random() < 0.8 else bad))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    whole = e.evaluate(rows, deduped=True)
+    cuts = sorted({0, len(rows), *(rnd.randrange(len(rows)) for _ in range(4))})
+    recording, adding = e.new_state(), e.new_state()
+    added: dict[int, int] = {}
+    for a, b in itertools.pairwise(cuts):
+        part: dict[int, int] = {}
+        got = e.evaluate(rows[a:b], deduped=True, state=adding, day_points=part)
+        assert got.occ == [] and got.unq == []
+        assert part == e.evaluate(rows[a:b], deduped=True, state=recording).day_points()
+        assert adding == recording
+        for d, p in part.items():
+            added[d] = added.get(d, 0) + p
+    assert added == whole.day_points()
+    assert sum(added.values()) > 0
