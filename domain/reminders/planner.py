@@ -53,10 +53,11 @@ class Item(NamedTuple):
     step: str
     missing: str
     action: str
+    workdays: bool = False  # the ladder counts working days before the due day
 
     @property
     def step_text(self) -> str:
-        return step_label(self.step)
+        return step_label(self.step, self.workdays)
 
 
 class Line(NamedTuple):
@@ -85,8 +86,8 @@ NOT_DONE = Status(False)
 class RunInput:
     steps: list[Step]
     obligations: Mapping[str, Obligation]
-    subjects: Mapping[str, list[Subject]]  # per obligation id
-    statuses: Mapping[str, Mapping[str, Status]]  # per obligation id, per subject key
+    subjects: Mapping[tuple[str, date], list[Subject]]  # per (obligation id, due date)
+    statuses: Mapping[tuple[str, date], Mapping[str, Status]]  # per (obligation id, due date), per subject key
     acks: Mapping[tuple[str, date, str], str] = field(default_factory=dict)  # (ob, due, person) → ack/done
     delivered: Mapping[tuple[str, date, str], int] = field(default_factory=dict)  # steps already sent
     city_operators: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -97,9 +98,9 @@ def plan_run(inp: RunInput) -> Plan:
     plan = Plan()
     for step in inp.steps:
         ob = inp.obligations[step.obligation]
-        statuses = inp.statuses.get(ob.id, {})
+        statuses = inp.statuses.get((ob.id, step.due), {})
         items: dict[str, Item] = {}  # one Item per distinct "missing" text (100,000 people, few texts)
-        for subject in inp.subjects.get(ob.id, []):
+        for subject in inp.subjects.get((ob.id, step.due), []):
             status = statuses.get(subject.key) or NOT_DONE
             if status.done:
                 plan.done += 1
@@ -114,7 +115,9 @@ def plan_run(inp: RunInput) -> Plan:
                 plan.digests[g].append(line)
             item = items.get(status.missing)
             if item is None:
-                item = items[status.missing] = Item(ob.number, ob.title, step.due, step.step, status.missing, ob.action)
+                item = items[status.missing] = Item(
+                    ob.number, ob.title, step.due, step.step, status.missing, ob.action, ob.ladder.before_in_workdays
+                )
             _personal(plan, inp, ob, step, subject, status, line, item)
     return plan
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from domain.regions import RegionTree
 from domain.reminders.model import AudienceKind, Obligation
 from domain.reminders.planner import DONE, Status, Subject
+from domain.reminders.workdays import WorkCalendar
 from domain.roster.completion import _index, city_completion, territory_status
 from domain.roster.fields import Role
 from domain.roster.model import Status as SeatState
@@ -51,6 +52,7 @@ def _indicators(year: int) -> Any:
 class Env:
     tree: RegionTree
     rules: QuotaRules = DEFAULT_RULES
+    cal: WorkCalendar = field(default_factory=WorkCalendar)
 
 
 DoneQuery = Callable[[UnitOfWork, Obligation, date, list[Subject], Env], Awaitable[dict[str, Status]]]
