@@ -32,7 +32,7 @@ MAX_TRANSIENT_ATTEMPTS = 30
 MAX_ATTEMPTS = 8  # any send (throttled or not) is dead-lettered after this many tries
 API_GROUP = "groupMessages/send"
 API_OTO = "oToMessages/batchSend"
-API_CARD = "card/instances"  # create + deliver an interactive card (one person)
+API_CARD = "card/instances"  # create and deliver an interactive card (≤ 20 people, one call)
 API_CARD_UPDATE = "card/instances:put"
 
 
@@ -280,10 +280,11 @@ class OutboxWorker:
                 await self.api.send_group(first.conversation_id or "", first.msg_key, first.msg_param)
             elif first.kind == "card":
                 await self.api.send_card(
-                    first.user_ids[0], first.msg_key, first.msg_param["outTrackId"], first.msg_param["params"]
+                    first.user_ids, first.msg_key, first.msg_param["outTrackId"], first.msg_param["params"]
                 )
             elif first.kind == "card_update":
-                await self.api.update_card(first.msg_param["outTrackId"], first.msg_param["params"])
+                p = first.msg_param
+                await self.api.update_card(p["outTrackId"], p.get("params"), p.get("private"))
             else:
                 res = await self.api.send_users(users, first.msg_key, first.msg_param)
                 throttled = set(res.throttled_ids)

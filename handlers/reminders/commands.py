@@ -23,6 +23,7 @@ from domain.reminders import AUDIENCE_WORDS, Obligation
 from domain.reminders.planner import ACK, DONE, Item, Key, Plan, Subject
 from domain.territory import Territory, resolve_territory
 from handlers.permissions import REMINDER_OPERATOR
+from handlers.reminders.cards import show_on_card
 from handlers.reminders.done import DONE_QUERIES
 from handlers.reminders.events import instances, subjects_at
 from handlers.reminders.job import send_plan
@@ -192,9 +193,22 @@ NUMBER = Arg("编号", "number", positive_int, help="提醒里写的编号")
 )
 async def ack(ctx: Context, args: Args) -> Reply:
     ob, due = await _mine(ctx, args.value("number", int))
-    await ctx.uow.repo(ReminderRepository).acknowledge(ob.id, due, ctx.actor.id, ACK, ctx.now())
+    repo = ctx.uow.repo(ReminderRepository)
+    view = {"number": ob.number, "title": ob.title, "due": due_text(due)}
+    before = (await repo.acks([(ob.id, due)])).get((ob.id, due, ctx.actor.id))
+    if before is not None:  # pressed twice, or after 已完成: recorded once
+        return Reply("reminders/acked", view | {"again": True})
+    await repo.acknowledge(ob.id, due, ctx.actor.id, ACK, ctx.now())
     await ctx.audit("reminders.ack", "reminder", str(ob.number), after={"due": due.isoformat(), "kind": ACK})
-    return Reply("reminders/acked", {"number": ob.number, "title": ob.title, "due": due_text(due)})
+    await _show(ctx, ob, due)
+    return Reply("reminders/acked", view | {"again": False})
+
+
+async def _show(ctx: Context, ob: Obligation, due: date, note: str = "") -> None:
+    """The person's view of the reminder card that carried it shows what they answered."""
+    numbers = {o.id: o.number for o in await obligations(ctx.uow, ctx.services, ctx.now())}
+    if await show_on_card(ctx.uow, numbers, ob.id, due, ctx.actor.id, ctx.now(), note):
+        ctx.outbox_written = True
 
 
 @router.command(
@@ -214,9 +228,12 @@ async def done(ctx: Context, args: Args) -> Reply:
         await ctx.audit(
             "reminders.done_refused", "reminder", str(ob.number), after={"due": due.isoformat(), "missing": missing}
         )
+        await _show(ctx, ob, due, note=f"还没有完成：{'；'.join(missing)}（完成后发 /已完成 {ob.number}）")
         return Reply("reminders/not_done", {"number": ob.number, "title": ob.title, "missing": "；".join(missing)})
-    await repo.acknowledge(ob.id, due, ctx.actor.id, DONE, ctx.now())
-    await ctx.audit("reminders.done", "reminder", str(ob.number), after={"due": due.isoformat(), "kind": DONE})
+    if (await repo.acks([(ob.id, due)])).get((ob.id, due, ctx.actor.id)) != DONE:
+        await repo.acknowledge(ob.id, due, ctx.actor.id, DONE, ctx.now())
+        await ctx.audit("reminders.done", "reminder", str(ob.number), after={"due": due.isoformat(), "kind": DONE})
+        await _show(ctx, ob, due)
     return Reply("reminders/done_ok", {"title": ob.title})
 
 

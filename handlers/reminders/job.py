@@ -20,12 +20,13 @@ from domain.reminders import Obligation, RunInput, Step, plan_run, steps_on
 from domain.reminders.ladder import events_due
 from domain.reminders.model import Event
 from domain.reminders.planner import (
-    Item,
+    Key,
     Line,
     Plan,
     group_by_content,
     lines_by_person,
 )
+from handlers.reminders.cards import CARD_TEMPLATE, card_id, card_params, items_view
 from handlers.reminders.done import DONE_QUERIES, Env, operators, subjects_for
 from handlers.reminders.events import concerned, events_of
 from handlers.reminders.service import calendar, due_text, env, obligations
@@ -113,20 +114,6 @@ async def plan_today(
     return plan, steps, by_id
 
 
-def _items_view(items: tuple[Item, ...]) -> list[dict[str, Any]]:
-    return [
-        {
-            "number": i.number,
-            "title": i.title,
-            "due": due_text(i.due),
-            "step": i.step_text,
-            "missing": i.missing,
-            "action": i.action,
-        }
-        for i in items
-    ]
-
-
 def _lines_view(lines: list[Line]) -> list[dict[str, Any]]:
     return [{"title": ln.title, "due": due_text(ln.due), "label": ln.label, "missing": ln.missing} for ln in lines]
 
@@ -150,20 +137,41 @@ async def send_plan(
         [k for k, _ in plan.personal] + [k for k, _ in plan.city] + [k for k, _ in plan.province], today, now
     )
     counts = {"people": 0, "rows": 0, "operators": 0, "groups": 0}
-    fresh = [(k.person, item) for k, item in plan.personal if k in new]
-    for items, people in group_by_content(fresh):
-        rendered = renderer.reply(Reply("reminders/personal", {"items": _items_view(items)}))
-        rows = await uow.outbox.enqueue(
-            kind="users",
-            user_ids=people,
-            msg_key=rendered.msg_key,
-            msg_param=rendered.msg_param,
-            now=now,
-            purpose=purpose,
-            dedup_key=f"rem:{today}:" + _digest("", items, people),
-        )
-        counts["people"] += len(people)
-        counts["rows"] += len(rows)
+    keys = {(k.person, item): k for k, item in plan.personal if k in new}
+    cards: list[tuple[Key, str]] = []
+    for items, people in group_by_content(keys):
+        rendered = renderer.reply(Reply("reminders/personal", {"items": items_view(items)}))
+        dedup = f"rem:{today}:" + _digest("", items, people)
+        if not job.services.settings.reminder_cards:
+            rows = await uow.outbox.enqueue(
+                kind="users",
+                user_ids=people,
+                msg_key=rendered.msg_key,
+                msg_param=rendered.msg_param,
+                now=now,
+                purpose=purpose,
+                dedup_key=dedup,
+            )
+            counts["people"], counts["rows"] = counts["people"] + len(people), counts["rows"] + len(rows)
+            continue
+        params = card_params(renderer, items)
+        fallback = {"msgKey": rendered.msg_key, "msgParam": rendered.msg_param}
+        for n in range(0, len(people), 20):  # a card goes to at most 20 people
+            chunk, key = people[n : n + 20], f"{dedup}#{n // 20}"
+            track = card_id(key)
+            card = {"template": CARD_TEMPLATE, "outTrackId": track, "params": params, "fallback": fallback}
+            rows = await uow.outbox.enqueue(
+                kind="card",
+                user_ids=chunk,
+                msg_key=CARD_TEMPLATE,
+                msg_param=card,
+                now=now,
+                purpose=purpose,
+                dedup_key=key,
+            )
+            cards.extend((keys[(p, i)], track) for p in chunk for i in items)
+            counts["people"], counts["rows"] = counts["people"] + len(chunk), counts["rows"] + len(rows)
+    await repo.set_cards(cards)
     for kind, pairs in (("city", plan.city), ("province", plan.province)):
         for op, lines in lines_by_person((k, ln) for k, ln in pairs if k in new).items():
             rendered = renderer.reply(Reply(f"reminders/{kind}_list", {"lines": _lines_view(lines)}))

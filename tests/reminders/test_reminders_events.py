@@ -14,7 +14,7 @@ from domain.reminders import WorkCalendar
 from domain.roster import Role
 from storage.models.reminders import ReminderDelivery
 from storage.models.review import ReviewCallRow, ReviewResource, ReviewTask
-from tests.reminders.conftest import seed
+from tests.reminders.conftest import reminder_to, seed
 
 CAL = WorkCalendar.load()
 OPENED = datetime(2026, 4, 23, 8, 30, tzinfo=SHANGHAI)  # Thursday: the default call is stored at start-up
@@ -105,7 +105,7 @@ async def test_review_assignments_and_call_opening_drive_the_ladder(start_bot, c
         clock.set(at9(day))
         await bot.scheduler.run_now("reminders")
         if day == date(2026, 4, 29):
-            text = await chat.private_to("t-hz-001", "资源审核任务")
+            _, text = await reminder_to(chat.sim, "t-hz-001", "资源审核任务")
             assert "您还有 3 条资源待审" in text and "5月7日截止" in text and "还有 3 个工作日截止" in text, text
             board = await chat.say("/日程", conversation="cid-p2p-op-zj-001")
             assert "资源审核任务：3 人中 1 人已完成" in board, board
@@ -135,5 +135,5 @@ async def test_review_assignments_and_call_opening_drive_the_ladder(start_bot, c
     assert "city-nb-001" not in calls
     assert [s for s, _ in calls["city-hz-001"]] == ["T-7", "T-1", "T0", "T+1", "T+2", "T+3"]
     assert calls["city-hz-001"][0][1] == date(2026, 5, 11) and all(CAL.is_workday(d) for _, d in calls["city-hz-001"])
-    text = await chat.private_to("city-hz-001", "征集资源报送")
+    _, text = await reminder_to(chat.sim, "city-hz-001", "征集资源报送")
     assert "还没有为「2026年中小学优质数字资源征集」报送资源" in text, text

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from storage.models.reminders import ReminderDelivery
 from storage.repositories.review import ReviewRepository
-from tests.review.conftest import HZ, World, resource
+from tests.reminders.conftest import reminder_to
+from tests.review.conftest import HZ, World, plain, resource
 from tests.scores.util import SH
 
 
@@ -33,7 +34,7 @@ async def test_reminders_and_daily_assignment(world: World):
         await job("reminders")
         await job("reminders")  # the same day again: nothing twice
         if day in words:
-            text = await w.private(t.reviewer_id, words[day])
+            text = plain((await reminder_to(w.sim, t.reviewer_id, words[day]))[1])
             assert "资源审核任务" in text and "您还有 1 条资源待审（#1）" in text and "3月16日截止" in text, text
     async with w.bot.db.unit_of_work() as uow:
         steps = (
