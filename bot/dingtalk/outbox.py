@@ -4,7 +4,11 @@ Everything the bot sends is written to the outbox first (replies too: ``bot.deli
 posts a reply by its session webhook and marks it sent; when the webhook has expired or
 refuses it, this worker sends it by OpenAPI). Sent by this worker, marked sent only when
 DingTalk accepted it; throttling is retried later with backoff, never dropped. Several
-instances share the table: each claims disjoint rows (``OutboxRepository.claim_due``).
+instances share the table, but only one sends: the scheduler-lease holder (``may_send``), so
+the pacing of 20 calls a second per API is the organisation's total, not per process. The
+others' rows (replies whose webhook failed, their jobs' sends) wait for the holder's worker,
+which polls every ``poll_seconds``; when the holder dies, the next holder sends within the
+lease takeover (≤ 40 s). Rows are claimed with ``OutboxRepository.claim_due`` (disjoint).
 """
 
 from __future__ import annotations
@@ -57,34 +61,60 @@ def _slot(at: datetime, step: float = 0.5) -> datetime:
     return at + timedelta(seconds=math.ceil(ts / step) * step - ts)
 
 
+class _Slot:
+    """One paced call: when its answer came back (then its request surely reached DingTalk)."""
+
+    __slots__ = ("end", "finished")
+
+    def __init__(self) -> None:
+        self.end = 0.0
+        self.finished = asyncio.Event()
+
+    def finish(self) -> None:
+        if not self.finished.is_set():
+            self.end = time.monotonic()
+            self.finished.set()
+
+
 class Pacer:
     """At most ``rate`` calls in any second to one API, evenly spaced, so bursts never trip QpsLimit.
 
-    Two rules: calls at least ``1/rate`` apart, and the call ``rate`` places back at least a second
-    earlier (both 3% wide of the limit, for network jitter). The second rule holds even after the
-    loop stalled, when the first alone would let late calls go back to back. Pacing is real elapsed
+    Two rules: calls at least ``1/rate`` apart, and a call starts only once the call ``rate`` places
+    back has been *answered* for a second (plus a few milliseconds). DingTalk counts a call when its
+    request arrives, which is between the call's start and its answer: counting from the answer keeps
+    any second's window within the limit whatever the network and event-loop delays (counting from the
+    start let a slow first request and a prompt 21st land in one second under load). The callers hand
+    the slot back (:meth:`_Slot.finish`) when the answer (or the failure) is in. Pacing is real elapsed
     time (``time.monotonic``), not the bot's business clock.
     """
 
-    MARGIN = 1.03
+    WINDOW = 1.005
 
     def __init__(self, rate: float):
         self.rate = max(int(rate), 1)
-        self.interval = self.MARGIN / rate if rate > 0 else 0.0
-        self._recent: deque[float] = deque(maxlen=self.rate)
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._recent: deque[_Slot] = deque(maxlen=self.rate)
         self._next = 0.0
         self._lock = asyncio.Lock()
 
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next)
+    async def wait(self) -> _Slot:
+        async with self._lock:  # in order: each waiter after the one before
+            at = max(time.monotonic(), self._next)
             if len(self._recent) == self.rate:
-                at = max(at, self._recent[0] + self.MARGIN)
-            self._recent.append(at)
+                oldest = self._recent[0]
+                await oldest.finished.wait()
+                at = max(at, oldest.end + self.WINDOW)
+            slot = _Slot()
+            self._recent.append(slot)
             self._next = at + self.interval
-        if at > now:
-            await asyncio.sleep(at - now)
+        delay = at - time.monotonic()
+        if delay > 0:
+            try:
+                await asyncio.sleep(delay)
+            except BaseException:
+                slot.finish()  # never sent: the call ``rate`` places later must not wait for it
+                raise
+        return slot
 
     def pause(self, seconds: float) -> None:
         """After a QpsLimit answer: nobody calls this API for ``seconds``."""
@@ -139,6 +169,7 @@ class OutboxWorker:
         max_attempts: int = MAX_ATTEMPTS,
         stale_seconds: float = 120.0,
         operators: tuple[str, ...] = (),
+        may_send: Callable[[], bool] = lambda: True,
     ):
         self.db = db
         self.api = api
@@ -148,6 +179,7 @@ class OutboxWorker:
         self.max_attempts = max_attempts
         self.stale_after = timedelta(seconds=stale_seconds)
         self.operators = operators
+        self.may_send = may_send  # this instance holds the scheduler lease (always, for a single instance)
         self.pacers = {API_GROUP: Pacer(qps), API_OTO: Pacer(qps), API_CARD: Pacer(qps), API_CARD_UPDATE: Pacer(qps)}
         self.window = max(qps, 1.0)  # rows claimed ahead: about one second of calls
         self._inflight_rows: dict[asyncio.Task, list[int]] = {}  # row ids this worker is sending now
@@ -181,7 +213,7 @@ class OutboxWorker:
         while not self._stopping:
             claimed: list[Claimed] = []
             room = window - sum(len(ids) for ids in self._inflight_rows.values())
-            if room > 0:
+            if room > 0 and self.may_send():
                 try:
                     claimed = await self._claim(room)
                 except Exception:
@@ -271,9 +303,21 @@ class OutboxWorker:
         """One call for rows of one content; commit their outcomes; the number dead-lettered (to report)."""
         first = rows[0]
         api = {"group": API_GROUP, "card": API_CARD, "card_update": API_CARD_UPDATE}.get(first.kind, API_OTO)
-        await self.pacers[api].wait()
+        slot = await self.pacers[api].wait()
         users = [u for r in rows for u in r.user_ids]
-        updates = []
+        try:
+            updates = await self._call(rows, users, api)
+        finally:
+            slot.finish()
+        month = self.clock.now().strftime("%Y-%m")
+        async with self.db.unit_of_work() as uow:
+            dead = [await update(uow) for update in updates]
+            await uow.outbox.count_call(month, api)
+        return sum(1 for d, r in zip(dead, rows, strict=True) if d and r.purpose != "deadletter")
+
+    async def _call(self, rows: list[Claimed], users: list[str], api: str) -> list[Any]:
+        """The DingTalk call for one bin; the outcome of each row (to commit)."""
+        first = rows[0]
         try:
             throttled: set[str] = set()
             if first.kind == "group":
@@ -293,14 +337,8 @@ class OutboxWorker:
         except SendError as exc:
             if exc.throttled:
                 self.pacers[api].pause(1.0)
-            updates = [self._failed_call(r, exc) for r in rows]
-        else:
-            updates = [self._answered(r, [u for u in r.user_ids if u in throttled]) for r in rows]
-        month = self.clock.now().strftime("%Y-%m")
-        async with self.db.unit_of_work() as uow:
-            dead = [await update(uow) for update in updates]
-            await uow.outbox.count_call(month, api)
-        return sum(1 for d, r in zip(dead, rows, strict=True) if d and r.purpose != "deadletter")
+            return [self._failed_call(r, exc) for r in rows]
+        return [self._answered(r, [u for u in r.user_ids if u in throttled]) for r in rows]
 
     def _failed_call(self, row: Claimed, exc: SendError):
         if exc.retry and row.attempts < min(self.max_attempts, MAX_TRANSIENT_ATTEMPTS):
