@@ -211,7 +211,7 @@ async def test_two_processes_on_postgresql_keep_to_one_rate_together(sim, tmp_pa
                 return int(await uow.session.scalar(q) or 0)
 
         started = time.monotonic()
-        while await unsent():  # another process's rows: nothing to await but the database  # noqa: ASYNC110
+        while await unsent():  # another process's rows: nothing to await but the database
             assert time.monotonic() - started < 60, "not sent within 60 s"
             await asyncio.sleep(0.1)
         await db.dispose()
