@@ -16,13 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import random
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
@@ -47,18 +46,14 @@ def backoff(attempts: int) -> timedelta:
 
 
 def flow_backoff(attempts: int) -> timedelta:
-    """Flow-controlled users (a 200 answer naming them): 0.3 s, 0.6 s, 1.2 s … capped at 5 minutes.
+    """Flow-controlled users (a 200 answer naming them): 0.1 s, 0.3 s, 0.9 s, 2.7 s … capped at 5 minutes.
 
-    Only those users are sent again, so a quick first retry costs one call and keeps the tail short.
+    Only those users are sent again, and the retry joins a call of the same content that is still
+    waiting for its slot (see :meth:`OutboxWorker._place`), so a quick first retry costs at most one
+    call and keeps the tail of a fan-out short; the next ones back off fast (DingTalk names no wait).
     """
-    base = min(0.3 * 2 ** max(attempts - 1, 0), 300)
+    base = min(0.1 * 3 ** max(attempts - 1, 0), 300)
     return timedelta(seconds=base * (0.8 + 0.4 * random.random()))
-
-
-def _slot(at: datetime, step: float = 0.5) -> datetime:
-    """Round a retry time up to a half second, so retries of one content fall due together and share a call."""
-    ts = at.timestamp()
-    return at + timedelta(seconds=math.ceil(ts / step) * step - ts)
 
 
 class _Slot:
@@ -133,6 +128,17 @@ class Claimed:
     purpose: str
 
 
+def content_key(r: Claimed) -> str:
+    return r.msg_key + json.dumps(r.msg_param, sort_keys=True, ensure_ascii=False)
+
+
+def fits(b: list[Claimed], r: Claimed, limit: int = 20) -> bool:
+    """Row ``r`` can share the call of bin ``b`` (same content checked by the caller)."""
+    return sum(len(x.user_ids) for x in b) + len(r.user_ids) <= limit and not any(
+        set(x.user_ids) & set(r.user_ids) for x in b
+    )
+
+
 def pack(rows: list[Claimed], limit: int = 20) -> list[list[Claimed]]:
     """Calls for the claimed rows: a group row alone; rows to people with identical content together,
     at most ``limit`` users a call (first fit, in claim order)."""
@@ -142,11 +148,9 @@ def pack(rows: list[Claimed], limit: int = 20) -> list[list[Claimed]]:
         if r.kind != "users" or not r.user_ids:  # a group message, a card, a card update: alone
             bins.append([r])
             continue
-        key = r.msg_key + json.dumps(r.msg_param, sort_keys=True, ensure_ascii=False)
+        key = content_key(r)
         for b in open_bins.setdefault(key, []):
-            if sum(len(x.user_ids) for x in b) + len(r.user_ids) <= limit and not any(
-                set(x.user_ids) & set(r.user_ids) for x in b
-            ):
+            if fits(b, r, limit):
                 b.append(r)
                 break
         else:
@@ -183,6 +187,8 @@ class OutboxWorker:
         self.pacers = {API_GROUP: Pacer(qps), API_OTO: Pacer(qps), API_CARD: Pacer(qps), API_CARD_UPDATE: Pacer(qps)}
         self.window = max(qps, 1.0)  # rows claimed ahead: about one second of calls
         self._inflight_rows: dict[asyncio.Task, list[int]] = {}  # row ids this worker is sending now
+        # calls to people still waiting for their pacing slot, by content: a row claimed later joins one
+        self._queued: dict[str, list[tuple[list[Claimed], list[int]]]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -218,9 +224,12 @@ class OutboxWorker:
                     claimed = await self._claim(room)
                 except Exception:
                     log.exception("outbox cycle failed")
-            for b in pack(claimed):
+            for b in self._place(claimed):
+                oids = [r.oid for r in b]
                 task = asyncio.get_running_loop().create_task(self._bin_task(b))
-                self._inflight_rows[task] = [r.oid for r in b]
+                self._inflight_rows[task] = oids
+                if b[0].kind == "users" and b[0].user_ids:
+                    self._queued.setdefault(content_key(b[0]), []).append((b, oids))
                 inflight.add(task)
                 task.add_done_callback(self._forget(inflight))
             if claimed and len(claimed) == room:
@@ -236,10 +245,40 @@ class OutboxWorker:
         if inflight:
             await asyncio.wait(inflight, timeout=10)
 
+    def _place(self, claimed: list[Claimed]) -> list[list[Claimed]]:
+        """Rows that fit a call of the same content still waiting for its slot join it (a flow-controlled
+        retry rides with the next batchSend of its content); the rest become new calls."""
+        rest = []
+        for r in claimed:
+            if r.kind == "users" and r.user_ids:
+                spot = next((q for q in self._queued.get(content_key(r), []) if fits(q[0], r)), None)
+                if spot is not None:
+                    spot[0].append(r)
+                    spot[1].append(r.oid)
+                    continue
+            rest.append(r)
+        return pack(rest)
+
+    def _dequeue(self, rows: list[Claimed]) -> None:
+        """A call got its slot: no row joins it any more."""
+        if rows[0].kind == "users" and rows[0].user_ids:
+            key = content_key(rows[0])
+            left = [q for q in self._queued.get(key, []) if q[0] is not rows]
+            if left:
+                self._queued[key] = left
+            else:
+                self._queued.pop(key, None)
+
     def _forget(self, inflight: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
         def done(task: asyncio.Task) -> None:
             inflight.discard(task)
-            self._inflight_rows.pop(task, None)
+            oids = self._inflight_rows.pop(task, None)
+            for key, queued in list(self._queued.items()):  # a call that ended before its slot (failure)
+                left = [q for q in queued if q[1] is not oids]
+                if len(left) != len(queued):
+                    self._queued[key] = left
+                if not left:
+                    self._queued.pop(key, None)
 
         return done
 
@@ -304,6 +343,7 @@ class OutboxWorker:
         first = rows[0]
         api = {"group": API_GROUP, "card": API_CARD, "card_update": API_CARD_UPDATE}.get(first.kind, API_OTO)
         slot = await self.pacers[api].wait()
+        self._dequeue(rows)  # from here on the call's rows are fixed
         users = [u for r in rows for u in r.user_ids]
         try:
             updates = await self._call(rows, users, api)
@@ -380,7 +420,7 @@ class OutboxWorker:
             if row.attempts >= self.max_attempts:
                 return self._dead(row.oid, f"flow-controlled {row.attempts} times: {throttled}", user_ids=throttled)
             self.metrics.sends.labels(result="throttled").inc()
-            at = _slot(self.clock.now() + flow_backoff(row.attempts))
+            at = self.clock.now() + flow_backoff(row.attempts)
 
             async def partly(uow, oid=row.oid, at=at, ids=throttled):
                 await uow.outbox.reschedule(oid, at, f"flow-controlled: {ids}", user_ids=ids)
