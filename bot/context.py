@@ -6,12 +6,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 from bot.commands import GroupRole
 from bot.incoming import IncomingMessage
 from bot.proactive import enqueue_reply
 from bot.replies import Reply
+from storage.repositories.core import AuditChange, Auditor
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -189,29 +190,10 @@ class Context:
         self.dialogue = None
 
     # -- side effects (same unit of work) --------------------------------------
-    async def audit(
-        self,
-        action: str,
-        entity: str,
-        entity_id: str,
-        *,
-        before: dict | None = None,
-        after: dict | None = None,
-        reason: str | None = None,
-        territory: str | None = None,
-    ) -> None:
-        await self.uow.audit.record(
-            at=self.now(),
-            actor_id=self.actor.id,
-            actor_name=self.actor.name,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            reason=reason,
-            territory=territory,
-        )
+    async def audit(self, action: str, entity: str, entity_id: str, **change: Unpack[AuditChange]) -> None:
+        """One audit-log row by the sender, now (in this unit of work)."""
+        auditor = Auditor(self.actor.id, self.actor.name, self.now())
+        await self.uow.audit.record(auditor.entry(action, entity, entity_id, **change))
 
     async def send_to_users(self, user_ids: Sequence[str], reply: Reply, purpose: str = "") -> None:
         """Queue a 1:1 message to people (committed with this unit of work)."""

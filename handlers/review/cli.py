@@ -16,6 +16,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from storage.repositories.core import Auditor
+
 
 async def _setup(args):
     from handlers.scores.cli import _clock_now, _open_db
@@ -99,13 +101,12 @@ async def cmd_calls(args) -> int:
             for c in calls:
                 before, after = await uow.repo(ReviewRepository).save_call(c, now)
                 await uow.audit.record(
-                    at=now,
-                    actor_id="cli",
-                    actor_name="命令行",
-                    action="review.call_save",
-                    entity="review_call",
-                    entity_id=str(after.id),
-                    after={"name": after.name, "levels": after.pipeline},
+                    Auditor.cli(now).entry(
+                        "review.call_save",
+                        "review_call",
+                        after.id,
+                        after={"name": after.name, "levels": after.pipeline},
+                    )
                 )
                 print(f"{'已更新' if before else '已新建'}：{after.name}（{after.pipeline}，截止 {after.deadline}）")
     finally:

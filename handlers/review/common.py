@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from bot.commands import GroupRole, Router
 from bot.context import Context, ServiceKey, Services
@@ -16,6 +16,7 @@ from domain.review.calls import ReviewCall, ReviewConfig, load_config
 from domain.territory import Level, Territory
 from handlers.roster.common import held, regions
 from storage.models.review import ReviewResource, ReviewTask
+from storage.repositories.core import AuditChange, Auditor
 from storage.repositories.review import ReviewRepository
 from storage.repositories.roster import GrantRepository
 
@@ -66,29 +67,9 @@ class Env:
         if self.ctx is not None:
             self.ctx.outbox_written = True
 
-    async def audit(
-        self,
-        action: str,
-        entity: str,
-        entity_id: str,
-        *,
-        before: dict | None = None,
-        after: dict | None = None,
-        reason: str | None = None,
-        territory: str | None = None,
-    ) -> None:
-        await self.uow.audit.record(
-            at=self.now,
-            actor_id=self.actor_id,
-            actor_name=self.actor_name,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            reason=reason,
-            territory=territory,
-        )
+    async def audit(self, action: str, entity: str, entity_id: str, **change: Unpack[AuditChange]) -> None:
+        auditor = Auditor(self.actor_id, self.actor_name, self.now)
+        await self.uow.audit.record(auditor.entry(action, entity, entity_id, **change))
 
     async def to_users(self, user_ids: list[str], reply: Reply, purpose: str) -> None:
         ids = list(dict.fromkeys(u for u in user_ids if u))

@@ -26,6 +26,7 @@ from handlers.permissions import OPERATOR
 from handlers.review.common import ENTITY, OPERATOR_GROUPS, config, router
 from handlers.roster.common import held, regions
 from handlers.scores.commands import json_error, parse_body, read_api_body
+from storage.repositories.core import Auditor
 from storage.repositories.review import ReviewRepository, resource_snapshot
 
 API_BATCH = 500
@@ -79,6 +80,7 @@ async def ingest(
             continue
         good.append(item)
     known = await repo.by_external(g.external_id for g in good)
+    auditor = Auditor(*actor, now)
     for item in good:
         call_id = call_ids[item.call]
         row = known.get(item.external_id)
@@ -89,14 +91,7 @@ async def ingest(
             known[item.external_id] = row
             report.accepted += 1
             await uow.audit.record(
-                at=now,
-                actor_id=actor[0],
-                actor_name=actor[1],
-                action="review.resource_add",
-                entity=ENTITY,
-                entity_id=str(row.id),
-                after=resource_snapshot(row),
-                territory=territory,
+                auditor.entry("review.resource_add", ENTITY, row.id, after=resource_snapshot(row), territory=territory)
             )
         else:
             changes = repo.changes(row, item, call_id)
@@ -106,15 +101,14 @@ async def ingest(
                 repo.apply(row, changes, call_id, now)
                 report.updated += 1
                 await uow.audit.record(
-                    at=now,
-                    actor_id=actor[0],
-                    actor_name=actor[1],
-                    action="review.resource_update",
-                    entity=ENTITY,
-                    entity_id=str(row.id),
-                    before={k: old for k, (old, _new) in changes.items()},
-                    after={k: new for k, (_old, new) in changes.items()},
-                    territory=territory,
+                    auditor.entry(
+                        "review.resource_update",
+                        ENTITY,
+                        row.id,
+                        before={k: old for k, (old, _new) in changes.items()},
+                        after={k: new for k, (_old, new) in changes.items()},
+                        territory=territory,
+                    )
                 )
         report.ids.append(row.id)
     await repo.flush()

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -138,70 +138,53 @@ def rowcount(result: Result[Any]) -> int | None:
     return cast(CursorResult[Any], result).rowcount
 
 
-def audit_row(
-    *,
-    at: datetime,
-    actor_id: str,
-    action: str,
-    entity: str,
-    entity_id: str,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    reason: str | None = None,
-    actor_name: str = "",
-    territory: str | None = None,
-) -> AuditEntry:
-    """One audit-log row: who did what to which entity, before and after, why, and in which territory."""
-    return AuditEntry(
-        at=at,
-        actor_id=actor_id,
-        actor_name=actor_name,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before,
-        after=after,
-        reason=reason,
-        territory=territory,
-    )
+class AuditChange(TypedDict, total=False):
+    """What an audit row says changed, besides who, when and what: before and after, why, where."""
+
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    reason: str | None
+    territory: str | None
+
+
+@dataclass(frozen=True)
+class Auditor:
+    """Who acts and when (a chat message's sender, a job, the CLI): the part every row of theirs shares."""
+
+    actor_id: str
+    actor_name: str
+    at: datetime
+
+    @classmethod
+    def cli(cls, at: datetime) -> Auditor:
+        """What an operator does from the command line."""
+        return cls("cli", "命令行", at)
+
+    def entry(self, action: str, entity: str, entity_id: str | int, **change: Unpack[AuditChange]) -> AuditEntry:
+        """One audit-log row: who did what to which entity, before and after, why, and in which territory."""
+        return AuditEntry(
+            at=self.at,
+            actor_id=self.actor_id,
+            actor_name=self.actor_name,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            **change,
+        )
 
 
 class AuditRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
 
-    async def record(
-        self,
-        *,
-        at: datetime,
-        actor_id: str,
-        action: str,
-        entity: str,
-        entity_id: str,
-        before: dict[str, Any] | None = None,
-        after: dict[str, Any] | None = None,
-        reason: str | None = None,
-        actor_name: str = "",
-        territory: str | None = None,
-    ) -> AuditEntry:
-        entry = audit_row(
-            at=at,
-            actor_id=actor_id,
-            actor_name=actor_name,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            reason=reason,
-            territory=territory,
-        )
+    async def record(self, entry: AuditEntry) -> AuditEntry:
+        """Write one row built by :meth:`Auditor.entry`."""
         self.session.add(entry)
         await self.session.flush()
         return entry
 
     async def record_many(self, entries: Iterable[AuditEntry]) -> None:
-        """Many rows built by :func:`audit_row` with one flush (bulk registration)."""
+        """Many rows built by :meth:`Auditor.entry` with one flush (bulk registration)."""
         self.session.add_all(list(entries))
         await self.session.flush()
 
