@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 from bot.commands import GroupRole, Router
 from bot.context import Context, ServiceKey, Services
 from bot.errors import UserError
-from bot.proactive import enqueue_reply
+from bot.proactive import Outgoing
 from bot.replies import Reply
 from domain.review.calls import ReviewCall, ReviewConfig, load_config
 from domain.territory import Level, Territory
@@ -37,7 +37,7 @@ def config(services: Services) -> ReviewConfig:
 
 
 @dataclass
-class Env:
+class Env(Outgoing):
     """What handlers and jobs share: a unit of work, the services, the time and who acts."""
 
     uow: UnitOfWork
@@ -71,23 +71,20 @@ class Env:
         auditor = Auditor(self.actor_id, self.actor_name, self.now)
         await self.uow.audit.record(auditor.entry(action, entity, entity_id, **change))
 
+    def _sending_at(self) -> datetime:
+        return self.now
+
+    def _sent(self) -> None:
+        self._wrote()
+
     async def to_users(self, user_ids: list[str], reply: Reply, purpose: str) -> None:
         ids = list(dict.fromkeys(u for u in user_ids if u))
         if ids:
-            await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now, user_ids=ids, purpose=purpose)
-            self._wrote()
+            await self.send_to_users(ids, reply, purpose)
 
     async def to_reviewer_groups(self, reply: Reply, purpose: str) -> None:
         for g in await self.uow.groups.for_role("reviewer"):
-            await enqueue_reply(
-                self.uow,
-                self.services.renderer,
-                reply,
-                now=self.now,
-                conversation_id=g.conversation_id,
-                purpose=purpose,
-            )
-            self._wrote()
+            await self.send_to_group(g.conversation_id, reply, purpose)
 
     async def enqueue_card(self, staff_id: str, card: dict[str, Any], purpose: str) -> None:
         await self.uow.outbox.enqueue(
