@@ -31,12 +31,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any
+from typing import Any, Unpack
 
 from aiohttp import web
 
 from simulator.cards import CARD_CALLBACK_TOPIC, CARD_TEMPLATE_ID, CardInstance, Cards
-from simulator.chat import BOT_MESSAGE_TOPIC, WEBHOOK_MAX_BYTES, WEBHOOK_TTL_MS, ChatMessages
+from simulator.chat import BOT_MESSAGE_TOPIC, WEBHOOK_MAX_BYTES, WEBHOOK_TTL_MS, ChatMessages, MessageOptions
 from simulator.directory import DEFAULT_GROUPS, DEFAULT_USERS, Directory, SimConversation, SimUser
 from simulator.gateway import TICKET_TTL_S, StreamGateway
 from simulator.openapi import (
@@ -363,16 +363,7 @@ class FakeDingTalk(RecordQueries, OpenApiControls):
     # ----------------------------------------------------------------- chat messages
 
     def send_message(
-        self,
-        text: str,
-        *,
-        user: SimUser | str,
-        conversation: SimConversation | str,
-        msg_id: str | None = None,
-        msgtype: str = "text",
-        content: Any = None,
-        webhook_expired: bool = False,
-        redeliver_same_message_id: bool = False,
+        self, text: str, *, user: SimUser | str, conversation: SimConversation | str, **options: Unpack[MessageOptions]
     ) -> str:
         """Push a chat message (CALLBACK on ``/v1.0/im/bot/messages/get``) to the connected bot.
 
@@ -385,16 +376,7 @@ class FakeDingTalk(RecordQueries, OpenApiControls):
         ``delivery_timeout`` for a bot connection (e.g. during a reconnect); RuntimeError if none.
         Returns the ``msgId``.
         """
-        prepared = self.chat.prepare(
-            text,
-            user=user,
-            conversation=conversation,
-            msg_id=msg_id,
-            msgtype=msgtype,
-            content=content,
-            webhook_expired=webhook_expired,
-            redeliver_same_message_id=redeliver_same_message_id,
-        )
+        prepared = self.chat.prepare(text, user=user, conversation=conversation, **options)
         return str(self._run(self.chat.deliver(prepared), self.delivery_timeout + 5))
 
     async def asend_message(self, text: str, **kw: Any) -> str:
