@@ -156,6 +156,31 @@ async def operator_scope(ctx: Context, city_word: str | None) -> Scope:
     raise UserError("review/choose_city", mine=cities)
 
 
+@dataclass(frozen=True)
+class CallView:
+    """What /进度 and /导出 审核结果 look at: a call's resources (in the operator's scope) and their tasks."""
+
+    env: Env
+    call: ReviewCall
+    scope: Scope
+    resources: list[ReviewResource]
+    tasks: list[ReviewTask]
+
+
+async def call_in_scope(ctx: Context, words: list[str]) -> CallView:
+    """The call and city named among ``words`` (either may be left out: the one active call, the
+    operator's own city), with its resources and their tasks."""
+    tree = regions(ctx.services)
+    city_word = next((w for w in words if tree.city(w) or tree.city(w + "市")), None)
+    call_word = next((w for w in words if w != city_word), None)
+    scope = await operator_scope(ctx, city_word)
+    env = Env.of(ctx)
+    call = await pick_call(env.repo, call_word)
+    resources = list(await env.repo.resources(call_id=call.id, city=scope.city))
+    tasks = list(await env.repo.tasks_of(r.id for r in resources))
+    return CallView(env, call, scope, resources, tasks)
+
+
 # --- views -----------------------------------------------------------------------------------
 
 
