@@ -61,7 +61,6 @@ class Deadline:
     month: int
     day: int
     groups: tuple[str, ...]
-    remind_workdays_before: tuple[int, ...]
     action: str
 
     def due_in(self, year: int) -> date:
@@ -83,9 +82,6 @@ def load_cycle(text: str | None = None) -> list[Deadline]:
                 month=int(item["month"]),
                 day=int(item["day"]),
                 groups=tuple(item.get("groups") or GROUPS),
-                remind_workdays_before=tuple(
-                    sorted({int(x) for x in item.get("remind_workdays_before", [0])}, reverse=True)
-                ),
                 action=str(item.get("action", "")),
             )
             date(2024, dl.month, dl.day)

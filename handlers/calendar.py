@@ -74,30 +74,37 @@ async def deadlines(ctx: Context, args: Args) -> Reply:
 
 
 async def _progress(ctx: Context, role: str | None) -> list[dict]:
-    """Each obligation with its next due date and how far it is done (the "done" queries now)."""
+    """Each obligation with its next due date and how far it is done (the "done" queries now); an
+    obligation "N working days after an event" sums the due dates still running (e.g. every reviewer with
+    tasks of this round) and shows the nearest."""
+    from domain.reminders.model import AfterEvent
     from domain.reminders.planner import progress
-    from handlers.reminders.done import DONE_QUERIES, subjects_for
-    from handlers.reminders.service import current_due, due_text, env, obligations
+    from handlers.reminders.done import DONE_QUERIES
+    from handlers.reminders.events import instances
+    from handlers.reminders.service import due_text, env, obligations
 
     today = ctx.now().date()
     e = env(ctx.services)
     out = []
     for ob in await obligations(ctx.uow, ctx.services, ctx.now()):
-        due = current_due(ob, today, ctx.services)
-        if due is None or ob.paused:
+        if ob.paused or (role and role not in ob.groups and ob.audience.role != role):
             continue
-        if role and role not in ob.groups and ob.audience.role != role:
-            continue
-        subjects = await subjects_for(ctx.uow, ob, e)
-        statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e)
-        done, total = progress(subjects, statuses)
+        running = await instances(ctx.uow, ob, today, e)
+        done = total = 0
+        for due, subjects in running:
+            statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e) if subjects else {}
+            d, t = progress(subjects, statuses)
+            done, total = done + d, total + t
+        if not running or (isinstance(ob.due, AfterEvent) and not total):
+            continue  # an "after an event" obligation with nobody concerned now: nothing to show
+        nearest = next((d for d, _ in running if d >= today), running[0][0])
         unit, done_unit = {"city": ("个市", "个"), "county": ("个县（市、区）", "个"), "member": ("人", "人")}[
             ob.audience.kind.value
         ]
         out.append(
             {
                 "title": ob.title,
-                "due": due_text(due),
+                "due": due_text(nearest),
                 "done": done,
                 "total": total,
                 "unit": unit,

@@ -155,6 +155,16 @@ class WorkCalendar:
                 left -= 1
         return d
 
+    def workdays_before(self, day: date, n: int) -> date:
+        """The n-th working day before ``day`` (n ≥ 1)."""
+        d = day
+        left = n
+        while left > 0:
+            d -= timedelta(days=1)
+            if self.is_workday(d):
+                left -= 1
+        return d
+
     def workdays(self, start: date, end: date) -> Iterable[date]:
         d = start
         while d <= end:

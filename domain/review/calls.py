@@ -109,7 +109,6 @@ class ReviewSettings:
     province_exclusion: str = "county"
     third_reviewer_on_disagreement: bool = True
     overdue_grace_workdays: int = 1
-    remind_workdays_before: tuple[int, ...] = (3, 1, 0)
 
 
 @dataclass(frozen=True)
@@ -229,7 +228,6 @@ def load_config(text: str | None = None) -> ReviewConfig:
         province_exclusion=str(s.get("province_exclusion", "county")),
         third_reviewer_on_disagreement=bool(s.get("third_reviewer_on_disagreement", True)),
         overdue_grace_workdays=int(s.get("overdue_grace_workdays", 1)),
-        remind_workdays_before=tuple(int(x) for x in s.get("remind_workdays_before", (3, 1, 0))),
     )
     if settings.province_exclusion not in ("county", "city"):
         raise CallError("province_exclusion 应为 county 或 city")
