@@ -321,3 +321,20 @@ async def test_chunked_writes_with_duplicates_inside_and_across_batches(db, monk
     rep = await ingest(db, ScoresRuntime(), sorted(items, key=lambda x: x["time"]), NOW)
     assert (rep.accepted, rep.duplicates) == (0, 501)
     assert await _totals(db) == incremental
+
+
+def test_detail_json_is_the_encoders_text() -> None:
+    """The stored detail text (compared with what is stored when an id: key comes again) is exactly
+    json.dumps(sort_keys, ensure_ascii=False), the direct form for one integer field included."""
+    import json
+
+    from storage.repositories.scores.ingest import detail_json
+
+    rnd = random.Random(11)
+    values = [0, -3, 7, 10**12, True, False, 1.5, -0.25, "文字", 'a"b', None]
+    names = ["minutes", "x", "_a1", "participants", "Ab_9", "名字", "a-b", "1x"]
+    for _ in range(2000):
+        d = {rnd.choice(names): rnd.choice(values) for _ in range(rnd.choice((1, 1, 1, 2, 3)))}
+        assert detail_json(d) == json.dumps(d, sort_keys=True, ensure_ascii=False)
+    assert detail_json({"minutes": 20}) == '{"minutes": 20}'
+    assert detail_json(None) is None and detail_json("") is None and detail_json('{"a": 1}') == '{"a": 1}'
