@@ -10,6 +10,7 @@ from bot.commands import (
     ArgError,
     Args,
     Chat,
+    GroupRole,
     Router,
     iso_date,
     positive_int,
@@ -338,6 +339,7 @@ async def send_stats(ctx: Context, args: Args) -> Reply:
     "重发失败",
     alias="resend",
     help="问题解决后，重新发送近 7 天发送失败的消息",
+    groups={GroupRole.ADMIN},  # the admin group and 1:1 chats
     permission=PROVINCE_OPERATOR,
     examples=("/重发失败",),
 )
