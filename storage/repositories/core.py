@@ -25,8 +25,10 @@ from storage.models.inbox import InboxMessage
 
 
 def insert_ignore(session: AsyncSession, model, rows: list[dict[str, Any]]):
-    """INSERT ... ON CONFLICT DO NOTHING of several rows, for both dialects."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    """INSERT ... ON CONFLICT DO NOTHING of several rows, for both dialects (``session`` may also be an
+    AsyncConnection: the inbox writes on one)."""
+    bind = getattr(session, "dialect", None) or (session.bind.dialect if session.bind else None)
+    dialect = bind.name if bind is not None else "sqlite"
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
     return ins(model).values(rows).on_conflict_do_nothing()
 
