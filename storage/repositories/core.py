@@ -44,8 +44,10 @@ class InboxRepository:
         if not rows:
             return set()
         values = [{"msg_id": m, "received_at": now, "data": d} for m, d in dict(rows).items()]
-        stmt = insert_ignore(self.session, InboxMessage, values).returning(InboxMessage.msg_id)
-        return set((await self.session.execute(stmt)).scalars())
+        # The rows as parameters of one cached statement (sent as one multi-row INSERT … RETURNING):
+        # rows inlined with .values() were compiled anew for every batch.
+        stmt = insert_ignore(self.session, InboxMessage.__table__, []).returning(InboxMessage.msg_id)
+        return set((await self.session.execute(stmt, values)).scalars())
 
     async def mark_handled(self, msg_ids: list[str], now: datetime) -> set[str]:
         """Mark messages handled; returns those this call marked (the others were handled already).
