@@ -30,13 +30,10 @@ import argparse
 import asyncio
 import os
 import resource
-import shutil
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -181,93 +178,77 @@ async def timed(fn, repeat: int) -> tuple[float, Any]:
 
 
 async def run(kind: str, args: argparse.Namespace) -> dict:
-    from domain.base_schools import (
-        BaseSchool,
-        load_definitions,
-        month_period,
-        year_period,
-    )
-    from handlers.base_schools.common import compute
-    from handlers.base_schools.feed import ingest_base_items
+    from bench.throwaway import throwaway_db
+    from domain.base_schools import BaseSchool, load_definitions
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.repositories.base_schools import BaseSchoolRepository
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-base-"))
-    dbname, path = None, None
-    if kind == "sqlite":
-        path = tmp / "base.sqlite3"
-        url = f"sqlite+aiosqlite:///{path}"
-    else:
-        import asyncpg
-
-        dbname = f"bench_base_{uuid.uuid4().hex[:8]}"
-        admin = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
-        await admin.execute(f'CREATE DATABASE "{dbname}"')
-        await admin.close()
-        url = PG_URL.rsplit("/", 1)[0] + "/" + dbname
-    await upgrade(url)
-    db = Database(url)
-    defs = load_definitions()
-    out: dict = {"db": kind}
-    now = datetime(args.year + 1, 1, 31, 12, tzinfo=SH)
-    try:
-        schools = [
-            BaseSchool(y, f"基地校{s:03d}", "杭州市", None, "数学", f"SP{s:03d}", teachers=100)
-            for y in (args.year, args.year + 1)
-            for s in range(args.schools)
-        ]
-        async with db.unit_of_work() as uow:
-            await uow.repo(BaseSchoolRepository).upsert(schools, "浙江省", now)
-        events, rows, load_s, exp_m, exp_y = await load(kind, url, path, args)
-        out.update(events=events, rows=rows, load_s=load_s)
-        print(f"  [{kind}] loaded {events:,} visit events as {rows:,} rows in {load_s:.0f} s", flush=True)
-        items = feed_items(args)
-        t0 = time.perf_counter()
-        rep = await ingest_base_items(db, items, now)
-        out.update(feed_items=len(items), feed_rate=len(items) / (time.perf_counter() - t0))
-        assert not rep.rejected, rep.rejected[:3]
-        async with db.unit_of_work() as uow:
-            listed = await uow.repo(BaseSchoolRepository).schools(args.year)
-        today = date(args.year + 1, 1, 15)
-        for label, period in (("month", month_period(args.year, MONTH)), ("year", year_period(args.year, defs))):
-
-            async def figures(period=period):
-                async with db.unit_of_work() as uow:
-                    return await compute(uow.repo(BaseSchoolRepository), listed, period, today, defs, all_spaces=True)
-
-            async def ceiling(period=period):
-                async with db.unit_of_work() as uow:
-                    return await uow.repo(BaseSchoolRepository).ceiling(period.start, period.end)
-
-            secs, result = await timed(figures, args.repeat)
-            ceil_s, n = await timed(ceiling, args.repeat)
-            got = {f.school.space_id: f.counts.active_users for f in result}
-            expected = exp_m if label == "month" else exp_y
-            wrong = [s for s in range(args.schools) if got[f"SP{s:03d}"] != int(expected[s])]
-            assert not wrong, f"{label}: active users differ for {len(wrong)} schools"
-            f0 = next(f for f in result if f.school.space_id == "SP000")
-            assert f0.counts.opened == 100 and (label == "year" or f0.counts.active_teachers == 70)
-            out[label] = {
-                "s": secs,
-                "ceiling_s": ceil_s,
-                "spaces": n,
-                "active": int(sum(got.values())),
-                "visitors": int(sum(f.counts.visitors for f in result)),
-            }
-        out["rss_peak_mb"] = rss_peak_mb()
-        if path is not None:
-            out["db_mb"] = path.stat().st_size / 1e6
-    finally:
-        await db.dispose()
-        if dbname:
-            import asyncpg
-
-            admin = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
-            await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-            await admin.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+    async with throwaway_db(kind, PG_URL, "bench_base") as (url, path):
+        await upgrade(url)
+        db = Database(url)
+        out: dict = {"db": kind}
+        now = datetime(args.year + 1, 1, 31, 12, tzinfo=SH)
+        try:
+            schools = [
+                BaseSchool(y, f"基地校{s:03d}", "杭州市", None, "数学", f"SP{s:03d}", teachers=100)
+                for y in (args.year, args.year + 1)
+                for s in range(args.schools)
+            ]
+            async with db.unit_of_work() as uow:
+                await uow.repo(BaseSchoolRepository).upsert(schools, "浙江省", now)
+            events, rows, load_s, exp_m, exp_y = await load(kind, url, path, args)
+            out.update(events=events, rows=rows, load_s=load_s)
+            print(f"  [{kind}] loaded {events:,} visit events as {rows:,} rows in {load_s:.0f} s", flush=True)
+            await measure(db, args, now, load_definitions(), (exp_m, exp_y), out)
+            out["rss_peak_mb"] = rss_peak_mb()
+            if path is not None:
+                out["db_mb"] = path.stat().st_size / 1e6
+        finally:
+            await db.dispose()
     return out
+
+
+async def measure(db, args: argparse.Namespace, now: datetime, defs, expected: tuple, out: dict) -> None:
+    """The feed, then the month's and the year's figures next to the ceiling (checked against the load)."""
+    from domain.base_schools import month_period, year_period
+    from handlers.base_schools.common import compute
+    from handlers.base_schools.feed import ingest_base_items
+    from storage.repositories.base_schools import BaseSchoolRepository
+
+    items = feed_items(args)
+    t0 = time.perf_counter()
+    rep = await ingest_base_items(db, items, now)
+    out.update(feed_items=len(items), feed_rate=len(items) / (time.perf_counter() - t0))
+    assert not rep.rejected, rep.rejected[:3]
+    async with db.unit_of_work() as uow:
+        listed = await uow.repo(BaseSchoolRepository).schools(args.year)
+    today = date(args.year + 1, 1, 15)
+    for label, period in (("month", month_period(args.year, MONTH)), ("year", year_period(args.year, defs))):
+
+        async def figures(period=period):
+            async with db.unit_of_work() as uow:
+                return await compute(uow.repo(BaseSchoolRepository), listed, period, today, defs, all_spaces=True)
+
+        async def ceiling(period=period):
+            async with db.unit_of_work() as uow:
+                return await uow.repo(BaseSchoolRepository).ceiling(period.start, period.end)
+
+        secs, result = await timed(figures, args.repeat)
+        ceil_s, n = await timed(ceiling, args.repeat)
+        got = {f.school.space_id: f.counts.active_users for f in result}
+        want = expected[0] if label == "month" else expected[1]
+        wrong = [s for s in range(args.schools) if got[f"SP{s:03d}"] != int(want[s])]
+        assert not wrong, f"{label}: active users differ for {len(wrong)} schools"
+        f0 = next(f for f in result if f.school.space_id == "SP000")
+        assert f0.counts.opened == 100 and (label == "year" or f0.counts.active_teachers == 70)
+        out[label] = {
+            "s": secs,
+            "ceiling_s": ceil_s,
+            "spaces": n,
+            "active": int(sum(got.values())),
+            "visitors": int(sum(f.counts.visitors for f in result)),
+        }
 
 
 def report(r: dict, args: argparse.Namespace) -> None:

@@ -133,28 +133,6 @@ class _Harness:
         return await asyncio.to_thread(go)
 
 
-async def _create_pg(url: str) -> tuple[str, str, str]:
-    """A throwaway database on that server (dropped at the end): (its URL, the admin URL, its name)."""
-    import uuid
-
-    import asyncpg
-
-    pg_admin = url.replace("postgresql+asyncpg://", "postgresql://")
-    pg_name = f"roster_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(pg_admin)
-    await conn.execute(f'CREATE DATABASE "{pg_name}"')
-    await conn.close()
-    return url.rsplit("/", 1)[0] + "/" + pg_name, pg_admin, pg_name
-
-
-async def _drop_pg(pg_admin: str, pg_name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(pg_admin)
-    await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
-    await conn.close()
-
-
 async def _register(h: _Harness, args, tree, operators, db_url: str) -> bool:
     """Every city's operator pastes its roster at once (or one city after another); prints the figures."""
     from domain.territory import Territory
@@ -252,6 +230,7 @@ async def _export(h: _Harness, tree) -> None:
 
 
 async def main_async(args) -> int:
+    from bench.throwaway import create_pg, drop_pg
     from bot.app import BotApp
     from bot.config import load_settings
     from domain.regions import load_default_regions
@@ -266,9 +245,9 @@ async def main_async(args) -> int:
     sim.start_in_thread()
     tmp = tempfile.TemporaryDirectory()
     db_url = f"sqlite+aiosqlite:///{Path(tmp.name) / 'bench.sqlite3'}"
-    pg_admin, pg_name = None, None
+    pg_name = None
     if args.pg:
-        db_url, pg_admin, pg_name = await _create_pg(args.pg)
+        pg_name, db_url = await create_pg(args.pg, "roster_bench")
     settings = load_settings(
         database_url=db_url,
         bot_http_port=0,
@@ -293,8 +272,8 @@ async def main_async(args) -> int:
         await bot.stop()
         sim.stop()
         tmp.cleanup()
-        if pg_name and pg_admin:
-            await _drop_pg(pg_admin, pg_name)
+        if pg_name:
+            await drop_pg(args.pg, pg_name)
 
 
 def main() -> int:

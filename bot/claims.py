@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.repositories.core import InboxRepository, OutboxRepository
+from storage.repositories.core import InboxRepository
+from storage.repositories.outbox import OutboxRepository
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 from bot.commands import GroupRole
 from bot.incoming import IncomingMessage
-from bot.proactive import enqueue_reply
-from bot.replies import Reply
+from bot.proactive import Outgoing
+from storage.repositories.core import AuditChange, Auditor
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -110,7 +110,7 @@ class Mention:
     staff_id: str | None
 
 
-class Context:
+class Context(Outgoing):
     def __init__(
         self,
         *,
@@ -189,54 +189,18 @@ class Context:
         self.dialogue = None
 
     # -- side effects (same unit of work) --------------------------------------
-    async def audit(
-        self,
-        action: str,
-        entity: str,
-        entity_id: str,
-        *,
-        before: dict | None = None,
-        after: dict | None = None,
-        reason: str | None = None,
-        territory: str | None = None,
-    ) -> None:
-        await self.uow.audit.record(
-            at=self.now(),
-            actor_id=self.actor.id,
-            actor_name=self.actor.name,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            reason=reason,
-            territory=territory,
-        )
+    async def audit(self, action: str, entity: str, entity_id: str, **change: Unpack[AuditChange]) -> None:
+        """One audit-log row by the sender, now (in this unit of work)."""
+        auditor = Auditor(self.actor.id, self.actor.name, self.now())
+        await self.uow.audit.record(auditor.entry(action, entity, entity_id, **change))
 
-    async def send_to_users(self, user_ids: Sequence[str], reply: Reply, purpose: str = "") -> None:
-        """Queue a 1:1 message to people (committed with this unit of work)."""
-        await enqueue_reply(
-            self.uow,
-            self.services.renderer,
-            reply,
-            now=self.now(),
-            user_ids=user_ids,
-            reply_to_msg_id=self.message.msg_id,
-            purpose=purpose,
-        )
-        self.outbox_written = True
+    def _sending_at(self) -> datetime:
+        return self.now()
 
-    async def send_to_group(self, conversation_id: str, reply: Reply, purpose: str = "") -> None:
-        """Queue a message to a group (committed with this unit of work)."""
-        await enqueue_reply(
-            self.uow,
-            self.services.renderer,
-            reply,
-            now=self.now(),
-            conversation_id=conversation_id,
-            reply_to_msg_id=self.message.msg_id,
-            purpose=purpose,
-        )
+    def _replying_to(self) -> str | None:
+        return self.message.msg_id
+
+    def _sent(self) -> None:
         self.outbox_written = True
 
     async def download_link(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bot.delivery")
 
-WEBHOOK_TIMEOUT = 5.0  # well below storage.repositories.core.REPLY_LEASE
+WEBHOOK_TIMEOUT = 5.0  # well below storage.repositories.outbox.REPLY_LEASE
 
 
 @dataclass

@@ -8,6 +8,7 @@ a 500 gives an error reference that is in the log with the traceback.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import secrets
@@ -127,6 +128,41 @@ def parse_json_items(body: bytes) -> tuple[list[Any], list[tuple[int, str]]]:
     if bad and len(bad) == len(items):
         raise ValueError("请求体既不是 JSON 数组也不是 NDJSON")
     return items, bad
+
+
+def json_ok(data: Any) -> web.Response:
+    return web.json_response(data, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def api_items(request: web.Request) -> tuple[BotApp, list[Any], list[tuple[int, str]]] | web.Response:
+    """What the bot's JSON APIs (activity, resources, feedback) read: the bearer-token check (401), the
+    size-limited body (413) and its items (400 when the whole body is unusable). Returns (the bot, the
+    items, the bad lines as (index, reason); their items are ``{}``), or the refusal to answer with."""
+    bot = get_bot(request)
+    token = bot.settings.activity_api_token
+    auth = request.headers.get("Authorization", "")
+    given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
+    if not token or not given or not hmac.compare_digest(given.encode(), token.encode()):
+        return web.json_response(
+            {"error": "未授权：请在 Authorization 头中带上 Bearer 令牌"},
+            status=401,
+            headers={"WWW-Authenticate": "Bearer"},
+            dumps=lambda o: json.dumps(o, ensure_ascii=False),
+        )
+    body = await read_body(request, bot.settings.activity_max_bytes)  # too large / badly encoded: 4xx
+    try:
+        items, bad_lines = parse_json_items(body)
+    except ValueError as exc:
+        return json_error(400, str(exc))
+    return bot, [{} if item is None else item for item in items], bad_lines
+
+
+def with_bad_lines(rejected: list[tuple[int, str]], bad_lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The refusals of a report with the body's bad lines in place of what their empty items got."""
+    if not bad_lines:
+        return rejected
+    bad = {i for i, _r in bad_lines}
+    return sorted([r for r in rejected if r[0] not in bad] + bad_lines)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from bot.commands import Args, Chat, Router
 from bot.context import Context, ServiceKey, Services
 from bot.errors import UserError
+from bot.proactive import enqueue_reply
 from bot.replies import Reply
 from domain.demo import DemoProvince, activity, build_province
 from domain.roster.parsing import RawRow
@@ -168,26 +169,16 @@ async def _seed_and_tell(
     except Exception:
         log.exception("demo province failed")
         reply = Reply("demo/failed", {})
-    rendered = services.renderer.reply(reply)
     async with db.unit_of_work() as uow:
-        if staff_id:
-            await uow.outbox.enqueue(
-                kind="users",
-                user_ids=[staff_id],
-                msg_key=rendered.msg_key,
-                msg_param=rendered.msg_param,
-                now=services.clock.now(),
-                purpose="demo",
-            )
-        else:
-            await uow.outbox.enqueue(
-                kind="group",
-                conversation_id=conversation_id,
-                msg_key=rendered.msg_key,
-                msg_param=rendered.msg_param,
-                now=services.clock.now(),
-                purpose="demo",
-            )
+        await enqueue_reply(
+            uow,
+            services.renderer,
+            reply,
+            now=services.clock.now(),
+            user_ids=[staff_id] if staff_id else None,
+            conversation_id=None if staff_id else conversation_id,
+            purpose="demo",
+        )
     services.on_outbox()
 
 

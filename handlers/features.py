@@ -18,7 +18,7 @@ FEATURES: tuple[Feature, ...] = (
     Feature("calendar", routers=[calendar.router]),
     Feature("core", routers=[core.router]),
     Feature("demo", routers=[demo.router], register_cli=demo.register_cli),
-    Feature("evaluation", routers=[evaluation.router]),
+    Feature("evaluation", routers=evaluation.ROUTERS),
     # /导出 belongs to the roster; its kinds are listed in the order /导出 names them (附件3 comes from evaluation)
     Feature(
         "roster",

@@ -9,7 +9,7 @@ message. Feature modules add jobs by defining ``JOBS = [JobSpec(...)]``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.proactive import enqueue_reply
-from bot.replies import Reply
+from bot.proactive import Outgoing
 
 if TYPE_CHECKING:
     from bot.context import Services
@@ -28,22 +27,15 @@ log = logging.getLogger("bot.scheduler")
 
 
 @dataclass
-class JobContext:
+class JobContext(Outgoing):
     uow: UnitOfWork
     services: Services
 
     def now(self) -> datetime:
         return self.services.clock.now()
 
-    async def send_to_users(self, user_ids: Sequence[str], reply: Reply, purpose: str = "") -> None:
-        """Queue a 1:1 message to people (committed when the job returns)."""
-        await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now(), user_ids=user_ids, purpose=purpose)
-
-    async def send_to_group(self, conversation_id: str, reply: Reply, purpose: str = "") -> None:
-        """Queue a message to a group (committed when the job returns)."""
-        await enqueue_reply(
-            self.uow, self.services.renderer, reply, now=self.now(), conversation_id=conversation_id, purpose=purpose
-        )
+    def _sending_at(self) -> datetime:
+        return self.now()
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from aiohttp import web
 
@@ -29,6 +29,16 @@ WEBHOOK_MAX_BYTES = 20000  # "message too long, exceed 20000 bytes"
 
 def code(prefix: str = "") -> str:
     return prefix + base64.b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+class MessageOptions(TypedDict, total=False):
+    """How a pushed message differs from a plain text one (see ``FakeDingTalk.send_message``)."""
+
+    msg_id: str | None
+    msgtype: str
+    content: Any
+    webhook_expired: bool
+    redeliver_same_message_id: bool
 
 
 @dataclass
@@ -71,18 +81,12 @@ class ChatMessages:
         return u, conv
 
     def prepare(
-        self,
-        text: str,
-        *,
-        user: SimUser | str,
-        conversation: SimConversation | str,
-        msg_id: str | None = None,
-        msgtype: str = "text",
-        content: Any = None,
-        webhook_expired: bool = False,
-        redeliver_same_message_id: bool = False,
+        self, text: str, *, user: SimUser | str, conversation: SimConversation | str, **options: Unpack[MessageOptions]
     ) -> Prepared:
         u, conv = self.resolve(user, conversation)
+        msg_id, msgtype, content = options.get("msg_id"), options.get("msgtype", "text"), options.get("content")
+        webhook_expired = options.get("webhook_expired", False)
+        redeliver_same_message_id = options.get("redeliver_same_message_id", False)
         if redeliver_same_message_id and msg_id:
             with self.book.cond:
                 previous = self._frames_by_msg_id.get(msg_id)

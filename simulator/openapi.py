@@ -359,3 +359,66 @@ class OpenApi:
         self.book.add("card", {"method": request.method, "path": request.path, "body": body})
         self.accepted("card")
         return web.json_response({"success": True, "result": {}})
+
+
+class OpenApiControls:
+    """:class:`simulator.server.FakeDingTalk`'s failure injection, limits and counters (of its :class:`OpenApi`)."""
+
+    openapi: OpenApi
+
+    def throttle(self, api: str, mode: str = "403", times: int = 1) -> None:
+        """The next ``times`` calls to ``api`` ("group" | "oto") are throttled.
+
+        mode "403": HTTP 403 ``Forbidden.AccessDenied.QpsLimitForAppkeyAndApi`` (recorded as
+        ``rejected``). mode "flow" (oto only): HTTP 200 with every requested userId in
+        ``flowControlledStaffIdList`` (recorded as ``oto_send``; those users got nothing).
+        """
+        self.openapi.throttle(api, mode, times)
+
+    def expire_tokens(self) -> None:
+        """Invalidate every issued access token (the next OpenAPI call gets 401)."""
+        self.openapi.expire_tokens()
+
+    @property
+    def rate_limit(self) -> int | None:
+        """Calls a second per API beyond which the answer is 403 QpsLimit (None: unlimited)."""
+        return self.openapi.rate_limit
+
+    @rate_limit.setter
+    def rate_limit(self, value: int | None) -> None:
+        self.openapi.rate_limit = value
+
+    @property
+    def flow_control_ratio(self) -> float:
+        return self.openapi.flow_control_ratio
+
+    @flow_control_ratio.setter
+    def flow_control_ratio(self, value: float) -> None:
+        self.openapi.flow_control_ratio = value
+
+    def calls_per_second(self) -> dict[str, dict[int, int]]:
+        """Accepted (HTTP 200) calls per API ("group", "oto", "card_deliver", …) and Unix second."""
+        return self.openapi.calls_per_second()
+
+    def call_counts(self) -> dict[str, int]:
+        """Accepted calls per API in total."""
+        return {api: sum(per.values()) for api, per in self.calls_per_second().items()}
+
+    def minimum_seconds(self, rate: int | None = None) -> float:
+        """The least time the accepted calls so far could take under ``rate`` (default ``rate_limit``)
+        calls a second per API: the slowest API's ``ceil(calls / rate) - 1`` (APIs run side by side)."""
+        rate = rate or self.rate_limit
+        return max((minimum_seconds(n, rate) for n in self.call_counts().values()), default=0.0)
+
+    def delivered_counts(self) -> dict[str, int]:
+        """Per staff id: how many 1:1 messages reached them (batchSend minus invalid and
+        flow-controlled users, cards delivered to their robot chat). >1 for one send is a duplicate."""
+        return self.openapi.delivered_counts()
+
+    def group_delivered_counts(self) -> dict[str, int]:
+        """Per group conversation id: how many messages reached it (group sends, cards delivered there)."""
+        return self.openapi.group_delivered_counts()
+
+    def reset_counts(self) -> None:
+        """Zero the call and delivery counters (and the rate-limit windows)."""
+        self.openapi.reset_counts()

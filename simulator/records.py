@@ -35,6 +35,7 @@ so ``wait_reply`` also finds answers that fell back to the OpenAPI or came as a 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -207,3 +208,70 @@ class RecordBook:
             self._records.clear()
             self._replies.clear()
             self._unanswered.clear()
+
+
+class RecordQueries:
+    """:class:`simulator.server.FakeDingTalk`'s methods over its :class:`RecordBook` (thread-safe)."""
+
+    book: RecordBook
+
+    @property
+    def records(self) -> list[Record]:
+        """A snapshot of all records, oldest first."""
+        return self.book.records
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the newest record (pass it as ``since=`` to wait only for later ones)."""
+        return self.book.last_seq
+
+    def wait_for(self, predicate: Callable[[Record], bool], timeout: float = 5.0, *, since: int = 0) -> Record:
+        """Block until a record with ``seq > since`` (past or future) matches; return the first match.
+
+        The predicate is re-evaluated over all records whenever a record is added, so it may
+        also look at server state (e.g. ``sim.connections``). A predicate that raises counts
+        as no match. Raises TimeoutError listing the most recent records.
+        """
+        return self.book.wait_for(predicate, timeout, since=since)
+
+    async def awaits(
+        self,
+        predicate: Callable[[Record], bool],
+        timeout: float = 5.0,
+        *,
+        since: int = 0,
+    ) -> Record:
+        """Async form of :meth:`wait_for` (runs it in a worker thread)."""
+        return await asyncio.to_thread(self.wait_for, predicate, timeout, since=since)
+
+    def wait_reply(self, msg_id: str, timeout: float = 5.0) -> Record:
+        """The first webhook reply, proactive send or card delivery/update answering ``msg_id``
+        (a message, or a card press from :meth:`press_card_button`)."""
+        return self.book.wait_reply(msg_id, timeout)
+
+    async def await_reply(self, msg_id: str, timeout: float = 5.0) -> Record:
+        return await asyncio.to_thread(self.wait_reply, msg_id, timeout)
+
+    def replies_to(self, msg_id: str) -> list[Record]:
+        """Every reply answering message ``msg_id`` so far."""
+        return self.book.replies_to(msg_id)
+
+    def clear_records(self) -> None:
+        """Forget all records (e.g. between benchmark rounds). Sessions, tickets, cards stay valid."""
+        self.book.clear()
+
+    @staticmethod
+    def text_of(record: Record | dict[str, Any]) -> str:
+        """The raw text of a reply: webhook bodies (text, markdown, actionCard, link, feedCard),
+        OpenAPI sends (``msgParam`` of sampleText/sampleMarkdown/sampleActionCard*/sampleLink),
+        card records (title, markdown, buttons) and pushed user messages."""
+        from simulator.render import text_of
+
+        return text_of(record)
+
+    @staticmethod
+    def read_text(record: Record | dict[str, Any]) -> str:
+        """What a person reads: like :meth:`text_of` with DingTalk's markdown subset applied."""
+        from simulator.render import read_text
+
+        return read_text(record)

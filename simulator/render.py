@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from simulator.cards import card_text, card_view
+from simulator.card_template import card_text, card_view
 from simulator.directory import P2P_PREFIX
 from simulator.markdown import linkify, to_html, to_plain_text
 from simulator.records import Record

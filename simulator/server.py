@@ -9,10 +9,12 @@ would deadlock.
 The parts, one module each: :mod:`simulator.gateway` (tickets, WebSockets, frames, pings),
 :mod:`simulator.chat` (messages pushed to the bot, session webhooks), :mod:`simulator.openapi`
 (token, group send, batchSend, files; rate limits and counters), :mod:`simulator.cards`
-(card instances, deliveries, updates, button callbacks; the card template),
-:mod:`simulator.records` (:class:`Record`, waiting), :mod:`simulator.render` (the text of a
+(card instances, deliveries, updates, button callbacks), :mod:`simulator.card_template` (the
+card template, instances and their parsing),
+:mod:`simulator.records` (:class:`Record`, waiting: ``RecordQueries``), :mod:`simulator.render` (the text of a
 record and the chat page's items), :mod:`simulator.markdown` (DingTalk's markdown subset),
-:mod:`simulator.page` (the chat page). This module composes them into :class:`FakeDingTalk`.
+:mod:`simulator.page` (the chat page). This module composes them into :class:`FakeDingTalk`
+(with ``openapi.OpenApiControls``: failure injection, limits and counters).
 
 Everything the bot sends (ACK frames, webhook replies, OpenAPI calls) and every
 message pushed to the bot becomes a :class:`Record`. Tests wait for records with
@@ -29,12 +31,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from typing import Any
+from typing import Any, Unpack
 
 from aiohttp import web
 
 from simulator.cards import CARD_CALLBACK_TOPIC, CARD_TEMPLATE_ID, CardInstance, Cards
-from simulator.chat import BOT_MESSAGE_TOPIC, WEBHOOK_MAX_BYTES, WEBHOOK_TTL_MS, ChatMessages
+from simulator.chat import BOT_MESSAGE_TOPIC, WEBHOOK_MAX_BYTES, WEBHOOK_TTL_MS, ChatMessages, MessageOptions
 from simulator.directory import DEFAULT_GROUPS, DEFAULT_USERS, Directory, SimConversation, SimUser
 from simulator.gateway import TICKET_TTL_S, StreamGateway
 from simulator.openapi import (
@@ -44,10 +46,10 @@ from simulator.openapi import (
     MSG_KEYS,
     THROTTLE_403,
     OpenApi,
-    minimum_seconds,
+    OpenApiControls,
 )
-from simulator.records import REPLY_KINDS, Record, RecordBook
-from simulator.render import chat_items, read_text, text_of
+from simulator.records import REPLY_KINDS, Record, RecordBook, RecordQueries
+from simulator.render import chat_items
 
 log = logging.getLogger("simulator")
 
@@ -74,7 +76,7 @@ __all__ = [
 ]
 
 
-class FakeDingTalk:
+class FakeDingTalk(RecordQueries, OpenApiControls):
     """The fake DingTalk server. All public methods are thread-safe.
 
     Limits for benchmarks (off by default): ``rate_limit`` calls a second per API (HTTP 403
@@ -303,67 +305,10 @@ class FakeDingTalk:
             )
             return web.json_response({"code": "ServiceUnavailable", "message": repr(exc)}, status=500)
 
-    # ----------------------------------------------------------------- records & waiting
+    # ----------------------------------------------------------------- records & waiting: RecordQueries
 
     def _state_line(self) -> str:
         return f"bot connected: {self.bot_connected}, connections so far: {self.connections}"
-
-    @property
-    def records(self) -> list[Record]:
-        """A snapshot of all records, oldest first."""
-        return self.book.records
-
-    @property
-    def last_seq(self) -> int:
-        """The seq of the newest record (pass it as ``since=`` to wait only for later ones)."""
-        return self.book.last_seq
-
-    def wait_for(self, predicate: Callable[[Record], bool], timeout: float = 5.0, *, since: int = 0) -> Record:
-        """Block until a record with ``seq > since`` (past or future) matches; return the first match.
-
-        The predicate is re-evaluated over all records whenever a record is added, so it may
-        also look at server state (e.g. ``sim.connections``). A predicate that raises counts
-        as no match. Raises TimeoutError listing the most recent records.
-        """
-        return self.book.wait_for(predicate, timeout, since=since)
-
-    async def awaits(
-        self,
-        predicate: Callable[[Record], bool],
-        timeout: float = 5.0,
-        *,
-        since: int = 0,
-    ) -> Record:
-        """Async form of :meth:`wait_for` (runs it in a worker thread)."""
-        return await asyncio.to_thread(self.wait_for, predicate, timeout, since=since)
-
-    def wait_reply(self, msg_id: str, timeout: float = 5.0) -> Record:
-        """The first webhook reply, proactive send or card delivery/update answering ``msg_id``
-        (a message, or a card press from :meth:`press_card_button`)."""
-        return self.book.wait_reply(msg_id, timeout)
-
-    async def await_reply(self, msg_id: str, timeout: float = 5.0) -> Record:
-        return await asyncio.to_thread(self.wait_reply, msg_id, timeout)
-
-    def replies_to(self, msg_id: str) -> list[Record]:
-        """Every reply answering message ``msg_id`` so far."""
-        return self.book.replies_to(msg_id)
-
-    def clear_records(self) -> None:
-        """Forget all records (e.g. between benchmark rounds). Sessions, tickets, cards stay valid."""
-        self.book.clear()
-
-    @staticmethod
-    def text_of(record: Record | dict[str, Any]) -> str:
-        """The raw text of a reply: webhook bodies (text, markdown, actionCard, link, feedCard),
-        OpenAPI sends (``msgParam`` of sampleText/sampleMarkdown/sampleActionCard*/sampleLink),
-        card records (title, markdown, buttons) and pushed user messages."""
-        return text_of(record)
-
-    @staticmethod
-    def read_text(record: Record | dict[str, Any]) -> str:
-        """What a person reads: like :meth:`text_of` with DingTalk's markdown subset applied."""
-        return read_text(record)
 
     # ----------------------------------------------------------------- connection state
 
@@ -418,16 +363,7 @@ class FakeDingTalk:
     # ----------------------------------------------------------------- chat messages
 
     def send_message(
-        self,
-        text: str,
-        *,
-        user: SimUser | str,
-        conversation: SimConversation | str,
-        msg_id: str | None = None,
-        msgtype: str = "text",
-        content: Any = None,
-        webhook_expired: bool = False,
-        redeliver_same_message_id: bool = False,
+        self, text: str, *, user: SimUser | str, conversation: SimConversation | str, **options: Unpack[MessageOptions]
     ) -> str:
         """Push a chat message (CALLBACK on ``/v1.0/im/bot/messages/get``) to the connected bot.
 
@@ -440,16 +376,7 @@ class FakeDingTalk:
         ``delivery_timeout`` for a bot connection (e.g. during a reconnect); RuntimeError if none.
         Returns the ``msgId``.
         """
-        prepared = self.chat.prepare(
-            text,
-            user=user,
-            conversation=conversation,
-            msg_id=msg_id,
-            msgtype=msgtype,
-            content=content,
-            webhook_expired=webhook_expired,
-            redeliver_same_message_id=redeliver_same_message_id,
-        )
+        prepared = self.chat.prepare(text, user=user, conversation=conversation, **options)
         return str(self._run(self.chat.deliver(prepared), self.delivery_timeout + 5))
 
     async def asend_message(self, text: str, **kw: Any) -> str:
@@ -502,65 +429,6 @@ class FakeDingTalk:
     ) -> str:
         """:meth:`press_card_button` for async code (runs it in a worker thread)."""
         return await asyncio.to_thread(lambda: self.press_card_button(out_track_id, user, action_id, params, **kw))
-
-    # ----------------------------------------------------------------- failure injection, limits, counters
-
-    def throttle(self, api: str, mode: str = "403", times: int = 1) -> None:
-        """The next ``times`` calls to ``api`` ("group" | "oto") are throttled.
-
-        mode "403": HTTP 403 ``Forbidden.AccessDenied.QpsLimitForAppkeyAndApi`` (recorded as
-        ``rejected``). mode "flow" (oto only): HTTP 200 with every requested userId in
-        ``flowControlledStaffIdList`` (recorded as ``oto_send``; those users got nothing).
-        """
-        self.openapi.throttle(api, mode, times)
-
-    def expire_tokens(self) -> None:
-        """Invalidate every issued access token (the next OpenAPI call gets 401)."""
-        self.openapi.expire_tokens()
-
-    @property
-    def rate_limit(self) -> int | None:
-        """Calls a second per API beyond which the answer is 403 QpsLimit (None: unlimited)."""
-        return self.openapi.rate_limit
-
-    @rate_limit.setter
-    def rate_limit(self, value: int | None) -> None:
-        self.openapi.rate_limit = value
-
-    @property
-    def flow_control_ratio(self) -> float:
-        return self.openapi.flow_control_ratio
-
-    @flow_control_ratio.setter
-    def flow_control_ratio(self, value: float) -> None:
-        self.openapi.flow_control_ratio = value
-
-    def calls_per_second(self) -> dict[str, dict[int, int]]:
-        """Accepted (HTTP 200) calls per API ("group", "oto", "card_deliver", …) and Unix second."""
-        return self.openapi.calls_per_second()
-
-    def call_counts(self) -> dict[str, int]:
-        """Accepted calls per API in total."""
-        return {api: sum(per.values()) for api, per in self.calls_per_second().items()}
-
-    def minimum_seconds(self, rate: int | None = None) -> float:
-        """The least time the accepted calls so far could take under ``rate`` (default ``rate_limit``)
-        calls a second per API: the slowest API's ``ceil(calls / rate) - 1`` (APIs run side by side)."""
-        rate = rate or self.rate_limit
-        return max((minimum_seconds(n, rate) for n in self.call_counts().values()), default=0.0)
-
-    def delivered_counts(self) -> dict[str, int]:
-        """Per staff id: how many 1:1 messages reached them (batchSend minus invalid and
-        flow-controlled users, cards delivered to their robot chat). >1 for one send is a duplicate."""
-        return self.openapi.delivered_counts()
-
-    def group_delivered_counts(self) -> dict[str, int]:
-        """Per group conversation id: how many messages reached it (group sends, cards delivered there)."""
-        return self.openapi.group_delivered_counts()
-
-    def reset_counts(self) -> None:
-        """Zero the call and delivery counters (and the rate-limit windows)."""
-        self.openapi.reset_counts()
 
     # ----------------------------------------------------------------- chat page support
 

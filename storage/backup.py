@@ -59,15 +59,19 @@ def backup(url: str, path: str) -> None:
         src_path = u.database or ""
         if not Path(src_path).is_file():
             raise BackupError(f"no database at {src_path}")
-        src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True)
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        _copy(sqlite3.connect(f"file:{src_path}?mode=ro", uri=True), target)
         return
     _run(pg_dump_command(url, path))
+
+
+def _copy(src: sqlite3.Connection, target: Path | str) -> None:
+    """SQLite's online backup of ``src`` into the file ``target``; both connections closed after."""
+    dst = sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
 
 
 def restore(url: str, path: str, *, force: bool = False) -> None:
@@ -87,11 +91,6 @@ def restore(url: str, path: str, *, force: bool = False) -> None:
         except sqlite3.DatabaseError as exc:
             src.close()
             raise BackupError(f"{path} is not a SQLite backup ({exc})") from None
-        dst = sqlite3.connect(dst_path)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        _copy(src, dst_path)
         return
     _run(pg_restore_command(url, path))

@@ -146,7 +146,7 @@ class UnitOfWork:
 
     @property
     def outbox(self):
-        from storage.repositories.core import OutboxRepository
+        from storage.repositories.outbox import OutboxRepository
 
         return self.repo(OutboxRepository)
 

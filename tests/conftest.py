@@ -55,6 +55,29 @@ def _blocking(coro) -> object:
         return pool.submit(asyncio.run, coro).result()
 
 
+# The longest tests (bot processes killed and restarted, several instances, property searches) start first,
+# so that with `pytest -n auto` the other workers fill the time they take instead of waiting for them at the end.
+LONG_FIRST = (
+    "tests/core/test_crash.py",
+    "tests/core/test_instances.py",
+    "tests/core/test_settings_refused.py",
+    "tests/reminders/test_reminders_process.py",
+    "tests/review/test_matching.py",
+    "tests/scores/test_activity_batch.py",
+    "tests/core/test_backup.py",
+    "tests/core/test_demo.py",
+    "tests/core/test_process.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    def rank(item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONG_FIRST.index(path) if path in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     from storage.migrate import upgrade

@@ -19,13 +19,14 @@ the reason of a rejection is a short Chinese sentence.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from domain.scores.activity import ItemError, parse_time
 
 VISIT, OPENED, ACTIVE, LESSON = (
     "base.space_visit",
@@ -44,12 +45,6 @@ _MONTH_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 EXAMPLE = (
     '{"action": "base.space_visit", "space_id": "SP1001", "account": "LiMing01", "time": "2026-11-05T08:30:00+08:00"}'
 )
-
-
-class ItemError(ValueError):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -85,27 +80,7 @@ def _first(item: Mapping[str, Any], detail: Mapping[str, Any], *names: str) -> A
 def _local_day(value: Any, tz: ZoneInfo, now: datetime) -> date:
     if value is None:
         raise ItemError("缺少时间 time，如 2026-11-05T08:30:00+08:00")
-    if isinstance(value, bool):
-        raise ItemError("时间格式不对，请用 ISO 8601，如 2026-11-05T08:30:00+08:00")
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ItemError("时间格式不对，请用 ISO 8601，如 2026-11-05T08:30:00+08:00")
-        try:
-            at = datetime.fromtimestamp(value, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ItemError("时间超出范围") from None
-    elif isinstance(value, str):
-        text = value.strip()
-        if text[-1:] in ("Z", "z"):
-            text = text[:-1] + "+00:00"
-        try:
-            at = datetime.fromisoformat(text)
-        except ValueError:
-            raise ItemError(f"时间“{value[:40]}”格式不对，请用 ISO 8601，如 2026-11-05T08:30:00+08:00") from None
-    else:
-        raise ItemError("时间格式不对，请用 ISO 8601，如 2026-11-05T08:30:00+08:00")
-    if at.tzinfo is None or at.utcoffset() is None:
-        at = at.replace(tzinfo=tz)
+    at = parse_time(value, tz)  # the activity feed's one reading of a time
     if at > now + FUTURE_TOLERANCE:
         raise ItemError("时间在将来，请检查时钟或时区")
     day = at.astimezone(tz).date()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -56,89 +57,83 @@ def parse_indicator_set(text: str, source: str = "") -> IndicatorSet:
     if not isinstance(year, int) or not 2000 <= year <= 2100:
         raise _fail(source, "year ", "应为年份，如 2021")
     deadline = _mmdd(raw.get("report_deadline", "10-31"), source)
-    kinds: dict[str, EvidenceKind] = {}
-    for word, spec in (raw.get("evidence_kinds") or {}).items():
-        where = f"证据类型“{word}”"
-        if not isinstance(spec, dict) or not spec.get("fields"):
-            raise _fail(source, where, "需要 fields")
-        fields = []
-        for f in spec["fields"]:
-            if not isinstance(f, dict) or not f.get("name") or not f.get("label"):
-                raise _fail(source, where, "的每个字段需要 name 和 label")
-            ftype = f.get("type", "text")
-            if ftype not in FIELD_TYPES:
-                raise _fail(source, where, f"的字段类型“{ftype}”未知，可用：{'、'.join(FIELD_TYPES)}")
-            choices = tuple(str(c) for c in f.get("choices") or ())
-            if ftype == "choice" and not choices:
-                raise _fail(source, where, f"的字段“{f['name']}”需要 choices")
-            fields.append(
-                EvidenceField(
-                    str(f["name"]), str(f["label"]), ftype, f.get("min"), choices, bool(f.get("optional", False))
-                )
-            )
-        names = {f.name for f in fields}
-        checks = []
-        for c in spec.get("checks") or ():
-            if c.get("type") != "relative_error" or c.get("value") not in names or c.get("reference") not in names:
-                raise _fail(source, where, "的 checks 只支持 relative_error，value/reference 须为本类型的字段")
-            checks.append(
-                EvidenceCheck(
-                    "relative_error", c["value"], c["reference"], float(c["max"]), str(c.get("label", c["value"]))
-                )
-            )
-        kinds[str(word)] = EvidenceKind(
-            str(word), str(spec.get("code", word)), str(spec.get("title", word)), tuple(fields), tuple(checks)
-        )
+    kinds = {
+        str(word): _evidence_kind(str(word), spec, source) for word, spec in (raw.get("evidence_kinds") or {}).items()
+    }
     roles: dict[str, tuple[Indicator, ...]] = {}
     seen: set[str] = set()
     for role, items in (raw.get("roles") or {}).items():
         if role not in ROLES:
             raise _fail(source, "", f"角色“{role}”未知，可用：{'、'.join(ROLES)}")
-        out = []
-        for n, item in enumerate(items or (), start=1):
-            iid = str(item.get("id", ""))
-            where = f"指标“{iid or f'{role} 第 {n} 条'}”"
-            if not iid or iid in seen:
-                raise _fail(source, where, "的 id 缺失或重复")
-            seen.add(iid)
-            src = item.get("source")
-            if src not in SOURCES:
-                raise _fail(source, where, f"的 source“{src}”未知，可用：{'、'.join(SOURCES)}")
-            reqs = []
-            for r in item.get("requires") or ():
-                if r.get("kind") not in kinds:
-                    raise _fail(source, where, f"引用了未定义的证据类型“{r.get('kind')}”")
-                count = r.get("count", 1)
-                if not isinstance(count, int) or count < 1:
-                    raise _fail(source, where, "的 count 应为正整数")
-                where_ = tuple((str(k), str(v)) for k, v in (r.get("where") or {}).items())
-                reqs.append(Requirement(r["kind"], count, where_, r.get("distinct"), str(r.get("label", r["kind"]))))
-            if src == "reported" and not reqs:
-                raise _fail(source, where, "是报告类指标，需要 requires")
-            conds: list[Condition] = []
-            for text in item.get("checks") or ():
-                m = re.fullmatch(r"\s*([a-z_]+)\s*(\S+)\s*([0-9.]+)\s*", str(text))
-                if not m or m.group(1) not in REVIEW_METRICS or m.group(2) not in OPERATORS:
-                    raise _fail(source, where, f"的检查“{text}”看不懂，指标可用：{'、'.join(REVIEW_METRICS)}")
-                conds.append(Condition(m.group(1), m.group(2), float(m.group(3))))
-            if src == "review_stats" and not conds:
-                raise _fail(source, where, "需要 checks")
-            params = tuple((str(k), float(v)) for k, v in (item.get("params") or {}).items())
-            out.append(
-                Indicator(
-                    iid,
-                    role,
-                    n,
-                    str(item.get("title", iid)),
-                    str(item.get("text", "")),
-                    src,
-                    tuple(reqs),
-                    tuple(conds),
-                    params,
-                )
-            )
-        roles[role] = tuple(out)
+        roles[role] = tuple(
+            _indicator(role, n, item, kinds, seen, source) for n, item in enumerate(items or (), start=1)
+        )
     return IndicatorSet(year, kinds, roles, deadline, source)
+
+
+def _evidence_kind(word: str, spec: Any, source: str) -> EvidenceKind:
+    where = f"证据类型“{word}”"
+    if not isinstance(spec, dict) or not spec.get("fields"):
+        raise _fail(source, where, "需要 fields")
+    fields = []
+    for f in spec["fields"]:
+        if not isinstance(f, dict) or not f.get("name") or not f.get("label"):
+            raise _fail(source, where, "的每个字段需要 name 和 label")
+        ftype = f.get("type", "text")
+        if ftype not in FIELD_TYPES:
+            raise _fail(source, where, f"的字段类型“{ftype}”未知，可用：{'、'.join(FIELD_TYPES)}")
+        choices = tuple(str(c) for c in f.get("choices") or ())
+        if ftype == "choice" and not choices:
+            raise _fail(source, where, f"的字段“{f['name']}”需要 choices")
+        fields.append(
+            EvidenceField(str(f["name"]), str(f["label"]), ftype, f.get("min"), choices, bool(f.get("optional", False)))
+        )
+    names = {f.name for f in fields}
+    checks = []
+    for c in spec.get("checks") or ():
+        if c.get("type") != "relative_error" or c.get("value") not in names or c.get("reference") not in names:
+            raise _fail(source, where, "的 checks 只支持 relative_error，value/reference 须为本类型的字段")
+        checks.append(
+            EvidenceCheck(
+                "relative_error", c["value"], c["reference"], float(c["max"]), str(c.get("label", c["value"]))
+            )
+        )
+    return EvidenceKind(word, str(spec.get("code", word)), str(spec.get("title", word)), tuple(fields), tuple(checks))
+
+
+def _indicator(
+    role: str, n: int, item: dict[str, Any], kinds: dict[str, EvidenceKind], seen: set[str], source: str
+) -> Indicator:
+    iid = str(item.get("id", ""))
+    where = f"指标“{iid or f'{role} 第 {n} 条'}”"
+    if not iid or iid in seen:
+        raise _fail(source, where, "的 id 缺失或重复")
+    seen.add(iid)
+    src = item.get("source")
+    if src not in SOURCES:
+        raise _fail(source, where, f"的 source“{src}”未知，可用：{'、'.join(SOURCES)}")
+    reqs = []
+    for r in item.get("requires") or ():
+        if r.get("kind") not in kinds:
+            raise _fail(source, where, f"引用了未定义的证据类型“{r.get('kind')}”")
+        count = r.get("count", 1)
+        if not isinstance(count, int) or count < 1:
+            raise _fail(source, where, "的 count 应为正整数")
+        where_ = tuple((str(k), str(v)) for k, v in (r.get("where") or {}).items())
+        reqs.append(Requirement(r["kind"], count, where_, r.get("distinct"), str(r.get("label", r["kind"]))))
+    if src == "reported" and not reqs:
+        raise _fail(source, where, "是报告类指标，需要 requires")
+    conds: list[Condition] = []
+    for text in item.get("checks") or ():
+        m = re.fullmatch(r"\s*([a-z_]+)\s*(\S+)\s*([0-9.]+)\s*", str(text))
+        if not m or m.group(1) not in REVIEW_METRICS or m.group(2) not in OPERATORS:
+            raise _fail(source, where, f"的检查“{text}”看不懂，指标可用：{'、'.join(REVIEW_METRICS)}")
+        conds.append(Condition(m.group(1), m.group(2), float(m.group(3))))
+    if src == "review_stats" and not conds:
+        raise _fail(source, where, "需要 checks")
+    params = tuple((str(k), float(v)) for k, v in (item.get("params") or {}).items())
+    title = str(item.get("title", iid))
+    return Indicator(iid, role, n, title, str(item.get("text", "")), src, tuple(reqs), tuple(conds), params)
 
 
 def indicator_sets(directory: Path | str | None = None) -> list[IndicatorSet]:

@@ -18,6 +18,7 @@ import yaml
 from domain.base_schools import RowError, parse_schools, rows_from_yaml
 from handlers.feature import Subparsers
 from storage.forms.base_school_form import ListFileError, read_school_list
+from storage.repositories.core import Auditor
 
 
 def read_list(path: Path) -> tuple[list[tuple[int, Any]], int | None, str]:
@@ -64,16 +65,13 @@ async def cmd_import(args: argparse.Namespace) -> int:
         async with db.unit_of_work() as uow:
             added, updated, same = await uow.repo(BaseSchoolRepository).upsert(good, tree.province, now)
             await uow.audit.record(
-                at=now,
-                actor_id="cli",
-                actor_name="命令行",
-                action="base_schools.import",
-                entity="base_school_list",
-                entity_id=path.name,
-                before=None,
-                after={"added": added, "updated": updated, "rejected": len(bad)},
-                reason=None,
-                territory=tree.province,
+                Auditor.cli(now).entry(
+                    "base_schools.import",
+                    "base_school_list",
+                    path.name,
+                    after={"added": added, "updated": updated, "rejected": len(bad)},
+                    territory=tree.province,
+                )
             )
             if args.dry_run:
                 await uow.rollback()  # a dry run reports, saves nothing

@@ -14,7 +14,12 @@ it could not be used at all.
 from __future__ import annotations
 
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+from storage.repositories.core import Auditor
 
 
 async def _setup(args):
@@ -35,30 +40,39 @@ def _rows(path: str):
     return rows
 
 
+async def _with_rows(args, work: Callable[[Any, list[tuple[int, dict]], datetime], Awaitable[Any]]) -> Any:
+    """The rows of ``args.file``, then ``work(uow, rows, now)`` in one unit of work; None when the file
+    cannot be used (the reason is printed)."""
+    rows = _rows(args.file)
+    if rows is None:
+        return None
+    _settings, db, now = await _setup(args)
+    try:
+        async with db.unit_of_work() as uow:
+            return await work(uow, rows, now)
+    finally:
+        await db.dispose()
+
+
+def _print_refusals(report) -> None:
+    for _i, reason in report.rejected:
+        print(reason)
+
+
 async def cmd_import(args) -> int:
     from domain.regions import load_default_regions
     from domain.review.calls import load_config
     from handlers.review.intake import ingest
 
-    rows = _rows(args.file)
-    if rows is None:
+    async def work(uow, rows, now):
+        items, numbers = [r for _n, r in rows], [n for n, _r in rows]
+        cfg, tree = load_config(), load_default_regions()
+        return await ingest(uow, cfg, tree, items, now, actor=("cli", "命令行导入"), rows=numbers)
+
+    report = await _with_rows(args, work)
+    if report is None:
         return 2
-    _settings, db, now = await _setup(args)
-    try:
-        async with db.unit_of_work() as uow:
-            report = await ingest(
-                uow,
-                load_config(),
-                load_default_regions(),
-                [r for _n, r in rows],
-                now,
-                actor=("cli", "命令行导入"),
-                rows=[n for n, _r in rows],
-            )
-    finally:
-        await db.dispose()
-    for _i, reason in report.rejected:
-        print(reason)
+    _print_refusals(report)
     print(
         f"共 {report.received} 行：新增 {report.accepted}，更新 {report.updated}，未变 {report.duplicates}，"
         f"退回 {len(report.rejected)}"
@@ -69,17 +83,13 @@ async def cmd_import(args) -> int:
 async def cmd_feedback(args) -> int:
     from handlers.review.stats import ingest_feedback
 
-    rows = _rows(args.file)
-    if rows is None:
+    async def work(uow, rows, now):
+        return await ingest_feedback(uow, [r for _n, r in rows], now, rows=[n for n, _r in rows])
+
+    report = await _with_rows(args, work)
+    if report is None:
         return 2
-    _settings, db, now = await _setup(args)
-    try:
-        async with db.unit_of_work() as uow:
-            report = await ingest_feedback(uow, [r for _n, r in rows], now, rows=[n for n, _r in rows])
-    finally:
-        await db.dispose()
-    for _i, reason in report.rejected:
-        print(reason)
+    _print_refusals(report)
     print(f"共 {report.received} 行：记录 {report.accepted}，退回 {len(report.rejected)}")
     return 0
 
@@ -99,13 +109,12 @@ async def cmd_calls(args) -> int:
             for c in calls:
                 before, after = await uow.repo(ReviewRepository).save_call(c, now)
                 await uow.audit.record(
-                    at=now,
-                    actor_id="cli",
-                    actor_name="命令行",
-                    action="review.call_save",
-                    entity="review_call",
-                    entity_id=str(after.id),
-                    after={"name": after.name, "levels": after.pipeline},
+                    Auditor.cli(now).entry(
+                        "review.call_save",
+                        "review_call",
+                        after.id,
+                        after={"name": after.name, "levels": after.pipeline},
+                    )
                 )
                 print(f"{'已更新' if before else '已新建'}：{after.name}（{after.pipeline}，截止 {after.deadline}）")
     finally:

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from bot.commands import GroupRole, Router
 from bot.context import Context, ServiceKey, Services
 from bot.errors import UserError
-from bot.proactive import enqueue_reply
+from bot.proactive import Outgoing
 from bot.replies import Reply
 from domain.review.calls import ReviewCall, ReviewConfig, load_config
 from domain.territory import Level, Territory
 from handlers.roster.common import held, regions
 from storage.models.review import ReviewResource, ReviewTask
+from storage.repositories.core import AuditChange, Auditor
 from storage.repositories.review import ReviewRepository
 from storage.repositories.roster import GrantRepository
 
@@ -36,7 +37,7 @@ def config(services: Services) -> ReviewConfig:
 
 
 @dataclass
-class Env:
+class Env(Outgoing):
     """What handlers and jobs share: a unit of work, the services, the time and who acts."""
 
     uow: UnitOfWork
@@ -66,47 +67,24 @@ class Env:
         if self.ctx is not None:
             self.ctx.outbox_written = True
 
-    async def audit(
-        self,
-        action: str,
-        entity: str,
-        entity_id: str,
-        *,
-        before: dict | None = None,
-        after: dict | None = None,
-        reason: str | None = None,
-        territory: str | None = None,
-    ) -> None:
-        await self.uow.audit.record(
-            at=self.now,
-            actor_id=self.actor_id,
-            actor_name=self.actor_name,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-            reason=reason,
-            territory=territory,
-        )
+    async def audit(self, action: str, entity: str, entity_id: str, **change: Unpack[AuditChange]) -> None:
+        auditor = Auditor(self.actor_id, self.actor_name, self.now)
+        await self.uow.audit.record(auditor.entry(action, entity, entity_id, **change))
+
+    def _sending_at(self) -> datetime:
+        return self.now
+
+    def _sent(self) -> None:
+        self._wrote()
 
     async def to_users(self, user_ids: list[str], reply: Reply, purpose: str) -> None:
         ids = list(dict.fromkeys(u for u in user_ids if u))
         if ids:
-            await enqueue_reply(self.uow, self.services.renderer, reply, now=self.now, user_ids=ids, purpose=purpose)
-            self._wrote()
+            await self.send_to_users(ids, reply, purpose)
 
     async def to_reviewer_groups(self, reply: Reply, purpose: str) -> None:
         for g in await self.uow.groups.for_role("reviewer"):
-            await enqueue_reply(
-                self.uow,
-                self.services.renderer,
-                reply,
-                now=self.now,
-                conversation_id=g.conversation_id,
-                purpose=purpose,
-            )
-            self._wrote()
+            await self.send_to_group(g.conversation_id, reply, purpose)
 
     async def enqueue_card(self, staff_id: str, card: dict[str, Any], purpose: str) -> None:
         await self.uow.outbox.enqueue(
@@ -176,6 +154,31 @@ async def operator_scope(ctx: Context, city_word: str | None) -> Scope:
     if len(cities) == 1:
         return Scope(cities[0], False)
     raise UserError("review/choose_city", mine=cities)
+
+
+@dataclass(frozen=True)
+class CallView:
+    """What /进度 and /导出 审核结果 look at: a call's resources (in the operator's scope) and their tasks."""
+
+    env: Env
+    call: ReviewCall
+    scope: Scope
+    resources: list[ReviewResource]
+    tasks: list[ReviewTask]
+
+
+async def call_in_scope(ctx: Context, words: list[str]) -> CallView:
+    """The call and city named among ``words`` (either may be left out: the one active call, the
+    operator's own city), with its resources and their tasks."""
+    tree = regions(ctx.services)
+    city_word = next((w for w in words if tree.city(w) or tree.city(w + "市")), None)
+    call_word = next((w for w in words if w != city_word), None)
+    scope = await operator_scope(ctx, city_word)
+    env = Env.of(ctx)
+    call = await pick_call(env.repo, call_word)
+    resources = list(await env.repo.resources(call_id=call.id, city=scope.city))
+    tasks = list(await env.repo.tasks_of(r.id for r in resources))
+    return CallView(env, call, scope, resources, tasks)
 
 
 # --- views -----------------------------------------------------------------------------------

@@ -22,9 +22,8 @@ from handlers.review.common import (
     OPERATOR_GROUPS,
     TASK,
     Env,
+    call_in_scope,
     catalogue,
-    operator_scope,
-    pick_call,
     router,
     task_view,
 )
@@ -200,17 +199,8 @@ async def resource(ctx: Context, args: Args) -> Reply:
     examples=("/进度", "/进度 杭州市"),
 )
 async def progress(ctx: Context, args: Args) -> Reply:
-    from handlers.roster.common import regions
-
-    words = [w for w in (args.optional("a", str), args.optional("b", str)) if w]
-    tree = regions(ctx.services)
-    city_word = next((w for w in words if tree.city(w) or tree.city(w + "市")), None)
-    call_word = next((w for w in words if w != city_word), None)
-    scope = await operator_scope(ctx, city_word)
-    env = Env.of(ctx)
-    call = await pick_call(env.repo, call_word)
-    resources = await env.repo.resources(call_id=call.id, city=scope.city)
-    tasks = await env.repo.tasks_of(r.id for r in resources)
+    view = await call_in_scope(ctx, [w for w in (args.optional("a", str), args.optional("b", str)) if w])
+    call, scope, resources, tasks = view.call, view.scope, view.resources, view.tasks
     today = ctx.now().date()
     rows: dict[tuple[str, int], dict[str, int]] = defaultdict(
         lambda: dict.fromkeys(("submitted", "assigned", "done", "overdue", "passed", "rejected"), 0)

@@ -25,7 +25,7 @@ from domain.territory import Territory
 from handlers.review.common import ENTITY, TASK, Env
 from handlers.review.push import push_tasks
 from storage.models.review import ReviewResource, ReviewTask
-from storage.repositories.core import audit_row
+from storage.repositories.core import Auditor
 from storage.repositories.roster import RosterRepository
 
 ACTIVE_TASK = (TaskState.OPEN.value, TaskState.DONE.value)
@@ -179,13 +179,10 @@ async def commit(
         created.append(t)
     await repo.flush()
     await env.uow.audit.record_many(
-        audit_row(
-            at=env.now,
-            actor_id=env.actor_id,
-            actor_name=env.actor_name,
-            action="review.assign",
-            entity=TASK,
-            entity_id=str(t.id),
+        Auditor(env.actor_id, env.actor_name, env.now).entry(
+            "review.assign",
+            TASK,
+            t.id,
             after={
                 "resource": t.resource_id,
                 "reviewer": t.reviewer_id,

@@ -7,7 +7,6 @@ names the row (or item), the field and the fix.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,6 +16,7 @@ from aiohttp import web
 
 from bot.commands import Args, Chat
 from bot.context import Context
+from bot.http import api_items, json_ok, with_bad_lines
 from bot.replies import Reply
 from domain.regions import RegionTree
 from domain.review.calls import ReviewConfig
@@ -25,7 +25,7 @@ from domain.territory import Territory, can_manage
 from handlers.permissions import OPERATOR
 from handlers.review.common import ENTITY, OPERATOR_GROUPS, config, router
 from handlers.roster.common import held, regions
-from handlers.scores.commands import json_error, parse_body, read_api_body
+from storage.repositories.core import Auditor
 from storage.repositories.review import ReviewRepository, resource_snapshot
 
 API_BATCH = 500
@@ -79,6 +79,7 @@ async def ingest(
             continue
         good.append(item)
     known = await repo.by_external(g.external_id for g in good)
+    auditor = Auditor(*actor, now)
     for item in good:
         call_id = call_ids[item.call]
         row = known.get(item.external_id)
@@ -89,14 +90,7 @@ async def ingest(
             known[item.external_id] = row
             report.accepted += 1
             await uow.audit.record(
-                at=now,
-                actor_id=actor[0],
-                actor_name=actor[1],
-                action="review.resource_add",
-                entity=ENTITY,
-                entity_id=str(row.id),
-                after=resource_snapshot(row),
-                territory=territory,
+                auditor.entry("review.resource_add", ENTITY, row.id, after=resource_snapshot(row), territory=territory)
             )
         else:
             changes = repo.changes(row, item, call_id)
@@ -106,15 +100,14 @@ async def ingest(
                 repo.apply(row, changes, call_id, now)
                 report.updated += 1
                 await uow.audit.record(
-                    at=now,
-                    actor_id=actor[0],
-                    actor_name=actor[1],
-                    action="review.resource_update",
-                    entity=ENTITY,
-                    entity_id=str(row.id),
-                    before={k: old for k, (old, _new) in changes.items()},
-                    after={k: new for k, (_old, new) in changes.items()},
-                    territory=territory,
+                    auditor.entry(
+                        "review.resource_update",
+                        ENTITY,
+                        row.id,
+                        before={k: old for k, (old, _new) in changes.items()},
+                        after={k: new for k, (_old, new) in changes.items()},
+                        territory=territory,
+                    )
                 )
         report.ids.append(row.id)
     await repo.flush()
@@ -129,36 +122,23 @@ def _outside(n: int, city: str):
 
 # ── HTTP: POST /api/v1/resources ──
 async def resources_api(request: web.Request) -> web.Response:
-    from bot.http import get_bot
-
-    bot = get_bot(request)
-    body = await read_api_body(request, bot.settings.activity_api_token, bot.settings.activity_max_bytes)
-    if isinstance(body, web.Response):
-        return body
-    try:
-        items, bad_lines = parse_body(body)
-    except ValueError as exc:
-        return json_error(400, str(exc))
-    bad_idx = {i for i, _r in bad_lines}
+    got = await api_items(request)
+    if isinstance(got, web.Response):
+        return got
+    bot, items, bad_lines = got
     cfg, tree = config(bot.services), regions(bot.services)
     total = IntakeReport(received=len(items))
     for start in range(0, len(items), API_BATCH):  # small transactions: chat keeps flowing
-        chunk = items[start : start + API_BATCH]
         async with bot.db.unit_of_work() as uow:
             part = await ingest(
-                uow,
-                cfg,
-                tree,
-                [{} if (start + i) in bad_idx else it for i, it in enumerate(chunk)],
-                bot.clock.now(),
-                actor=("api", "资源接口"),
+                uow, cfg, tree, items[start : start + API_BATCH], bot.clock.now(), actor=("api", "资源接口")
             )
         total.accepted += part.accepted
         total.updated += part.updated
         total.duplicates += part.duplicates
-        total.rejected.extend((start + i, r) for i, r in part.rejected if (start + i) not in bad_idx)
-    total.rejected = sorted(total.rejected + bad_lines)
-    return web.json_response(total.as_dict(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        total.rejected.extend((start + i, r) for i, r in part.rejected)
+    total.rejected = with_bad_lines(total.rejected, bad_lines)
+    return json_ok(total.as_dict())
 
 
 # ── chat: one resource ──

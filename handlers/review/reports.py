@@ -19,9 +19,8 @@ from handlers.permissions import SCOPE
 from handlers.review.common import (
     OPERATOR_GROUPS,
     Env,
+    call_in_scope,
     config,
-    operator_scope,
-    pick_call,
     router,
 )
 from handlers.review.stats import feedback_row
@@ -100,16 +99,10 @@ async def top_resources(ctx: Context, args: Args) -> Reply:
 
 
 async def export_results(ctx: Context, where: str | None) -> Reply:
-    words = (where or "").split()
-    tree = regions(ctx.services)
-    city_word = next((w for w in words if tree.city(w) or tree.city(w + "市")), None)
-    call_word = next((w for w in words if w != city_word), None)
-    scope = await operator_scope(ctx, city_word)
-    env = Env.of(ctx)
-    call = await pick_call(env.repo, call_word)
-    resources = await env.repo.resources(call_id=call.id, city=scope.city)
+    view = await call_in_scope(ctx, (where or "").split())
+    call, scope, resources = view.call, view.scope, view.resources
     by_res = defaultdict(list)
-    for t in await env.repo.tasks_of(r.id for r in resources):
+    for t in view.tasks:
         by_res[t.resource_id].append(t)
     rows: list[dict[str, str]] = []
     for r in resources:
@@ -137,7 +130,7 @@ async def export_results(ctx: Context, where: str | None) -> Reply:
                 "notes": notes,
             }
         )
-    place = scope.city or tree.province
+    place = scope.city or regions(ctx.services).province
     header = {
         "报送单位": f"{place}教育技术中心",
         "联系人姓名": ctx.actor.name,

@@ -4,7 +4,6 @@ feed: ``POST /api/v1/resources/feedback`` and ``python3 run_bot.py reviews feedb
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, tzinfo
 from typing import Any
@@ -13,10 +12,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.http import api_items, json_ok, with_bad_lines
 from domain.evaluation import ReviewStats
 from domain.review.flow import PASS, TaskState
 from domain.review.stats import LOCAL, FeedbackRow, Period, TaskRow, reviewer_stats
-from handlers.scores.commands import json_error, parse_body, read_api_body
 from storage.db import Database
 from storage.models.review import ReviewFeedback, ReviewTask
 from storage.repositories.review import ReviewRepository
@@ -158,18 +157,11 @@ async def ingest_feedback(uow, items: list[Any], now: datetime, rows: list[int] 
 
 
 async def feedback_api(request: web.Request) -> web.Response:
-    from bot.http import get_bot
-
-    bot = get_bot(request)
-    body = await read_api_body(request, bot.settings.activity_api_token, bot.settings.activity_max_bytes)
-    if isinstance(body, web.Response):
-        return body
-    try:
-        items, bad_lines = parse_body(body)
-    except ValueError as exc:
-        return json_error(400, str(exc))
-    bad_idx = {i for i, _r in bad_lines}
+    got = await api_items(request)
+    if isinstance(got, web.Response):
+        return got
+    bot, items, bad_lines = got
     async with bot.db.unit_of_work() as uow:
-        report = await ingest_feedback(uow, [{} if i in bad_idx else it for i, it in enumerate(items)], bot.clock.now())
-    report.rejected = sorted([r for r in report.rejected if r[0] not in bad_idx] + bad_lines)
-    return web.json_response(report.as_dict(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        report = await ingest_feedback(uow, items, bot.clock.now())
+    report.rejected = with_bad_lines(report.rejected, bad_lines)
+    return json_ok(report.as_dict())

@@ -31,7 +31,7 @@ from domain.roster.parsing import RawRow
 from domain.territory import Territory, can_manage, scopes
 from storage.cache import READ_CACHE_TTL, ReadCache
 from storage.db import UnitOfWork
-from storage.repositories.core import audit_row
+from storage.repositories.core import Auditor
 from storage.repositories.roster import GrantRepository, RosterRepository, SeatConflict
 
 # Roster commands work in the three role groups and in 1:1 chats.
@@ -273,15 +273,8 @@ async def register_rows(
     except SeatConflict:
         raise UserError("roster/conflict") from None
     await uow.audit.record_many(
-        audit_row(
-            at=now,
-            actor_id=actor_id,
-            actor_name=actor_name,
-            action=action,
-            entity=MEMBER,
-            entity_id=str(m.id),
-            territory=m.territory.path,
-            after=snapshot(m),
+        Auditor(actor_id, actor_name, now).entry(
+            action, MEMBER, str(m.id), territory=m.territory.path, after=snapshot(m)
         )
         for m in saved
     )

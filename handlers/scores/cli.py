@@ -88,7 +88,7 @@ def read_activity(path: Path) -> tuple[list[Any], list[int]]:
     """Items and their row (or line) numbers; JSON array, NDJSON, CSV or xlsx."""
     name = path.name.lower()
     if name.endswith((".json", ".ndjson", ".jsonl")):
-        from handlers.scores.commands import parse_body
+        from bot.http import parse_json_items as parse_body
 
         try:
             items, bad = parse_body(path.read_bytes())

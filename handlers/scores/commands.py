@@ -9,8 +9,6 @@ CLI: ``python3 run_bot.py scores teachers|activity|rules|rebuild …``.
 
 from __future__ import annotations
 
-import hmac
-import json
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +17,7 @@ from aiohttp import web
 from bot.commands import Arg, Args, Router
 from bot.context import Context, ServiceKey
 from bot.errors import UserError
-from bot.http import parse_json_items
+from bot.http import api_items, json_ok, with_bad_lines
 from bot.replies import Reply
 from domain.evaluation import share_reached
 from domain.masking import mask_account
@@ -330,55 +328,20 @@ async def rank(ctx: Context, args: Args) -> Reply:
 
 
 # ── HTTP: POST /api/v1/activity ──
-def json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
-
-
-# One safe JSON/NDJSON reader for every route and the CLI (nesting limit, UTF-8, bad lines).
-parse_body = parse_json_items
-
-
 async def activity_api(request: web.Request) -> web.Response:
-    from bot.http import get_bot
-
-    bot = get_bot(request)
-    body = await read_api_body(request, bot.settings.activity_api_token, bot.settings.activity_max_bytes)
-    if isinstance(body, web.Response):
-        return body
-    try:
-        items, bad_lines = parse_json_items(body)
-    except ValueError as exc:
-        return json_error(400, str(exc))
+    got = await api_items(request)
+    if isinstance(got, web.Response):
+        return got
+    bot, items, bad_lines = got
     from handlers.base_schools.feed import route_activity  # base-school action codes go there
 
     items, merge_base = await route_activity(bot.db, items, bot.clock.now())
     runtime = runtime_of(bot.services)
     # small transactions: the bot keeps answering chat between them (SQLite has one connection)
-    report = await ingest(
-        bot.db, runtime, [i if i is not None else {} for i in items], bot.clock.now(), batch=API_BATCH
-    )
+    report = await ingest(bot.db, runtime, items, bot.clock.now(), batch=API_BATCH)
     merge_base(report)
-    if bad_lines:
-        bad_idx = {i for i, _r in bad_lines}
-        report.rejected = sorted([r for r in report.rejected if r[0] not in bad_idx] + bad_lines)
-    return web.json_response(report.as_dict(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
-
-
-async def read_api_body(request: web.Request, token: str, limit: int) -> bytes | web.Response:
-    """The bearer-token check (401) and the size-limited body (413) of the bot's JSON APIs:
-    the body, or the refusal to answer with."""
-    auth = request.headers.get("Authorization", "")
-    given = auth[7:].strip() if auth[:7].lower() == "bearer " else ""
-    if not token or not given or not hmac.compare_digest(given.encode(), token.encode()):
-        return web.json_response(
-            {"error": "未授权：请在 Authorization 头中带上 Bearer 令牌"},
-            status=401,
-            headers={"WWW-Authenticate": "Bearer"},
-            dumps=lambda o: json.dumps(o, ensure_ascii=False),
-        )
-    from bot.http import read_body
-
-    return await read_body(request, limit)  # too large / badly encoded: BodyError → 4xx (middleware)
+    report.rejected = with_bad_lines(report.rejected, bad_lines)
+    return json_ok(report.as_dict())
 
 
 def setup_http(app: web.Application, bot: BotApp) -> None:

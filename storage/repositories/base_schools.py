@@ -16,8 +16,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.base_schools import BaseItem, BaseSchool, Counts, Definitions, Period
@@ -31,6 +29,7 @@ from storage.models.base_schools import (
     BaseTeacherActivity,
     BaseTeacherSpace,
 )
+from storage.repositories.core import dialect_insert
 
 ALL_DAYS = (1 << 31) - 1
 CHUNK = 4000
@@ -92,12 +91,8 @@ class BaseSchoolRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    @property
-    def _dialect(self) -> str:
-        return self.session.bind.dialect.name if self.session.bind else "sqlite"
-
     def _insert(self, model):
-        return (pg_insert if self._dialect == "postgresql" else sqlite_insert)(model)
+        return dialect_insert(self.session)(model)
 
     # ── the list ──
     async def upsert(self, schools: Sequence[BaseSchool], province: str, now: datetime) -> tuple[int, int, int]:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.clock import SHANGHAI
-from storage.repositories.core import InboxRepository
+from storage.repositories.core import Auditor, InboxRepository
 
 T0 = datetime(2026, 4, 20, 9, 0, tzinfo=SHANGHAI)
 
@@ -70,17 +70,10 @@ async def test_unit_of_work_rolls_back_on_error(db):
 
 async def test_datetimes_come_back_aware(db):
     async with db.unit_of_work() as uow:
-        await uow.audit.record(
-            at=T0,
-            actor_id="u1",
-            action="x.y",
-            entity="e",
-            entity_id="1",
-            before={"a": 1},
-            after={"a": 2},
-            reason="因为",
-            territory="浙江省/杭州市",
+        entry = Auditor("u1", "", T0).entry(
+            "x.y", "e", "1", before={"a": 1}, after={"a": 2}, reason="因为", territory="浙江省/杭州市"
         )
+        await uow.audit.record(entry)
     async with db.unit_of_work() as uow:
         [entry] = await uow.audit.list(territory_prefix="浙江省/杭州")
         assert entry.at == T0 and entry.at.tzinfo is not None

@@ -159,7 +159,7 @@ def instances(draw, max_reviewers: int = 8, max_demands: int = 8):  # type: igno
     return demands, reviewers, policy
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_random_plans_keep_every_rule(inst) -> None:  # type: ignore[no-untyped-def]
     demands, reviewers, policy = inst
