@@ -116,6 +116,7 @@ class BotApp:
             client_secret=s.dingtalk_client_secret,
             robot_code=s.robot_code,
         )
+        lease = self.lease = Lease(self.db, ttl=s.scheduler_lease_seconds)
         self.outbox = OutboxWorker(
             self.db,
             self.api,
@@ -125,6 +126,8 @@ class BotApp:
             max_attempts=s.outbox_max_attempts,
             stale_seconds=s.outbox_stale_seconds,
             operators=tuple(s.bot_superadmins),
+            renderer=self.services.renderer,
+            may_send=lease.holds,  # one sender among instances: DingTalk's limits are per organisation
         )
         self.services.on_outbox = self.outbox.wake
         delivery = ReplyDelivery(self.api, self.inbox, self.outbox.wake)
@@ -133,9 +136,8 @@ class BotApp:
             if f.on_startup:
                 await f.on_startup(self)
         self.outbox.start()
-        self.lease = Lease(self.db, ttl=s.scheduler_lease_seconds)
-        self.scheduler = Scheduler(JobRunner(self.db, self.services), self.jobs(), s.tz, lease=self.lease)
-        self.lease.on_gain = self.scheduler.catch_up
+        self.scheduler = Scheduler(JobRunner(self.db, self.services), self.jobs(), s.tz, lease=lease)
+        lease.on_gain = self._lease_gained
         self.scheduler.start()
         await self.lease.try_acquire()
         self.lease.start()
@@ -193,6 +195,13 @@ class BotApp:
         else:
             log.info("redelivered msgId=%s: stored already", msg.msg_id)
             self.metrics.observe("duplicate", None, 0.0)
+
+    async def _lease_gained(self) -> None:
+        """This instance now runs the jobs and sends the outbox: what waited goes now, then missed jobs."""
+        if self.outbox:
+            self.outbox.wake()
+        if self.scheduler:
+            await self.scheduler.catch_up()
 
     async def recover(self, received_before: Any = None) -> int:
         """Handle the inbox's stored but unhandled messages (oldest first); returns how many."""

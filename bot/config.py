@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     reminder_hour: int = _env("REMINDER_HOUR", 9)
     scheduler_lease_seconds: float = _env("SCHEDULER_LEASE_SECONDS", 30.0)
     reminder_urge_per_day: int = _env("REMINDER_URGE_PER_DAY", 1)
+    # Reminders as interactive cards with 收到 / 已完成 buttons (off: markdown with dtmd links, e.g. when the
+    # organisation has no card template registered).
+    reminder_cards: bool = _env("REMINDER_CARDS", True)
 
     @classmethod
     def settings_customise_sources(

@@ -11,12 +11,21 @@ from typing import Any
 from bot.commands import Args, Router
 from bot.context import Context, ServiceKey, Services
 from bot.replies import Reply
-from domain.calendar import Deadline, load_cycle, workdays_between
+from domain.calendar import Deadline, load_cycle
+from domain.reminders.workdays import WorkCalendar
 
 router = Router("calendar")
 
 
 ANNUAL_CYCLE = ServiceKey[list[Deadline]]("annual_cycle", lambda _services: load_cycle())
+WORK_CALENDAR = ServiceKey[WorkCalendar](
+    "calendar.workdays", lambda s: WorkCalendar.load(s.settings.reminder_holidays_dir or None)
+)
+"""Working days and 调休 (chinese-calendar plus the operator's holiday files): the one calendar of every feature."""
+
+
+def work_calendar(services: Services) -> WorkCalendar:
+    return services.use(WORK_CALENDAR)
 
 
 def _cycle(services: Services) -> list[Deadline]:
@@ -51,7 +60,7 @@ def _items(services: Services, today: date, role: str | None) -> list[dict[str, 
                     "title": d.title,
                     "due": f"{due.month}月{due.day}日",
                     "days": (due - today).days,
-                    "workdays": workdays_between(today, due),
+                    "workdays": work_calendar(services).workdays_between(today, due),
                     "action": d.action,
                 }
             )
@@ -74,30 +83,37 @@ async def deadlines(ctx: Context, args: Args) -> Reply:
 
 
 async def _progress(ctx: Context, role: str | None) -> list[dict]:
-    """Each obligation with its next due date and how far it is done (the "done" queries now)."""
+    """Each obligation with its next due date and how far it is done (the "done" queries now); an
+    obligation "N working days after an event" sums the due dates still running (e.g. every reviewer with
+    tasks of this round) and shows the nearest."""
+    from domain.reminders.model import AfterEvent
     from domain.reminders.planner import progress
-    from handlers.reminders.done import DONE_QUERIES, subjects_for
-    from handlers.reminders.service import current_due, due_text, env, obligations
+    from handlers.reminders.done import DONE_QUERIES
+    from handlers.reminders.events import instances
+    from handlers.reminders.service import due_text, env, obligations
 
     today = ctx.now().date()
     e = env(ctx.services)
     out = []
     for ob in await obligations(ctx.uow, ctx.services, ctx.now()):
-        due = current_due(ob, today, ctx.services)
-        if due is None or ob.paused:
+        if ob.paused or (role and role not in ob.groups and ob.audience.role != role):
             continue
-        if role and role not in ob.groups and ob.audience.role != role:
-            continue
-        subjects = await subjects_for(ctx.uow, ob, e)
-        statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e)
-        done, total = progress(subjects, statuses)
+        running = await instances(ctx.uow, ob, today, e)
+        done = total = 0
+        for due, subjects in running:
+            statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e) if subjects else {}
+            d, t = progress(subjects, statuses)
+            done, total = done + d, total + t
+        if not running or (isinstance(ob.due, AfterEvent) and not total):
+            continue  # an "after an event" obligation with nobody concerned now: nothing to show
+        nearest = next((d for d, _ in running if d >= today), running[0][0])
         unit, done_unit = {"city": ("个市", "个"), "county": ("个县（市、区）", "个"), "member": ("人", "人")}[
             ob.audience.kind.value
         ]
         out.append(
             {
                 "title": ob.title,
-                "due": due_text(due),
+                "due": due_text(nearest),
                 "done": done,
                 "total": total,
                 "unit": unit,

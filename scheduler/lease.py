@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -46,11 +47,18 @@ class Lease:
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.on_gain = on_gain
         self.leader = False
+        self._valid_until = 0.0  # monotonic time until which this instance's lease surely holds
         self._task: asyncio.Task | None = None
+
+    def holds(self) -> bool:
+        """This instance holds the lease now: it renewed it less than ttl ago (so no other can have
+        taken it over, even if this process stalled and has not noticed yet)."""
+        return self.leader and time.monotonic() < self._valid_until
 
     async def try_acquire(self) -> bool:
         """Take or renew the lease; True while this instance holds it."""
         now: datetime = self.clock.now()
+        started = time.monotonic()
         async with self.db.unit_of_work() as uow:
             s = uow.session
             await s.execute(
@@ -68,6 +76,8 @@ class Lease:
                 .execution_options(synchronize_session=False)
             )
             got = getattr(res, "rowcount", 0) == 1
+        if got:  # counted from before the UPDATE: the lease may have been written at any moment since
+            self._valid_until = started + self.ttl.total_seconds() * 0.9
         was, self.leader = self.leader, got
         if got and not was:
             log.info("scheduler lease %s taken by %s: this instance runs the scheduled jobs", self.name, self.holder)

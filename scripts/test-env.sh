@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Prepare a machine for the test suite: the package with its test extras, Debian's chromium
 # (the chat-page test), the local PostgreSQL. The README's test command (and .ci/run) is
-#   bash scripts/test-env.sh && bash scripts/lint.sh && python3 -m pytest
+#   bash scripts/test-env.sh && bash scripts/lint.sh && python3 -m pytest -n auto
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m pip install -q --disable-pip-version-check -e '.[test]'
 
-# Headless Chromium for the chat-page test (Debian's package; Playwright drives it, no browser download).
-if [ ! -x /usr/bin/chromium ]; then
+# Headless Chromium for the chat-page tests (Debian's package; Playwright drives it, no browser download),
+# and a Chinese font so that their screenshots show the text a person reads, not empty boxes.
+missing=""
+[ -x /usr/bin/chromium ] || missing="chromium"
+fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || missing="$missing fonts-wqy-microhei"
+if [ -n "$missing" ]; then
   if [ "$(id -u)" = 0 ]; then
-    echo "installing chromium (apt)…"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "installing$missing (apt)…"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
   else
-    echo "chromium is missing: run 'sudo apt-get install -y chromium'" >&2
+    echo "missing:$missing: run 'sudo apt-get install -y$missing'" >&2
   fi
 fi
 

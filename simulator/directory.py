@@ -94,6 +94,14 @@ class Directory:
     def user_or_none(self, staff_id: str) -> SimUser | None:
         return self._by_id.get(staff_id)
 
+    def add_users(self, users: Iterable[SimUser]) -> None:
+        """More people in the organisation (a test's or a benchmark's own, e.g. 700 reviewers)."""
+        with self._lock:
+            for u in users:
+                if u.staff_id not in self._by_id:
+                    self._users.append(u)
+                    self._by_id[u.staff_id] = u
+
     def group(self, conversation_id: str) -> SimConversation:
         with self._lock:
             for g in self._groups:

@@ -2,8 +2,10 @@
 
 A button press is a message like any other: the callback becomes the bot-message data of a
 1:1 text message from the presser (``/通过 12``), with a msgId derived from the stream frame, so
-the dispatcher handles it once, audits it and answers it like typed text. Only the card's own
-actions are understood (``pass:12``, ``reject:12``, ``decline:12``); anything else is dropped.
+the dispatcher handles it once, audits it and answers it like typed text. Only the bot's own
+actions are understood (review tasks: ``pass:12``, ``reject:12``, ``decline:12``; reminders:
+``ack:3`` → ``/收到 3``, ``done:3`` → ``/已完成 3``); anything else is dropped. The message's
+conversation id is ``card:<outTrackId>``, so a handler knows which card was pressed.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 from dingtalk_stream.card_callback import CardCallbackMessage
 
 CARD_TOPIC = "/v1.0/card/instances/callback"
-ACTION_TEXT = {"pass": "/通过", "reject": "/不通过", "decline": "/不能审"}
-_ACTION = re.compile(r"^(pass|reject|decline):(\d{1,9})$")
+ACTION_TEXT = {"pass": "/通过", "reject": "/不通过", "decline": "/不能审", "ack": "/收到", "done": "/已完成"}
+_ACTION = re.compile(r"^(pass|reject|decline|ack|done):(\d{1,9})$")
+CARD_CONVERSATION = "card:"  # conversation id prefix of a press: card:<outTrackId>
 
 
 def _action_ids(content: Any) -> list[str]:
@@ -52,7 +55,7 @@ def card_callback_to_chat(data: dict[str, Any], stream_message_id: str | None) -
         "msgId": f"card:{key}",
         "msgtype": "text",
         "text": {"content": command},
-        "conversationId": f"card:{msg.card_instance_id}",
+        "conversationId": f"{CARD_CONVERSATION}{msg.card_instance_id}",
         "conversationType": "1",
         "senderStaffId": msg.user_id,
         "senderId": msg.user_id,

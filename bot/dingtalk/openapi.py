@@ -151,47 +151,52 @@ class DingTalkAPI:
             invalid_ids=list(data.get("invalidStaffIdList") or []),
         )
 
-    # -- interactive cards (card instances, delivered to a person's robot chat) -------------------
-    async def send_card(self, staff_id: str, template_id: str, out_track_id: str, params: dict[str, str]) -> None:
-        """Create a card instance and deliver it to ``staff_id``'s 1:1 chat with the robot; its
-        buttons come back on the stream (callbackType STREAM)."""
+    # -- interactive cards (card instances, delivered to people's robot chats) -------------------
+    async def send_card(
+        self, staff_ids: list[str], template_id: str, out_track_id: str, params: dict[str, str]
+    ) -> None:
+        """Create a card instance and deliver it to each of ``staff_ids``' 1:1 chats with the robot (one
+        ``createAndDeliver`` call, spaces joined by ``;``); its buttons come back on the stream
+        (callbackType STREAM), and each person's presses can change their own view (privateData)."""
+        if not 1 <= len(staff_ids) <= 20:
+            raise ValueError("a card goes to 1 to 20 people")
+        deliver = {
+            "outTrackId": out_track_id,
+            "userIdType": 1,
+            "openSpaceId": ";".join(f"dtv1.card//IM_ROBOT.{s}" for s in staff_ids),
+            "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": self.robot_code},
+        }
         try:
             await self._request(
                 "POST",
-                "/v1.0/card/instances",
+                "/v1.0/card/instances/createAndDeliver",
                 {
                     "cardTemplateId": template_id,
-                    "outTrackId": out_track_id,
                     "callbackType": "STREAM",
                     "cardData": {"cardParamMap": params},
                     "imRobotOpenSpaceModel": {"supportForward": False},
+                    **deliver,
                 },
             )
         except SendError as exc:
-            # a retry after the delivery failed: the instance exists already, deliver it
+            # a retry after the answer was lost: the instance exists already, deliver it
             if "outTrackId.duplicate" not in str(exc):
                 raise
-        await self._request(
-            "POST",
-            "/v1.0/card/instances/deliver",
-            {
-                "outTrackId": out_track_id,
-                "userIdType": 1,
-                "openSpaceId": f"dtv1.card//IM_ROBOT.{staff_id}",
-                "imRobotOpenDeliverModel": {"spaceType": "IM_ROBOT", "robotCode": self.robot_code},
-            },
-        )
+            await self._request("POST", "/v1.0/card/instances/deliver", deliver)
 
-    async def update_card(self, out_track_id: str, params: dict[str, str]) -> None:
-        await self._request(
-            "PUT",
-            "/v1.0/card/instances",
-            {
-                "outTrackId": out_track_id,
-                "cardData": {"cardParamMap": params},
-                "cardUpdateOptions": {"updateCardDataByKey": True},
-            },
-        )
+    async def update_card(
+        self, out_track_id: str, params: dict[str, str] | None, private: dict[str, dict[str, str]] | None = None
+    ) -> None:
+        """Merge ``params`` into the card for everyone, and ``private`` ({staff id: params}) for those people only."""
+        body: dict[str, Any] = {
+            "outTrackId": out_track_id,
+            "cardUpdateOptions": {"updateCardDataByKey": True, "updatePrivateDataByKey": True},
+        }
+        if params is not None:
+            body["cardData"] = {"cardParamMap": params}
+        if private:
+            body["privateData"] = {uid: {"cardParamMap": p} for uid, p in private.items()}
+        await self._request("PUT", "/v1.0/card/instances", body)
 
     # -- session webhook ---------------------------------------------------------------
     async def post_webhook(self, url: str, body: dict[str, Any]) -> bool:

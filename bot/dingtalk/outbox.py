@@ -4,7 +4,11 @@ Everything the bot sends is written to the outbox first (replies too: ``bot.deli
 posts a reply by its session webhook and marks it sent; when the webhook has expired or
 refuses it, this worker sends it by OpenAPI). Sent by this worker, marked sent only when
 DingTalk accepted it; throttling is retried later with backoff, never dropped. Several
-instances share the table: each claims disjoint rows (``OutboxRepository.claim_due``).
+instances share the table, but only one sends: the scheduler-lease holder (``may_send``), so
+the pacing of 20 calls a second per API is the organisation's total, not per process. The
+others' rows (replies whose webhook failed, their jobs' sends) wait for the holder's worker,
+which polls every ``poll_seconds``; when the holder dies, the next holder sends within the
+lease takeover (≤ 40 s). Rows are claimed with ``OutboxRepository.claim_due`` (disjoint).
 """
 
 from __future__ import annotations
@@ -12,18 +16,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import random
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.clock import Clock
 from bot.dingtalk.openapi import DingTalkAPI, SendError
 from bot.metrics import Metrics
+from bot.proactive import enqueue_reply
+from bot.replies import Renderer, Reply
 from storage.db import Database
 
 log = logging.getLogger("bot.outbox")
@@ -32,7 +37,7 @@ MAX_TRANSIENT_ATTEMPTS = 30
 MAX_ATTEMPTS = 8  # any send (throttled or not) is dead-lettered after this many tries
 API_GROUP = "groupMessages/send"
 API_OTO = "oToMessages/batchSend"
-API_CARD = "card/instances"  # create + deliver an interactive card (one person)
+API_CARD = "card/instances"  # create and deliver an interactive card (≤ 20 people, one call)
 API_CARD_UPDATE = "card/instances:put"
 
 
@@ -43,48 +48,70 @@ def backoff(attempts: int) -> timedelta:
 
 
 def flow_backoff(attempts: int) -> timedelta:
-    """Flow-controlled users (a 200 answer naming them): 0.3 s, 0.6 s, 1.2 s … capped at 5 minutes.
+    """Flow-controlled users (a 200 answer naming them): 0.1 s, 0.3 s, 0.9 s, 2.7 s … capped at 5 minutes.
 
-    Only those users are sent again, so a quick first retry costs one call and keeps the tail short.
+    Only those users are sent again, and the retry joins a call of the same content that is still
+    waiting for its slot (see :meth:`OutboxWorker._place`), so a quick first retry costs at most one
+    call and keeps the tail of a fan-out short; the next ones back off fast (DingTalk names no wait).
     """
-    base = min(0.3 * 2 ** max(attempts - 1, 0), 300)
+    base = min(0.1 * 3 ** max(attempts - 1, 0), 300)
     return timedelta(seconds=base * (0.8 + 0.4 * random.random()))
 
 
-def _slot(at: datetime, step: float = 0.5) -> datetime:
-    """Round a retry time up to a half second, so retries of one content fall due together and share a call."""
-    ts = at.timestamp()
-    return at + timedelta(seconds=math.ceil(ts / step) * step - ts)
+class _Slot:
+    """One paced call: when its answer came back (then its request surely reached DingTalk)."""
+
+    __slots__ = ("end", "finished")
+
+    def __init__(self) -> None:
+        self.end = 0.0
+        self.finished = asyncio.Event()
+
+    def finish(self) -> None:
+        if not self.finished.is_set():
+            self.end = time.monotonic()
+            self.finished.set()
 
 
 class Pacer:
     """At most ``rate`` calls in any second to one API, evenly spaced, so bursts never trip QpsLimit.
 
-    Two rules: calls at least ``1/rate`` apart, and the call ``rate`` places back at least a second
-    earlier (both 3% wide of the limit, for network jitter). The second rule holds even after the
-    loop stalled, when the first alone would let late calls go back to back. Pacing is real elapsed
+    Two rules: calls at least ``1/rate`` apart, and a call starts only once the call ``rate`` places
+    back has been *answered* for a second (plus a few milliseconds). DingTalk counts a call when its
+    request arrives, which is between the call's start and its answer: counting from the answer keeps
+    any second's window within the limit whatever the network and event-loop delays (counting from the
+    start let a slow first request and a prompt 21st land in one second under load). The callers hand
+    the slot back (:meth:`_Slot.finish`) when the answer (or the failure) is in. Pacing is real elapsed
     time (``time.monotonic``), not the bot's business clock.
     """
 
-    MARGIN = 1.03
+    WINDOW = 1.005
 
     def __init__(self, rate: float):
         self.rate = max(int(rate), 1)
-        self.interval = self.MARGIN / rate if rate > 0 else 0.0
-        self._recent: deque[float] = deque(maxlen=self.rate)
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._recent: deque[_Slot] = deque(maxlen=self.rate)
         self._next = 0.0
         self._lock = asyncio.Lock()
 
-    async def wait(self) -> None:
-        async with self._lock:
-            now = time.monotonic()
-            at = max(now, self._next)
+    async def wait(self) -> _Slot:
+        async with self._lock:  # in order: each waiter after the one before
+            at = max(time.monotonic(), self._next)
             if len(self._recent) == self.rate:
-                at = max(at, self._recent[0] + self.MARGIN)
-            self._recent.append(at)
+                oldest = self._recent[0]
+                await oldest.finished.wait()
+                at = max(at, oldest.end + self.WINDOW)
+            slot = _Slot()
+            self._recent.append(slot)
             self._next = at + self.interval
-        if at > now:
-            await asyncio.sleep(at - now)
+        delay = at - time.monotonic()
+        if delay > 0:
+            try:
+                await asyncio.sleep(delay)
+            except BaseException:
+                slot.finish()  # never sent: the call ``rate`` places later must not wait for it
+                raise
+        return slot
 
     def pause(self, seconds: float) -> None:
         """After a QpsLimit answer: nobody calls this API for ``seconds``."""
@@ -103,6 +130,17 @@ class Claimed:
     purpose: str
 
 
+def content_key(r: Claimed) -> str:
+    return r.msg_key + json.dumps(r.msg_param, sort_keys=True, ensure_ascii=False)
+
+
+def fits(b: list[Claimed], r: Claimed, limit: int = 20) -> bool:
+    """Row ``r`` can share the call of bin ``b`` (same content checked by the caller)."""
+    return sum(len(x.user_ids) for x in b) + len(r.user_ids) <= limit and not any(
+        set(x.user_ids) & set(r.user_ids) for x in b
+    )
+
+
 def pack(rows: list[Claimed], limit: int = 20) -> list[list[Claimed]]:
     """Calls for the claimed rows: a group row alone; rows to people with identical content together,
     at most ``limit`` users a call (first fit, in claim order)."""
@@ -112,11 +150,9 @@ def pack(rows: list[Claimed], limit: int = 20) -> list[list[Claimed]]:
         if r.kind != "users" or not r.user_ids:  # a group message, a card, a card update: alone
             bins.append([r])
             continue
-        key = r.msg_key + json.dumps(r.msg_param, sort_keys=True, ensure_ascii=False)
+        key = content_key(r)
         for b in open_bins.setdefault(key, []):
-            if sum(len(x.user_ids) for x in b) + len(r.user_ids) <= limit and not any(
-                set(x.user_ids) & set(r.user_ids) for x in b
-            ):
+            if fits(b, r, limit):
                 b.append(r)
                 break
         else:
@@ -139,6 +175,8 @@ class OutboxWorker:
         max_attempts: int = MAX_ATTEMPTS,
         stale_seconds: float = 120.0,
         operators: tuple[str, ...] = (),
+        may_send: Callable[[], bool] = lambda: True,
+        renderer: Renderer | None = None,
     ):
         self.db = db
         self.api = api
@@ -148,9 +186,13 @@ class OutboxWorker:
         self.max_attempts = max_attempts
         self.stale_after = timedelta(seconds=stale_seconds)
         self.operators = operators
+        self.renderer = renderer or Renderer()  # the operators' note on dead letters
+        self.may_send = may_send  # this instance holds the scheduler lease (always, for a single instance)
         self.pacers = {API_GROUP: Pacer(qps), API_OTO: Pacer(qps), API_CARD: Pacer(qps), API_CARD_UPDATE: Pacer(qps)}
         self.window = max(qps, 1.0)  # rows claimed ahead: about one second of calls
         self._inflight_rows: dict[asyncio.Task, list[int]] = {}  # row ids this worker is sending now
+        # calls to people still waiting for their pacing slot, by content: a row claimed later joins one
+        self._queued: dict[str, list[tuple[list[Claimed], list[int]]]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._stopping = False
@@ -181,14 +223,17 @@ class OutboxWorker:
         while not self._stopping:
             claimed: list[Claimed] = []
             room = window - sum(len(ids) for ids in self._inflight_rows.values())
-            if room > 0:
+            if room > 0 and self.may_send():
                 try:
                     claimed = await self._claim(room)
                 except Exception:
                     log.exception("outbox cycle failed")
-            for b in pack(claimed):
+            for b in self._place(claimed):
+                oids = [r.oid for r in b]
                 task = asyncio.get_running_loop().create_task(self._bin_task(b))
-                self._inflight_rows[task] = [r.oid for r in b]
+                self._inflight_rows[task] = oids
+                if b[0].kind == "users" and b[0].user_ids:
+                    self._queued.setdefault(content_key(b[0]), []).append((b, oids))
                 inflight.add(task)
                 task.add_done_callback(self._forget(inflight))
             if claimed and len(claimed) == room:
@@ -204,10 +249,40 @@ class OutboxWorker:
         if inflight:
             await asyncio.wait(inflight, timeout=10)
 
+    def _place(self, claimed: list[Claimed]) -> list[list[Claimed]]:
+        """Rows that fit a call of the same content still waiting for its slot join it (a flow-controlled
+        retry rides with the next batchSend of its content); the rest become new calls."""
+        rest = []
+        for r in claimed:
+            if r.kind == "users" and r.user_ids:
+                spot = next((q for q in self._queued.get(content_key(r), []) if fits(q[0], r)), None)
+                if spot is not None:
+                    spot[0].append(r)
+                    spot[1].append(r.oid)
+                    continue
+            rest.append(r)
+        return pack(rest)
+
+    def _dequeue(self, rows: list[Claimed]) -> None:
+        """A call got its slot: no row joins it any more."""
+        if rows[0].kind == "users" and rows[0].user_ids:
+            key = content_key(rows[0])
+            left = [q for q in self._queued.get(key, []) if q[0] is not rows]
+            if left:
+                self._queued[key] = left
+            else:
+                self._queued.pop(key, None)
+
     def _forget(self, inflight: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
         def done(task: asyncio.Task) -> None:
             inflight.discard(task)
-            self._inflight_rows.pop(task, None)
+            oids = self._inflight_rows.pop(task, None)
+            for key, queued in list(self._queued.items()):  # a call that ended before its slot (failure)
+                left = [q for q in queued if q[1] is not oids]
+                if len(left) != len(queued):
+                    self._queued[key] = left
+                if not left:
+                    self._queued.pop(key, None)
 
         return done
 
@@ -271,19 +346,33 @@ class OutboxWorker:
         """One call for rows of one content; commit their outcomes; the number dead-lettered (to report)."""
         first = rows[0]
         api = {"group": API_GROUP, "card": API_CARD, "card_update": API_CARD_UPDATE}.get(first.kind, API_OTO)
-        await self.pacers[api].wait()
+        slot = await self.pacers[api].wait()
+        self._dequeue(rows)  # from here on the call's rows are fixed
         users = [u for r in rows for u in r.user_ids]
-        updates = []
+        try:
+            updates = await self._call(rows, users, api)
+        finally:
+            slot.finish()
+        month = self.clock.now().strftime("%Y-%m")
+        async with self.db.unit_of_work() as uow:
+            dead = [await update(uow) for update in updates]
+            await uow.outbox.count_call(month, api)
+        return sum(1 for d, r in zip(dead, rows, strict=True) if d and r.purpose != "deadletter")
+
+    async def _call(self, rows: list[Claimed], users: list[str], api: str) -> list[Any]:
+        """The DingTalk call for one bin; the outcome of each row (to commit)."""
+        first = rows[0]
         try:
             throttled: set[str] = set()
             if first.kind == "group":
                 await self.api.send_group(first.conversation_id or "", first.msg_key, first.msg_param)
             elif first.kind == "card":
                 await self.api.send_card(
-                    first.user_ids[0], first.msg_key, first.msg_param["outTrackId"], first.msg_param["params"]
+                    first.user_ids, first.msg_key, first.msg_param["outTrackId"], first.msg_param["params"]
                 )
             elif first.kind == "card_update":
-                await self.api.update_card(first.msg_param["outTrackId"], first.msg_param["params"])
+                p = first.msg_param
+                await self.api.update_card(p["outTrackId"], p.get("params"), p.get("private"))
             else:
                 res = await self.api.send_users(users, first.msg_key, first.msg_param)
                 throttled = set(res.throttled_ids)
@@ -292,14 +381,8 @@ class OutboxWorker:
         except SendError as exc:
             if exc.throttled:
                 self.pacers[api].pause(1.0)
-            updates = [self._failed_call(r, exc) for r in rows]
-        else:
-            updates = [self._answered(r, [u for u in r.user_ids if u in throttled]) for r in rows]
-        month = self.clock.now().strftime("%Y-%m")
-        async with self.db.unit_of_work() as uow:
-            dead = [await update(uow) for update in updates]
-            await uow.outbox.count_call(month, api)
-        return sum(1 for d, r in zip(dead, rows, strict=True) if d and r.purpose != "deadletter")
+            return [self._failed_call(r, exc) for r in rows]
+        return [self._answered(r, [u for u in r.user_ids if u in throttled]) for r in rows]
 
     def _failed_call(self, row: Claimed, exc: SendError):
         if exc.retry and row.attempts < min(self.max_attempts, MAX_TRANSIENT_ATTEMPTS):
@@ -341,7 +424,7 @@ class OutboxWorker:
             if row.attempts >= self.max_attempts:
                 return self._dead(row.oid, f"flow-controlled {row.attempts} times: {throttled}", user_ids=throttled)
             self.metrics.sends.labels(result="throttled").inc()
-            at = _slot(self.clock.now() + flow_backoff(row.attempts))
+            at = self.clock.now() + flow_backoff(row.attempts)
 
             async def partly(uow, oid=row.oid, at=at, ids=throttled):
                 await uow.outbox.reschedule(oid, at, f"flow-controlled: {ids}", user_ids=ids)
@@ -371,17 +454,13 @@ class OutboxWorker:
         if not self.operators:
             return
         now = self.clock.now()
-        text = (
-            f"有 {n} 条消息多次重试仍未发出，已停止重试。\n\n"
-            "请检查机器人的发送权限和本月调用量（/发送统计），处理后可重新发送。"
-        )
         async with self.db.unit_of_work() as uow:
-            await uow.outbox.enqueue(
-                kind="users",
-                user_ids=list(self.operators),
-                msg_key="sampleMarkdown",
-                msg_param={"title": "消息发送失败", "text": text},
+            await enqueue_reply(
+                uow,
+                self.renderer,
+                Reply("core/dead_letters", {"n": n}),
                 now=now,
+                user_ids=list(self.operators),
                 purpose="deadletter",
                 dedup_key=f"deadletter:{now:%Y-%m-%dT%H}",
             )

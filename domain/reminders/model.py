@@ -68,14 +68,32 @@ class OnDate:
 
 
 @dataclass(frozen=True)
+class Event:
+    """Something the store recorded that starts an obligation's clock (a review assignment, a call's opening).
+
+    ``people``: the staff ids it concerns (None: every subject of the obligation); ``due``: a deadline the
+    store recorded with it (a review task's own due day), used when the obligation names no ``workdays``;
+    ``ref`` / ``label``: what it is about (a task or call id, a call's name) for the "done" query.
+    """
+
+    day: date
+    people: frozenset[str] | None = None
+    due: date | None = None
+    ref: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
 class AfterEvent:
-    """Due ``workdays`` working days after an event (a review assignment, a call opening…)."""
+    """Due ``workdays`` working days after an event; without ``workdays``: the due day the event records."""
 
     event: str
-    workdays: int
+    workdays: int | None
 
-    def due_after(self, event_day: date, cal: WorkCalendar) -> date:
-        return cal.add_workdays(event_day, self.workdays)
+    def due_after(self, event: Event, cal: WorkCalendar) -> date | None:
+        if self.workdays is None:
+            return event.due
+        return cal.add_workdays(event.day, self.workdays)
 
 
 DueRule = Yearly | OnDate | AfterEvent
@@ -88,6 +106,7 @@ class Ladder:
     before: tuple[int, ...] = (14, 7, 3, 1)
     after_workdays: int = 3
     escalate: bool = True
+    before_in_workdays: bool = False  # ``before`` counts working days (a task due in 5 working days)
 
 
 DEFAULT_LADDER = Ladder()
@@ -128,8 +147,8 @@ def _due(item: dict[str, Any], deadlines: dict[str, tuple[int, int]]) -> DueRule
         return OnDate(item["date"] if isinstance(item["date"], date) else date.fromisoformat(str(item["date"])))
     if "after" in item:
         after = item["after"]
-        n = int(after["workdays"])
-        if n < 1:
+        n = None if after.get("workdays") is None else int(after["workdays"])
+        if n is not None and n < 1:
             raise ValueError("workdays 至少为 1")
         return AfterEvent(str(after["event"]), n)
     raise KeyError("deadline / month+day / date / after")
@@ -138,15 +157,24 @@ def _due(item: dict[str, Any], deadlines: dict[str, tuple[int, int]]) -> DueRule
 def _ladder(raw: Any) -> Ladder:
     if raw is None:
         return DEFAULT_LADDER
-    before = tuple(sorted({int(x) for x in raw.get("before", DEFAULT_LADDER.before)}, reverse=True))
+    if "before" in raw and "before_workdays" in raw:
+        raise ValueError("before 和 before_workdays 只能写一个")
+    in_workdays = "before_workdays" in raw
+    days = raw.get("before_workdays") if in_workdays else raw.get("before", DEFAULT_LADDER.before)
+    before = tuple(sorted({int(x) for x in days or ()}, reverse=True))
     if any(x < 1 for x in before):
         raise ValueError("before 的天数应大于 0")
     after = int(raw.get("after_workdays", DEFAULT_LADDER.after_workdays))
-    return Ladder(before, max(after, 0), bool(raw.get("escalate", True)))
+    return Ladder(before, max(after, 0), bool(raw.get("escalate", True)), in_workdays)
 
 
-def load_obligations(text: str, known_queries: set[str] | None = None) -> list[Obligation]:
-    """The ``obligations`` of annual_cycle.yaml; ``deadline: roster`` takes the date of a deadline."""
+def load_obligations(
+    text: str, known_queries: set[str] | None = None, known_events: dict[str, bool] | None = None
+) -> list[Obligation]:
+    """The ``obligations`` of annual_cycle.yaml; ``deadline: roster`` takes the date of a deadline.
+
+    ``known_events``: the registered event sources, each with whether it records its events' due days
+    (an ``after:`` without ``workdays`` needs one that does)."""
     try:
         raw = yaml.safe_load(text) or {}
     except (yaml.YAMLError, ValueError) as exc:
@@ -176,5 +204,10 @@ def load_obligations(text: str, known_queries: set[str] | None = None) -> list[O
             raise ObligationError(f"第 {i} 个提醒事项的 groups 只能是 admin/trainer/reviewer，不能是 {bad}")
         if known_queries is not None and ob.done not in known_queries:
             raise ObligationError(f"第 {i} 个提醒事项的 done “{ob.done}” 不是已登记的完成条件")
+        if isinstance(ob.due, AfterEvent) and known_events is not None:
+            if ob.due.event not in known_events:
+                raise ObligationError(f"第 {i} 个提醒事项的 event “{ob.due.event}” 不是已登记的事件")
+            if ob.due.workdays is None and not known_events[ob.due.event]:
+                raise ObligationError(f"第 {i} 个提醒事项需要 workdays：事件 “{ob.due.event}” 不记录截止日")
         out.append(ob)
     return out

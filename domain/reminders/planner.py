@@ -53,10 +53,11 @@ class Item(NamedTuple):
     step: str
     missing: str
     action: str
+    workdays: bool = False  # the ladder counts working days before the due day
 
     @property
     def step_text(self) -> str:
-        return step_label(self.step)
+        return step_label(self.step, self.workdays)
 
 
 class Line(NamedTuple):
@@ -85,8 +86,8 @@ NOT_DONE = Status(False)
 class RunInput:
     steps: list[Step]
     obligations: Mapping[str, Obligation]
-    subjects: Mapping[str, list[Subject]]  # per obligation id
-    statuses: Mapping[str, Mapping[str, Status]]  # per obligation id, per subject key
+    subjects: Mapping[tuple[str, date], list[Subject]]  # per (obligation id, due date)
+    statuses: Mapping[tuple[str, date], Mapping[str, Status]]  # per (obligation id, due date), per subject key
     acks: Mapping[tuple[str, date, str], str] = field(default_factory=dict)  # (ob, due, person) → ack/done
     delivered: Mapping[tuple[str, date, str], int] = field(default_factory=dict)  # steps already sent
     city_operators: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
@@ -97,46 +98,54 @@ def plan_run(inp: RunInput) -> Plan:
     plan = Plan()
     for step in inp.steps:
         ob = inp.obligations[step.obligation]
-        statuses = inp.statuses.get(ob.id, {})
+        statuses = inp.statuses.get((ob.id, step.due), {})
         items: dict[str, Item] = {}  # one Item per distinct "missing" text (100,000 people, few texts)
-        for subject in inp.subjects.get(ob.id, []):
+        escalate, overdue = step.step == ESCALATE, step.overdue
+        for subject in inp.subjects.get((ob.id, step.due), []):
             status = statuses.get(subject.key) or NOT_DONE
             if status.done:
                 plan.done += 1
                 continue
             plan.laggards += 1
-            line = Line(ob.title, step.due, subject.label, status.missing)
-            if step.step == ESCALATE:
+            if escalate:
+                line = Line(ob.title, step.due, subject.label, status.missing)
                 for op in inp.province_operators:
                     plan.province.append((Key(ob.id, step.due, PROVINCE, op), line))
                 continue
-            for g in ob.groups:
-                plan.digests[g].append(line)
+            if ob.groups:
+                line = Line(ob.title, step.due, subject.label, status.missing)
+                for g in ob.groups:
+                    plan.digests[g].append(line)
             item = items.get(status.missing)
             if item is None:
-                item = items[status.missing] = Item(ob.number, ob.title, step.due, step.step, status.missing, ob.action)
-            _personal(plan, inp, ob, step, subject, status, line, item)
+                item = items[status.missing] = Item(
+                    ob.number, ob.title, step.due, step.step, status.missing, ob.action, ob.ladder.before_in_workdays
+                )
+            if _personal(plan, inp, ob, step, subject, item) or overdue:
+                line = Line(ob.title, step.due, subject.label, status.missing)
+                ops = [op for op in inp.city_operators.get(subject.city or "", ()) if op not in subject.people]
+                reason = CITY_OVERDUE if overdue else CITY_UNACKED
+                plan.city.extend((Key(ob.id, step.due, reason, op), line) for op in ops)
     return plan
 
 
-def _personal(
-    plan: Plan, inp: RunInput, ob: Obligation, step: Step, subject: Subject, status: Status, line: Line, item: Item
-) -> None:
+def _personal(plan: Plan, inp: RunInput, ob: Obligation, step: Step, subject: Subject, item: Item) -> bool:
+    """The subject's people who get this step (not acknowledged, or the store disagrees with their 已完成);
+    True when one of them left two steps unacknowledged (their city operator hears of it)."""
+    if not inp.acks and not inp.delivered:  # the common case of a large run: everyone, nothing to check
+        plan.personal.extend((Key(ob.id, step.due, step.step, person), item) for person in subject.people)
+        return False
     unacked_person = False
     before_due = step.step.startswith("T-")
     for person in subject.people:
-        ack = inp.acks.get((ob.id, step.due, person)) if inp.acks else None
-        if ack == DONE and not status.done:
-            ack = None  # said 已完成 but the store disagrees: keep reminding
-        if not (ack == DONE or (ack == ACK and before_due)):  # acknowledged: silent until the due day
+        ack = inp.acks.get((ob.id, step.due, person))
+        if ack == DONE:
+            ack = None  # said 已完成 but the store disagrees (the subject is not done): keep reminding
+        if not (ack == ACK and before_due):  # acknowledged: silent until the due day
             plan.personal.append((Key(ob.id, step.due, step.step, person), item))
-        if ack is None and inp.delivered and inp.delivered.get((ob.id, step.due, person), 0) >= 2:
+        if ack is None and inp.delivered.get((ob.id, step.due, person), 0) >= 2:
             unacked_person = True
-    if not (unacked_person or step.overdue):
-        return
-    ops = [op for op in inp.city_operators.get(subject.city or "", ()) if op not in subject.people]
-    reason = CITY_OVERDUE if step.overdue else CITY_UNACKED
-    plan.city.extend((Key(ob.id, step.due, reason, op), line) for op in ops)
+    return unacked_person
 
 
 def group_by_content(pairs: Iterable[tuple[str, Item]]) -> list[tuple[tuple[Item, ...], list[str]]]:

@@ -1,4 +1,4 @@
-"""/提醒 新增|暂停|恢复|列表, /收到, /已完成, /催办, /发送统计."""
+"""/提醒 新增|暂停|恢复|列表, /收到, /已完成, /催办, /发送统计, /重发失败."""
 
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
 from domain.reminders import AUDIENCE_WORDS, Obligation
-from domain.reminders.planner import ACK, DONE, Item, Key, Plan
+from domain.reminders.planner import ACK, DONE, Item, Key, Plan, Subject
 from domain.territory import Territory, resolve_territory
-from handlers.permissions import REMINDER_OPERATOR
-from handlers.reminders.done import DONE_QUERIES, subjects_for
+from handlers.permissions import PROVINCE_OPERATOR, REMINDER_OPERATOR
+from handlers.reminders.cards import show_on_card
+from handlers.reminders.done import DONE_QUERIES
+from handlers.reminders.events import instances, subjects_at
 from handlers.reminders.job import send_plan
-from handlers.reminders.service import current_due, due_text, env, find, obligations
+from handlers.reminders.service import due_text, env, find, obligations
 from handlers.roster.common import held, regions
 from scheduler import JobContext
 from storage.repositories.reminders import ReminderRepository
@@ -128,8 +130,10 @@ async def _pause(ctx: Context, words: list[str], paused: bool) -> Reply:
 async def _list(ctx: Context) -> Reply:
     today = ctx.now().date()
     items = []
+    e = env(ctx.services)
     for ob in await obligations(ctx.uow, ctx.services, ctx.now()):
-        due = current_due(ob, today, ctx.services)
+        running = await instances(ctx.uow, ob, today, e)
+        due = running[0][0] if running else None
         items.append(
             {
                 "number": ob.number,
@@ -189,9 +193,22 @@ NUMBER = Arg("编号", "number", positive_int, help="提醒里写的编号")
 )
 async def ack(ctx: Context, args: Args) -> Reply:
     ob, due = await _mine(ctx, args.value("number", int))
-    await ctx.uow.repo(ReminderRepository).acknowledge(ob.id, due, ctx.actor.id, ACK, ctx.now())
+    repo = ctx.uow.repo(ReminderRepository)
+    view = {"number": ob.number, "title": ob.title, "due": due_text(due)}
+    before = (await repo.acks([(ob.id, due)])).get((ob.id, due, ctx.actor.id))
+    if before is not None:  # pressed twice, or after 已完成: recorded once
+        return Reply("reminders/acked", view | {"again": True})
+    await repo.acknowledge(ob.id, due, ctx.actor.id, ACK, ctx.now())
     await ctx.audit("reminders.ack", "reminder", str(ob.number), after={"due": due.isoformat(), "kind": ACK})
-    return Reply("reminders/acked", {"number": ob.number, "title": ob.title, "due": due_text(due)})
+    await _show(ctx, ob, due)
+    return Reply("reminders/acked", view | {"again": False})
+
+
+async def _show(ctx: Context, ob: Obligation, due: date, note: str = "") -> None:
+    """The person's view of the reminder card that carried it shows what they answered."""
+    numbers = {o.id: o.number for o in await obligations(ctx.uow, ctx.services, ctx.now())}
+    if await show_on_card(ctx.uow, numbers, ob.id, due, ctx.actor.id, ctx.now(), note):
+        ctx.outbox_written = True
 
 
 @router.command(
@@ -204,16 +221,19 @@ async def done(ctx: Context, args: Args) -> Reply:
         missing: list[str] = []
     else:
         e = env(ctx.services)
-        subjects = [s for s in await subjects_for(ctx.uow, ob, e) if ctx.actor.id in s.people]
+        subjects = [s for s in await subjects_at(ctx.uow, ob, due, e) if ctx.actor.id in s.people]
         statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e)
         missing = [statuses[s.key].missing for s in subjects if not statuses[s.key].done]
     if missing:
         await ctx.audit(
             "reminders.done_refused", "reminder", str(ob.number), after={"due": due.isoformat(), "missing": missing}
         )
+        await _show(ctx, ob, due, note=f"还没有完成：{'；'.join(missing)}（完成后发 /已完成 {ob.number}）")
         return Reply("reminders/not_done", {"number": ob.number, "title": ob.title, "missing": "；".join(missing)})
-    await repo.acknowledge(ob.id, due, ctx.actor.id, DONE, ctx.now())
-    await ctx.audit("reminders.done", "reminder", str(ob.number), after={"due": due.isoformat(), "kind": DONE})
+    if (await repo.acks([(ob.id, due)])).get((ob.id, due, ctx.actor.id)) != DONE:
+        await repo.acknowledge(ob.id, due, ctx.actor.id, DONE, ctx.now())
+        await ctx.audit("reminders.done", "reminder", str(ob.number), after={"due": due.isoformat(), "kind": DONE})
+        await _show(ctx, ob, due)
     return Reply("reminders/done_ok", {"title": ob.title})
 
 
@@ -232,31 +252,15 @@ async def urge(ctx: Context, args: Args) -> Reply:
     ob = await _item(ctx, args.value("item", str))
     where = await _territory(ctx, args.optional("where", str))
     now, today = ctx.now(), ctx.now().date()
-    due = current_due(ob, today, ctx.services)
-    if due is None:
+    running = await instances(ctx.uow, ob, today, env(ctx.services))
+    if not running:
         raise _bad("事项", f"提醒 {ob.number} 的提醒期已结束。", "请选一个还在提醒期内的事项（见 /提醒 列表）。")
-    e = env(ctx.services)
-    subjects = [
-        s
-        for s in await subjects_for(ctx.uow, ob, e)
-        if s.territory == where.path or s.territory.startswith(where.path + "/")
-    ]
-    statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, e)
-    lagging = [s for s in subjects if not statuses[s.key].done]
-    repo = ctx.uow.repo(ReminderRepository)
-    people = sorted({p for s in lagging for p in s.people})
-    urged = await repo.urged(ob.id, due, today, people)
-    limit = ctx.settings.reminder_urge_per_day
-    plan = Plan()
-    limited: set[str] = set()
-    for s in lagging:
-        item = Item(ob.number, ob.title, due, "URGE", statuses[s.key].missing, ob.action)
-        for p in s.people:
-            n = urged.get(p, 0)
-            if n >= limit:
-                limited.add(p)
-                continue
-            plan.personal.append((Key(ob.id, due, f"URGE-{today:%Y%m%d}-{n + 1}", p), item))
+    plan, limited = Plan(), set[str]()
+    total = lagging = 0
+    for due, everyone in running:
+        subjects = [s for s in everyone if s.territory == where.path or s.territory.startswith(where.path + "/")]
+        total += len(subjects)
+        lagging += await _urge_due(ctx, ob, due, subjects, plan, limited)
     if not plan.personal and not limited:
         return Reply("reminders/nothing_to_urge", {"title": ob.title, "where": where.label})
     counts = await send_plan(JobContext(ctx.uow, ctx.services), plan, today, now, purpose="urge")
@@ -265,13 +269,36 @@ async def urge(ctx: Context, args: Args) -> Reply:
         "reminders.urge",
         "reminder",
         str(ob.number),
-        after={"due": due.isoformat(), "sent": counts["people"], "limited": len(limited)},
+        after={"due": [d.isoformat() for d, _ in running], "sent": counts["people"], "limited": len(limited)},
         territory=where.path,
     )
     return Reply(
         "reminders/urged",
-        {"title": ob.title, "sent": counts["people"], "limited": len(limited), "done": len(subjects) - len(lagging)},
+        {"title": ob.title, "sent": counts["people"], "limited": len(limited), "done": total - lagging},
     )
+
+
+async def _urge_due(
+    ctx: Context, ob: Obligation, due: date, subjects: list[Subject], plan: Plan, limited: set[str]
+) -> int:
+    """Plan an extra reminder for the laggards of one due date (each person at most the day's limit); the laggards."""
+    if not subjects:
+        return 0
+    today = ctx.now().date()
+    statuses = await DONE_QUERIES[ob.done](ctx.uow, ob, due, subjects, env(ctx.services))
+    lagging = [s for s in subjects if not statuses[s.key].done]
+    people = sorted({p for s in lagging for p in s.people})
+    urged = await ctx.uow.repo(ReminderRepository).urged(ob.id, due, today, people)
+    limit = ctx.settings.reminder_urge_per_day
+    for s in lagging:
+        item = Item(ob.number, ob.title, due, "URGE", statuses[s.key].missing, ob.action)
+        for p in s.people:
+            n = urged.get(p, 0)
+            if n >= limit:
+                limited.add(p)
+                continue
+            plan.personal.append((Key(ob.id, due, f"URGE-{today:%Y%m%d}-{n + 1}", p), item))
+    return len(lagging)
 
 
 # --- /发送统计 -------------------------------------------------------------------------------------
@@ -305,3 +332,19 @@ async def send_stats(ctx: Context, args: Args) -> Reply:
             "failed": await ctx.uow.outbox.failed_since(now - timedelta(days=7)),
         },
     )
+
+
+@router.command(
+    "重发失败",
+    alias="resend",
+    help="问题解决后，重新发送近 7 天发送失败的消息",
+    permission=PROVINCE_OPERATOR,
+    examples=("/重发失败",),
+)
+async def resend_failed(ctx: Context, args: Args) -> Reply:
+    now = ctx.now()
+    count = await ctx.uow.outbox.retry_failed(now - timedelta(days=7), now)
+    if count:
+        await ctx.audit("outbox.retry_failed", "outbox", "failed", after={"count": count})
+        ctx.outbox_written = True  # the worker is woken after the commit
+    return Reply("reminders/resent", {"count": count})

@@ -17,14 +17,18 @@ from typing import Any
 
 from bot.replies import Reply
 from domain.reminders import Obligation, RunInput, Step, plan_run, steps_on
+from domain.reminders.ladder import events_due
+from domain.reminders.model import Event
 from domain.reminders.planner import (
-    Item,
+    Key,
     Line,
     Plan,
     group_by_content,
     lines_by_person,
 )
+from handlers.reminders.cards import CARD_TEMPLATE, card_id, card_params, items_view
 from handlers.reminders.done import DONE_QUERIES, Env, operators, subjects_for
+from handlers.reminders.events import concerned, events_of
 from handlers.reminders.service import calendar, due_text, env, obligations
 from scheduler import JobContext
 from storage.db import UnitOfWork
@@ -35,21 +39,41 @@ log = logging.getLogger("bot.reminders")
 
 @dataclass
 class Evaluated:
-    """Subjects and "done" statuses of the obligations that have a step today."""
+    """Subjects and "done" statuses per (obligation, due date) with a step today."""
 
-    subjects: dict[str, list[Any]] = field(default_factory=dict)
-    statuses: dict[str, dict[str, Any]] = field(default_factory=dict)
+    subjects: dict[tuple[str, date], list[Any]] = field(default_factory=dict)
+    statuses: dict[tuple[str, date], dict[str, Any]] = field(default_factory=dict)
 
 
-async def evaluate(uow: UnitOfWork, obs: list[Obligation], dues: dict[str, date], e: Env) -> Evaluated:
+async def evaluate(
+    uow: UnitOfWork, by_id: dict[str, Obligation], steps: list[Step], events: dict[str, list[Event]], e: Env
+) -> Evaluated:
     out = Evaluated()
-    for ob in obs:
-        if ob.id not in dues:
-            continue
-        subjects = await subjects_for(uow, ob, e)
-        out.subjects[ob.id] = subjects
-        out.statuses[ob.id] = await DONE_QUERIES[ob.done](uow, ob, dues[ob.id], subjects, e)
+    everyone: dict[str, list[Any]] = {}
+    for ob_id, due in dict.fromkeys((s.obligation, s.due) for s in steps):
+        ob = by_id[ob_id]
+        if ob_id not in everyone:
+            everyone[ob_id] = await subjects_for(uow, ob, e)
+        subjects = everyone[ob_id]
+        if ob_id in events:
+            subjects = concerned(subjects, events_due(ob, due, e.cal, events[ob_id]))
+        out.subjects[(ob_id, due)] = subjects
+        out.statuses[(ob_id, due)] = await DONE_QUERIES[ob.done](uow, ob, due, subjects, e) if subjects else {}
     return out
+
+
+async def steps_today(uow: UnitOfWork, obs: list[Obligation], day: date, e: Env) -> tuple[list[Step], dict]:
+    """The steps of ``day`` and the events of the ``after:`` obligations (read once)."""
+    steps: list[Step] = []
+    events: dict[str, list[Event]] = {}
+    for ob in obs:
+        if ob.paused or not e.cal.is_workday(day):
+            continue
+        evs = await events_of(uow, ob, day, e)
+        if evs is not None:
+            events[ob.id] = evs
+        steps.extend(steps_on(ob, day, e.cal, evs))
+    return steps, events
 
 
 async def plan_today(
@@ -60,14 +84,18 @@ async def plan_today(
 ) -> tuple[Plan, list[Step], dict[str, Obligation]]:
     """Steps due today and the plan for them (nothing written yet)."""
     today = now.date()
-    cal = calendar(services)
     obs = await obligations(uow, services, now)
-    if steps is None:
-        steps = [s for ob in obs for s in steps_on(ob, today, cal)]
     by_id = {ob.id: ob for ob in obs}
     e = env(services)
-    dues = {s.obligation: s.due for s in steps}
-    ev = await evaluate(uow, [by_id[s.obligation] for s in steps], dues, e)
+    if steps is None:
+        steps, events = await steps_today(uow, obs, today, e)
+    else:
+        events = {}
+        for ob_id in {s.obligation for s in steps}:
+            evs = await events_of(uow, by_id[ob_id], today, e)
+            if evs is not None:
+                events[ob_id] = evs
+    ev = await evaluate(uow, by_id, steps, events, e)
     repo = uow.repo(ReminderRepository)
     instances = [(s.obligation, s.due) for s in steps]
     city_ops, province_ops = await operators(uow, e.tree, list(services.settings.bot_superadmins))
@@ -84,20 +112,6 @@ async def plan_today(
         )
     )
     return plan, steps, by_id
-
-
-def _items_view(items: tuple[Item, ...]) -> list[dict[str, Any]]:
-    return [
-        {
-            "number": i.number,
-            "title": i.title,
-            "due": due_text(i.due),
-            "step": i.step_text,
-            "missing": i.missing,
-            "action": i.action,
-        }
-        for i in items
-    ]
 
 
 def _lines_view(lines: list[Line]) -> list[dict[str, Any]]:
@@ -123,20 +137,41 @@ async def send_plan(
         [k for k, _ in plan.personal] + [k for k, _ in plan.city] + [k for k, _ in plan.province], today, now
     )
     counts = {"people": 0, "rows": 0, "operators": 0, "groups": 0}
-    fresh = [(k.person, item) for k, item in plan.personal if k in new]
-    for items, people in group_by_content(fresh):
-        rendered = renderer.reply(Reply("reminders/personal", {"items": _items_view(items)}))
-        rows = await uow.outbox.enqueue(
-            kind="users",
-            user_ids=people,
-            msg_key=rendered.msg_key,
-            msg_param=rendered.msg_param,
-            now=now,
-            purpose=purpose,
-            dedup_key=f"rem:{today}:" + _digest("", items, people),
-        )
-        counts["people"] += len(people)
-        counts["rows"] += len(rows)
+    keys = {(k.person, item): k for k, item in plan.personal if k in new}
+    cards: list[tuple[Key, str]] = []
+    for items, people in group_by_content(keys):
+        rendered = renderer.reply(Reply("reminders/personal", {"items": items_view(items)}))
+        dedup = f"rem:{today}:" + _digest("", items, people)
+        if not job.services.settings.reminder_cards:
+            rows = await uow.outbox.enqueue(
+                kind="users",
+                user_ids=people,
+                msg_key=rendered.msg_key,
+                msg_param=rendered.msg_param,
+                now=now,
+                purpose=purpose,
+                dedup_key=dedup,
+            )
+            counts["people"], counts["rows"] = counts["people"] + len(people), counts["rows"] + len(rows)
+            continue
+        params = card_params(renderer, items)
+        fallback = {"msgKey": rendered.msg_key, "msgParam": rendered.msg_param}
+        for n in range(0, len(people), 20):  # a card goes to at most 20 people
+            chunk, key = people[n : n + 20], f"{dedup}#{n // 20}"
+            track = card_id(key)
+            card = {"template": CARD_TEMPLATE, "outTrackId": track, "params": params, "fallback": fallback}
+            rows = await uow.outbox.enqueue(
+                kind="card",
+                user_ids=chunk,
+                msg_key=CARD_TEMPLATE,
+                msg_param=card,
+                now=now,
+                purpose=purpose,
+                dedup_key=key,
+            )
+            cards.extend((keys[(p, i)], track) for p in chunk for i in items)
+            counts["people"], counts["rows"] = counts["people"] + len(chunk), counts["rows"] + len(rows)
+    await repo.set_cards(cards)
     for kind, pairs in (("city", plan.city), ("province", plan.province)):
         for op, lines in lines_by_person((k, ln) for k, ln in pairs if k in new).items():
             rendered = renderer.reply(Reply(f"reminders/{kind}_list", {"lines": _lines_view(lines)}))
@@ -213,22 +248,22 @@ async def _log_missed(job: JobContext, today: date) -> int:
     last = await repo.last_run_before(today)
     if last is None:
         return 0
-    cal = calendar(job.services)
     obs = await obligations(job.uow, job.services, job.now())
+    e = env(job.services)
     missed = 0
     d = last + timedelta(days=1)
     while d < today:
-        for ob in obs:
-            for s in steps_on(ob, d, cal):
-                missed += 1
-                log.warning(
-                    "reminder step %s of %s (due %s) on %s was missed while no instance ran: skipped "
-                    "(older than the grace window)",
-                    s.step,
-                    ob.id,
-                    s.due,
-                    d,
-                )
+        steps, _ = await steps_today(job.uow, obs, d, e)
+        for s in steps:
+            missed += 1
+            log.warning(
+                "reminder step %s of %s (due %s) on %s was missed while no instance ran: skipped "
+                "(older than the grace window)",
+                s.step,
+                s.obligation,
+                s.due,
+                d,
+            )
         d += timedelta(days=1)
     return missed
 

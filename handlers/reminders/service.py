@@ -14,28 +14,27 @@ from domain.reminders import (
     WorkCalendar,
     load_obligations,
 )
-from domain.reminders.ladder import next_due
+from handlers.calendar import work_calendar
 from handlers.reminders.done import DONE_QUERIES, Env
+from handlers.reminders.events import RECORDS_DUE
 from handlers.roster.common import config, regions
 from storage.db import UnitOfWork
 from storage.repositories.reminders import ReminderRepository, StoredItem
 
 log = logging.getLogger("bot.reminders")
 
-WORK_CALENDAR = ServiceKey[WorkCalendar](
-    "reminders.calendar", lambda s: WorkCalendar.load(s.settings.reminder_holidays_dir or None)
-)
 CYCLE_OBLIGATIONS = ServiceKey[list[Obligation]](
-    "reminders.cycle", lambda _s: load_obligations(DEFAULT_CYCLE.read_text(encoding="utf-8"), set(DONE_QUERIES))
+    "reminders.cycle",
+    lambda _s: load_obligations(DEFAULT_CYCLE.read_text(encoding="utf-8"), set(DONE_QUERIES), RECORDS_DUE),
 )
 
 
 def calendar(services: Services) -> WorkCalendar:
-    return services.use(WORK_CALENDAR)
+    return work_calendar(services)
 
 
 def env(services: Services) -> Env:
-    return Env(regions(services), config(services).quotas)
+    return Env(regions(services), config(services).quotas, calendar(services))
 
 
 def _from_item(item: StoredItem) -> Obligation:
@@ -73,10 +72,6 @@ def find(obs: list[Obligation], number: int) -> Obligation | None:
 
 def due_text(d: date) -> str:
     return f"{d.month}月{d.day}日"
-
-
-def current_due(ob: Obligation, today: date, services: Services) -> date | None:
-    return next_due(ob, today, calendar(services))
 
 
 def holiday_warning(services: Services, today: date) -> str:

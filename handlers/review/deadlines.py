@@ -1,22 +1,22 @@
-"""Deadlines: 09:00 on working days, reviewers with open tasks are reminded at T-3, T-1 and on the
-due day (one message each, a unique key per reviewer and day); a task overdue after the grace
-(default 1 working day) goes to an alternate, and the original reviewer and the city's operators
-are told. Levels that say so get their new resources assigned automatically. Plus /任务, /进度
-and /资源 N.
+"""Deadlines: 09:00 on working days, a task overdue after the grace (default 1 working day) goes to an
+alternate, and the original reviewer and the city's operators are told. Levels that say so get their
+new resources assigned automatically. Plus /任务, /进度 and /资源 N.
+
+Reviewers are reminded of their open tasks by the reminders feature (obligation ``review_tasks`` in
+annual_cycle.yaml: 3 and 1 working days before each task's due day, on it and the day after, with
+收到 / 已完成), one path, so nobody is reminded twice of one task.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from bot.commands import Arg, Args, Chat, positive_int
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
-from domain.calendar import is_workday, workdays_between
-from domain.review.calls import add_workdays
 from domain.review.flow import Status, TaskState
+from handlers.calendar import work_calendar
 from handlers.permissions import REVIEW_OPERATOR
 from handlers.review.common import (
     OPERATOR_GROUPS,
@@ -36,42 +36,21 @@ from scheduler import JobContext, JobSpec
 async def daily(job: JobContext) -> dict[str, int]:
     env = Env(job.uow, job.services, job.now())
     today = env.now.date()
-    if not is_workday(today):
-        return {"reminded": 0, "reassigned": 0, "assigned": 0}
+    if not work_calendar(job.services).is_workday(today):
+        return {"reassigned": 0, "assigned": 0}
     reassigned = await _overdue(env)
-    reminded = await _remind(env)
     assigned = await _auto_assign(env)
-    return {"reminded": reminded, "reassigned": reassigned, "assigned": assigned}
-
-
-async def _remind(env: Env) -> int:
-    today = env.now.date()
-    marks = set(env.config.settings.remind_workdays_before)
-    due: dict[str, list[Any]] = defaultdict(list)
-    repo = env.repo
-    for t in await repo.open_tasks():
-        if t.due_on < today:
-            continue
-        left = workdays_between(today, t.due_on)
-        if left in marks:
-            r = await repo.resource(t.resource_id)
-            if r is not None:
-                due[t.reviewer_id].append(task_view(t, r, await repo.call(r.call_id)) | {"left": left})
-    sent = 0
-    for reviewer, tasks in due.items():
-        if await repo.claim_send(f"remind:{today.isoformat()}:{reviewer}", env.now):
-            await env.to_users([reviewer], Reply("review/reminder", {"tasks": tasks}), purpose="review.remind")
-            sent += 1
-    return sent
+    return {"reassigned": reassigned, "assigned": assigned}
 
 
 async def _overdue(env: Env) -> int:
     today = env.now.date()
     grace = env.config.settings.overdue_grace_workdays
+    cal = work_calendar(env.services)
     repo = env.repo
     moved = 0
     for t in await repo.open_tasks():
-        if add_workdays(t.due_on, grace) >= today:
+        if cal.add_workdays(t.due_on, grace) >= today:
             continue
         r = await repo.resource(t.resource_id)
         call = await repo.call(r.call_id) if r else None
@@ -116,9 +95,7 @@ async def _auto_assign(env: Env) -> int:
     return total
 
 
-JOBS = [
-    JobSpec("review_deadlines", "审核任务：提醒、超时改派、自动分配（工作日 9:00）", {"hour": 9, "minute": 0}, daily)
-]
+JOBS = [JobSpec("review_deadlines", "审核任务：超时改派、自动分配（工作日 9:00）", {"hour": 9, "minute": 0}, daily)]
 
 
 # ── /任务 ──

@@ -40,8 +40,12 @@ class ReminderDelivery(Base):
     person: Mapped[str] = mapped_column(String(160), primary_key=True)
     run_day: Mapped[date] = mapped_column(Date)
     at: Mapped[datetime]
+    card: Mapped[str | None] = mapped_column(String(80))  # outTrackId of the card it went out on
 
-    __table_args__ = (Index("ix_reminder_deliveries_person", "person", "run_day"),)
+    __table_args__ = (
+        Index("ix_reminder_deliveries_person", "person", "run_day"),
+        Index("ix_reminder_deliveries_card", "card"),
+    )
 
 
 class ReminderAck(Base):

@@ -151,6 +151,38 @@ class ReminderRepository:
             new.update(Key(*r) for r in (await self.session.execute(stmt)).all())
         return new
 
+    async def set_cards(self, cards: Sequence[tuple[Key, str]]) -> None:
+        """Which card each delivery went out on (one executemany by primary key)."""
+        if cards:
+            await self.session.execute(
+                update(ReminderDelivery),
+                [
+                    {"obligation": k.obligation, "due": k.due, "step": k.step, "person": k.person, "card": c}
+                    for k, c in cards
+                ],
+            )
+
+    async def card_of(self, obligation: str, due: date, person: str) -> str | None:
+        """The card of the latest step of (obligation, due) that reached ``person`` on a card."""
+        return await self.session.scalar(
+            select(ReminderDelivery.card)
+            .where(
+                ReminderDelivery.obligation == obligation,
+                ReminderDelivery.due == due,
+                ReminderDelivery.person == person,
+                ReminderDelivery.card.is_not(None),
+            )
+            .order_by(ReminderDelivery.at.desc())
+            .limit(1)
+        )
+
+    async def card_items(self, card: str, person: str) -> list[tuple[str, date]]:
+        """(obligation, due) of every item that card carried to ``person``."""
+        q = select(ReminderDelivery.obligation, ReminderDelivery.due).where(
+            ReminderDelivery.card == card, ReminderDelivery.person == person
+        )
+        return [(o, d) for o, d in (await self.session.execute(q)).all()]
+
     async def delivered_counts(self, instances: Iterable[tuple[str, date]]) -> dict[tuple[str, date, str], int]:
         """Personal steps (T…) already delivered per (obligation, due, person)."""
         inst = list(set(instances))

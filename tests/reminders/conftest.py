@@ -28,9 +28,10 @@ async def seed(db, seats: list[tuple[Role, str, str | None]], grants: list[tuple
             await uow.repo(GrantRepository).grant(uid, uid, Territory(P, city), by="op-zj-001", now=T0)
 
 
-async def seed_fanout(db, n: int, *, today, prefix: str = "u") -> list[str]:
-    """``n`` reviewers over the province's 101 territories (11 cities + 90 counties), linked to DingTalk,
-    and a one-off reminder for every member due ``today`` (its T0 step is today)."""
+async def seed_fanout(db, n: int, *, today, prefix: str = "u", sim=None) -> list[str]:
+    """``n`` reviewers over the province's 101 territories (11 cities + 90 counties), linked to DingTalk
+    (and known to the fake ``sim``, so cards reach them), and a one-off reminder for every member due
+    ``today`` (its T0 step is today)."""
     from domain.roster.config import load_roster_config
     from storage.repositories.reminders import ReminderRepository
 
@@ -39,6 +40,10 @@ async def seed_fanout(db, n: int, *, today, prefix: str = "u") -> list[str]:
         Territory(P, c.name, k.name) for c in tree.cities for k in tree.counties_of(c.name)
     ]
     ids = [f"{prefix}{i:05d}" for i in range(n)]
+    if sim is not None:
+        from simulator.server import SimUser
+
+        sim.directory.add_users(SimUser(i, f"教师{i}") for i in ids)
     async with db.unit_of_work() as uow:
         repo = uow.repo(RosterRepository)
         members = []
@@ -66,3 +71,15 @@ def holiday_dir_making_today_a_workday(tmp_path, today):
         f"year: {today.year}\nholidays: []\nworkdays: [{today.isoformat()}]\n", encoding="utf-8"
     )
     return d
+
+
+async def reminder_to(sim, staff_id: str, contains: str, timeout: float = 10.0):
+    """The next reminder card delivered to ``staff_id``'s 1:1 chat whose text (what the person reads:
+    body, buttons and their status rows) contains ``contains``: (its outTrackId, that text)."""
+    import asyncio
+
+    def match(r) -> bool:
+        return r.kind == "card_deliver" and r.conversation_id == f"cid-p2p-{staff_id}" and contains in sim.read_text(r)
+
+    rec = await asyncio.to_thread(sim.wait_for, match, timeout)
+    return rec.payload["outTrackId"], sim.read_text(rec)

@@ -10,6 +10,7 @@ _line = {"title": "名单报送", "due": "4月30日", "label": "杭州市西湖�
 
 SAMPLES = {
     "reminders/personal": [{"items": [_item]}, {"items": [_item, {**_item, "number": 2, "missing": "", "action": ""}]}],
+    "reminders/card": [{"items": [_item]}, {"items": [_item, {**_item, "number": 2, "missing": "", "action": ""}]}],
     "reminders/digest": [{"items": [{"title": "名单报送", "due": "4月30日", "labels": "杭州市、宁波市", "count": 2}]}],
     "reminders/city_list": [{"lines": [_line]}, {"lines": [{**_line, "missing": ""}]}],
     "reminders/province_list": [{"lines": [_line]}],
@@ -47,7 +48,10 @@ SAMPLES = {
     "reminders/bad_input": [
         {"field": "截止日期", "problem": "2026-02-30 不是存在的日期。", "fix": "请写成 2026-12-20。"}
     ],
-    "reminders/acked": [{"number": 1, "title": "名单报送", "due": "4月30日"}],
+    "reminders/acked": [
+        {"number": 1, "title": "名单报送", "due": "4月30日", "again": False},
+        {"number": 1, "title": "名单报送", "due": "4月30日", "again": True},
+    ],
     "reminders/done_ok": [{"title": "名单报送"}],
     "reminders/not_done": [{"number": 1, "title": "名单报送", "missing": "西湖区还缺资源审核员2名"}],
     "reminders/not_yours": [{"number": 1, "title": "名单报送"}],
@@ -56,6 +60,7 @@ SAMPLES = {
         {"title": "名单报送", "sent": 3, "limited": 0, "done": 0},
     ],
     "reminders/nothing_to_urge": [{"title": "名单报送", "where": "杭州市"}],
+    "reminders/resent": [{"count": 3}, {"count": 0}],
     "reminders/stats": [
         {
             "month": "2026-04",

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from bot.clock import SHANGHAI, ManualClock
 from domain.roster import Role
 from scheduler.lease import Lease
+from simulator.cards import card_text
 from storage.models.core import AuditEntry, OutboxMessage
 from storage.models.reminders import ReminderDelivery
-from tests.reminders.conftest import seed
+from tests.reminders.conftest import reminder_to, seed
 
 MON = datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI)  # a Monday
 
@@ -53,8 +54,8 @@ async def test_one_off_item_bad_input_ack_done_and_urge(start_bot, chat, databas
     number = int(reply.split("已添加提醒")[1].split()[0])
     # T-7 (Monday 1 June): only the 杭州 county admin is inside the item's territory.
     await bot.scheduler.run_now("reminders")
-    text = await chat.private_to("t-hz-001", "培训计划")
-    assert f"/收到 {number}" in text and "dtmd://" in text
+    _, text = await reminder_to(chat.sim, "t-hz-001", "培训计划")
+    assert "/收到 编号" in text and "收到\n已完成" in text, text
     assert await _count(bot.db, ReminderDelivery, ReminderDelivery.person == "t-nb-001") == 0
     # Running again (a restart, a second instance) sends nothing new.
     before = await _count(bot.db, OutboxMessage)
@@ -80,14 +81,44 @@ async def test_one_off_item_bad_input_ack_done_and_urge(start_bot, chat, databas
     assert "本月发送统计" in stats and "上限 10000 次" in stats
 
 
-async def test_done_is_checked_against_the_store(start_bot, chat):
+async def test_card_buttons_acknowledge_once_and_check_done_against_the_store(start_bot, chat, sim):
+    """收到 / 已完成 pressed on the reminder card (through the real SDK and the fake's card callback)."""
     clock = ManualClock(datetime(2026, 4, 16, 9, 0, tzinfo=SHANGHAI))  # T-14 of the roster
     bot = await start_bot(clock=clock)
     await seed(bot.db, [(Role.ADMIN, "杭州市/西湖区", "t-hz-001")])
     await bot.scheduler.run_now("reminders")
-    await chat.private_to("t-hz-001", "本县名单补齐")
-    reply = await chat.say("/已完成 2", user="t-hz-001", conversation="cid-p2p-t-hz-001")
-    assert "还没有完成" in reply and "西湖区还缺" in reply, reply
+    card, text = await reminder_to(sim, "t-hz-001", "本县名单补齐")
+    assert "西湖区还缺" in text and "收到\n已完成" in text, text
+
+    async def press(action: str, answer: str, *, force: bool = False) -> str:
+        """Press, then the bot's 1:1 answer containing ``answer`` (the card update may come first)."""
+        since = len(sim.records)
+        await sim.apress_card_button(card, "t-hz-001", action, force=force)
+        rec = await sim.awaits(
+            lambda r: r.kind == "oto_send" and "t-hz-001" in r.payload["userIds"] and answer in sim.read_text(r),
+            timeout=10,
+            since=since,
+        )
+        return sim.read_text(rec)
+
+    def rows(user: str | None = "t-hz-001") -> str:
+        return card_text(sim.card_params(card, user))
+
+    async def card_shows(words: str) -> None:
+        await asyncio.to_thread(sim.wait_for, lambda r: r.kind == "card_update" and words in rows(), 10)
+
+    await press("ack:2", "已收到")
+    await card_shows("已收到：截止日前不再提醒")
+    assert rows().endswith("\n已收到：截止日前不再提醒\n已完成")  # the 收到 button replaced by its status
+    await press("ack:2", "之前已经收到过了", force=True)  # a stale card: recorded once
+    assert await _count(bot.db, AuditEntry, AuditEntry.action == "reminders.ack") == 1
+    assert "西湖区还缺" in await press("done:2", "还没有完成")
+    await card_shows("还没有完成：西湖区还缺")
+    # 西湖区 completes its roster; 已完成 (typed this time) is checked again and the card shows it.
+    await seed(bot.db, [(Role.TRAINER, "杭州市/西湖区", None)] + [(Role.REVIEWER, "杭州市/西湖区", None)] * 3)
+    assert "已核对完成" in await chat.say("/已完成 2", user="t-hz-001", conversation="cid-p2p-t-hz-001")
+    await card_shows("已完成（已核对）")
+    assert rows(None).endswith("\n收到\n已完成")  # everyone else's view of the card is unchanged
 
 
 async def test_outbox_refuses_a_second_row_for_the_same_key(db):

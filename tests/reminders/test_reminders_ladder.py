@@ -23,7 +23,7 @@ from domain.reminders import (
     parse_holiday_file,
     steps_on,
 )
-from domain.reminders.model import AfterEvent, Audience, AudienceKind
+from domain.reminders.model import AfterEvent, Audience, AudienceKind, Event
 from domain.reminders.planner import (
     ACK,
     CITY_OVERDUE,
@@ -63,7 +63,8 @@ def test_labour_day_2026_gets_no_step_and_the_make_up_saturday_does():
 
 
 def test_a_whole_year_every_step_on_its_working_day_none_on_holidays():
-    obs = load_obligations(DEFAULT_CYCLE.read_text(encoding="utf-8"))
+    cycle = load_obligations(DEFAULT_CYCLE.read_text(encoding="utf-8"))
+    obs = [ob for ob in cycle if not isinstance(ob.due, AfterEvent)]  # "after an event": test_after_event_*
     fired: dict[tuple[str, date], list[tuple[str, date]]] = {}
     d = date(2026, 1, 1)
     while d.year == 2026:
@@ -103,12 +104,28 @@ def test_after_event_due_dates_count_working_days():
     ob = Obligation(
         id="review",
         title="审核任务",
-        due=AfterEvent("review_assigned", 5),
+        due=AfterEvent("call_opened", 5),
         audience=Audience(AudienceKind.MEMBER, "reviewer"),
         done="self_reported",
     )
-    assert ob.due.due_after(date(2026, 4, 29), CAL) == date(2026, 5, 9)  # 30 Apr, 6–8 May, Sat 9 May
-    assert steps_on(ob, date(2026, 5, 9), CAL, events=[date(2026, 4, 29)])[0].step == DUE
+    opened = Event(date(2026, 4, 29))
+    assert ob.due.due_after(opened, CAL) == date(2026, 5, 9)  # 30 Apr, 6–8 May, Sat 9 May
+    assert steps_on(ob, date(2026, 5, 9), CAL, events=[opened])[0].step == DUE
+    # Without workdays the due day is the one the event records; before_workdays counts working days back.
+    own = Obligation(
+        id="tasks",
+        title="审核任务",
+        due=AfterEvent("review_assigned", None),
+        audience=Audience(AudienceKind.MEMBER, "reviewer"),
+        done="self_reported",
+        ladder=Ladder((3, 1), 1, False, before_in_workdays=True),
+    )
+    task = Event(date(2026, 4, 27), frozenset({"r1"}), due=date(2026, 5, 7))
+    days = {name: d for name, d in ladder_days(date(2026, 5, 7), own.ladder, CAL)}
+    # 3 working days before Thursday 7 May: 29 April (1–5 May is the holiday); T-1 6 May; T+1 Friday 8 May.
+    assert days == {"T-3": date(2026, 4, 29), "T-1": date(2026, 5, 6), DUE: date(2026, 5, 7), "T+1": date(2026, 5, 8)}
+    assert [s.step for s in steps_on(own, date(2026, 4, 29), CAL, events=[task])] == ["T-3"]
+    assert steps_on(own, date(2026, 4, 30), CAL, events=[task]) == []
 
 
 def test_bad_obligations_are_named():
@@ -119,6 +136,15 @@ def test_bad_obligations_are_named():
         load_obligations(base.replace("month: 2, day: 30", "month: 2, day: 3").replace("市级中心", "家长"))
     with pytest.raises(ObligationError, match="完成条件"):
         load_obligations(base.replace("day: 30", "day: 3"), known_queries={"roster_complete"})
+    after = base.replace("month: 2, day: 30", "after: {event: %s}")
+    events = {"review_assigned": True, "call_opened": False}
+    with pytest.raises(ObligationError, match="不是已登记的事件"):
+        load_obligations(after % "opened", known_events=events)
+    with pytest.raises(ObligationError, match="需要 workdays"):
+        load_obligations(after % "call_opened", known_events=events)
+    assert load_obligations(after % "review_assigned", known_events=events)[0].due == AfterEvent(
+        "review_assigned", None
+    )
 
 
 def _inp(step: str, **kw) -> RunInput:
@@ -134,8 +160,8 @@ def _inp(step: str, **kw) -> RunInput:
     return RunInput(
         steps=[s],
         obligations={"x": ob},
-        subjects={"x": subjects},
-        statuses={"x": statuses},
+        subjects={("x", date(2026, 6, 30)): subjects},
+        statuses={("x", date(2026, 6, 30)): statuses},
         city_operators={"杭州市": ("city-hz-001",)},
         province_operators=("op-zj-001",),
         **kw,

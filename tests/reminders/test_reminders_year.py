@@ -12,7 +12,7 @@ from domain.reminders.model import Ladder
 from domain.roster import Role
 from storage.models.core import OutboxMessage
 from storage.models.reminders import ReminderDelivery
-from tests.reminders.conftest import seed
+from tests.reminders.conftest import reminder_to, seed
 
 CAL = WorkCalendar.load()
 XIHU, XIAOSHAN = "杭州市/西湖区", "杭州市/萧山区"
@@ -36,7 +36,7 @@ async def test_a_year_of_reminders(start_bot, chat, sim):
         clock.set(datetime(day.year, day.month, day.day, 9, 0, tzinfo=SHANGHAI))
         await bot.scheduler.run_now("reminders")
         if day == date(2026, 4, 16):  # T-14 of the roster reached 李明: he acknowledges
-            assert "截止提醒" in await chat.private_to("t-hz-001", "本县名单补齐")
+            assert "截止提醒" in (await reminder_to(sim, "t-hz-001", "本县名单补齐"))[1]
             reply = await chat.say("/收到 2", user="t-hz-001", conversation="cid-p2p-t-hz-001")
             assert "已收到" in reply, reply
             acked = True

@@ -105,7 +105,6 @@ SAMPLES: dict[str, list[dict]] = {
         {"n": 12, "changes": [{"field": "学科", "before": "数学", "after": "化学"}]},
         {"n": 12, "changes": []},
     ],
-    "review/reminder": [{"tasks": [_task, _task | {"left": 0}]}],
     "review/overdue_reviewer": [
         {"n": 12, "title": "分数的意义", "due": "5月20日", "moved": True},
         {"n": 12, "title": "分数的意义", "due": "5月20日", "moved": False},

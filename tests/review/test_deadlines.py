@@ -1,12 +1,17 @@
-"""Reminders at T-3, T-1 and on the due day (09:00 on working days, once each), and the daily automatic
-assignment of levels that say so, by moving the injected clock and running the job."""
+"""Reminders at T-3, T-1 (working days) and on the due day (09:00 on working days, once each) through the
+reminders feature's one path (obligation review_tasks), and the daily automatic assignment of levels that
+say so, by moving the injected clock and running the jobs."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
+from storage.models.reminders import ReminderDelivery
 from storage.repositories.review import ReviewRepository
-from tests.review.conftest import HZ, World, resource
+from tests.reminders.conftest import reminder_to
+from tests.review.conftest import HZ, World, plain, resource
 from tests.scores.util import SH
 
 
@@ -22,17 +27,24 @@ async def test_reminders_and_daily_assignment(world: World):
     [t] = await w.tasks(1)
     assert t.due_on.isoformat() == "2026-03-16"  # 5 working days after Monday 9 March
     job = w.bot.scheduler.run_now
-    words = {11: "还有 3 个工作日", 13: "还有 1 个工作日", 16: "今天到期"}
-    for day, expected in ((10, 0), (11, 1), (12, 0), (13, 1), (14, 0), (16, 1)):
+    words = {11: "还有 3 个工作日截止", 13: "还有 1 个工作日截止", 16: "今天截止"}
+    for day in (10, 11, 12, 13, 14, 16):
         w.clock.set(at(day))
-        result = await job("review_deadlines")
-        again = await job("review_deadlines")  # the same day again: nothing twice
-        assert result["reminded"] == expected and again["reminded"] == 0, (day, result, again)
-        if expected:
-            assert "审核任务提醒" in await w.private(t.reviewer_id, words[day])
-    # three distinct reminders (a send retried after a network timeout under load would repeat one)
-    oto = {w.sim.text_of(r) for r in w.sim.records if r.kind == "oto_send" and "审核任务提醒" in w.sim.text_of(r)}
-    assert len(oto) == 3, oto
+        assert "reminded" not in await job("review_deadlines")  # the review job reminds nobody itself
+        await job("reminders")
+        await job("reminders")  # the same day again: nothing twice
+        if day in words:
+            text = plain((await reminder_to(w.sim, t.reviewer_id, words[day]))[1])
+            assert "资源审核任务" in text and "您还有 1 条资源待审（#1）" in text and "3月16日截止" in text, text
+    async with w.bot.db.unit_of_work() as uow:
+        steps = (
+            await uow.session.scalars(
+                select(ReminderDelivery.step).where(
+                    ReminderDelivery.obligation == "review_tasks", ReminderDelivery.person == t.reviewer_id
+                )
+            )
+        ).all()
+    assert sorted(steps) == ["T-1", "T-3", "T0"], steps
 
     # a level that assigns automatically: a waiting provincial resource is assigned by the job
     await w.say("/通过 1", user=t.reviewer_id, conversation="p2p")
