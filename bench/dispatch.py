@@ -415,28 +415,6 @@ def _spy(pid: int, path: str, seconds: float) -> subprocess.Popen:
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
 
 
-def _pg_database(base: str):
-    """A throwaway database on the server of ``base``: (url, drop())."""
-    import asyncio
-    import uuid
-
-    import asyncpg
-
-    admin = base.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"mix_bench_{uuid.uuid4().hex[:8]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    return base.rsplit("/", 1)[0] + "/" + name, lambda: asyncio.run(run(drop))
-
-
 def print_mix(r: dict, rate: float, echo: dict) -> None:
     every = [x for v in r["latencies"].values() for x in v]
     print(
@@ -504,11 +482,15 @@ def main() -> int:
     if not args.no_mix:
         print_mix(measure_mix(args, None, "SQLite"), args.rate, echo)
         if args.pg:
-            url, drop = _pg_database(args.pg)
+            import asyncio
+
+            from bench.throwaway import create_pg, drop_pg
+
+            name, url = asyncio.run(create_pg(args.pg, "mix_bench"))
             try:
                 print_mix(measure_mix(args, url, "PostgreSQL"), args.rate, echo)
             finally:
-                drop()
+                asyncio.run(drop_pg(args.pg, name))
     return 0
 
 
