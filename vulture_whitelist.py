@@ -53,6 +53,7 @@ _.process_result_value  # storage/models/base.py TypeDecorator
 type_annotation_map  # storage/models/base.py DeclarativeBase
 _.compress_type  # storage/forms/tables.py zipfile.ZipInfo
 _.external_attr  # storage/forms/tables.py zipfile.ZipInfo
+_.iter_chunk_size  # storage/sqlite_driver.py: aiosqlite.Cursor iteration (async for)
 # openpyxl and python-docx layout and document properties (storage/forms/xlsx_io.py, docx_io.py)
 _.orientation
 _.page_height

@@ -354,7 +354,8 @@ def measure_mix(args, database_url: str | None, label: str) -> dict:
         ]
         sim = FakeDingTalk(users=users)
         sim.start_in_thread()
-        proc = start_target("bot", sim, workdir, database_url=url)
+        profile = f"{args.profile}-{label}" if args.profile else None
+        proc = start_target("bot", sim, workdir, profile, database_url=url)
         try:
             sim.wait_connected(30)
             load = MixLoad(sim, plan)
@@ -362,12 +363,17 @@ def measure_mix(args, database_url: str | None, label: str) -> dict:
                 load.one(*load.pick(), timeout=30)
             for v in load.latencies.values():
                 v.clear()
+            per_kind = _per_kind(load, proc.pid, args.per_kind) if args.per_kind else {}
             load.errors = 0
             cpu0, own0 = cpu_seconds(proc.pid), cpu_seconds(os.getpid())
+            spy = _spy(proc.pid, f"{args.spy}-{label}.txt", args.seconds) if args.spy else None
             load.open_loop(args.rate, args.seconds)
+            if spy is not None:
+                spy.wait(timeout=60)
             n = max(1, sum(len(v) for v in load.latencies.values()))
             return {
                 "label": label,
+                "per_kind": per_kind,
                 "seeded_s": seeded,
                 "latencies": load.latencies,
                 "errors": load.errors,
@@ -384,65 +390,56 @@ def measure_mix(args, database_url: str | None, label: str) -> dict:
             sim.stop()
 
 
-def _pg_database(base: str):
-    """A throwaway database on the server of ``base``: (url, drop())."""
-    import asyncio
-    import uuid
-
-    import asyncpg
-
-    admin = base.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"mix_bench_{uuid.uuid4().hex[:8]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    return base.rsplit("/", 1)[0] + "/" + name, lambda: asyncio.run(run(drop))
+def _per_kind(load: MixLoad, pid: int, n: int) -> dict[str, tuple[float, float]]:
+    """Each kind alone, one command at a time: bot CPU ms per command and the median latency."""
+    out = {}
+    for kind, _w in MIX:
+        jobs = []
+        while len(jobs) < n:
+            job = load.pick()
+            if job[0] == kind:
+                jobs.append(job)
+        cpu0 = cpu_seconds(pid)
+        for job in jobs:
+            load.one(*job)
+        cpu = (cpu_seconds(pid) - cpu0) * 1000 / n
+        out[kind] = (cpu, pct(load.latencies[kind], 50))
+        load.latencies[kind].clear()
+    return out
 
 
-def print_mix(r: dict, rate: float) -> None:
+def _spy(pid: int, path: str, seconds: float) -> subprocess.Popen:
+    """py-spy (pip install py-spy) sampling every thread of the bot for ``seconds``: collapsed stacks in ``path``."""
+    cmd = ["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200", "--nonblocking", "--gil"]
+    cmd += ["--duration", str(max(1, round(seconds))), "-o", path]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+
+
+def print_mix(r: dict, rate: float, echo: dict) -> None:
     every = [x for v in r["latencies"].values() for x in v]
     print(
         f"\nmix on {r['label']} at {rate:.0f} cmd/s (province seeded in {r['seeded_s']:.1f} s, "
         f"bot RSS after {r['rss']:.1f} MB):"
     )
-    print(f"  {'command':10} {'n':>5} {'p50 ms':>8} {'p99 ms':>8}")
+    alone = r["per_kind"]
+    print(f"  {'command':10} {'n':>5} {'p50 ms':>8} {'p99 ms':>8}" + ("   alone: CPU ms  p50 ms" if alone else ""))
     for kind, _w in MIX:
         v = r["latencies"][kind]
-        print(f"  {kind:10} {len(v):5d} {pct(v, 50):8.1f} {pct(v, 99):8.1f}")
+        extra = f"   {alone[kind][0]:13.2f} {alone[kind][1]:7.1f}" if kind in alone else ""
+        print(f"  {kind:10} {len(v):5d} {pct(v, 50):8.1f} {pct(v, 99):8.1f}{extra}")
     p99 = pct(every, 99)
     print(
         f"  {'all':10} {len(every):5d} {pct(every, 50):8.1f} {p99:8.1f}   errors {r['errors']}   "
         f"[target p99 <= 50 ms: {'ok' if p99 <= 50 and not r['errors'] else 'MISSED'}]"
     )
+    print(f"  {'echo bot':10} {echo['n']:5d} {echo['p50']:8.1f} {echo['p99']:8.1f}   (same SDK and gateway, no work)")
     print(
         f"  bot CPU {r['cpu_ms']:.2f} ms/cmd (all its threads), gateway+load CPU {r['gateway_ms']:.2f} ms/cmd; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
     )
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--users", type=int, default=20, help="concurrent users in the closed loop")
-    ap.add_argument("--seconds", type=float, default=10.0, help="duration of each phase")
-    ap.add_argument("--rate", type=float, default=50.0, help="commands/s of the open-loop phase")
-    ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot process to FILE")
-    ap.add_argument("--no-mix", action="store_true", help="skip the realistic command mix")
-    ap.add_argument(
-        "--pg",
-        metavar="URL",
-        nargs="?",
-        const="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-        help="also run the mix on PostgreSQL (a throwaway database on that server)",
-    )
-    args = ap.parse_args()
-    echo = measure("echo", args)
+def print_help_bench(args, echo: dict) -> None:
     bot = measure("bot", args)
     ratio = bot["throughput"] / echo["throughput"] if echo["throughput"] else float("nan")
     print(
@@ -457,14 +454,43 @@ def main() -> int:
     print(f"/帮助 throughput ratio bot/echo: {ratio:.0%} (target >= 70%); load average {os.getloadavg()[0]:.1f}")
     print(f"bot p99 at {args.rate:.0f} cmd/s: {bot['p99']:.1f} ms (target <= 100 ms); echo p99 {echo['p99']:.1f} ms")
     print(f"bot idle RSS: {bot['idle_rss']:.1f} MB (target < 100 MB); echo idle RSS {echo['idle_rss']:.1f} MB")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--users", type=int, default=20, help="concurrent users in the closed loop")
+    ap.add_argument("--seconds", type=float, default=10.0, help="duration of each phase")
+    ap.add_argument("--rate", type=float, default=50.0, help="commands/s of the open-loop phase")
+    ap.add_argument("--profile", metavar="FILE", help="write a cProfile of the bot process to FILE")
+    ap.add_argument("--no-mix", action="store_true", help="skip the realistic command mix")
+    ap.add_argument(
+        "--per-kind", type=int, default=0, metavar="N", help="before the mix: N of each kind alone (CPU per command)"
+    )
+    ap.add_argument("--mix-only", action="store_true", help="only the realistic command mix")
+    ap.add_argument("--spy", metavar="PREFIX", help="py-spy the bot during the mix: PREFIX-<database>.txt")
+    ap.add_argument(
+        "--pg",
+        metavar="URL",
+        nargs="?",
+        const="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+        help="also run the mix on PostgreSQL (a throwaway database on that server)",
+    )
+    args = ap.parse_args()
+    echo = measure("echo", args)  # the ceiling of this run: the same SDK, gateway and load, no work
+    if not args.mix_only:
+        print_help_bench(args, echo)
     if not args.no_mix:
-        print_mix(measure_mix(args, None, "SQLite"), args.rate)
+        print_mix(measure_mix(args, None, "SQLite"), args.rate, echo)
         if args.pg:
-            url, drop = _pg_database(args.pg)
+            import asyncio
+
+            from bench.throwaway import create_pg, drop_pg
+
+            name, url = asyncio.run(create_pg(args.pg, "mix_bench"))
             try:
-                print_mix(measure_mix(args, url, "PostgreSQL"), args.rate)
+                print_mix(measure_mix(args, url, "PostgreSQL"), args.rate, echo)
             finally:
-                drop()
+                asyncio.run(drop_pg(args.pg, name))
     return 0
 
 

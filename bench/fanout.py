@@ -35,33 +35,16 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.throwaway import create_pg, drop_pg  # noqa: E402  (after the path)
+
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 RATE, BATCH, FLOW = 20, 20, 0.02
-
-
-async def _throwaway_pg(url: str) -> tuple[str, str]:
-    import asyncpg
-
-    name = f"fanout_bench_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    await conn.close()
-    return name, url.rsplit("/", 1)[0] + "/" + name
-
-
-async def _drop_pg(url: str, name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conn.close()
 
 
 def _places():
@@ -115,14 +98,45 @@ async def fan_out(args, db_url: str, tmp: Path) -> dict:
     import sqlite3
     import subprocess
 
-    from bot.clock import SHANGHAI
     from simulator.server import FakeDingTalk
+
+    sim = FakeDingTalk(rate_limit=RATE, flow_control_ratio=FLOW, seed=args.seed)
+    sim.start_in_thread()
+    people, env = await _prepare(args, db_url, tmp, sim)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_bot.py"), "run"],
+        env=env,
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            got = sim.openapi.delivered_counts()
+            if sum(1 for p in people if got.get(p)) == len(people):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(2.0)  # anything sent twice after the last first delivery shows up
+        got = sim.openapi.delivered_counts()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    with sqlite3.connect(db_url.split("///", 1)[1]) as conn:
+        ran_at = conn.execute("SELECT ran_at FROM reminder_runs").fetchone()[0]
+    job_start_ts = datetime.fromisoformat(str(ran_at)).replace(tzinfo=UTC).timestamp()
+    recs = sim.records
+    sim.stop()
+    return _figures(args, recs, job_start_ts, people, got)
+
+
+async def _prepare(args, db_url: str, tmp: Path, sim) -> tuple[list[str], dict[str, str]]:
+    """The members and one reminder due today in a fresh database; the bot's environment."""
+    from bot.clock import SHANGHAI
     from storage.db import Database
     from storage.migrate import upgrade
     from storage.repositories.reminders import ReminderRepository
 
-    sim = FakeDingTalk(rate_limit=RATE, flow_control_ratio=FLOW, seed=args.seed)
-    sim.start_in_thread()
     today = datetime.now(SHANGHAI).date()
     holidays = tmp / "holidays"
     holidays.mkdir(exist_ok=True)
@@ -158,31 +172,11 @@ async def fan_out(args, db_url: str, tmp: Path) -> dict:
         DINGTALK_QPS=str(RATE),
         REMINDER_CARDS="false",  # the batchSend path: the one the fake's flow control applies to
     )
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run_bot.py"), "run"],
-        env=env,
-        cwd=tmp,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            got = sim.openapi.delivered_counts()
-            if sum(1 for p in people if got.get(p)) == len(people):
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(2.0)  # anything sent twice after the last first delivery shows up
-        got = sim.openapi.delivered_counts()
-    finally:
-        proc.terminate()
-        proc.wait(30)
-    with sqlite3.connect(db_url.split("///", 1)[1]) as conn:
-        ran_at = conn.execute("SELECT ran_at FROM reminder_runs").fetchone()[0]
-    job_start_ts = datetime.fromisoformat(str(ran_at)).replace(tzinfo=UTC).timestamp()
-    recs = sim.records
+    return people, env
+
+
+def _figures(args, recs, job_start_ts: float, people: list[str], got: dict[str, int]) -> dict:
     oto = [r for r in recs if r.kind == "oto_send"]
-    sim.stop()
     last = max(r.at for r in oto)
     first = min(r.at for r in oto)
     flow_users = sum(len((r.response or {}).get("flowControlledStaffIdList", [])) for r in oto)
@@ -287,7 +281,7 @@ async def main_async(args) -> int:
     results = [("SQLite", f"sqlite+aiosqlite:///{tmp / 'plan.sqlite3'}", None)]
     name = None
     if args.pg:
-        name, url = await _throwaway_pg(args.pg)
+        name, url = await create_pg(args.pg, "fanout_bench")
         results.append(("PostgreSQL", url, name))
     try:
         for label, url, _ in results:
@@ -298,7 +292,7 @@ async def main_async(args) -> int:
             )
     finally:
         if name:
-            await _drop_pg(args.pg, name)
+            await drop_pg(args.pg, name)
     return 0
 
 

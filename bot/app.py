@@ -126,6 +126,7 @@ class BotApp:
             max_attempts=s.outbox_max_attempts,
             stale_seconds=s.outbox_stale_seconds,
             operators=tuple(s.bot_superadmins),
+            renderer=self.services.renderer,
             may_send=lease.holds,  # one sender among instances: DingTalk's limits are per organisation
         )
         self.services.on_outbox = self.outbox.wake

@@ -7,47 +7,14 @@ Monday to Friday counts, so reminders still go out.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import yaml
 
 DEFAULT_CYCLE = Path(__file__).with_name("data") / "annual_cycle.yaml"
 GROUPS = ("admin", "trainer", "reviewer")
-
-
-_warned_years: set[int] = set()
-_CALENDAR = None
-
-
-def is_workday(day: date) -> bool:
-    """chinese-calendar, or an operator file domain/data/holidays/<year>.yaml; Monday–Friday otherwise."""
-    global _CALENDAR
-    from domain.reminders.workdays import WorkCalendar
-
-    if _CALENDAR is None:
-        _CALENDAR = WorkCalendar.load()
-    if not _CALENDAR.has_data(day.year) and day.year not in _warned_years:
-        _warned_years.add(day.year)
-        logging.getLogger(__name__).warning(
-            "no holiday data for %s: counting Monday-Friday as working days; add domain/data/holidays/%s.yaml "
-            "or upgrade chinese-calendar once the State Council publishes the year's holidays",
-            day.year,
-            day.year,
-        )
-    return _CALENDAR.is_workday(day)
-
-
-def workdays_between(start: date, end: date) -> int:
-    """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
-    n, d = 0, start
-    while d < end:
-        d += timedelta(days=1)
-        if is_workday(d):
-            n += 1
-    return n
 
 
 class CycleError(ValueError):

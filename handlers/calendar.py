@@ -11,12 +11,21 @@ from typing import Any
 from bot.commands import Args, Router
 from bot.context import Context, ServiceKey, Services
 from bot.replies import Reply
-from domain.calendar import Deadline, load_cycle, workdays_between
+from domain.calendar import Deadline, load_cycle
+from domain.reminders.workdays import WorkCalendar
 
 router = Router("calendar")
 
 
 ANNUAL_CYCLE = ServiceKey[list[Deadline]]("annual_cycle", lambda _services: load_cycle())
+WORK_CALENDAR = ServiceKey[WorkCalendar](
+    "calendar.workdays", lambda s: WorkCalendar.load(s.settings.reminder_holidays_dir or None)
+)
+"""Working days and 调休 (chinese-calendar plus the operator's holiday files): the one calendar of every feature."""
+
+
+def work_calendar(services: Services) -> WorkCalendar:
+    return services.use(WORK_CALENDAR)
 
 
 def _cycle(services: Services) -> list[Deadline]:
@@ -51,7 +60,7 @@ def _items(services: Services, today: date, role: str | None) -> list[dict[str, 
                     "title": d.title,
                     "due": f"{due.month}月{due.day}日",
                     "days": (due - today).days,
-                    "workdays": workdays_between(today, due),
+                    "workdays": work_calendar(services).workdays_between(today, due),
                     "action": d.action,
                 }
             )

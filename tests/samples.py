@@ -81,6 +81,7 @@ SAMPLES: dict[str, list[dict]] = {
             "allowed_here": False,
         }
     ],
+    "core/dead_letters": [{"n": 3}],
     "core/bound": [{"role": "审核员群", "previous": "讲师群", "title": "省级资源审核员省群"}],
     "core/whoami": [
         {

@@ -27,6 +27,8 @@ from typing import Any
 from bot.clock import Clock
 from bot.dingtalk.openapi import DingTalkAPI, SendError
 from bot.metrics import Metrics
+from bot.proactive import enqueue_reply
+from bot.replies import Renderer, Reply
 from storage.db import Database
 
 log = logging.getLogger("bot.outbox")
@@ -174,6 +176,7 @@ class OutboxWorker:
         stale_seconds: float = 120.0,
         operators: tuple[str, ...] = (),
         may_send: Callable[[], bool] = lambda: True,
+        renderer: Renderer | None = None,
     ):
         self.db = db
         self.api = api
@@ -183,6 +186,7 @@ class OutboxWorker:
         self.max_attempts = max_attempts
         self.stale_after = timedelta(seconds=stale_seconds)
         self.operators = operators
+        self.renderer = renderer or Renderer()  # the operators' note on dead letters
         self.may_send = may_send  # this instance holds the scheduler lease (always, for a single instance)
         self.pacers = {API_GROUP: Pacer(qps), API_OTO: Pacer(qps), API_CARD: Pacer(qps), API_CARD_UPDATE: Pacer(qps)}
         self.window = max(qps, 1.0)  # rows claimed ahead: about one second of calls
@@ -450,17 +454,13 @@ class OutboxWorker:
         if not self.operators:
             return
         now = self.clock.now()
-        text = (
-            f"有 {n} 条消息多次重试仍未发出，已停止重试。\n\n"
-            "请检查机器人的发送权限和本月调用量（/发送统计），处理后可重新发送。"
-        )
         async with self.db.unit_of_work() as uow:
-            await uow.outbox.enqueue(
-                kind="users",
-                user_ids=list(self.operators),
-                msg_key="sampleMarkdown",
-                msg_param={"title": "消息发送失败", "text": text},
+            await enqueue_reply(
+                uow,
+                self.renderer,
+                Reply("core/dead_letters", {"n": n}),
                 now=now,
+                user_ids=list(self.operators),
                 purpose="deadletter",
                 dedup_key=f"deadletter:{now:%Y-%m-%dT%H}",
             )

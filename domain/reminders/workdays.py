@@ -165,6 +165,15 @@ class WorkCalendar:
                 left -= 1
         return d
 
+    def workdays_between(self, start: date, end: date) -> int:
+        """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
+        n, d = 0, start
+        while d < end:
+            d += timedelta(days=1)
+            if self.is_workday(d):
+                n += 1
+        return n
+
     def workdays(self, start: date, end: date) -> Iterable[date]:
         d = start
         while d <= end:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from domain.calendar import is_workday
+from domain.reminders.workdays import WorkCalendar
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "review.yaml"
 POOLS = ("school", "county", "city", "province")
@@ -69,10 +69,10 @@ class ReviewLevel:
     cap: int | None = None  # per-reviewer cap of open tasks
     auto_assign: bool = False  # assign new resources each working day
 
-    def due(self, assigned_on: date) -> date:
+    def due(self, assigned_on: date, cal: WorkCalendar) -> date:
         if self.due_date is not None:
             return self.due_date
-        return add_workdays(assigned_on, self.due_workdays or 5)
+        return cal.add_workdays(assigned_on, self.due_workdays or 5)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -143,16 +143,6 @@ class ReviewConfig:
 
 def clean(text: Any) -> str:
     return re.sub(r"[\s\u3000]+", "", str(text if text is not None else ""))
-
-
-def add_workdays(start: date, n: int) -> date:
-    """The n-th working day after ``start``."""
-    d = start
-    while n > 0:
-        d += timedelta(days=1)
-        if is_workday(d):
-            n -= 1
-    return d
 
 
 def _date(value: Any, what: str) -> date:

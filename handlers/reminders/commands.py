@@ -1,4 +1,4 @@
-"""/提醒 新增|暂停|恢复|列表, /收到, /已完成, /催办, /发送统计."""
+"""/提醒 新增|暂停|恢复|列表, /收到, /已完成, /催办, /发送统计, /重发失败."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from bot.commands import (
     ArgError,
     Args,
     Chat,
+    GroupRole,
     Router,
     iso_date,
     positive_int,
@@ -22,7 +23,7 @@ from bot.replies import Reply
 from domain.reminders import AUDIENCE_WORDS, Obligation
 from domain.reminders.planner import ACK, DONE, Item, Key, Plan, Subject
 from domain.territory import Territory, resolve_territory
-from handlers.permissions import REMINDER_OPERATOR
+from handlers.permissions import PROVINCE_OPERATOR, REMINDER_OPERATOR
 from handlers.reminders.cards import show_on_card
 from handlers.reminders.done import DONE_QUERIES
 from handlers.reminders.events import instances, subjects_at
@@ -332,3 +333,20 @@ async def send_stats(ctx: Context, args: Args) -> Reply:
             "failed": await ctx.uow.outbox.failed_since(now - timedelta(days=7)),
         },
     )
+
+
+@router.command(
+    "重发失败",
+    alias="resend",
+    help="问题解决后，重新发送近 7 天发送失败的消息",
+    groups={GroupRole.ADMIN},  # the admin group and 1:1 chats
+    permission=PROVINCE_OPERATOR,
+    examples=("/重发失败",),
+)
+async def resend_failed(ctx: Context, args: Args) -> Reply:
+    now = ctx.now()
+    count = await ctx.uow.outbox.retry_failed(now - timedelta(days=7), now)
+    if count:
+        await ctx.audit("outbox.retry_failed", "outbox", "failed", after={"count": count})
+        ctx.outbox_written = True  # the worker is woken after the commit
+    return Reply("reminders/resent", {"count": count})

@@ -14,6 +14,7 @@ from domain.reminders import (
     WorkCalendar,
     load_obligations,
 )
+from handlers.calendar import work_calendar
 from handlers.reminders.done import DONE_QUERIES, Env
 from handlers.reminders.events import RECORDS_DUE
 from handlers.roster.common import config, regions
@@ -22,9 +23,6 @@ from storage.repositories.reminders import ReminderRepository, StoredItem
 
 log = logging.getLogger("bot.reminders")
 
-WORK_CALENDAR = ServiceKey[WorkCalendar](
-    "reminders.calendar", lambda s: WorkCalendar.load(s.settings.reminder_holidays_dir or None)
-)
 CYCLE_OBLIGATIONS = ServiceKey[list[Obligation]](
     "reminders.cycle",
     lambda _s: load_obligations(DEFAULT_CYCLE.read_text(encoding="utf-8"), set(DONE_QUERIES), RECORDS_DUE),
@@ -32,7 +30,7 @@ CYCLE_OBLIGATIONS = ServiceKey[list[Obligation]](
 
 
 def calendar(services: Services) -> WorkCalendar:
-    return services.use(WORK_CALENDAR)
+    return work_calendar(services)
 
 
 def env(services: Services) -> Env:

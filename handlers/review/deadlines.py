@@ -15,9 +15,8 @@ from bot.commands import Arg, Args, Chat, positive_int
 from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply
-from domain.calendar import is_workday
-from domain.review.calls import add_workdays
 from domain.review.flow import Status, TaskState
+from handlers.calendar import work_calendar
 from handlers.permissions import REVIEW_OPERATOR
 from handlers.review.common import (
     OPERATOR_GROUPS,
@@ -37,7 +36,7 @@ from scheduler import JobContext, JobSpec
 async def daily(job: JobContext) -> dict[str, int]:
     env = Env(job.uow, job.services, job.now())
     today = env.now.date()
-    if not is_workday(today):
+    if not work_calendar(job.services).is_workday(today):
         return {"reassigned": 0, "assigned": 0}
     reassigned = await _overdue(env)
     assigned = await _auto_assign(env)
@@ -47,10 +46,11 @@ async def daily(job: JobContext) -> dict[str, int]:
 async def _overdue(env: Env) -> int:
     today = env.now.date()
     grace = env.config.settings.overdue_grace_workdays
+    cal = work_calendar(env.services)
     repo = env.repo
     moved = 0
     for t in await repo.open_tasks():
-        if add_workdays(t.due_on, grace) >= today:
+        if cal.add_workdays(t.due_on, grace) >= today:
             continue
         r = await repo.resource(t.resource_id)
         call = await repo.call(r.call_id) if r else None

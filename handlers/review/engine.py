@@ -22,6 +22,7 @@ from domain.review.matching import (
 from domain.roster import Role
 from domain.roster import Status as SeatStatus
 from domain.territory import Territory
+from handlers.calendar import work_calendar
 from handlers.review.common import ENTITY, TASK, Env
 from handlers.review.push import push_tasks
 from storage.models.review import ReviewResource, ReviewTask
@@ -161,7 +162,8 @@ async def commit(
     """Create the tasks of ``pairs`` (resource id, reviewer id) and push them, one message per reviewer."""
     repo = env.repo
     created: list[ReviewTask] = []
-    due = [lv.due(env.now.date()) for lv in call.levels]
+    cal = work_calendar(env.services)
+    due = [lv.due(env.now.date(), cal) for lv in call.levels]
     for rid, reviewer_id in pairs:
         r = await repo.resource(rid)
         if r is None:

@@ -24,8 +24,10 @@ from storage.models.inbox import InboxMessage
 
 
 def dialect_insert(session: AsyncSession) -> Any:
-    """The INSERT construct of the session's dialect (it has ``on_conflict_do_…``)."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    """The INSERT construct of the session's dialect (it has ``on_conflict_do_…``). ``session`` may also
+    be an AsyncConnection: the inbox writes on one (bot/claims.py)."""
+    bind = getattr(session, "dialect", None) or (session.bind.dialect if session.bind else None)
+    dialect = bind.name if bind is not None else "sqlite"
     return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
@@ -45,8 +47,11 @@ class InboxRepository:
         if not rows:
             return set()
         values = [{"msg_id": m, "received_at": now, "data": d} for m, d in dict(rows).items()]
-        stmt = insert_ignore(self.session, InboxMessage, values).returning(InboxMessage.msg_id)
-        return set((await self.session.execute(stmt)).scalars())
+        # The rows as parameters of one cached statement (sent as one multi-row INSERT … RETURNING):
+        # rows inlined with .values() were compiled anew for every batch.
+        stmt = dialect_insert(self.session)(InboxMessage.__table__).on_conflict_do_nothing()
+        stmt = stmt.returning(InboxMessage.msg_id)
+        return set((await self.session.execute(stmt, values)).scalars())
 
     async def mark_handled(self, msg_ids: list[str], now: datetime) -> set[str]:
         """Mark messages handled; returns those this call marked (the others were handled already).

@@ -172,6 +172,16 @@ class OutboxRepository:
             or 0
         )
 
+    async def retry_failed(self, since: datetime, now: datetime) -> int:
+        """Give the sends that failed for good since ``since`` a new round of tries (an operator fixed the cause)."""
+        res = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == "failed", OutboxMessage.created_at >= since)
+            .values(status="pending", attempts=0, next_attempt_at=now, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(res) or 0
+
     async def claim_due(
         self,
         now: datetime,

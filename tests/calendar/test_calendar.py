@@ -7,7 +7,11 @@ from datetime import date, datetime
 import pytest
 
 from bot.clock import SHANGHAI, ManualClock
-from domain.calendar import CycleError, deadline, is_workday, load_cycle, workdays_between
+from domain.calendar import CycleError, deadline, load_cycle
+from domain.reminders.workdays import WorkCalendar
+
+CAL = WorkCalendar.load()
+is_workday, workdays_between = CAL.is_workday, CAL.workdays_between
 
 
 def test_workdays_follow_holidays_and_adjusted_weekends():

@@ -60,6 +60,7 @@ SAMPLES = {
         {"title": "名单报送", "sent": 3, "limited": 0, "done": 0},
     ],
     "reminders/nothing_to_urge": [{"title": "名单报送", "where": "杭州市"}],
+    "reminders/resent": [{"count": 3}, {"count": 0}],
     "reminders/stats": [
         {
             "month": "2026-04",

@@ -56,3 +56,19 @@ async def test_dead_letter_after_bounded_tries_tells_the_operators(start_bot, si
     async with bot.db.unit_of_work() as uow:
         row = (await uow.session.scalars(select(OutboxMessage).where(OutboxMessage.purpose == "test"))).one()
     assert row.status == "failed" and row.attempts == 2
+    assert "/重发失败" in text
+    # the cause is gone (the throttle was for two calls): the operator resends, the person gets it once
+    assert "省级管理员" in await chat.say("/重发失败", conversation="cid-p2p-t-hz-001", user="t-hz-001")
+    said = await chat.say("/重发失败", conversation="cid-p2p-op-zj-001", user="op-zj-001")
+    assert "已重新发送" in said and "1 条" in said
+    await sim.awaits(lambda _r: sim.delivered_counts().get("t-hz-001") == 1, timeout=10)
+    for _ in range(100):  # the worker marks the row sent just after DingTalk accepted it
+        async with bot.db.unit_of_work() as uow:
+            row = (await uow.session.scalars(select(OutboxMessage).where(OutboxMessage.purpose == "test"))).one()
+            [entry] = await uow.audit.list(entity="outbox")
+        if row.status == "sent":
+            break
+        await asyncio.sleep(0.05)
+    assert row.status == "sent" and entry.after == {"count": 1} and entry.actor_id == "op-zj-001"
+    again = await chat.say("/重发失败", conversation="cid-p2p-op-zj-001", user="op-zj-001")
+    assert "没有发送失败的消息" in again

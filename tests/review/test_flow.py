@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from domain.calendar import is_workday
+from domain.reminders.workdays import WorkCalendar
 from storage.models.core import AuditEntry
 from tests.review.conftest import HZ, NOW, REVIEWER_G, World, resource
 from tests.scores.util import SH
@@ -87,7 +87,7 @@ async def test_review_pipeline(world: World):
 
     # overdue: move the clock past the due day and the grace → reassigned, reviewer and operator told
     w.clock.set(datetime.combine(alt[0].due_on + timedelta(days=3), datetime.min.time(), SH).replace(hour=9))
-    while not is_workday(w.clock.now().date()):
+    while not WorkCalendar.load().is_workday(w.clock.now().date()):
         w.clock.advance(timedelta(days=1))
     result = await w.bot.scheduler.run_now("review_deadlines")
     assert result["reassigned"] == 1, result
