@@ -348,10 +348,9 @@ class Engine:
         ``state`` (from ``new_state()``): continue after rows evaluated earlier with the same state,
         all of which come before these rows in (epoch, key) order; it is updated in place. The result
         then holds only these rows' occurrences, exactly as they are in one evaluation of all rows.
-        ``prefix`` (deduped rows, all before ``rows``): evaluated first for the state only, the same as
-        a first call with a shared ``state``. ``day_points``: add the counted points per day ordinal to
-        it instead of recording occurrences (the result's ``occ`` and ``unq`` stay empty): ingestion's
-        form, the same points as ``Result.day_points()``."""
+        ``prefix`` (deduped rows, before ``rows``): evaluated for the state only, as a first call with a
+        shared ``state``. ``day_points``: add the points per day ordinal to it, recording no occurrences
+        (``occ``/``unq`` stay empty): ingestion's form, the same points as ``Result.day_points()``."""
         rows = rows if deduped else dedup_rows(rows)
         by_action, compiled, dayinfo_cache, dayinfo = self.by_action, self._compiled, self._dayinfo, self.dayinfo
         fixed, slowday = self.clock.fixed, self.clock.day
@@ -359,7 +358,7 @@ class Engine:
         eo, _loads = EPOCH_ORDINAL, json.loads
         slots, saved = state if state is not None else self.new_state()  # see new_state()
         occ: list = []
-        unq: list = []
+        unq: list = []  # rows whose detail did not qualify, (day, rule index)
         append_occ = occ.append if day_points is None else None
         get_points = day_points.get if day_points is not None else None
         ignored = 0
