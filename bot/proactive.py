@@ -15,6 +15,7 @@ from bot.replies import Renderer, Reply
 if TYPE_CHECKING:
     from bot.context import Services
     from storage.db import UnitOfWork
+    from storage.models.core import OutboxMessage
 
 
 async def enqueue_reply(
@@ -28,13 +29,14 @@ async def enqueue_reply(
     reply_to_msg_id: str | None = None,
     purpose: str = "",
     dedup_key: str | None = None,
-) -> None:
+) -> list[OutboxMessage]:
     """Queue ``reply`` to people (``user_ids``) or to one group (``conversation_id``), as the renderer says
-    (markdown, or plain text when its values could form markup)."""
+    (markdown, or plain text when its values could form markup). Returns the new outbox rows (none when
+    ``dedup_key`` was used before)."""
     if (user_ids is None) == (conversation_id is None):
         raise ValueError("give either user_ids or conversation_id")
     rendered = renderer.reply(reply)
-    await uow.outbox.enqueue(
+    return await uow.outbox.enqueue(
         kind="users" if user_ids is not None else "group",
         user_ids=list(user_ids) if user_ids is not None else None,
         conversation_id=conversation_id,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.proactive import enqueue_reply
 from bot.replies import Reply
 from domain.reminders import Obligation, RunInput, Step, plan_run, steps_on
 from domain.reminders.ladder import events_due
@@ -140,20 +141,13 @@ async def send_plan(
     keys = {(k.person, item): k for k, item in plan.personal if k in new}
     cards: list[tuple[Key, str]] = []
     for items, people in group_by_content(keys):
-        rendered = renderer.reply(Reply("reminders/personal", {"items": items_view(items)}))
+        reply = Reply("reminders/personal", {"items": items_view(items)})
         dedup = f"rem:{today}:" + _digest("", items, people)
         if not job.services.settings.reminder_cards:
-            rows = await uow.outbox.enqueue(
-                kind="users",
-                user_ids=people,
-                msg_key=rendered.msg_key,
-                msg_param=rendered.msg_param,
-                now=now,
-                purpose=purpose,
-                dedup_key=dedup,
-            )
+            rows = await enqueue_reply(uow, renderer, reply, now=now, user_ids=people, purpose=purpose, dedup_key=dedup)
             counts["people"], counts["rows"] = counts["people"] + len(people), counts["rows"] + len(rows)
             continue
+        rendered = renderer.reply(reply)
         params = card_params(renderer, items)
         fallback = {"msgKey": rendered.msg_key, "msgParam": rendered.msg_param}
         for n in range(0, len(people), 20):  # a card goes to at most 20 people
@@ -174,13 +168,12 @@ async def send_plan(
     await repo.set_cards(cards)
     for kind, pairs in (("city", plan.city), ("province", plan.province)):
         for op, lines in lines_by_person((k, ln) for k, ln in pairs if k in new).items():
-            rendered = renderer.reply(Reply(f"reminders/{kind}_list", {"lines": _lines_view(lines)}))
-            rows = await uow.outbox.enqueue(
-                kind="users",
-                user_ids=[op],
-                msg_key=rendered.msg_key,
-                msg_param=rendered.msg_param,
+            rows = await enqueue_reply(
+                uow,
+                renderer,
+                Reply(f"reminders/{kind}_list", {"lines": _lines_view(lines)}),
                 now=now,
+                user_ids=[op],
                 purpose=f"{purpose}:{kind}",
                 dedup_key=f"rem{kind}:{today}:" + _digest(op, lines),
             )
@@ -201,13 +194,12 @@ async def _within_cap(job: JobContext, now: datetime, planned: int) -> bool:
     log.error("monthly DingTalk call cap: %d used + %d planned of %d; group digests left out", used, planned, cap)
     ops = list(job.services.settings.bot_superadmins)
     if ops:
-        rendered = job.services.renderer.reply(Reply("reminders/cap", {"used": used, "planned": planned, "cap": cap}))
-        await job.uow.outbox.enqueue(
-            kind="users",
-            user_ids=ops,
-            msg_key=rendered.msg_key,
-            msg_param=rendered.msg_param,
+        await enqueue_reply(
+            job.uow,
+            job.services.renderer,
+            Reply("reminders/cap", {"used": used, "planned": planned, "cap": cap}),
             now=now,
+            user_ids=ops,
             purpose="reminder:cap",
             dedup_key=f"remcap:{now.date()}",
         )
@@ -227,14 +219,13 @@ async def _digests(job: JobContext, plan: Plan, today: date, now: datetime) -> i
             {"title": t, "due": d, "labels": "、".join(dict.fromkeys(labels)), "count": len(set(labels))}
             for (t, d), labels in grouped.items()
         ]
-        rendered = job.services.renderer.reply(Reply("reminders/digest", {"items": view}))
         for binding in await job.uow.groups.for_role(role):
-            rows = await job.uow.outbox.enqueue(
-                kind="group",
-                conversation_id=binding.conversation_id,
-                msg_key=rendered.msg_key,
-                msg_param=rendered.msg_param,
+            rows = await enqueue_reply(
+                job.uow,
+                job.services.renderer,
+                Reply("reminders/digest", {"items": view}),
                 now=now,
+                conversation_id=binding.conversation_id,
                 purpose="reminder:digest",
                 dedup_key=f"remdigest:{today}:{binding.conversation_id}",
             )
