@@ -121,10 +121,8 @@ async def test_kill_9_mid_fan_out_then_restart_sends_each_person_once(sim, tmp_p
     assert "Traceback" not in err, err[-2000:]
 
 
-async def test_two_processes_on_postgresql_one_runs_jobs_and_the_other_takes_over(sim, tmp_path, pg_template):
-    from tests.conftest import _fresh_pg, _pg_admin
-
-    name, url = await _fresh_pg(pg_template)
+async def test_two_processes_on_postgresql_one_runs_jobs_and_the_other_takes_over(sim, tmp_path, pg_url):
+    url = pg_url
     procs: list[subprocess.Popen] = []
     try:
         today = datetime.now(SHANGHAI).date()
@@ -175,18 +173,16 @@ async def test_two_processes_on_postgresql_one_runs_jobs_and_the_other_takes_ove
     finally:
         for p in procs:
             _stop(p)
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def test_two_processes_on_postgresql_keep_to_one_rate_together(sim, tmp_path, pg_template):
+async def test_two_processes_on_postgresql_keep_to_one_rate_together(sim, tmp_path, pg_url):
     """DingTalk's 20 calls a second per API hold for the organisation: with two bot processes on one
     PostgreSQL only the scheduler-lease holder's outbox worker sends, so together they never exceed it."""
     from sqlalchemy import func, select
 
     from storage.models.core import OutboxMessage
-    from tests.conftest import _fresh_pg, _pg_admin
 
-    name, url = await _fresh_pg(pg_template)
+    url = pg_url
     procs: list[subprocess.Popen] = []
     sim.rate_limit = 20
     try:
@@ -217,7 +213,6 @@ async def test_two_processes_on_postgresql_keep_to_one_rate_together(sim, tmp_pa
         await db.dispose()
     finally:
         errors = [_stop(p) for p in procs]
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     per_second = sim.calls_per_second()["oto"]
     assert sum(per_second.values()) == 120 and max(per_second.values()) <= 20, per_second
     assert not [r for r in sim.records if r.kind == "rejected"]  # no QpsLimit answer at all

@@ -11,7 +11,6 @@ from sqlalchemy import text
 from domain.scores import period_of
 from handlers.scores.service import ScoresRuntime, ingest, score_summary
 from storage.repositories.scores import BUCKET, ScoreRepository, TeacherRepository
-from tests.conftest import _fresh_pg, _pg_admin
 from tests.scores.test_storage import NOW, TEACHERS, year_items
 from tests.scores.util import SH
 
@@ -27,11 +26,10 @@ def _bucket(year: int) -> int:
 
 
 @pytest.fixture
-async def partitioned_db(pg_template: str):
+async def partitioned_db(pg_url: str):
     from storage.db import Database
 
-    name, url = await _fresh_pg(pg_template)
-    db = Database(url)
+    db = Database(pg_url)
     try:
         async with db.unit_of_work() as uow:
             s = uow.session
@@ -53,7 +51,6 @@ async def partitioned_db(pg_template: str):
         yield db
     finally:
         await db.dispose()
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_ingest_and_score_query_on_a_partitioned_events_table(partitioned_db) -> None:
