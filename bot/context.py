@@ -194,9 +194,6 @@ class Context(Outgoing):
         auditor = Auditor(self.actor.id, self.actor.name, self.now())
         await self.uow.audit.record(auditor.entry(action, entity, entity_id, **change))
 
-    def _sending_at(self) -> datetime:
-        return self.now()
-
     def _replying_to(self) -> str | None:
         return self.message.msg_id
 

@@ -51,14 +51,15 @@ async def enqueue_reply(
 
 class Outgoing:
     """``send_to_users`` / ``send_to_group`` for whatever holds a unit of work and the services: the chat
-    ``Context``, the scheduler's ``JobContext``, the review feature's ``Env``. Each says when it sends
-    (``_sending_at``), which message it answers (``_replying_to``) and what follows a send (``_sent``)."""
+    ``Context``, the scheduler's ``JobContext``, the review feature's ``Env``. Each may say when it sends
+    (``_sending_at``, default: the services' clock), which message it answers (``_replying_to``) and what
+    follows a send (``_sent``)."""
 
     uow: UnitOfWork
     services: Services
 
     def _sending_at(self) -> datetime:
-        raise NotImplementedError
+        return self.services.clock.now()
 
     def _replying_to(self) -> str | None:
         return None

@@ -34,9 +34,6 @@ class JobContext(Outgoing):
     def now(self) -> datetime:
         return self.services.clock.now()
 
-    def _sending_at(self) -> datetime:
-        return self.now()
-
 
 @dataclass(frozen=True)
 class JobSpec:

@@ -9,6 +9,7 @@ If PostgreSQL is down the PostgreSQL tests fail with how to start it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -129,10 +130,8 @@ class _FreshPg:
 
     def close(self) -> None:
         for made in self.ready:
-            try:
+            with contextlib.suppress(Exception):  # PostgreSQL went away: nothing left to drop
                 self.drop(made.result())
-            except Exception:  # pragma: no cover - PostgreSQL went away: nothing left to drop
-                pass
         self.worker.shutdown(wait=True)
 
 
@@ -179,6 +178,33 @@ async def db(database_url):
     database = Database(database_url)
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    """``cli("scores", "teachers", path)`` runs ``run_bot.py`` in-process on a SQLite file of the test's own;
+    ``cli.query(lambda uow: ...)`` reads that database afterwards, ``cli.tmp`` is the test's directory."""
+    import run_bot
+    from storage.db import Database
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "var"))
+
+    def run(*argv: str) -> int:
+        return run_bot.main(list(argv))
+
+    async def _query(fn):
+        db = Database(url)
+        try:
+            async with db.unit_of_work() as uow:
+                return await fn(uow)
+        finally:
+            await db.dispose()
+
+    run.query = lambda fn: asyncio.run(_query(fn))
+    run.tmp = tmp_path
+    return run
 
 
 # --- the fake DingTalk and a running bot ---------------------------------------------

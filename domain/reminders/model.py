@@ -13,7 +13,7 @@ from domain.reminders.workdays import WorkCalendar
 
 
 class ObligationError(ValueError):
-    pass
+    """An obligation in the cycle file or a chat item that cannot be used (the message says why)."""
 
 
 class AudienceKind(str, enum.Enum):

@@ -25,7 +25,7 @@ DEFAULT_HOLIDAY_DIR = Path(__file__).resolve().parents[1] / "data" / "holidays"
 
 
 class HolidayFileError(ValueError):
-    pass
+    """An operator holiday file that cannot be read (the message names the file and the line)."""
 
 
 def _package_knows(year: int) -> bool:

@@ -3,16 +3,12 @@ items in ``scores activity FILE``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from openpyxl import Workbook
 
-import run_bot
-from storage.db import Database
 from storage.repositories.base_schools import BaseSchoolRepository
 
 YAML = """year: 2026
@@ -23,28 +19,6 @@ schools:
   - {学校: 某校, 设区市: 火星市, 学科: 英语, 空间编号: SP3}
   - {学校: 另一校, 设区市: 杭州市, 学科: 英语, 空间编号: SP1}
 """
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "var"))
-
-    def run(*argv: str) -> int:
-        return run_bot.main(list(argv))
-
-    async def _query(fn):
-        db = Database(url)
-        try:
-            async with db.unit_of_work() as uow:
-                return await fn(uow)
-        finally:
-            await db.dispose()
-
-    run.query = lambda fn: asyncio.run(_query(fn))
-    run.tmp = tmp_path
-    return run
 
 
 def test_yaml_import_reports_bad_rows(cli, capsys):

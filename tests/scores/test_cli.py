@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import date
 
-import pytest
 from openpyxl import Workbook
 
-import run_bot
-from storage.db import Database
 from storage.repositories.scores import ScoreRepository, TeacherRepository
 
 TEACHERS_CSV = """账号,姓名,学校,县(市、区),设区市
@@ -21,28 +17,6 @@ Bad01,张三,某校,鄞州区,杭州市
 Bad02,李四,某校,西湖区,火星市
 LiMing01,重复,某校,西湖区,杭州市
 """
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.sqlite3'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path / "var"))
-
-    def run(*argv: str) -> int:
-        return run_bot.main(list(argv))
-
-    async def _query(fn):
-        db = Database(url)
-        try:
-            async with db.unit_of_work() as uow:
-                return await fn(uow)
-        finally:
-            await db.dispose()
-
-    run.query = lambda fn: asyncio.run(_query(fn))
-    run.tmp = tmp_path
-    return run
 
 
 def test_teacher_import_reports_each_bad_row(cli, capsys):
