@@ -1,0 +1,254 @@
+"""The inbox's group-commit transaction, written through the driver connection.
+
+The inbox (``bot/claims.py``) writes two or three short transactions a message: the frame before its
+ACK, the "handled" mark (with the reply's outbox rows when it has some), the "sent" mark of a webhook
+reply. Through SQLAlchemy Core every statement paid for its cache key, its execution context and its
+result processing, and on SQLite every statement and the commit were a thread hop each (aiosqlite).
+Here the same statements go to the driver as fixed SQL texts (each prepared once by the driver's
+statement cache, sqlite3's and asyncpg's), with the values converted by the columns' own SQLAlchemy
+bind processors, so the rows are exactly what the ORM would write and read back:
+
+* SQLite: the whole transaction (every statement, then COMMIT) is one function run on the
+  connection's aiosqlite thread: one thread hop a transaction instead of one a statement.
+* PostgreSQL (asyncpg): set-based statements (``unnest``/``ANY`` of arrays), one round trip each;
+  a transaction of one statement runs without BEGIN/COMMIT (a single statement is atomic).
+
+The connection comes from the engine's pool as before (its checkout events, e.g. PostgreSQL's ping
+after rest, still apply); a PostgreSQL connection whose statement failed is invalidated, so the
+inbox's one-by-one retry runs on a fresh one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.models.core import OutboxMessage
+from storage.models.inbox import InboxMessage
+from storage.repositories.outbox import Send
+
+OUTBOX_COLUMNS = (
+    "kind",
+    "conversation_id",
+    "user_ids",
+    "msg_key",
+    "msg_param",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "claimed_at",
+    "sent_at",
+    "last_error",
+    "reply_to_msg_id",
+    "purpose",
+)
+ERROR_CHARS = 500  # as OutboxRepository.reschedule / mark_failed keep them
+
+
+@dataclass
+class InboxWrite:
+    """What one group commit writes (the lists are in the order the operations arrived)."""
+
+    stores: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (msgId, callback data)
+    # (msgId, reply rows as OutboxRepository.enqueue keywords): mark handled if not yet, then add the rows
+    finishes: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)  # outbox ids a session webhook delivered
+    retries: list[tuple[int, str]] = field(default_factory=list)  # (outbox id, error): to the outbox now
+    failures: list[tuple[int, str]] = field(default_factory=list)  # (outbox id, error): cannot be sent
+
+
+@dataclass
+class InboxWritten:
+    new: set[str]  # msgIds stored now (the others were stored already)
+    finished: list[list[int] | None]  # per finish: the new outbox ids per row, None if handled already
+
+
+Processor = Callable[[Any], Any] | None
+
+
+class InboxSql:
+    """The inbox's statements for one engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: AsyncEngine):
+        self.engine = engine
+        dialect = engine.dialect
+        self.pg = dialect.name == "postgresql"
+        inbox, outbox = InboxMessage.__table__.c, OutboxMessage.__table__.c
+
+        def processor(column: Any) -> Processor:
+            return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+        self._when = processor(inbox.received_at)
+        self._data = processor(inbox.data)
+        self._outbox = [processor(outbox[c]) for c in OUTBOX_COLUMNS]
+
+    def _at(self, now: datetime) -> Any:
+        return self._when(now) if self._when else now
+
+    def _outbox_values(self, rows: list[dict[str, Any]], now: datetime) -> list[tuple[Any, ...]]:
+        out = []
+        for d in rows:
+            send = Send(
+                d["kind"],
+                d["msg_key"],
+                d["msg_param"],
+                d.get("conversation_id"),
+                d.get("user_ids"),
+                d.get("reply_to_msg_id"),
+                d.get("purpose", ""),
+                bool(d.get("held")),
+            )
+            for values in send.rows(now, ("group", "users")):
+                out.append(
+                    tuple(
+                        p(values[c]) if p is not None and values[c] is not None else values[c]
+                        for c, p in zip(OUTBOX_COLUMNS, self._outbox, strict=True)
+                    )
+                )
+        return out
+
+    async def write(self, w: InboxWrite, now: datetime) -> InboxWritten:
+        at = self._at(now)
+        data = self._data
+        stores = [(m, at, data(d) if data else d) for m, d in w.stores]
+        # each finish's rows, converted; rows of one draft may be several (a send to more than 20)
+        finishes = [(m, [self._outbox_values([d], now) for d in drafts]) for m, drafts in w.finishes]
+        retries = [(oid, at, error[:ERROR_CHARS]) for oid, error in w.retries]
+        failures = [(oid, error[:ERROR_CHARS]) for oid, error in w.failures]
+        async with self.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None  # a live pooled connection has its driver connection
+            if not self.pg:
+                return await driver.run(_sqlite_write, stores, finishes, at, w.sent, retries, failures)
+            try:
+                return await _pg_write(driver, stores, finishes, at, w.sent, retries, failures)
+            except BaseException:
+                await conn.invalidate()  # whatever state it is in: a fresh connection next time
+                raise
+
+
+Converted = list[tuple[str, list[list[tuple[Any, ...]]]]]  # (msgId, per draft: its rows' values)
+
+_SQLITE_STORE = "INSERT INTO inbox (msg_id, received_at, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+_SQLITE_HANDLED = "UPDATE inbox SET handled_at = ? WHERE msg_id = ? AND handled_at IS NULL"
+_SQLITE_OUTBOX = (
+    f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) VALUES ({', '.join('?' * len(OUTBOX_COLUMNS))}) RETURNING id"
+)
+_SQLITE_SENT = "UPDATE outbox SET status = 'sent', sent_at = ?, last_error = NULL WHERE id = ?"
+_SQLITE_RETRY = "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last_error = ? WHERE id = ?"
+_SQLITE_FAILED = "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?"
+
+
+def _sqlite_write(
+    conn: sqlite3.Connection,
+    stores: list[tuple[str, Any, Any]],
+    finishes: Converted,
+    at: Any,
+    sent: list[int],
+    retries: list[tuple[int, Any, str]],
+    failures: list[tuple[int, str]],
+) -> InboxWritten:
+    """On the connection's thread: the whole transaction, committed (or rolled back and raised)."""
+    cur = conn.cursor()
+    try:
+        new: set[str] = set()
+        for row in stores:
+            cur.execute(_SQLITE_STORE, row)
+            if cur.rowcount == 1:
+                new.add(row[0])
+        finished: list[list[int] | None] = []
+        for msg_id, drafts in finishes:
+            cur.execute(_SQLITE_HANDLED, (at, msg_id))
+            if cur.rowcount != 1:  # handled already (also: the same msgId earlier in this batch)
+                finished.append(None)
+                continue
+            ids = []
+            for rows in drafts:
+                for values in rows:
+                    ids.append(cur.execute(_SQLITE_OUTBOX, values).fetchall()[0][0])
+            finished.append(ids)
+        if sent:
+            cur.executemany(_SQLITE_SENT, [(at, oid) for oid in sent])
+        if retries:
+            cur.executemany(_SQLITE_RETRY, [(when, error, oid) for oid, when, error in retries])
+        if failures:
+            cur.executemany(_SQLITE_FAILED, [(error, oid) for oid, error in failures])
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        cur.close()
+    return InboxWritten(new, finished)
+
+
+_PG_STORE = (
+    "INSERT INTO inbox (msg_id, received_at, data) SELECT m, $2, d::json FROM unnest($1::varchar[], $3::text[]) "
+    "AS t(m, d) ON CONFLICT DO NOTHING RETURNING msg_id"
+)
+_PG_HANDLED = (
+    "UPDATE inbox SET handled_at = $1 WHERE msg_id = ANY($2::varchar[]) AND handled_at IS NULL RETURNING msg_id"
+)
+_PG_OUTBOX = (
+    f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${i}' for i in range(1, len(OUTBOX_COLUMNS) + 1))}) RETURNING id"
+)
+_PG_SENT = "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = ANY($2::int[])"
+_PG_RETRY = "UPDATE outbox SET status = 'pending', next_attempt_at = $2, last_error = $3 WHERE id = $1"
+_PG_FAILED = "UPDATE outbox SET status = 'failed', last_error = $2 WHERE id = $1"
+
+
+async def _pg_write(
+    conn: Any,
+    stores: list[tuple[str, Any, Any]],
+    finishes: Converted,
+    at: Any,
+    sent: list[int],
+    retries: list[tuple[int, Any, str]],
+    failures: list[tuple[int, str]],
+) -> InboxWritten:
+    """asyncpg: one statement alone runs as it is (atomic); more share a transaction."""
+    single = sum(map(bool, (stores, finishes, sent, retries, failures))) == 1 and not any(
+        rows for _m, drafts in finishes for rows in drafts
+    )
+    if single:
+        return await _pg_statements(conn, stores, finishes, at, sent, retries, failures)
+    async with conn.transaction():
+        return await _pg_statements(conn, stores, finishes, at, sent, retries, failures)
+
+
+async def _pg_statements(
+    conn: Any,
+    stores: list[tuple[str, Any, Any]],
+    finishes: Converted,
+    at: Any,
+    sent: list[int],
+    retries: list[tuple[int, Any, str]],
+    failures: list[tuple[int, str]],
+) -> InboxWritten:
+    new: set[str] = set()
+    if stores:
+        rows = await conn.fetch(_PG_STORE, [m for m, _a, _d in stores], at, [d for _m, _a, d in stores])
+        new = {r[0] for r in rows}
+    finished: list[list[int] | None] = []
+    if finishes:
+        marked = {r[0] for r in await conn.fetch(_PG_HANDLED, at, list({m: 0 for m, _d in finishes}))}
+        for msg_id, drafts in finishes:
+            if msg_id not in marked:  # handled already, or the same msgId earlier in this batch
+                finished.append(None)
+                continue
+            marked.discard(msg_id)
+            finished.append([await conn.fetchval(_PG_OUTBOX, *values) for rows in drafts for values in rows])
+    if sent:
+        await conn.execute(_PG_SENT, at, sent)
+    if retries:
+        await conn.executemany(_PG_RETRY, retries)
+    if failures:
+        await conn.executemany(_PG_FAILED, failures)
+    return InboxWritten(new, finished)
