@@ -81,6 +81,9 @@ class Dispatcher:
         # behind a whole burst of handler transactions.
         self._slots = asyncio.Semaphore(HANDLER_SLOTS.get(db.dialect, 8))
         self._roles: ReadCache[GroupRole | None] = ReadCache(["group_bindings"], READ_CACHE_TTL)
+        # One instance per SQLite file: no other process handles its messages, so a read-only reply
+        # may be posted before the handled mark (bot.delivery). PostgreSQL may have several instances.
+        self._post_first = db.dialect == "sqlite"
 
     # -- entry points ---------------------------------------------------------
     def submit(self, msg: IncomingMessage) -> asyncio.Task | None:
@@ -118,19 +121,28 @@ class Dispatcher:
             outcome = Outcome("error", Reply("errors/internal", {"ref": ref}), error_ref=ref)
         try:
             if outcome.status != "duplicate" and outcome.outbox_ids is None:
-                # Nothing written by the handler: its handled mark and reply share a group commit.
-                outcome.drafts = reply_drafts(msg, outcome.reply, self.services.renderer, self.services.clock.now())
-                outcome.outbox_ids = await self.inbox.finish(msg.msg_id, [d.row for d in outcome.drafts])
-                if outcome.outbox_ids is None:
-                    outcome = Outcome("duplicate", None)
-            if outcome.status == "duplicate":
-                log.info("msgId=%s already handled", msg.msg_id)
+                outcome = await self._finish_read_only(msg, outcome)
             elif outcome.outbox_ids is not None:
                 await self.delivery.deliver(msg, outcome.drafts, outcome.outbox_ids)
+            if outcome.status == "duplicate":
+                log.info("msgId=%s already handled", msg.msg_id)
         except Exception:  # the database is gone: the message stays unhandled, handled after a restart
             log.exception("could not finish msgId=%s (it stays in the inbox)", msg.msg_id)
         self.metrics.observe(outcome.status, outcome.command, time.perf_counter() - started)
         return outcome
+
+    async def _finish_read_only(self, msg: IncomingMessage, outcome: Outcome) -> Outcome:
+        """Nothing written by the handler: its handled mark and reply rows share the inbox's group commit.
+        Where only this process handles the database's messages, a reply going by webhook is posted first
+        and needs no outbox row (``ReplyDelivery.post_first``)."""
+        outcome.drafts = drafts = reply_drafts(msg, outcome.reply, self.services.renderer, self.services.clock.now())
+        if self._post_first and drafts and all(d.webhook_body is not None for d in drafts):
+            outcome.outbox_ids = await self.delivery.post_first(msg, drafts)
+        else:
+            outcome.outbox_ids = await self.inbox.finish(msg.msg_id, [d.row for d in drafts])
+            if outcome.outbox_ids is not None:
+                await self.delivery.deliver(msg, drafts, outcome.outbox_ids)
+        return outcome if outcome.outbox_ids is not None else Outcome("duplicate", None)
 
     # -- the pipeline -----------------------------------------------------------
     async def _run(self, msg: IncomingMessage) -> Outcome:
