@@ -27,6 +27,7 @@ from bot.commands import (
     CommandSpec,
     GroupRole,
     ParseFailure,
+    Permission,
     parse_args,
     split_command,
 )
@@ -304,16 +305,19 @@ class Dispatcher:
 
 
 async def usable_commands(ctx: Context) -> list[CommandSpec]:
-    """Commands this person may use here: allowed in this chat, and permitted."""
+    """Commands this person may use here: allowed in this chat, and permitted (each permission asked once)."""
+    verdicts: dict[Permission, bool] = {}
     out = []
-    for spec in ctx.services.registry.commands:
-        if not spec.allowed_in(ctx.group_role, ctx.is_group):
-            continue
-        if spec.permission is not None:
-            try:
-                if not await spec.permission.allows(ctx):
-                    continue
-            except UserError:
+    for spec in ctx.services.registry.allowed_in(ctx.group_role, ctx.is_group):
+        permission = spec.permission
+        if permission is not None:
+            allowed = verdicts.get(permission)
+            if allowed is None:
+                try:
+                    allowed = verdicts[permission] = await permission.allows(ctx)
+                except UserError:
+                    allowed = verdicts[permission] = False
+            if not allowed:
                 continue
         out.append(spec)
     return out
