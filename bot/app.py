@@ -247,6 +247,7 @@ class BotApp:
         if self.http_session:
             await self.http_session.close()
         await self.db.dispose()
+        await self.inbox.close()
         await self.inbox_db.dispose()
         self._stopped.set()
         log.info("bot stopped")

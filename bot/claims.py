@@ -77,6 +77,11 @@ class Inbox:
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
 
+    async def close(self) -> None:
+        """After the last operation: the connection goes back to the pool."""
+        await self.flush()
+        await self._sql.close()
+
     # -- the group committer ------------------------------------------------------------------
     async def _submit(self, op: _Op) -> Any:
         op.fut = asyncio.get_running_loop().create_future()

@@ -146,7 +146,8 @@ class ReplyDelivery:
 
     async def _post(self, url: str, body: dict[str, Any]) -> bool:
         try:
-            return await asyncio.wait_for(self.api.post_webhook(url, body), WEBHOOK_TIMEOUT)
+            async with asyncio.timeout(WEBHOOK_TIMEOUT):
+                return await self.api.post_webhook(url, body)
         except TimeoutError:
             log.warning("webhook reply timed out after %.0f s", WEBHOOK_TIMEOUT)
             return False

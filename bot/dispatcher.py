@@ -108,8 +108,8 @@ class Dispatcher:
         """Handle one message that is in the inbox: commit handled + reply, then send the reply."""
         started = time.perf_counter()
         try:
-            async with self._slots:
-                outcome = await asyncio.wait_for(self._run(msg), timeout=self.services.settings.bot_handler_timeout)
+            async with self._slots, asyncio.timeout(self.services.settings.bot_handler_timeout):
+                outcome = await self._run(msg)
         except _AlreadyHandled:
             outcome = Outcome("duplicate", None)
         except TimeoutError:

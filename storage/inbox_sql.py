@@ -13,20 +13,22 @@ bind processors, so the rows are exactly what the ORM would write and read back:
 * PostgreSQL (asyncpg): set-based statements (``unnest``/``ANY`` of arrays), one round trip each;
   a transaction of one statement runs without BEGIN/COMMIT (a single statement is atomic).
 
-The connection comes from the engine's pool as before (its checkout events, e.g. PostgreSQL's ping
-after rest, still apply); a PostgreSQL connection whose statement failed is invalidated, so the
-inbox's one-by-one retry runs on a fresh one.
+The connection comes from the engine's pool and is kept between transactions while they keep coming
+(it goes back after resting ``KEEP_SECONDS``, so PostgreSQL's ping after rest still applies at the next
+checkout); a PostgreSQL connection whose statement failed is invalidated, so the inbox's one-by-one
+retry runs on a fresh one.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.models.core import OutboxMessage
 from storage.models.inbox import InboxMessage
@@ -49,6 +51,7 @@ OUTBOX_COLUMNS = (
     "purpose",
 )
 ERROR_CHARS = 500  # as OutboxRepository.reschedule / mark_failed keep them
+KEEP_SECONDS = 4.0  # the connection goes back to the pool after resting this long (< storage.db.PING_AFTER_IDLE)
 
 
 @dataclass
@@ -84,6 +87,9 @@ class InboxSql:
         def processor(column: Any) -> Processor:
             return column.type.dialect_impl(dialect).bind_processor(dialect)
 
+        self._conn: AsyncConnection | None = None
+        self._driver_conn: Any = None
+        self._used = 0.0  # time.monotonic() of the last transaction
         self._when = processor(inbox.received_at)
         self._data = processor(inbox.data)
         self._outbox = [processor(outbox[c]) for c in OUTBOX_COLUMNS]
@@ -121,16 +127,39 @@ class InboxSql:
         finishes = [(m, [self._outbox_values([d], now) for d in drafts]) for m, drafts in w.finishes]
         retries = [(oid, at, error[:ERROR_CHARS]) for oid, error in w.retries]
         failures = [(oid, error[:ERROR_CHARS]) for oid, error in w.failures]
-        async with self.engine.connect() as conn:
+        driver = await self._driver()
+        if not self.pg:  # an error was rolled back on the connection's thread: the connection is fine
+            written = await driver.run(_sqlite_write, stores, finishes, at, w.sent, retries, failures)
+        else:
+            try:
+                written = await _pg_write(driver, stores, finishes, at, w.sent, retries, failures)
+            except BaseException:
+                await self.close(invalidate=True)  # whatever state it is in: a fresh connection next time
+                raise
+        self._used = time.monotonic()
+        return written
+
+    async def _driver(self) -> Any:
+        """The connection kept checked out between transactions (a checkout and a return cost more than a
+        short transaction); given back after resting, so the pool's checkout (PostgreSQL: a ping after
+        rest) sees it again."""
+        if self._conn is not None and time.monotonic() - self._used > KEEP_SECONDS:
+            await self.close()
+        if self._conn is None:
+            conn = await self.engine.connect()
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None  # a live pooled connection has its driver connection
-            if not self.pg:
-                return await driver.run(_sqlite_write, stores, finishes, at, w.sent, retries, failures)
-            try:
-                return await _pg_write(driver, stores, finishes, at, w.sent, retries, failures)
-            except BaseException:
-                await conn.invalidate()  # whatever state it is in: a fresh connection next time
-                raise
+            self._conn, self._driver_conn = conn, driver
+        return self._driver_conn
+
+    async def close(self, *, invalidate: bool = False) -> None:
+        """Give the connection back to the pool (``invalidate``: discard it)."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        if invalidate:
+            await conn.invalidate()
+        await conn.close()
 
 
 Converted = list[tuple[str, list[list[tuple[Any, ...]]]]]  # (msgId, per draft: its rows' values)

@@ -73,7 +73,8 @@ class _ChatbotHandler(dingtalk_stream.ChatbotHandler):
         if stored is None:
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "stopping"
         try:
-            await asyncio.wait_for(asyncio.wrap_future(stored), STORE_TIMEOUT)
+            async with asyncio.timeout(STORE_TIMEOUT):
+                await asyncio.wrap_future(stored)
         except Exception as exc:  # not stored: no OK ACK, so the frame is not lost
             log.error("frame %s not stored (%r): not acknowledged", callback.headers.message_id, exc)
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "not stored"

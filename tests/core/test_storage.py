@@ -18,6 +18,7 @@ async def test_inbox_stores_once_and_marks_handled_once(db):
     sql = InboxSql(db.engine)
     assert (await sql.write(InboxWrite(stores=[("m1", {"msgId": "m1"})]), T0)).new == {"m1"}
     assert (await sql.write(InboxWrite(stores=[("m1", {}), ("m2", {"msgId": "m2"})]), T0)).new == {"m2"}
+    await sql.close()  # it keeps its connection between transactions
     async with db.unit_of_work() as uow:
         inbox = uow.repo(InboxRepository)
         assert await inbox.unhandled() == [("m1", {"msgId": "m1"}), ("m2", {"msgId": "m2"})]
@@ -35,7 +36,10 @@ async def test_burst_shares_one_transaction(db):
     from bot.claims import Inbox
     from bot.clock import ManualClock
 
-    inbox = Inbox(db, ManualClock(T0))
+    from storage.db import Database
+
+    inbox_db = Database(db.url, pool_size=1, max_overflow=1)  # as BotApp: a connection of its own
+    inbox = Inbox(inbox_db, ManualClock(T0))
     assert await inbox.store("a0", {})
     ids = [f"a{i}" for i in range(30)] + ["a5"]
     results = await asyncio.gather(*(inbox.store(m, {"msgId": m}) for m in ids))
@@ -71,6 +75,8 @@ async def test_burst_shares_one_transaction(db):
         failed = await uow.outbox.get(failing[0])
         assert (failed.status, failed.user_ids, failed.last_error) == ("failed", ["张三"], "x")
         assert [m for m, _d in await uow.repo(InboxRepository).unhandled()][:2] == ["a0", "a10"]  # same time: by msgId
+    await inbox.close()
+    await inbox_db.dispose()
 
 
 async def test_unit_of_work_rolls_back_on_error(db):
