@@ -52,9 +52,10 @@ class Inbox:
         self.batches = 0  # transactions written (for tests and metrics)
 
     # -- operations (each resolves when its transaction committed) -------------------------
-    async def store(self, msg_id: str, data: dict[str, Any]) -> bool:
-        """Store a received frame; True if new, False for a redelivery. Raises if not stored."""
-        return bool(await self._submit(_Op("store", msg_id=msg_id, data=data)))
+    def store(self, msg_id: str, data: dict[str, Any]) -> asyncio.Future[bool]:
+        """Store a received frame: the future's result is True if new, False for a redelivery; its
+        exception, if it could not be stored. (A future, not a coroutine: no task per frame.)"""
+        return self._queue(_Op("store", msg_id=msg_id, data=data))
 
     async def finish(self, msg_id: str, drafts: list[dict[str, Any]]) -> list[int] | None:
         """Mark a message handled and write its reply rows (``OutboxRepository.enqueue`` keyword
@@ -84,11 +85,14 @@ class Inbox:
 
     # -- the group committer ------------------------------------------------------------------
     async def _submit(self, op: _Op) -> Any:
-        op.fut = asyncio.get_running_loop().create_future()
+        return await self._queue(op)
+
+    def _queue(self, op: _Op) -> asyncio.Future[Any]:
+        op.fut = fut = asyncio.get_running_loop().create_future()
         self._ops.append(op)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="inbox-writer")
-        return await op.fut
+        return fut
 
     async def _write(self) -> None:
         await asyncio.sleep(0)  # let the operations of this burst join the batch

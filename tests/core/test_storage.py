@@ -35,7 +35,6 @@ async def test_burst_shares_one_transaction(db):
     the handled marks and reply rows of a burst share one write too."""
     from bot.claims import Inbox
     from bot.clock import ManualClock
-
     from storage.db import Database
 
     inbox_db = Database(db.url, pool_size=1, max_overflow=1)  # as BotApp: a connection of its own
