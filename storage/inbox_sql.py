@@ -10,8 +10,8 @@ bind processors, so the rows are exactly what the ORM would write and read back:
 
 * SQLite: the whole transaction (every statement, then COMMIT) is one function run on the
   connection's aiosqlite thread: one thread hop a transaction instead of one a statement.
-* PostgreSQL (asyncpg): set-based statements (``unnest``/``ANY`` of arrays), one round trip each;
-  a transaction of one statement runs without BEGIN/COMMIT (a single statement is atomic).
+* PostgreSQL (asyncpg): the whole transaction is ONE statement (data-modifying CTEs over arrays):
+  one round trip, no BEGIN/COMMIT.
 
 The connection comes from the engine's pool and is kept between transactions while they keep coming
 (it goes back after resting ``KEEP_SECONDS``, so PostgreSQL's ping after rest still applies at the next
@@ -113,7 +113,7 @@ class InboxSql:
             for values in send.rows(now, ("group", "users")):
                 out.append(
                     tuple(
-                        p(values[c]) if p is not None and values[c] is not None else values[c]
+                        p(values[c]) if p is not None else values[c]  # JSON: None is the JSON null, as the ORM writes
                         for c, p in zip(OUTBOX_COLUMNS, self._outbox, strict=True)
                     )
                 )
@@ -217,20 +217,53 @@ def _sqlite_write(
     return InboxWritten(new, finished)
 
 
-_PG_STORE = (
-    "INSERT INTO inbox (msg_id, received_at, data) SELECT m, $2, d::json FROM unnest($1::varchar[], $3::text[]) "
-    "AS t(m, d) ON CONFLICT DO NOTHING RETURNING msg_id"
+# PostgreSQL: the whole batch as ONE statement (data-modifying CTEs run once each, to completion, even
+# when nothing reads them; one statement is atomic): one round trip, no BEGIN/COMMIT. The frames of a
+# batch are never finished in it (a finish follows its frame's committed store), nor a reply row marked.
+_PG_TYPES = {
+    "kind": "varchar",
+    "conversation_id": "varchar",
+    "user_ids": "text",
+    "msg_key": "varchar",
+    "msg_param": "text",
+    "status": "varchar",
+    "attempts": "int",
+    "next_attempt_at": "timestamp",
+    "created_at": "timestamp",
+    "claimed_at": "timestamp",
+    "sent_at": "timestamp",
+    "last_error": "text",
+    "reply_to_msg_id": "varchar",
+    "purpose": "varchar",
+}
+_PG_JSON = {"user_ids", "msg_param"}
+_PG_WRITE = f"""
+WITH stored AS (
+  INSERT INTO inbox (msg_id, received_at, data)
+  SELECT m, $1, d::json FROM unnest($2::varchar[], $3::text[]) AS t(m, d)
+  ON CONFLICT DO NOTHING RETURNING msg_id
+), handled AS (
+  UPDATE inbox SET handled_at = $1 WHERE msg_id = ANY($4::varchar[]) AND handled_at IS NULL RETURNING msg_id
+), replies AS (
+  INSERT INTO outbox ({", ".join(OUTBOX_COLUMNS)})
+  SELECT {", ".join(f"r.{c}::json" if c in _PG_JSON else f"r.{c}" for c in OUTBOX_COLUMNS)}
+  FROM unnest({", ".join(f"${i}::{_PG_TYPES[c]}[]" for i, c in enumerate(OUTBOX_COLUMNS, start=5))})
+    WITH ORDINALITY AS r({", ".join(OUTBOX_COLUMNS)}, n)
+  WHERE r.reply_to_msg_id IN (SELECT msg_id FROM handled) ORDER BY r.n
+  RETURNING id, reply_to_msg_id
+), sent AS (
+  UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = ANY($19::int[]) RETURNING id
+), retried AS (
+  UPDATE outbox SET status = 'pending', next_attempt_at = $1, last_error = r.e
+  FROM unnest($20::int[], $21::text[]) AS r(i, e) WHERE outbox.id = r.i RETURNING id
+), failed AS (
+  UPDATE outbox SET status = 'failed', last_error = r.e
+  FROM unnest($22::int[], $23::text[]) AS r(i, e) WHERE outbox.id = r.i RETURNING id
 )
-_PG_HANDLED = (
-    "UPDATE inbox SET handled_at = $1 WHERE msg_id = ANY($2::varchar[]) AND handled_at IS NULL RETURNING msg_id"
-)
-_PG_OUTBOX = (
-    f"INSERT INTO outbox ({', '.join(OUTBOX_COLUMNS)}) "
-    f"VALUES ({', '.join(f'${i}' for i in range(1, len(OUTBOX_COLUMNS) + 1))}) RETURNING id"
-)
-_PG_SENT = "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = NULL WHERE id = ANY($2::int[])"
-_PG_RETRY = "UPDATE outbox SET status = 'pending', next_attempt_at = $2, last_error = $3 WHERE id = $1"
-_PG_FAILED = "UPDATE outbox SET status = 'failed', last_error = $2 WHERE id = $1"
+SELECT 's' AS k, msg_id, NULL::int AS id FROM stored
+UNION ALL SELECT 'h', msg_id, NULL FROM handled
+UNION ALL SELECT 'o', reply_to_msg_id, id FROM replies
+"""
 
 
 async def _pg_write(
@@ -242,42 +275,32 @@ async def _pg_write(
     retries: list[tuple[int, Any, str]],
     failures: list[tuple[int, str]],
 ) -> InboxWritten:
-    """asyncpg: one statement alone runs as it is (atomic); more share a transaction."""
-    single = sum(map(bool, (stores, finishes, sent, retries, failures))) == 1 and not any(
-        rows for _m, drafts in finishes for rows in drafts
+    first: dict[str, int] = {}  # msgId → its first finish in this batch (the only one that may win)
+    for i, (msg_id, _drafts) in enumerate(finishes):
+        first.setdefault(msg_id, i)
+    rows = [values for i in first.values() for draft in finishes[i][1] for values in draft]
+    columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in OUTBOX_COLUMNS]
+    result = await conn.fetch(
+        _PG_WRITE,
+        at,
+        [m for m, _a, _d in stores],
+        [d for _m, _a, d in stores],
+        list(first),
+        *columns,
+        sent,
+        [oid for oid, _w, _e in retries],
+        [e for _o, _w, e in retries],
+        [oid for oid, _e in failures],
+        [e for _o, e in failures],
     )
-    if single:
-        return await _pg_statements(conn, stores, finishes, at, sent, retries, failures)
-    async with conn.transaction():
-        return await _pg_statements(conn, stores, finishes, at, sent, retries, failures)
-
-
-async def _pg_statements(
-    conn: Any,
-    stores: list[tuple[str, Any, Any]],
-    finishes: Converted,
-    at: Any,
-    sent: list[int],
-    retries: list[tuple[int, Any, str]],
-    failures: list[tuple[int, str]],
-) -> InboxWritten:
-    new: set[str] = set()
-    if stores:
-        rows = await conn.fetch(_PG_STORE, [m for m, _a, _d in stores], at, [d for _m, _a, d in stores])
-        new = {r[0] for r in rows}
+    new = {r["msg_id"] for r in result if r["k"] == "s"}
+    marked = {r["msg_id"] for r in result if r["k"] == "h"}
+    # the rows were inserted in the order given (ORDER BY n), so their ids rise in that order
+    ids = iter(sorted(r["id"] for r in result if r["k"] == "o"))
     finished: list[list[int] | None] = []
-    if finishes:
-        marked = {r[0] for r in await conn.fetch(_PG_HANDLED, at, list({m: 0 for m, _d in finishes}))}
-        for msg_id, drafts in finishes:
-            if msg_id not in marked:  # handled already, or the same msgId earlier in this batch
-                finished.append(None)
-                continue
-            marked.discard(msg_id)
-            finished.append([await conn.fetchval(_PG_OUTBOX, *values) for rows in drafts for values in rows])
-    if sent:
-        await conn.execute(_PG_SENT, at, sent)
-    if retries:
-        await conn.executemany(_PG_RETRY, retries)
-    if failures:
-        await conn.executemany(_PG_FAILED, failures)
+    for i, (msg_id, drafts) in enumerate(finishes):
+        if first[msg_id] != i or msg_id not in marked:  # handled already, or a later copy in this batch
+            finished.append(None)
+        else:
+            finished.append([next(ids) for draft in drafts for _values in draft])
     return InboxWritten(new, finished)

@@ -6,6 +6,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from bot.clock import SHANGHAI
 from storage.inbox_sql import InboxSql, InboxWrite
@@ -57,12 +58,25 @@ async def test_burst_shares_one_transaction(db):
     assert done[2] is None and len(done[0]) == len(done[1]) == 1  # a1 twice: answered once
     # written through the driver, read back by the ORM as it would have written them
     async with db.unit_of_work() as uow:
+        # None in a JSON column is the JSON null (as the ORM writes it), not SQL NULL
+        assert (await uow.session.execute(text("SELECT count(*) FROM outbox WHERE user_ids IS NULL"))).scalar() == 0
         held = await uow.outbox.get(done[0][0])
         assert (held.status, held.kind, held.conversation_id, held.user_ids) == ("sending", "group", "c", None)
         assert held.msg_param == {"title": "t", "text": "x"} and held.reply_to_msg_id == "a1"
         assert held.created_at == held.claimed_at == held.next_attempt_at == T0 and held.attempts == 0
-    failing = await inbox.finish("a3", [{**row, "kind": "users", "user_ids": ["张三"], "reply_to_msg_id": "a3"}])
-    assert failing is not None
+    private = {**row, "kind": "users", "user_ids": ["u1"], "held": False, "purpose": "reply_private"}
+    failing, two = await asyncio.gather(  # one batch: each finish gets its own rows' ids, in draft order
+        inbox.finish("a3", [{**row, "kind": "users", "user_ids": ["张三"], "reply_to_msg_id": "a3"}]),
+        inbox.finish("a4", [{**private, "reply_to_msg_id": "a4"}, {**row, "reply_to_msg_id": "a4"}]),
+    )
+    assert failing is not None and two is not None and len(two) == 2
+    async with db.unit_of_work() as uow:
+        rows = [await uow.outbox.get(oid) for oid in [*failing, *two]]
+        assert [(r.reply_to_msg_id, r.kind, r.purpose, r.status) for r in rows] == [
+            ("a3", "users", "reply", "sending"),
+            ("a4", "users", "reply_private", "pending"),
+            ("a4", "group", "reply", "sending"),
+        ]
     await asyncio.gather(
         inbox.sent(done[0][0]), inbox.retry(done[1][0], "refused"), inbox.retry(failing[0], "x", failed=True)
     )
