@@ -78,8 +78,9 @@ class BotApp:
         self.api: DingTalkAPI | None = None
         self.outbox: OutboxWorker | None = None
         self.dispatcher: Dispatcher | None = None
-        # The inbox writes on a connection of its own: frames waiting for their ACK and "sent"
-        # marks after webhook replies never queue behind the handlers' transactions.
+        # The inbox writes on a connection of its own (kept between its transactions; the second one
+        # of the pool reads the unhandled messages): frames waiting for their ACK and "sent" marks
+        # after webhook replies never queue behind the handlers' transactions.
         self.inbox_db = Database(settings.resolved_database_url, pool_size=1, max_overflow=1)
         self.inbox = Inbox(self.inbox_db, self.clock)
         self._sweeper: asyncio.Task | None = None

@@ -4,12 +4,15 @@
    stream handler waits for :meth:`Inbox.store`. A redelivery finds its row and is dropped.
 2. The handler's writes, the "handled" mark and the reply's outbox entry commit in one
    transaction (``InboxRepository.mark_handled`` inside the handler's unit of work). A
-   handler that wrote nothing (most replies) is finished here instead, grouped with others.
+   handler that wrote nothing (most replies) is finished here instead, grouped with others
+   (on SQLite after its webhook reply went out: ``bot.delivery.ReplyDelivery.post_first``).
 3. After a restart, stored but unhandled messages are handled again (:meth:`Inbox.unhandled`).
 
 Every write of this module goes through one group committer: operations arriving together
 (a burst of frames, the handled marks of read-only replies, "sent" marks after webhook
-replies) share one short transaction, so a burst costs one write, not one per message.
+replies) share one short transaction, so a burst costs one write, not one per message. The
+transaction is written through the driver (``storage.inbox_sql``) on a connection kept
+between transactions.
 """
 
 from __future__ import annotations
