@@ -135,9 +135,12 @@ class Dispatcher:
     async def _finish_read_only(self, msg: IncomingMessage, outcome: Outcome) -> Outcome:
         """Nothing written by the handler: its handled mark and reply rows share the inbox's group commit.
         Where only this process handles the database's messages, a reply going by webhook is posted first
-        and needs no outbox row (``ReplyDelivery.post_first``)."""
+        and needs no outbox row (``ReplyDelivery.post_first``). Not after an error or a timeout: the
+        handler's own commit may have gone through just before it (its reply is then in the outbox, and
+        the conditional mark keeps the apology from going too)."""
         outcome.drafts = drafts = reply_drafts(msg, outcome.reply, self.services.renderer, self.services.clock.now())
-        if self._post_first and drafts and all(d.webhook_body is not None for d in drafts):
+        clean = outcome.status in ("ok", "user_error")  # _run returned: it committed nothing
+        if self._post_first and clean and drafts and all(d.webhook_body is not None for d in drafts):
             outcome.outbox_ids = await self.delivery.post_first(msg, drafts)
         else:
             outcome.outbox_ids = await self.inbox.finish(msg.msg_id, [d.row for d in drafts])

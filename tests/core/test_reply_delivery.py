@@ -10,8 +10,16 @@ import asyncio
 
 from sqlalchemy import select
 
+from bot.commands import Router
 from storage.models.core import OutboxMessage
 from storage.repositories.core import InboxRepository
+
+failing = Router("test-failing")
+
+
+@failing.command("爆炸", alias="explode", help="总是出错的测试命令")
+async def _explode(ctx, args):
+    raise RuntimeError("boom")
 
 
 async def _reply_rows(bot, msg_id: str) -> list[tuple[str, str | None]]:
@@ -104,3 +112,14 @@ async def test_crash_between_webhook_answer_and_handled_mark_handles_the_message
     await again.dispatcher.drain()
     assert await _handled(again, msg_id)
     assert [r.kind for r in sim.replies_to(msg_id)] == ["webhook_reply", "webhook_reply"]
+
+
+async def test_an_apology_is_committed_before_it_is_sent(start_bot, chat, sim):
+    """After an error (or a timeout) the handler's own commit may have gone through just before: the
+    apology takes the committed way (a held row behind the conditional mark), never posted first."""
+    bot = await start_bot(extra_routers=[failing])
+    msg_id = await chat.send("/爆炸", conversation="cid-admin-group")
+    rec = await asyncio.to_thread(sim.wait_reply, msg_id, 10)
+    assert rec.kind == "webhook_reply" and "抱歉" in sim.text_of(rec)
+    await bot.dispatcher.drain()
+    assert await _handled(bot, msg_id) and await _reply_rows(bot, msg_id) == [("sent", None)]
