@@ -7,6 +7,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -23,7 +24,7 @@ from bot.dingtalk.outbox import OutboxWorker
 from bot.dingtalk.stream import StreamTransport
 from bot.dispatcher import Dispatcher
 from bot.http import make_http_app
-from bot.incoming import from_callback_data
+from bot.incoming import IncomingMessage, from_callback_data
 from bot.metrics import Metrics
 from bot.replies import Renderer
 from scheduler import JobRunner, JobSpec, Scheduler
@@ -77,8 +78,9 @@ class BotApp:
         self.api: DingTalkAPI | None = None
         self.outbox: OutboxWorker | None = None
         self.dispatcher: Dispatcher | None = None
-        # The inbox writes on a connection of its own: frames waiting for their ACK and "sent"
-        # marks after webhook replies never queue behind the handlers' transactions.
+        # The inbox writes on a connection of its own (kept between its transactions; the second one
+        # of the pool reads the unhandled messages): frames waiting for their ACK and "sent" marks
+        # after webhook replies never queue behind the handlers' transactions.
         self.inbox_db = Database(settings.resolved_database_url, pool_size=1, max_overflow=1)
         self.inbox = Inbox(self.inbox_db, self.clock)
         self._sweeper: asyncio.Task | None = None
@@ -176,21 +178,30 @@ class BotApp:
             await self.transport.start()
         log.info("bot started (db=%s, http=%s)", self.db.dialect, self.http_port)
 
-    async def _on_frame(self, data: dict[str, Any], stream_message_id: str | None) -> None:
-        """On the bot loop: store the frame in the inbox (grouped with the frames arriving
-        with it), then handle it in its own task. The SDK ACKs once this returns; if the
-        frame cannot be stored this raises and the frame is not ACKed."""
+    def _on_frame(self, data: dict[str, Any], stream_message_id: str | None) -> asyncio.Future[Any]:
+        """On the bot loop: store the frame in the inbox (grouped with the frames arriving with it),
+        then handle it in its own task. The SDK ACKs once the returned future is done; if the frame
+        cannot be stored the future has the exception and the frame is not ACKed."""
         try:
             msg = from_callback_data(data)
         except Exception:
             log.exception("unreadable callback data (stream messageId=%s)", stream_message_id)
-            return
+            ignored = asyncio.get_running_loop().create_future()
+            ignored.set_result(None)  # ACKed: a frame nobody can read is not worth a redelivery
+            return ignored
         if not msg.msg_id:
             msg_id = f"stream:{stream_message_id}" if stream_message_id else f"local:{uuid.uuid4().hex}"
             msg = msg.__class__(**{**msg.__dict__, "msg_id": msg_id})
             data = {**data, "msgId": msg_id}
+        stored = self.inbox.store(msg.msg_id, data)
+        stored.add_done_callback(partial(self._stored, msg))
+        return stored
+
+    def _stored(self, msg: IncomingMessage, stored: asyncio.Future[bool]) -> None:
+        if stored.cancelled() or stored.exception() is not None:
+            return  # not stored: not ACKed either (bot.dingtalk.stream)
         assert self.dispatcher is not None, "frames arrive only after start()"
-        if await self.inbox.store(msg.msg_id, data):
+        if stored.result():
             self.dispatcher.submit(msg)
         else:
             log.info("redelivered msgId=%s: stored already", msg.msg_id)
@@ -247,6 +258,7 @@ class BotApp:
         if self.http_session:
             await self.http_session.close()
         await self.db.dispose()
+        await self.inbox.close()
         await self.inbox_db.dispose()
         self._stopped.set()
         log.info("bot stopped")

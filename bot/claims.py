@@ -4,12 +4,15 @@
    stream handler waits for :meth:`Inbox.store`. A redelivery finds its row and is dropped.
 2. The handler's writes, the "handled" mark and the reply's outbox entry commit in one
    transaction (``InboxRepository.mark_handled`` inside the handler's unit of work). A
-   handler that wrote nothing (most replies) is finished here instead, grouped with others.
+   handler that wrote nothing (most replies) is finished here instead, grouped with others
+   (on SQLite after its webhook reply went out: ``bot.delivery.ReplyDelivery.post_first``).
 3. After a restart, stored but unhandled messages are handled again (:meth:`Inbox.unhandled`).
 
 Every write of this module goes through one group committer: operations arriving together
 (a burst of frames, the handled marks of read-only replies, "sent" marks after webhook
-replies) share one short transaction, so a burst costs one write, not one per message.
+replies) share one short transaction, so a burst costs one write, not one per message. The
+transaction is written through the driver (``storage.inbox_sql``) on a connection kept
+between transactions.
 """
 
 from __future__ import annotations
@@ -18,16 +21,12 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
+from storage.inbox_sql import InboxSql, InboxWrite
 from storage.repositories.core import InboxRepository
-from storage.repositories.outbox import OutboxRepository
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
     from bot.clock import Clock
     from storage.db import Database
 
@@ -50,14 +49,16 @@ class Inbox:
         self.db = db
         self.clock = clock
         self.max_batch = max_batch
+        self._sql = InboxSql(db.engine)
         self._ops: list[_Op] = []
         self._writer: asyncio.Task[None] | None = None
         self.batches = 0  # transactions written (for tests and metrics)
 
     # -- operations (each resolves when its transaction committed) -------------------------
-    async def store(self, msg_id: str, data: dict[str, Any]) -> bool:
-        """Store a received frame; True if new, False for a redelivery. Raises if not stored."""
-        return bool(await self._submit(_Op("store", msg_id=msg_id, data=data)))
+    def store(self, msg_id: str, data: dict[str, Any]) -> asyncio.Future[bool]:
+        """Store a received frame: the future's result is True if new, False for a redelivery; its
+        exception, if it could not be stored. (A future, not a coroutine: no task per frame.)"""
+        return self._queue(_Op("store", msg_id=msg_id, data=data))
 
     async def finish(self, msg_id: str, drafts: list[dict[str, Any]]) -> list[int] | None:
         """Mark a message handled and write its reply rows (``OutboxRepository.enqueue`` keyword
@@ -80,13 +81,21 @@ class Inbox:
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
 
+    async def close(self) -> None:
+        """After the last operation: the connection goes back to the pool."""
+        await self.flush()
+        await self._sql.close()
+
     # -- the group committer ------------------------------------------------------------------
     async def _submit(self, op: _Op) -> Any:
-        op.fut = asyncio.get_running_loop().create_future()
+        return await self._queue(op)
+
+    def _queue(self, op: _Op) -> asyncio.Future[Any]:
+        op.fut = fut = asyncio.get_running_loop().create_future()
         self._ops.append(op)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write(), name="inbox-writer")
-        return await op.fut
+        return fut
 
     async def _write(self) -> None:
         await asyncio.sleep(0)  # let the operations of this burst join the batch
@@ -112,46 +121,30 @@ class Inbox:
                 _resolve(op, result)
 
     async def _commit(self, batch: list[_Op]) -> list[Any]:
-        now = self.clock.now()
-        # A plain connection, no ORM session: every statement here is a Core INSERT/UPDATE, and the
-        # session's bookkeeping cost more than the statements (the inbox runs ~3 transactions a message).
-        async with self.db.engine.begin() as conn:
-            return await _apply(conn, batch, now)
-
-
-async def _apply(conn: AsyncConnection, batch: list[_Op], now: datetime) -> list[Any]:
-    # The two repositories' methods used here only execute Core statements, which a connection runs as
-    # a session would.
-    repo, outbox = InboxRepository(cast(AsyncSession, conn)), OutboxRepository(cast(AsyncSession, conn))
-    stores = [op for op in batch if op.kind == "store"]
-    new = await repo.store_many([(op.msg_id, op.data or {}) for op in stores], now)
-    finishes = [op for op in batch if op.kind == "finish"]
-    marked = await repo.mark_handled([op.msg_id for op in finishes], now)
-    await outbox.mark_sent_many([op.oid for op in batch if op.kind == "sent"], now)
-    winners: dict[str, _Op] = {}
-    for op in finishes:  # the same msgId twice in one batch: the first one wins
-        if op.msg_id in marked:
-            winners.setdefault(op.msg_id, op)
-    new_ids = iter(await outbox.enqueue_many([d for op in winners.values() for d in op.drafts], now))
-    results: list[Any] = []
-    for op in batch:
-        if op.kind == "store":
-            results.append(op.msg_id in new)
-            new.discard(op.msg_id)  # the same msgId twice in one batch: only the first is new
-        elif op.kind == "finish":
-            if winners.get(op.msg_id) is not op:
+        write = InboxWrite()
+        for op in batch:
+            if op.kind == "store":
+                write.stores.append((op.msg_id, op.data or {}))
+            elif op.kind == "finish":
+                write.finishes.append((op.msg_id, op.drafts))
+            elif op.kind == "sent":
+                write.sent.append(op.oid)
+            elif op.kind == "retry":
+                write.retries.append((op.oid, op.error))
+            else:
+                write.failures.append((op.oid, op.error))
+        written = await self._sql.write(write, self.clock.now())
+        finished = iter(written.finished)
+        results: list[Any] = []
+        for op in batch:
+            if op.kind == "store":
+                results.append(op.msg_id in written.new)
+                written.new.discard(op.msg_id)  # the same msgId twice in one batch: only the first is new
+            elif op.kind == "finish":
+                results.append(next(finished))
+            else:
                 results.append(None)
-                continue
-            results.append([oid for _d in op.drafts for oid in next(new_ids)])
-        elif op.kind == "retry":
-            await outbox.reschedule(op.oid, now, op.error)
-            results.append(None)
-        elif op.kind == "failed":
-            await outbox.mark_failed(op.oid, op.error)
-            results.append(None)
-        else:
-            results.append(None)
-    return results
+        return results
 
 
 def _resolve(op: _Op, result: Any) -> None:

@@ -320,6 +320,7 @@ class Registry:
         self.commands: list[CommandSpec] = []
         self.dialogues: dict[str, Handler] = {}
         self._by_name: dict[str, CommandSpec] = {}
+        self._here: dict[tuple[GroupRole | None, bool], tuple[CommandSpec, ...]] = {}
         self.include_routers(*routers)
 
     def include_routers(self, *routers: Router) -> None:
@@ -327,6 +328,7 @@ class Registry:
             self.include(r)
 
     def include(self, router: Router) -> None:
+        self._here.clear()
         for spec in router.commands:
             for n in spec.names:
                 key = n.lower()
@@ -341,6 +343,13 @@ class Registry:
 
     def find(self, name: str) -> CommandSpec | None:
         return self._by_name.get(name.lower())
+
+    def allowed_in(self, role: GroupRole | None, is_group: bool) -> tuple[CommandSpec, ...]:
+        """The commands allowed in this kind of chat (permissions aside), in declaration order."""
+        here = self._here.get((role, is_group))
+        if here is None:
+            here = self._here[(role, is_group)] = tuple(s for s in self.commands if s.allowed_in(role, is_group))
+        return here
 
     def suggest(self, name: str, candidates: Iterable[CommandSpec] | None = None) -> list[CommandSpec]:
         pool = list(candidates if candidates is not None else self.commands)

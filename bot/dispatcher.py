@@ -27,6 +27,7 @@ from bot.commands import (
     CommandSpec,
     GroupRole,
     ParseFailure,
+    Permission,
     parse_args,
     split_command,
 )
@@ -81,6 +82,9 @@ class Dispatcher:
         # behind a whole burst of handler transactions.
         self._slots = asyncio.Semaphore(HANDLER_SLOTS.get(db.dialect, 8))
         self._roles: ReadCache[GroupRole | None] = ReadCache(["group_bindings"], READ_CACHE_TTL)
+        # One instance per SQLite file: no other process handles its messages, so a read-only reply
+        # may be posted before the handled mark (bot.delivery). PostgreSQL may have several instances.
+        self._post_first = db.dialect == "sqlite"
 
     # -- entry points ---------------------------------------------------------
     def submit(self, msg: IncomingMessage) -> asyncio.Task | None:
@@ -104,8 +108,8 @@ class Dispatcher:
         """Handle one message that is in the inbox: commit handled + reply, then send the reply."""
         started = time.perf_counter()
         try:
-            async with self._slots:
-                outcome = await asyncio.wait_for(self._run(msg), timeout=self.services.settings.bot_handler_timeout)
+            async with self._slots, asyncio.timeout(self.services.settings.bot_handler_timeout):
+                outcome = await self._run(msg)
         except _AlreadyHandled:
             outcome = Outcome("duplicate", None)
         except TimeoutError:
@@ -118,19 +122,31 @@ class Dispatcher:
             outcome = Outcome("error", Reply("errors/internal", {"ref": ref}), error_ref=ref)
         try:
             if outcome.status != "duplicate" and outcome.outbox_ids is None:
-                # Nothing written by the handler: its handled mark and reply share a group commit.
-                outcome.drafts = reply_drafts(msg, outcome.reply, self.services.renderer, self.services.clock.now())
-                outcome.outbox_ids = await self.inbox.finish(msg.msg_id, [d.row for d in outcome.drafts])
-                if outcome.outbox_ids is None:
-                    outcome = Outcome("duplicate", None)
-            if outcome.status == "duplicate":
-                log.info("msgId=%s already handled", msg.msg_id)
+                outcome = await self._finish_read_only(msg, outcome)
             elif outcome.outbox_ids is not None:
                 await self.delivery.deliver(msg, outcome.drafts, outcome.outbox_ids)
+            if outcome.status == "duplicate":
+                log.info("msgId=%s already handled", msg.msg_id)
         except Exception:  # the database is gone: the message stays unhandled, handled after a restart
             log.exception("could not finish msgId=%s (it stays in the inbox)", msg.msg_id)
         self.metrics.observe(outcome.status, outcome.command, time.perf_counter() - started)
         return outcome
+
+    async def _finish_read_only(self, msg: IncomingMessage, outcome: Outcome) -> Outcome:
+        """Nothing written by the handler: its handled mark and reply rows share the inbox's group commit.
+        Where only this process handles the database's messages, a reply going by webhook is posted first
+        and needs no outbox row (``ReplyDelivery.post_first``). Not after an error or a timeout: the
+        handler's own commit may have gone through just before it (its reply is then in the outbox, and
+        the conditional mark keeps the apology from going too)."""
+        outcome.drafts = drafts = reply_drafts(msg, outcome.reply, self.services.renderer, self.services.clock.now())
+        clean = outcome.status in ("ok", "user_error")  # _run returned: it committed nothing
+        if self._post_first and clean and drafts and all(d.webhook_body is not None for d in drafts):
+            outcome.outbox_ids = await self.delivery.post_first(msg, drafts)
+        else:
+            outcome.outbox_ids = await self.inbox.finish(msg.msg_id, [d.row for d in drafts])
+            if outcome.outbox_ids is not None:
+                await self.delivery.deliver(msg, drafts, outcome.outbox_ids)
+        return outcome if outcome.outbox_ids is not None else Outcome("duplicate", None)
 
     # -- the pipeline -----------------------------------------------------------
     async def _run(self, msg: IncomingMessage) -> Outcome:
@@ -292,16 +308,19 @@ class Dispatcher:
 
 
 async def usable_commands(ctx: Context) -> list[CommandSpec]:
-    """Commands this person may use here: allowed in this chat, and permitted."""
+    """Commands this person may use here: allowed in this chat, and permitted (each permission asked once)."""
+    verdicts: dict[Permission, bool] = {}
     out = []
-    for spec in ctx.services.registry.commands:
-        if not spec.allowed_in(ctx.group_role, ctx.is_group):
-            continue
-        if spec.permission is not None:
-            try:
-                if not await spec.permission.allows(ctx):
-                    continue
-            except UserError:
+    for spec in ctx.services.registry.allowed_in(ctx.group_role, ctx.is_group):
+        permission = spec.permission
+        if permission is not None:
+            allowed = verdicts.get(permission)
+            if allowed is None:
+                try:
+                    allowed = verdicts[permission] = await permission.allows(ctx)
+                except UserError:
+                    allowed = verdicts[permission] = False
+            if not allowed:
                 continue
         out.append(spec)
     return out

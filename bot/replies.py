@@ -12,6 +12,7 @@ Undefined variables fail (StrictUndefined), and a test renders every template.
 from __future__ import annotations
 
 import re
+from collections.abc import Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from domain.masking import mask_mobile
 MESSAGES_DIR = Path(__file__).resolve().parent.parent / "messages"
 DEFAULT_TITLE = "服务队伍助手"
 MAX_CHARS = 6000  # DingTalk accepts ~20,000 bytes; phones need much less.
+RENDERED_KEPT = 256  # replies kept for reuse by Reply.same_as
 
 # Characters with which a value could form markup in DingTalk's markdown (or the HTML its renderer
 # accepts). Whether DingTalk honours backslash escapes is not documented, so the bot never relies on
@@ -65,6 +67,9 @@ class Reply:
     # Send to the sender in a 1:1 chat instead of the conversation (for full personal data).
     private: bool = False
     at_sender: bool = True
+    # Set by a handler whose context is wholly determined by this key (e.g. /帮助: the commands listed,
+    # the group's role): the renderer may reuse the text it rendered for the same key.
+    same_as: Hashable | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +103,7 @@ class Renderer:
         self.env.filters["raw"] = lambda v: Markup(str(v))
         self.env.filters["mask"] = mask_mobile
         self.env.globals.update(globals or {})
+        self._rendered: dict[tuple[str, Hashable], Rendered] = {}  # Reply.same_as → its text
 
     def template_names(self) -> list[str]:
         return sorted(n[: -len(".md.j2")] for n in self.env.list_templates() if n.endswith(".md.j2"))
@@ -122,4 +128,13 @@ class Renderer:
         return Rendered(title=title, text=text, markdown=markdown)
 
     def reply(self, reply: Reply) -> Rendered:
-        return self.render(reply.template, reply.context)
+        if reply.same_as is None:
+            return self.render(reply.template, reply.context)
+        key = (reply.template, reply.same_as)
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            rendered = self.render(reply.template, reply.context)
+            if len(self._rendered) >= RENDERED_KEPT:
+                del self._rendered[next(iter(self._rendered))]  # the oldest
+            self._rendered[key] = rendered
+        return rendered

@@ -49,8 +49,11 @@ async def help_(ctx: Context, args: Args) -> Reply:
         )
     from bot.dispatcher import usable_commands
 
+    usable = await usable_commands(ctx)
+    group = ctx.group_role.label if ctx.group_role else None
+    unbound = ctx.is_group and ctx.group_role is None
     sections: dict[str, list[dict]] = {}
-    for s in await usable_commands(ctx):
+    for s in usable:
         sections.setdefault(s.section, []).append({"name": s.name, "alias": s.alias, "help": s.help})
     order = {title: i for i, title in enumerate(HELP_SECTIONS)}
     return Reply(
@@ -59,9 +62,12 @@ async def help_(ctx: Context, args: Args) -> Reply:
             "sections": [
                 {"title": t, "commands": sections[t]} for t in sorted(sections, key=lambda t: order.get(t, len(order)))
             ],
-            "group": ctx.group_role.label if ctx.group_role else None,
-            "unbound": ctx.is_group and ctx.group_role is None,
+            "group": group,
+            "unbound": unbound,
         },
+        # The same commands in the same kind of group read the same: rendered once (a permission
+        # change shows at once, because it changes the commands listed).
+        same_as=(tuple(s.name for s in usable), group, unbound),
     )
 
 

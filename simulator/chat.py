@@ -38,6 +38,7 @@ class MessageOptions(TypedDict, total=False):
     msgtype: str
     content: Any
     webhook_expired: bool
+    webhook_refused: bool
     redeliver_same_message_id: bool
 
 
@@ -94,7 +95,7 @@ class ChatMessages:
                 frame = json.loads(json.dumps(previous.frame))
                 return Prepared(msg_id, frame, previous.data, previous.conversation, previous.user, True)
         msg_id = msg_id or code("msg")
-        data = self._message_data(text, u, conv, msg_id, webhook_expired)
+        data = self._message_data(text, u, conv, msg_id, webhook_expired, options.get("webhook_refused", False))
         if msgtype == "text":
             data["text"] = {"content": (" " + text) if conv.is_group else text}  # DingTalk's space after @bot
             if content is not None:
@@ -111,14 +112,15 @@ class ChatMessages:
         return prepared
 
     def _message_data(
-        self, text: str, u: SimUser, conv: SimConversation, msg_id: str, webhook_expired: bool
+        self, text: str, u: SimUser, conv: SimConversation, msg_id: str, webhook_expired: bool, refused: bool = False
     ) -> dict[str, Any]:
         sim = self.sim
         now = ms()
         session = uuid.uuid4().hex
         expires = now - 60_000 if webhook_expired else now + WEBHOOK_TTL_MS
-        with self.book.cond:
-            self._sessions[session] = Session(msg_id, conv.conversation_id, None if u.external else u.staff_id, expires)
+        staff_id = None if u.external else u.staff_id
+        with self.book.cond:  # refused: expired by DingTalk's clock although the message says otherwise
+            self._sessions[session] = Session(msg_id, conv.conversation_id, staff_id, now - 1 if refused else expires)
         data: dict[str, Any] = {
             "conversationId": conv.conversation_id,
             "chatbotCorpId": sim.corp_id,

@@ -371,6 +371,8 @@ class FakeDingTalk(RecordQueries, OpenApiControls):
         the text gets DingTalk's leading space. ``msgtype``: text, picture, richText, file, audio,
         video, unknownMsgType (``content`` overrides the realistic default content).
         ``webhook_expired``: the session webhook already expired (replies to it are refused).
+        ``webhook_refused``: the message says its webhook is valid, but DingTalk refuses replies to it
+        ("session webhook expired": its clock disagrees), so the bot learns it only by posting.
         ``redeliver_same_message_id``: push the earlier frame of ``msg_id`` again unchanged (same
         stream ``headers.messageId``), as DingTalk does when it re-pushes. Waits up to
         ``delivery_timeout`` for a bot connection (e.g. during a reconnect); RuntimeError if none.

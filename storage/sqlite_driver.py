@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections import deque
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import aiosqlite
 
+R = TypeVar("R")
 _PREFETCH = 1000  # rows fetched with the statement; the rest on demand
 
 
@@ -105,6 +106,10 @@ class _Cursor(aiosqlite.Cursor):
 
 
 class _Connection(aiosqlite.Connection):
+    async def run(self, fn: Callable[..., R], *args: Any) -> R:
+        """``fn(sqlite3_connection, *args)`` on the connection's thread: several statements, one hop."""
+        return await self._execute(fn, self._conn, *args)
+
     def cursor(self) -> _Cursor:  # type: ignore[override]  # awaited by SQLAlchemy through __aenter__
         return _Cursor(self)
 

@@ -19,7 +19,8 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import dingtalk_stream
@@ -73,7 +74,8 @@ class _ChatbotHandler(dingtalk_stream.ChatbotHandler):
         if stored is None:
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "stopping"
         try:
-            await asyncio.wait_for(asyncio.wrap_future(stored), STORE_TIMEOUT)
+            async with asyncio.timeout(STORE_TIMEOUT):
+                await asyncio.wrap_future(stored)
         except Exception as exc:  # not stored: no OK ACK, so the frame is not lost
             log.error("frame %s not stored (%r): not acknowledged", callback.headers.message_id, exc)
             return AckMessage.STATUS_SYSTEM_EXCEPTION, "not stored"
@@ -102,7 +104,7 @@ class StreamTransport:
         client_id: str,
         client_secret: str,
         endpoint: str,
-        on_message: Callable[[dict[str, Any], str | None], Coroutine[Any, Any, None]],
+        on_message: Callable[[dict[str, Any], str | None], asyncio.Future[Any]],
         watchdog_seconds: float = 120.0,
         on_connect: Callable[[], None] | None = None,
     ):
@@ -133,14 +135,27 @@ class StreamTransport:
         if self._bot_loop:
             self._bot_loop.call_soon_threadsafe(self.on_connect)
 
-    def _deliver(self, data: dict[str, Any], stream_message_id: str | None) -> concurrent.futures.Future[None] | None:
+    def _deliver(self, data: dict[str, Any], stream_message_id: str | None) -> concurrent.futures.Future[Any] | None:
         """Hand a frame to the bot's loop; the future is done once the frame is stored."""
-        if self._bot_loop and not self._stopping:
-            try:
-                return asyncio.run_coroutine_threadsafe(self.on_message(data, stream_message_id), self._bot_loop)
-            except RuntimeError:  # the bot's loop is closing
-                return None
-        return None
+        loop = self._bot_loop
+        if loop is None or self._stopping:
+            return None
+        stored: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        try:
+            loop.call_soon_threadsafe(self._store, data, stream_message_id, stored)
+        except RuntimeError:  # the bot's loop is closing
+            return None
+        return stored
+
+    # -- called on the bot loop ---------------------------------------------------------
+    def _store(self, data: dict[str, Any], stream_message_id: str | None, stored: concurrent.futures.Future) -> None:
+        """A plain callback, not a task per frame: ``on_message`` returns a future of the inbox write."""
+        try:
+            done = self.on_message(data, stream_message_id)
+        except Exception as exc:
+            stored.set_exception(exc)
+            return
+        done.add_done_callback(partial(_settle, stored))
 
     # -- state ------------------------------------------------------------------------
     @property
@@ -229,3 +244,13 @@ class StreamTransport:
                 await asyncio.sleep(0.05)
         if self._thread:
             await asyncio.to_thread(self._thread.join, 5)
+
+
+def _settle(stored: concurrent.futures.Future, done: asyncio.Future[Any]) -> None:
+    """Pass the inbox write's outcome to the SDK thread's future."""
+    if done.cancelled():
+        stored.cancel()
+    elif (exc := done.exception()) is not None:
+        stored.set_exception(exc)
+    else:
+        stored.set_result(done.result())

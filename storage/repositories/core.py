@@ -42,17 +42,6 @@ class InboxRepository:
     def __init__(self, session: AsyncSession):
         self.session = session
 
-    async def store_many(self, rows: list[tuple[str, dict[str, Any]]], now: datetime) -> set[str]:
-        """Store (msg_id, callback data) rows in one statement; returns the msgIds that were new."""
-        if not rows:
-            return set()
-        values = [{"msg_id": m, "received_at": now, "data": d} for m, d in dict(rows).items()]
-        # The rows as parameters of one cached statement (sent as one multi-row INSERT … RETURNING):
-        # rows inlined with .values() were compiled anew for every batch.
-        stmt = dialect_insert(self.session)(InboxMessage.__table__).on_conflict_do_nothing()
-        stmt = stmt.returning(InboxMessage.msg_id)
-        return set((await self.session.execute(stmt, values)).scalars())
-
     async def mark_handled(self, msg_ids: list[str], now: datetime) -> set[str]:
         """Mark messages handled; returns those this call marked (the others were handled already).
 

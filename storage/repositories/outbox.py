@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models.core import OutboxMessage
@@ -113,33 +113,6 @@ class OutboxRepository:
             return []
         return list((await self.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(new)))).all())
 
-    async def enqueue_many(self, drafts: list[dict[str, Any]], now: datetime) -> list[list[int]]:
-        """:meth:`enqueue` of several replies (``group``/``users``, no dedup key) in one bulk INSERT
-        (the inbox's group commit); the new row ids per draft, in order."""
-        values: list[dict[str, Any]] = []
-        owners: list[int] = []
-        for n, d in enumerate(drafts):
-            send = Send(
-                d["kind"],
-                d["msg_key"],
-                d["msg_param"],
-                d.get("conversation_id"),
-                d.get("user_ids"),
-                d.get("reply_to_msg_id"),
-                d.get("purpose", ""),
-                bool(d.get("held")),
-            )
-            rows = send.rows(now, ("group", "users"))
-            values.extend(rows)
-            owners.extend([n] * len(rows))
-        out: list[list[int]] = [[] for _ in drafts]
-        if values:
-            stmt = insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
-            new_ids = (await self.session.execute(stmt, values)).scalars().all()
-            for owner, oid in zip(owners, new_ids, strict=True):
-                out[owner].append(oid)
-        return out
-
     async def count_call(self, month: str, api: str, n: int = 1) -> None:
         """Add ``n`` DingTalk calls to this month's counter of ``api``."""
         from storage.models.reminders import ApiCallCount
@@ -231,15 +204,6 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
         return rowcount(res) or 0
-
-    async def mark_sent_many(self, oids: list[int], now: datetime) -> None:
-        if oids:
-            await self.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(oids))
-                .values(status="sent", sent_at=now, last_error=None)
-                .execution_options(synchronize_session=False)
-            )
 
     async def mark_sent(self, oid: int, now: datetime) -> None:
         await self.session.execute(

@@ -43,6 +43,21 @@ async def test_help_is_filtered_by_group(bot_x, chat):
     assert "只能在审核员群" in refused
 
 
+async def test_help_shows_a_permission_change_at_once(bound_bot, chat):
+    """/帮助 reuses the text it rendered for the same commands, so a grant and a revoke show at once."""
+
+    def listed(reply: str) -> bool:
+        return "/授权" in reply
+
+    ask = {"conversation": "cid-admin-group", "user": "city-nb-001"}
+    assert not listed(await chat.say("/帮助", **ask))
+    assert "已授权" in await chat.say("/授权 @林晓燕 宁波市")
+    assert listed(await chat.say("/帮助", **ask)) and listed(await chat.say("/帮助", **ask))
+    assert not listed(await chat.say("/帮助", conversation="cid-admin-group", user="t-hz-001"))
+    assert "撤销" in await chat.say("/撤销 @林晓燕")
+    assert not listed(await chat.say("/帮助", **ask))
+
+
 async def test_unknown_command_suggests(bot_x, chat):
     reply = await chat.say("/帮主", conversation="cid-admin-group")
     assert "没有 /帮主" in reply and "/帮助" in reply

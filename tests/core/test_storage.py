@@ -6,20 +6,22 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from bot.clock import SHANGHAI
+from storage.inbox_sql import InboxSql, InboxWrite
 from storage.repositories.core import Auditor, InboxRepository
 
 T0 = datetime(2026, 4, 20, 9, 0, tzinfo=SHANGHAI)
 
 
 async def test_inbox_stores_once_and_marks_handled_once(db):
+    sql = InboxSql(db.engine)
+    assert (await sql.write(InboxWrite(stores=[("m1", {"msgId": "m1"})]), T0)).new == {"m1"}
+    assert (await sql.write(InboxWrite(stores=[("m1", {}), ("m2", {"msgId": "m2"})]), T0)).new == {"m2"}
+    await sql.close()  # it keeps its connection between transactions
     async with db.unit_of_work() as uow:
         inbox = uow.repo(InboxRepository)
-        assert await inbox.store_many([("m1", {"msgId": "m1"})], T0) == {"m1"}
-    async with db.unit_of_work() as uow:
-        inbox = uow.repo(InboxRepository)
-        assert await inbox.store_many([("m1", {}), ("m2", {"msgId": "m2"})], T0) == {"m2"}
         assert await inbox.unhandled() == [("m1", {"msgId": "m1"}), ("m2", {"msgId": "m2"})]
         assert await inbox.mark_handled(["m1"], T0) == {"m1"}
         assert await inbox.mark_handled(["m1", "m2"], T0) == {"m2"}
@@ -34,8 +36,10 @@ async def test_burst_shares_one_transaction(db):
     the handled marks and reply rows of a burst share one write too."""
     from bot.claims import Inbox
     from bot.clock import ManualClock
+    from storage.db import Database
 
-    inbox = Inbox(db, ManualClock(T0))
+    inbox_db = Database(db.url, pool_size=1, max_overflow=1)  # as BotApp: a connection of its own
+    inbox = Inbox(inbox_db, ManualClock(T0))
     assert await inbox.store("a0", {})
     ids = [f"a{i}" for i in range(30)] + ["a5"]
     results = await asyncio.gather(*(inbox.store(m, {"msgId": m}) for m in ids))
@@ -52,20 +56,49 @@ async def test_burst_shares_one_transaction(db):
     done = await asyncio.gather(*(inbox.finish(m, [{**row, "reply_to_msg_id": m}]) for m in ["a1", "a2", "a1"]))
     assert inbox.batches == 3
     assert done[2] is None and len(done[0]) == len(done[1]) == 1  # a1 twice: answered once
-    await asyncio.gather(inbox.sent(done[0][0]), inbox.retry(done[1][0], "refused"))
+    # written through the driver, read back by the ORM as it would have written them
     async with db.unit_of_work() as uow:
-        assert (await uow.outbox.get(done[0][0])).status == "sent"
-        assert (await uow.outbox.get(done[1][0])).status == "pending"
+        # None in a JSON column is the JSON null (as the ORM writes it), not SQL NULL
+        assert (await uow.session.execute(text("SELECT count(*) FROM outbox WHERE user_ids IS NULL"))).scalar() == 0
+        held = await uow.outbox.get(done[0][0])
+        assert (held.status, held.kind, held.conversation_id, held.user_ids) == ("sending", "group", "c", None)
+        assert held.msg_param == {"title": "t", "text": "x"} and held.reply_to_msg_id == "a1"
+        assert held.created_at == held.claimed_at == held.next_attempt_at == T0 and held.attempts == 0
+    private = {**row, "kind": "users", "user_ids": ["u1"], "held": False, "purpose": "reply_private"}
+    failing, two = await asyncio.gather(  # one batch: each finish gets its own rows' ids, in draft order
+        inbox.finish("a3", [{**row, "kind": "users", "user_ids": ["张三"], "reply_to_msg_id": "a3"}]),
+        inbox.finish("a4", [{**private, "reply_to_msg_id": "a4"}, {**row, "reply_to_msg_id": "a4"}]),
+    )
+    assert failing is not None and two is not None and len(two) == 2
+    async with db.unit_of_work() as uow:
+        rows = [await uow.outbox.get(oid) for oid in [*failing, *two]]
+        assert [(r.reply_to_msg_id, r.kind, r.purpose, r.status) for r in rows] == [
+            ("a3", "users", "reply", "sending"),
+            ("a4", "users", "reply_private", "pending"),
+            ("a4", "group", "reply", "sending"),
+        ]
+    await asyncio.gather(
+        inbox.sent(done[0][0]), inbox.retry(done[1][0], "refused"), inbox.retry(failing[0], "x", failed=True)
+    )
+    async with db.unit_of_work() as uow:
+        sent = await uow.outbox.get(done[0][0])
+        assert sent.status == "sent" and sent.sent_at == T0
+        retried = await uow.outbox.get(done[1][0])
+        assert (retried.status, retried.last_error, retried.next_attempt_at) == ("pending", "refused", T0)
+        failed = await uow.outbox.get(failing[0])
+        assert (failed.status, failed.user_ids, failed.last_error) == ("failed", ["张三"], "x")
         assert [m for m, _d in await uow.repo(InboxRepository).unhandled()][:2] == ["a0", "a10"]  # same time: by msgId
+    await inbox.close()
+    await inbox_db.dispose()
 
 
 async def test_unit_of_work_rolls_back_on_error(db):
     with pytest.raises(RuntimeError):
         async with db.unit_of_work() as uow:
-            await uow.repo(InboxRepository).store_many([("m9", {})], T0)
+            await uow.dialogues.save("c9", "u9", "k", {}, T0, timedelta(minutes=30))
             raise RuntimeError("boom")
     async with db.unit_of_work() as uow:
-        assert await uow.repo(InboxRepository).store_many([("m9", {})], T0) == {"m9"}
+        assert await uow.dialogues.get_any("c9", "u9") is None
 
 
 async def test_datetimes_come_back_aware(db):
