@@ -9,7 +9,11 @@ Per database, each run (``--runs``, default 3; the median of the runs is reporte
      insert-what-is-new, scoring continued from each teacher's cached cap/streak state, set-based
      totals — reported in events/s NEXT TO the ceiling measured in the same run, batch by batch, in
      the same database with the same rows: PostgreSQL: COPY into an un-indexed table; SQLite: a plain
-     bulk insert (executemany of one prepared INSERT) into an un-indexed table;
+     bulk insert (executemany of one prepared INSERT) into an un-indexed table. Beside it, the storage
+     bound: the same rows loaded the same way into ``bench_events``, a table of score_events' own
+     definition (its primary key is the unique event key; no validation, no scoring, no totals) — no
+     ingester that keeps the key can beat it; and the share of ingestion's time spent in validation
+     and in the totals statements, with the teacher totals rows per event that drive the latter;
   2. /积分: p50/p99 latency over random teachers (teacher lookup by account, the teacher's events
      for the scoring year, the engine, the per-rule summary, rendering the reply);
   3. /排行: one city and the province (top 10 of the year + per-county share of teachers >= 60 points);
@@ -140,21 +144,34 @@ def year_batches(n_teachers: int, per_teacher: int, year: int, seed: int, batch:
 
 
 async def ceiling_insert(db, rows: list[tuple], method: str = "insert") -> float:
-    """Bulk load of the same rows into an un-indexed table; returns seconds.
-    ``copy``: PostgreSQL COPY (its ceiling); ``insert``: a prepared INSERT executed for all rows
-    (executemany; SQLite's ceiling, PostgreSQL's for information)."""
+    """Bulk load of the same rows; returns seconds.
+    ``copy``: PostgreSQL COPY into an un-indexed table (its ceiling); ``insert``: a prepared INSERT executed
+    for all rows into an un-indexed table (executemany; SQLite's ceiling, PostgreSQL's for information);
+    ``events``: the fastest load into ``bench_events``, a copy of score_events' definition (its primary key
+    is the unique event key, nothing else): what storing the events alone costs, the bound of any
+    ingester that keeps the key (rows get their bucket first, outside the timing)."""
     from sqlalchemy import text
 
+    from storage.repositories.scores.bulk import BUCKET, EVENT_COLUMNS
+
+    if method == "events":
+        rows = [(r[3] // BUCKET, *r) for r in rows]
     t0 = time.perf_counter()
     async with db.unit_of_work() as uow:
         conn = await uow.session.connection()
         await conn.execute(text("SELECT 1"))
         raw = (await conn.get_raw_connection()).driver_connection
-        if method == "copy":
+        pg = db.dialect == "postgresql"
+        if method == "events" and pg:
+            await raw.copy_records_to_table("bench_events", records=rows, columns=list(EVENT_COLUMNS))
+        elif method == "events":
+            cols = ", ".join(EVENT_COLUMNS)
+            await raw.executemany(f"INSERT INTO bench_events ({cols}) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        elif method == "copy":
             await raw.copy_records_to_table(
                 "bench_copy", records=rows, columns=["teacher_id", "event_key", "action", "at_epoch", "detail"]
             )
-        elif db.dialect == "postgresql":
+        elif pg:
             await raw.executemany("INSERT INTO bench_ceiling VALUES ($1, $2, $3, $4, $5)", rows)
         else:
             await raw.executemany("INSERT INTO bench_ceiling VALUES (?, ?, ?, ?, ?)", rows)
@@ -169,8 +186,9 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
     from handlers.scores.service import ingest
 
     engine = runtime.engine
-    ingest_s = ceiling_s = copy_s = 0.0
-    n_events = 0
+    ingest_s = ceiling_s = copy_s = bound_s = 0.0
+    n_events = teacher_rows = 0
+    stages: dict[str, float] = {}
     progress = time.perf_counter()
     for items in year_batches(args.teachers, args.per_teacher, args.year, args.seed, args.batch):
         # the ceiling gets exactly the rows ingestion stores (validated outside its timing)
@@ -192,12 +210,16 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
                 copy_s += await ceiling_insert(db, rows)  # executemany, for information
         else:
             ceiling_s += await ceiling_insert(db, rows)
+        bound_s += await ceiling_insert(db, rows, "events")
         del rows
         t0 = time.perf_counter()
         rep = await ingest(db, runtime, items, now, batch=len(items))
         ingest_s += time.perf_counter() - t0
         assert rep.accepted == len(items), rep.as_dict(5)
         n_events += len(items)
+        teacher_rows += rep.teachers
+        for stage, seconds in rep.seconds.items():
+            stages[stage] = stages.get(stage, 0.0) + seconds
         if time.perf_counter() - progress > 30:
             progress = time.perf_counter()
             print(
@@ -214,6 +236,9 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
         "ceiling_rate": n_events / ceiling_s,
         "ingest_s": ingest_s,
         "ceiling_s": ceiling_s,
+        "bound_rate": n_events / bound_s,
+        "teachers_per_event": teacher_rows / n_events,
+        **{f"stage_{k}": v / ingest_s for k, v in stages.items()},
         "insert_rate": n_events / copy_s if copy_s else None,
         "state_cache_mb": runtime.windows.nbytes() / 1e6,
         "state_cache_teachers": len(runtime.windows),
@@ -293,6 +318,14 @@ async def run_one(kind: str, args) -> dict:
             cur.close()
 
     async with db.unit_of_work() as uow:
+        # bench_events: score_events' own definition under another name (the bound of storing events)
+        if kind == "sqlite":
+            ddl = (
+                await uow.session.execute(text("SELECT sql FROM sqlite_master WHERE name = 'score_events'"))
+            ).scalar_one()
+            await uow.session.execute(text(ddl.replace("score_events", "bench_events", 1)))
+        else:
+            await uow.session.execute(text("CREATE TABLE bench_events (LIKE score_events INCLUDING ALL)"))
         for table in ("bench_ceiling", "bench_copy"):
             await uow.session.execute(
                 text(
@@ -355,6 +388,16 @@ def report(runs: list[dict]) -> None:
         f"ingestion: {r['events']:,.0f} events, {r['ingest_rate']:,.0f} events/s ({ceiling}, same rows, "
         f"un-indexed table: {r['ceiling_rate']:,.0f} rows/s) = {share:.0%} of the ceiling  "
         f"[target >= 40%: {'ok' if share >= 0.4 else 'MISSED'}]"
+    )
+    bound = r["bound_rate"] / r["ceiling_rate"]
+    print(
+        f"  storage bound: the same rows into a copy of score_events (its primary key, the unique event key; "
+        f"nothing else): {r['bound_rate']:,.0f} rows/s = {bound:.0%} of the ceiling"
+    )
+    split = ", ".join(f"{k[6:]} {v:.0%}" for k, v in r.items() if k.startswith("stage_"))
+    print(
+        f"  {r['teachers_per_event']:.2f} teacher totals rows per event; share of ingestion time: {split}, "
+        "the rest the engine, grouping and storing the events"
     )
     if r.get("insert_rate"):
         print(f"  (for information: executemany INSERT of the same rows, un-indexed: {r['insert_rate']:,.0f} rows/s)")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -273,7 +274,9 @@ async def ingest_batch(
     """The whole batch (see the module doc). ``resolve(accounts)`` → {account: teacher id};
     ``state``: the repository's (read, bump) of score_ingest_state."""
     report = IngestReport(received=len(items))
+    started = time.perf_counter()
     parsed, bad = parse_batch(items, actions=engine.rules.actions, tz=engine.rules.tz, now=now)
+    report.seconds["validation"] = time.perf_counter() - started
     report.rejected.extend(bad)
     if not parsed:
         report.rejected.sort()
@@ -301,7 +304,9 @@ async def ingest_batch(
     work.score_windows(new, stored, totals)
     report.teachers = len(work.known) + len(new)
     report.rejected.sort()
+    started = time.perf_counter()
     await bulk.add_totals(totals)
+    report.seconds["totals"] = time.perf_counter() - started
 
     updates = work.updates  # only this outlives the call: the batch's rows are freed on return, before
     # the caller turns the cyclic collector back on (else its first pass walks them all)

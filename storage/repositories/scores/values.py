@@ -27,12 +27,15 @@ class IngestReport:
     duplicates: int = 0  # already stored (or twice in this batch): counted once
     rejected: list[tuple[int, str]] = field(default_factory=list)  # (0-based item index, reason)
     teachers: int = 0  # teachers whose scores were updated
+    seconds: dict[str, float] = field(default_factory=dict)  # time of some stages (bench/scores.py)
 
     def merge(self, other: IngestReport, offset: int = 0) -> None:
         self.received += other.received
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.teachers += other.teachers
+        for stage, seconds in other.seconds.items():
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
         self.rejected.extend((i + offset, r) for i, r in other.rejected)
 
     def as_dict(self, limit: int = 1000) -> dict[str, Any]:
