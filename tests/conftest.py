@@ -221,12 +221,19 @@ def sim():
 
 
 @pytest.fixture
-def make_settings(tmp_path):
+def make_settings(tmp_path, sqlite_template):
+    """Settings of a test's bot; by default its database is ``bot.sqlite3`` in the test's directory, a copy
+    of the migrated template (made on first use, kept for a restart): start-up finds the schema current.
+    Migrating an empty database at start-up is tested where it is the point (test_startup_memory.py,
+    test_process.py)."""
     from bot.config import load_settings
 
     def build(sim=None, **overrides):
+        path = tmp_path / "bot.sqlite3"
+        if "database_url" not in overrides and not path.exists():
+            shutil.copy(sqlite_template, path)
         values = dict(
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+            database_url=f"sqlite+aiosqlite:///{path}",
             bot_http_port=0,
             bot_data_dir=str(tmp_path / "var"),
             bot_link_secret="test-secret",
