@@ -29,8 +29,6 @@ def test_three_instances_one_killed_mid_burst(sim, pg_url, tmp_path):
     sim.spread = True
     before = sim.connections
     procs = []
-    # Only the scheduler-lease holder sends the outbox (the expired-webhook replies go that way), and the
-    # killed instance may be the holder: a 3 s lease is taken over within seconds instead of 30-60 s.
     for n in range(3):
         work = tmp_path / f"i{n}"
         work.mkdir()
@@ -38,7 +36,7 @@ def test_three_instances_one_killed_mid_burst(sim, pg_url, tmp_path):
         procs.append(
             subprocess.Popen(
                 [sys.executable, str(ROOT / "run_bot.py"), "run"],
-                env=bot_env(sim, pg_url, work, BOT_HANDLER_TIMEOUT="5", SCHEDULER_LEASE_SECONDS="3"),
+                env=bot_env(sim, pg_url, work, BOT_HANDLER_TIMEOUT="5"),  # 3 s scheduler lease: procs.bot_env
                 cwd=work,
                 stdout=log,
                 stderr=subprocess.STDOUT,
