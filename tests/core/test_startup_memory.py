@@ -79,8 +79,12 @@ def test_script_heads_read_from_source_are_alembics_heads(tmp_path):
     (tmp_path / "b.py").write_text('revision = "b"\ndown_revision = ("a",)\n')
     (tmp_path / "c.py").write_text('revision = "c"\ndown_revision = "a"\n')
     assert script_heads(tmp_path) == {"b", "c"}
-    (tmp_path / "d.py").write_text('revision = "d" + "1"\ndown_revision = "c"\n')
+    (tmp_path / "d.py").write_text('revision: str = "d"  # annotated\ndown_revision: str | None = "c"\n')
+    assert script_heads(tmp_path) == {"b", "d"}
+    (tmp_path / "e.py").write_text('revision = "e" + "1"\ndown_revision = "d"\n')
     assert script_heads(tmp_path) is None
+    (tmp_path / "e.py").write_text('revision = "e"\ndown_revision = (\n    "b",\n    "d",\n)\n')
+    assert script_heads(tmp_path) is None  # a value over several lines: not read
 
 
 async def test_start_up_on_a_current_schema_migrates_nothing(database_url, monkeypatch):
