@@ -174,15 +174,21 @@ class StreamTransport:
         self._sdk_loop = loop
         asyncio.set_event_loop(loop)
         sdk_log = logging.getLogger("bot.sdk")
-        sdk_log.addFilter(_QuietSdk(self))
-        client = _Client(dingtalk_stream.Credential(self.client_id, self.client_secret), logger=sdk_log)
-        client.transport = self
-        client.register_callback_handler(ChatbotMessage.TOPIC, _ChatbotHandler(self))
-        client.register_callback_handler(CARD_TOPIC, _CardCallbackHandler(self))
-        self._client = client
-        self._sdk_task = loop.create_task(client.start())
-        started.set()
-        run_sdk_until_done(loop, self._sdk_task)
+        quiet = _QuietSdk(self)
+        sdk_log.addFilter(quiet)
+        try:
+            client = _Client(dingtalk_stream.Credential(self.client_id, self.client_secret), logger=sdk_log)
+            client.transport = self
+            client.register_callback_handler(ChatbotMessage.TOPIC, _ChatbotHandler(self))
+            client.register_callback_handler(CARD_TOPIC, _CardCallbackHandler(self))
+            self._client = client
+            self._sdk_task = loop.create_task(client.start())
+            started.set()
+            run_sdk_until_done(loop, self._sdk_task)
+        finally:
+            # The logger is global and the filter holds this transport (and through it the whole bot):
+            # a stopped transport leaves nothing behind.
+            sdk_log.removeFilter(quiet)
 
     async def _watch(self) -> None:
         interval = max(0.2, min(self.watchdog_seconds / 4, 15))
