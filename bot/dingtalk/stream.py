@@ -222,8 +222,9 @@ class StreamTransport:
             self._watchdog.cancel()
         loop, task = self._sdk_loop, self._sdk_task
         if loop and task and not loop.is_closed():
-            # 0.24.3 swallows the first cancel (then sleeps 10 s): cancel until it is done.
-            for i in range(20):
+            # 0.24.3 swallows the first cancel (closes the socket, then sleeps 10 s): cancel until it is done,
+            # looking every 10 ms (the socket closes within milliseconds: a stop took 100 ms at 50 ms steps).
+            for i in range(100):
                 if task.done():
                     break
                 try:
@@ -232,6 +233,6 @@ class StreamTransport:
                     break
                 if i == 0:
                     self.force_reconnect()  # after the cancel: close the socket, no reconnect
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.01)
         if self._thread:
             await asyncio.to_thread(self._thread.join, 5)
