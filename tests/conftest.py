@@ -70,16 +70,21 @@ def _blocking(coro) -> object:
 
 
 # The longest tests (bot processes killed and restarted, several instances, property searches) start first,
-# so that with `pytest -n auto` the other workers fill the time they take instead of waiting for them at the end.
+# so that with `pytest -n auto` the other workers fill the time they take instead of waiting for them at the end
+# (pyproject.toml runs xdist with --dist worksteal: the other worker takes the short tests queued behind them).
 LONG_FIRST = (
     "tests/core/test_crash.py",
     "tests/core/test_instances.py",
-    "tests/core/test_settings_refused.py",
     "tests/reminders/test_reminders_process.py",
-    "tests/review/test_matching.py",
     "tests/scores/test_activity_batch.py",
-    "tests/core/test_backup.py",
+    "tests/core/test_fuzz.py",
     "tests/core/test_demo.py",
+    "tests/simulator/test_chat_page.py",
+    "tests/core/test_backup.py",
+    "tests/core/test_chat_page.py",
+    "tests/core/test_startup_memory.py",
+    "tests/review/test_matching.py",
+    "tests/reminders/test_reminders_year.py",
     "tests/core/test_process.py",
 )
 
