@@ -154,9 +154,10 @@ async def _jobs_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from handlers.features import FEATURES
+COMMANDS = ("run", "db", "jobs")  # the bot's own commands: the features' CLI commands come from FEATURES
 
+
+def build_parser(features: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="run_bot.py", description="DingTalk bot of the service team.")
     sub = p.add_subparsers(dest="cmd")
     run = sub.add_parser("run", help="start the bot (default)")
@@ -182,14 +183,20 @@ def build_parser() -> argparse.ArgumentParser:
     jr = jsub.add_parser("run", help="run a job now")
     jr.add_argument("job_id")
     jr.set_defaults(func=_jobs_run)
-    for f in FEATURES:
-        if f.register_cli:
-            f.register_cli(sub)
+    if features:
+        from handlers.features import FEATURES
+
+        for f in FEATURES:
+            if f.register_cli:
+                f.register_cli(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    # The bot's own commands parse without importing every feature (~1 s): a bad setting is refused
+    # before that; the bot imports them when it starts. Help and the features' commands need them all.
+    parser = build_parser(features=bool(argv) and argv[0] not in COMMANDS)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         args = parser.parse_args(["run", *(argv or [])])

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import yaml
+from domain.yamltext import safe_load
 
 DEFAULT_CYCLE = Path(__file__).with_name("data") / "annual_cycle.yaml"
 GROUPS = ("admin", "trainer", "reviewer")
@@ -39,7 +39,7 @@ class Deadline:
 
 
 def load_cycle(text: str | None = None) -> list[Deadline]:
-    raw = yaml.safe_load(text if text is not None else DEFAULT_CYCLE.read_text(encoding="utf-8")) or {}
+    raw = safe_load(text if text is not None else DEFAULT_CYCLE.read_text(encoding="utf-8")) or {}
     out: list[Deadline] = []
     for i, item in enumerate(raw.get("deadlines") or [], start=1):
         try:

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import yaml
 
+from domain.yamltext import SafeLoader
+
 DEFAULT_REGIONS = Path(__file__).with_name("data") / "zhejiang_regions.yaml"
 
 
@@ -310,7 +312,7 @@ class _Builder:
 def regions_from_yaml(text: str, source: str = "<yaml>") -> RegionTree:
     """``province: 浙江省`` and ``cities:`` as a list of ``{name, counties}`` or a mapping city → counties."""
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0

@@ -189,15 +189,21 @@ class StreamTransport:
         self._sdk_loop = loop
         asyncio.set_event_loop(loop)
         sdk_log = logging.getLogger("bot.sdk")
-        sdk_log.addFilter(_QuietSdk(self))
-        client = _Client(dingtalk_stream.Credential(self.client_id, self.client_secret), logger=sdk_log)
-        client.transport = self
-        client.register_callback_handler(ChatbotMessage.TOPIC, _ChatbotHandler(self))
-        client.register_callback_handler(CARD_TOPIC, _CardCallbackHandler(self))
-        self._client = client
-        self._sdk_task = loop.create_task(client.start())
-        started.set()
-        run_sdk_until_done(loop, self._sdk_task)
+        quiet = _QuietSdk(self)
+        sdk_log.addFilter(quiet)
+        try:
+            client = _Client(dingtalk_stream.Credential(self.client_id, self.client_secret), logger=sdk_log)
+            client.transport = self
+            client.register_callback_handler(ChatbotMessage.TOPIC, _ChatbotHandler(self))
+            client.register_callback_handler(CARD_TOPIC, _CardCallbackHandler(self))
+            self._client = client
+            self._sdk_task = loop.create_task(client.start())
+            started.set()
+            run_sdk_until_done(loop, self._sdk_task)
+        finally:
+            # The logger is global and the filter holds this transport (and through it the whole bot):
+            # a stopped transport leaves nothing behind.
+            sdk_log.removeFilter(quiet)
 
     async def _watch(self) -> None:
         interval = max(0.2, min(self.watchdog_seconds / 4, 15))
@@ -231,8 +237,9 @@ class StreamTransport:
             self._watchdog.cancel()
         loop, task = self._sdk_loop, self._sdk_task
         if loop and task and not loop.is_closed():
-            # 0.24.3 swallows the first cancel (then sleeps 10 s): cancel until it is done.
-            for i in range(20):
+            # 0.24.3 swallows the first cancel (closes the socket, then sleeps 10 s): cancel until it is done,
+            # looking every 10 ms (the socket closes within milliseconds: a stop took 100 ms at 50 ms steps).
+            for i in range(100):
                 if task.done():
                     break
                 try:
@@ -241,7 +248,7 @@ class StreamTransport:
                     break
                 if i == 0:
                     self.force_reconnect()  # after the cancel: close the socket, no reconnect
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.01)
         if self._thread:
             await asyncio.to_thread(self._thread.join, 5)
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from domain.yamltext import safe_load
+
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "base_schools.yaml"
 INDICATOR_KEYS = ("active_users", "opening_rate", "active_rate", "lessons", "premium_spaces", "featured_spaces")
 RANK_KEYS = ("met", *INDICATOR_KEYS, "effective_visits", "visitors")
@@ -122,7 +124,7 @@ def parse_definitions(data: object) -> Definitions:
 def load_definitions(path: str | Path | None = None) -> Definitions:
     p = Path(path) if path else DEFAULT_FILE
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = safe_load(p.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"读不到基地校定义文件 {p}：{exc}") from None
     return parse_definitions(data)

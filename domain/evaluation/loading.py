@@ -25,6 +25,7 @@ from domain.evaluation.model import (
     Requirement,
 )
 from domain.scores.rules import OPERATORS, Condition
+from domain.yamltext import safe_load
 
 
 def _fail(source: str, where: str, reason: str) -> EvaluationFileError:
@@ -44,7 +45,7 @@ def _mmdd(value, source: str) -> tuple[int, int]:
 
 def parse_indicator_set(text: str, source: str = "") -> IndicatorSet:
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise _fail(source, f"第 {mark.line + 1} 行：" if mark else "", f"YAML 格式错误（{exc.problem}）") from None

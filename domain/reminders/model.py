@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from domain.reminders.workdays import WorkCalendar
+from domain.yamltext import safe_load
 
 
 class ObligationError(ValueError):
@@ -176,7 +177,7 @@ def load_obligations(
     ``known_events``: the registered event sources, each with whether it records its events' due days
     (an ``after:`` without ``workdays`` needs one that does)."""
     try:
-        raw = yaml.safe_load(text) or {}
+        raw = safe_load(text) or {}
     except (yaml.YAMLError, ValueError) as exc:
         raise ObligationError(f"提醒事项文件读不懂：{exc}") from None
     deadlines = {str(d["id"]): (int(d["month"]), int(d["day"])) for d in raw.get("deadlines") or []}

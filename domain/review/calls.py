@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from domain.reminders.workdays import WorkCalendar
+from domain.yamltext import SafeLoader
 
 DEFAULT_FILE = Path(__file__).resolve().parent.parent / "data" / "review.yaml"
 POOLS = ("school", "county", "city", "province")
@@ -39,7 +40,7 @@ class CallError(ValueError):
     """A call definition that cannot be used; the message is Chinese and names the field."""
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(SafeLoader):
     """Safe YAML with dates left as text, so a wrong date gets a message naming the field."""
 
 

@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-import yaml
-
 from domain.roster.fields import STAGE, norm_label
+from domain.yamltext import safe_load
 
 DEFAULT_SYNONYMS_FILE = Path(__file__).resolve().parent.parent / "data" / "subject_synonyms.yaml"
 
@@ -30,7 +29,7 @@ _STAGE_PREFIXES = tuple(
 def load_subject_synonyms(path: str | Path | None = None) -> Mapping[str, str]:
     """The spelling → canonical table of a YAML file (``synonyms:`` mapping); keys normalised."""
     p = Path(path) if path else DEFAULT_SYNONYMS_FILE
-    data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    data = safe_load(p.read_text(encoding="utf-8")) or {}
     table = data.get("synonyms", data) if isinstance(data, dict) else {}
     if not isinstance(table, dict):
         raise ValueError(f"{p}: synonyms must be a mapping")

@@ -13,6 +13,7 @@ import yaml
 
 from domain.regions import DEFAULT_REGIONS, RegionTree, load_regions
 from domain.roster.quota import DEFAULT_RULES, QuotaError, QuotaRules
+from domain.yamltext import safe_load
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "data" / "roster.yaml"
 
@@ -34,7 +35,7 @@ class RosterConfig:
 def load_roster_config(path: str | Path | None = None) -> RosterConfig:
     p = Path(path) if path else DEFAULT_CONFIG
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        raw = safe_load(p.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise RosterConfigError(f"{p}: cannot read ({exc.strerror or exc})") from None
     except yaml.YAMLError as exc:

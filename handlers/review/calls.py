@@ -75,10 +75,18 @@ def _fallback_defaults() -> ReviewCall:
 
 
 async def ensure_default_calls(db, cfg: ReviewConfig, now: datetime) -> None:
-    """The calls of review.yaml, stored once (operators change them afterwards)."""
-    async with db.unit_of_work() as uow:
-        repo = uow.repo(ReviewRepository)
-        if await repo.calls():
-            return
-        for c in cfg.calls:
-            await repo.save_call(c, now)
+    """The calls of review.yaml, stored once (operators change them afterwards). Instances starting at
+    the same moment on one PostgreSQL may both find none: the one whose insert loses finds them stored."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        async with db.unit_of_work() as uow:
+            repo = uow.repo(ReviewRepository)
+            if await repo.calls():
+                return
+            for c in cfg.calls:
+                await repo.save_call(c, now)
+    except IntegrityError:
+        async with db.unit_of_work() as uow:
+            if not await uow.repo(ReviewRepository).calls():
+                raise

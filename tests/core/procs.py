@@ -41,6 +41,9 @@ def bot_env(sim, url: str, workdir: Path, **extra: str) -> dict[str, str]:
         BOT_LOG_LEVEL="WARNING",
         ROSTER_CONFIG=str(roomy_roster_config(workdir)),
         ROSTER_AUTO_APPROVE="true",
+        # Only the scheduler-lease holder sends the outbox, and a killed process often holds it: a 3 s lease
+        # is taken over by the next or another live process within seconds instead of 30-60 s.
+        SCHEDULER_LEASE_SECONDS="3",
         NO_PROXY="127.0.0.1,localhost",
         PYTHONPATH=str(ROOT),
     )

@@ -101,6 +101,28 @@ async def test_duplicate_msg_id_answered_once_even_across_restart(start_bot, cha
     assert b'bot_messages_total{outcome="duplicate"} 1.0' in bot2.metrics.render()
 
 
+async def test_a_stopped_bot_leaves_nothing_behind(sim, make_settings, chat):
+    """The SDK's logger is global: a stopped transport's log filter (which held the whole bot) goes."""
+    import gc
+    import logging
+    import weakref
+
+    from bot.app import BotApp
+
+    bot = BotApp(make_settings(sim))
+    await bot.start()
+    try:
+        await asyncio.to_thread(sim.wait_connected, 10)
+        assert "可用命令" in await chat.say("/帮助", conversation="cid-admin-group")
+    finally:
+        await bot.stop()
+    assert logging.getLogger("bot.sdk").filters == []
+    gone = weakref.ref(bot)
+    del bot
+    gc.collect()
+    assert gone() is None
+
+
 async def test_reconnects_after_close_and_disconnect(start_bot, chat, sim):
     await start_bot()
     before = sim.connections

@@ -36,7 +36,7 @@ def test_three_instances_one_killed_mid_burst(sim, pg_url, tmp_path):
         procs.append(
             subprocess.Popen(
                 [sys.executable, str(ROOT / "run_bot.py"), "run"],
-                env=bot_env(sim, pg_url, work, BOT_HANDLER_TIMEOUT="5"),
+                env=bot_env(sim, pg_url, work, BOT_HANDLER_TIMEOUT="5"),  # 3 s scheduler lease: procs.bot_env
                 cwd=work,
                 stdout=log,
                 stderr=subprocess.STDOUT,
