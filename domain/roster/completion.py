@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from domain.regions import RegionTree
@@ -20,10 +20,11 @@ class SeatStatus:
     role: Role
     quota: Quota
     holders: tuple[Member, ...]
+    count: int | None = None  # the seats filled, when they were only counted (``holders`` then empty)
 
     @property
     def filled(self) -> int:
-        return len(self.holders)
+        return len(self.holders) if self.count is None else self.count
 
     @property
     def missing(self) -> int:
@@ -101,12 +102,25 @@ class CityCompletion:
         return not self.incomplete
 
 
+# (role, territory) → its holders, or only how many there are (completion needs no names)
+SeatIndex = Mapping[tuple[Role, Territory], "list[Member] | int"]
+
+
 def _index(members: Iterable[Member], statuses: tuple[Status, ...]) -> dict[tuple[Role, Territory], list[Member]]:
     idx: dict[tuple[Role, Territory], list[Member]] = defaultdict(list)
     for m in members:
         if m.status in statuses:
             idx[(m.role, m.territory)].append(m)
     return idx
+
+
+def count_index(counts: Iterable[tuple[Role, Territory, int]]) -> SeatIndex:
+    """A seat index from (role, territory, seats filled) rows: statuses without reading every member."""
+    return {(r, t): n for r, t, n in counts}
+
+
+def _seat(role: Role, quota: Quota, held: list[Member] | int) -> SeatStatus:
+    return SeatStatus(role, quota, (), held) if isinstance(held, int) else SeatStatus(role, quota, tuple(held))
 
 
 def territory_status(
@@ -116,10 +130,10 @@ def territory_status(
     *,
     roles: Iterable[Role] = ROLES,
     statuses: tuple[Status, ...] = (Status.ACTIVE,),
-    _idx=None,
+    _idx: SeatIndex | None = None,
 ) -> TerritoryStatus:
-    idx = _idx if _idx is not None else _index(members, statuses)
-    seats = tuple(SeatStatus(r, rules.quota(r, territory), tuple(idx.get((r, territory), ()))) for r in roles)
+    idx: SeatIndex = _idx if _idx is not None else _index(members, statuses)
+    seats = tuple(_seat(r, rules.quota(r, territory), idx.get((r, territory), [])) for r in roles)
     return TerritoryStatus(territory, seats)
 
 
@@ -131,7 +145,7 @@ def city_completion(
     *,
     roles: Iterable[Role] = ROLES,
     statuses: tuple[Status, ...] = (Status.ACTIVE,),
-    _idx=None,
+    _idx: SeatIndex | None = None,
 ) -> CityCompletion:
     """市本级 first, then the counties in the tree's order."""
     roles = tuple(roles)

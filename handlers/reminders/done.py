@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
@@ -21,7 +21,7 @@ from domain.regions import RegionTree
 from domain.reminders.model import AudienceKind, Obligation
 from domain.reminders.planner import DONE, Status, Subject
 from domain.reminders.workdays import WorkCalendar
-from domain.roster.completion import _index, city_completion, territory_status
+from domain.roster.completion import city_completion, count_index, territory_status
 from domain.roster.fields import Role
 from domain.roster.model import Status as SeatState
 from domain.roster.quota import DEFAULT_RULES, QuotaRules
@@ -30,7 +30,7 @@ from storage.db import UnitOfWork
 from storage.models.reminders import ReminderAck
 from storage.models.roster import RosterMember, TerritoryGrant
 from storage.models.scores import EvalReport, Recommendation
-from storage.repositories.roster import to_member
+from storage.repositories.roster import RosterRepository
 
 _ROLE_LABEL = {r.value: r.label for r in Role}
 
@@ -154,23 +154,14 @@ async def operators(
 # --- the built-in done queries ------------------------------------------------------------------
 
 
-async def _active_members(uow: UnitOfWork, city: str | None = None) -> list[Any]:
-    """Plain rows (the columns to_member reads), not ORM objects: /日程 reads every active member of the
-    province, and building ~2,200 tracked objects was most of its cost."""
-    m = RosterMember
-    q = select(m.role, m.territory, m.values, m.id, m.status, m.user_id).where(m.status == SeatState.ACTIVE.value)
-    if city:
-        q = q.where(m.city == city)
-    return [to_member(cast(RosterMember, r)) for r in await _rows(uow, q)]
-
-
 @done_query("roster_complete")
 async def roster_complete(
     uow: UnitOfWork, ob: Obligation, due: date, subjects: list[Subject], env: Env
 ) -> dict[str, Status]:
     """A city: every territory's minimum quotas met; a county: its own quotas met."""
-    members = await _active_members(uow)
-    idx = _index(members, (SeatState.ACTIVE,))
+    # seats counted per role and territory: reading every active member of the province (~2,200 in the
+    # demo) was most of the cost of /日程 whenever this obligation was running
+    idx = count_index(await uow.repo(RosterRepository).seat_counts((SeatState.ACTIVE.value,)))
     out: dict[str, Status] = {}
     for s in subjects:
         t = Territory.from_path(s.key)

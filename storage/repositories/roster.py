@@ -6,8 +6,9 @@ import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, or_, select, text
+from sqlalchemy import delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,15 +32,35 @@ def _account_key(m: Member) -> str | None:
     return m.account if m.status.live and m.account else None
 
 
-def to_member(row: RosterMember) -> Member:
+def to_member(row: RosterMember, territories: dict[str, Territory] | None = None) -> Member:
+    """A stored record (an ORM object, or a row of the columns read here) as a Member; ``territories``:
+    a memo of parsed paths for a call that converts many rows (a list has a few dozen territories)."""
+    if territories is None:
+        territory = Territory.from_path(row.territory)
+    else:
+        territory = territories.get(row.territory)  # type: ignore[assignment]
+        if territory is None:
+            territory = territories[row.territory] = Territory.from_path(row.territory)
     return Member(
         role=Role(row.role),
-        territory=Territory.from_path(row.territory),
+        territory=territory,
         values=dict(row.values),
         id=row.id,
         status=Status(row.status),
         user_id=row.user_id,
     )
+
+
+# the columns to_member reads: lists select them as plain rows (building ~200–2,000 tracked ORM objects
+# for a read was most of the cost of /名单, /登记's seat check and /日程)
+MEMBER_COLUMNS = (
+    RosterMember.role,
+    RosterMember.territory,
+    RosterMember.values,
+    RosterMember.id,
+    RosterMember.status,
+    RosterMember.user_id,
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +98,7 @@ class RosterRepository:
         self, territory: Territory, *, statuses: Sequence[str] = LIVE, role: Role | None = None
     ) -> list[Member]:
         """Members whose seat is inside ``territory`` (a province, a city or a county)."""
-        q = select(RosterMember).where(RosterMember.status.in_(statuses))
+        q = select(*MEMBER_COLUMNS).where(RosterMember.status.in_(statuses))
         if territory.level is Level.PROVINCE:
             q = q.where(RosterMember.province == territory.province)
         elif territory.level is Level.CITY:
@@ -86,8 +107,15 @@ class RosterRepository:
             q = q.where(RosterMember.territory == territory.path)
         if role is not None:
             q = q.where(RosterMember.role == role.value)
-        rows = (await self.session.scalars(q.order_by(RosterMember.id))).all()
-        return [to_member(r) for r in rows]
+        territories: dict[str, Territory] = {}
+        rows = (await self.session.execute(q.order_by(RosterMember.id))).all()
+        return [to_member(cast(RosterMember, r), territories) for r in rows]
+
+    async def seat_counts(self, statuses: Sequence[str]) -> list[tuple[Role, Territory, int]]:
+        """How many seats of each role each territory has in ``statuses`` (completion needs no names)."""
+        m = RosterMember
+        q = select(m.role, m.territory, func.count()).where(m.status.in_(statuses)).group_by(m.role, m.territory)
+        return [(Role(r), Territory.from_path(t), n) for r, t, n in (await self.session.execute(q)).all()]
 
     async def of_user(self, user_id: str, *, statuses: Sequence[str] = LIVE) -> list[Member]:
         rows = (
