@@ -12,11 +12,11 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import select
 
+from domain.evaluation.loading import IndicatorLibrary
 from domain.regions import RegionTree
 from domain.reminders.model import AudienceKind, Obligation
 from domain.reminders.planner import DONE, Status, Subject
@@ -41,18 +41,12 @@ async def _rows(uow: UnitOfWork, stmt: Any) -> list[Any]:
     return list((await conn.execute(stmt)).all())
 
 
-@lru_cache(maxsize=8)
-def _indicators(year: int) -> Any:
-    from domain.evaluation import indicator_set_for
-
-    return indicator_set_for(year)
-
-
 @dataclass(frozen=True)
 class Env:
     tree: RegionTree
     rules: QuotaRules = DEFAULT_RULES
     cal: WorkCalendar = field(default_factory=WorkCalendar)
+    indicators: IndicatorLibrary = field(default_factory=IndicatorLibrary)  # the bot's own (read once)
 
 
 DoneQuery = Callable[[UnitOfWork, Obligation, date, list[Subject], Env], Awaitable[dict[str, Status]]]
@@ -262,7 +256,7 @@ async def evaluation_reports_submitted(
 
     Counted report by report against the requirements of that report's kind only (100,000 people: no
     objects per report, one Status per distinct set of missing requirements)."""
-    iset = _indicators(due.year)
+    iset = env.indicators.for_year(due.year)
     needs = {
         role: [q for ind in iset.indicators(role) for q in ind.requires] for role in ("admin", "trainer", "reviewer")
     }

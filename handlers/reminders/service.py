@@ -15,6 +15,7 @@ from domain.reminders import (
     load_obligations,
 )
 from handlers.calendar import work_calendar
+from handlers.evaluation import indicators
 from handlers.reminders.done import DONE_QUERIES, Env
 from handlers.reminders.events import RECORDS_DUE
 from handlers.roster.common import config, regions
@@ -34,7 +35,7 @@ def calendar(services: Services) -> WorkCalendar:
 
 
 def env(services: Services) -> Env:
-    return Env(regions(services), config(services).quotas, calendar(services))
+    return Env(regions(services), config(services).quotas, calendar(services), indicators(services))
 
 
 def _from_item(item: StoredItem) -> Obligation:
