@@ -220,15 +220,13 @@ class Bulk:
         d = await (self.reader() if read else self.driver())
         if self.pg:
             return [tuple(r) for r in await d.fetch(sql, *params)]
-        cur = await d.execute(re.sub(r"\$\d+(::\w+(\[\])?)?", "?", sql), params)
-        try:
-            return list(await cur.fetchall())
-        finally:
-            await cur.close()
+        # one hop to the connection's thread for the statement and its rows (aiosqlite's execute, then
+        # fetchall, then close would be three)
+        return list(await d.execute_fetchall(re.sub(r"\$\d+(::\w+(\[\])?)?", "?", sql), params))
 
     async def execute(self, sql: str) -> None:
         d = await self.driver()
         if self.pg:
             await d.execute(sql)
         else:
-            await (await d.execute(sql)).close()
+            await d.execute_fetchall(sql, ())  # one hop, as in fetch

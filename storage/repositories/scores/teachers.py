@@ -18,7 +18,7 @@ from storage.models.scores import (
     ScoreTeacher,
 )
 
-from .bulk import COUNTY_POINTS_RECOUNT
+from .bulk import COUNTY_POINTS_RECOUNT, Bulk
 from .values import Teacher, teacher_of
 
 
@@ -72,14 +72,11 @@ class TeacherRepository:
         return added, updated, same
 
     async def by_account(self, account: str) -> Teacher | None:
-        t = ScoreTeacher
-        # the columns, not the ORM entity: /积分 asks this for every message (no identity map work)
-        row = (
-            await self.session.execute(
-                select(t.id, t.account, t.name, t.school, t.city, t.county).where(t.account == account)
-            )
-        ).first()
-        return teacher_of(row) if row else None
+        # through the driver, a plain tuple: /积分 asks this for every message (no ORM or Core result work)
+        rows = await Bulk(self.session).fetch(
+            "SELECT id, account, name, school, city, county FROM score_teachers WHERE account = $1", account, read=True
+        )
+        return Teacher(*rows[0]) if rows else None
 
     async def accounts_like(self, account: str, limit: int = 5) -> list[str]:
         """Accounts equal to ``account`` ignoring case (to hint at a case mistake)."""
