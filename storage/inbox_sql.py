@@ -122,17 +122,21 @@ class InboxSql:
     async def write(self, w: InboxWrite, now: datetime) -> InboxWritten:
         at = self._at(now)
         data = self._data
-        stores = [(m, at, data(d) if data else d) for m, d in w.stores]
-        # each finish's rows, converted; rows of one draft may be several (a send to more than 20)
-        finishes = [(m, [self._outbox_values([d], now) for d in drafts]) for m, drafts in w.finishes]
-        retries = [(oid, at, error[:ERROR_CHARS]) for oid, error in w.retries]
-        failures = [(oid, error[:ERROR_CHARS]) for oid, error in w.failures]
+        b = _Converted(
+            stores=[(m, at, data(d) if data else d) for m, d in w.stores],
+            # each finish's rows, converted; rows of one draft may be several (a send to more than 20)
+            finishes=[(m, [self._outbox_values([d], now) for d in drafts]) for m, drafts in w.finishes],
+            at=at,
+            sent=w.sent,
+            retries=[(oid, at, error[:ERROR_CHARS]) for oid, error in w.retries],
+            failures=[(oid, error[:ERROR_CHARS]) for oid, error in w.failures],
+        )
         driver = await self._driver()
         if not self.pg:  # an error was rolled back on the connection's thread: the connection is fine
-            written = await driver.run(_sqlite_write, stores, finishes, at, w.sent, retries, failures)
+            written = await driver.run(_sqlite_write, b)
         else:
             try:
-                written = await _pg_write(driver, stores, finishes, at, w.sent, retries, failures)
+                written = await _pg_write(driver, b)
             except BaseException:
                 await self.close(invalidate=True)  # whatever state it is in: a fresh connection next time
                 raise
@@ -162,7 +166,17 @@ class InboxSql:
         await conn.close()
 
 
-Converted = list[tuple[str, list[list[tuple[Any, ...]]]]]  # (msgId, per draft: its rows' values)
+@dataclass
+class _Converted:
+    """An InboxWrite with its values converted for the driver."""
+
+    stores: list[tuple[str, Any, Any]]  # (msgId, received at, data)
+    finishes: list[tuple[str, list[list[tuple[Any, ...]]]]]  # (msgId, per draft: its rows' values)
+    at: Any
+    sent: list[int]
+    retries: list[tuple[int, Any, str]]  # (outbox id, next attempt, error)
+    failures: list[tuple[int, str]]
+
 
 _SQLITE_STORE = "INSERT INTO inbox (msg_id, received_at, data) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 _SQLITE_HANDLED = "UPDATE inbox SET handled_at = ? WHERE msg_id = ? AND handled_at IS NULL"
@@ -174,26 +188,18 @@ _SQLITE_RETRY = "UPDATE outbox SET status = 'pending', next_attempt_at = ?, last
 _SQLITE_FAILED = "UPDATE outbox SET status = 'failed', last_error = ? WHERE id = ?"
 
 
-def _sqlite_write(
-    conn: sqlite3.Connection,
-    stores: list[tuple[str, Any, Any]],
-    finishes: Converted,
-    at: Any,
-    sent: list[int],
-    retries: list[tuple[int, Any, str]],
-    failures: list[tuple[int, str]],
-) -> InboxWritten:
+def _sqlite_write(conn: sqlite3.Connection, b: _Converted) -> InboxWritten:
     """On the connection's thread: the whole transaction, committed (or rolled back and raised)."""
     cur = conn.cursor()
     try:
         new: set[str] = set()
-        for row in stores:
+        for row in b.stores:
             cur.execute(_SQLITE_STORE, row)
             if cur.rowcount == 1:
                 new.add(row[0])
         finished: list[list[int] | None] = []
-        for msg_id, drafts in finishes:
-            cur.execute(_SQLITE_HANDLED, (at, msg_id))
+        for msg_id, drafts in b.finishes:
+            cur.execute(_SQLITE_HANDLED, (b.at, msg_id))
             if cur.rowcount != 1:  # handled already (also: the same msgId earlier in this batch)
                 finished.append(None)
                 continue
@@ -202,12 +208,12 @@ def _sqlite_write(
                 for values in rows:
                     ids.append(cur.execute(_SQLITE_OUTBOX, values).fetchall()[0][0])
             finished.append(ids)
-        if sent:
-            cur.executemany(_SQLITE_SENT, [(at, oid) for oid in sent])
-        if retries:
-            cur.executemany(_SQLITE_RETRY, [(when, error, oid) for oid, when, error in retries])
-        if failures:
-            cur.executemany(_SQLITE_FAILED, [(error, oid) for oid, error in failures])
+        if b.sent:
+            cur.executemany(_SQLITE_SENT, [(b.at, oid) for oid in b.sent])
+        if b.retries:
+            cur.executemany(_SQLITE_RETRY, [(when, error, oid) for oid, when, error in b.retries])
+        if b.failures:
+            cur.executemany(_SQLITE_FAILED, [(error, oid) for oid, error in b.failures])
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -266,39 +272,31 @@ UNION ALL SELECT 'o', reply_to_msg_id, id FROM replies
 """
 
 
-async def _pg_write(
-    conn: Any,
-    stores: list[tuple[str, Any, Any]],
-    finishes: Converted,
-    at: Any,
-    sent: list[int],
-    retries: list[tuple[int, Any, str]],
-    failures: list[tuple[int, str]],
-) -> InboxWritten:
+async def _pg_write(conn: Any, b: _Converted) -> InboxWritten:
     first: dict[str, int] = {}  # msgId → its first finish in this batch (the only one that may win)
-    for i, (msg_id, _drafts) in enumerate(finishes):
+    for i, (msg_id, _drafts) in enumerate(b.finishes):
         first.setdefault(msg_id, i)
-    rows = [values for i in first.values() for draft in finishes[i][1] for values in draft]
+    rows = [values for i in first.values() for draft in b.finishes[i][1] for values in draft]
     columns = [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in OUTBOX_COLUMNS]
     result = await conn.fetch(
         _PG_WRITE,
-        at,
-        [m for m, _a, _d in stores],
-        [d for _m, _a, d in stores],
+        b.at,
+        [m for m, _a, _d in b.stores],
+        [d for _m, _a, d in b.stores],
         list(first),
         *columns,
-        sent,
-        [oid for oid, _w, _e in retries],
-        [e for _o, _w, e in retries],
-        [oid for oid, _e in failures],
-        [e for _o, e in failures],
+        b.sent,
+        [oid for oid, _w, _e in b.retries],
+        [e for _o, _w, e in b.retries],
+        [oid for oid, _e in b.failures],
+        [e for _o, e in b.failures],
     )
     new = {r["msg_id"] for r in result if r["k"] == "s"}
     marked = {r["msg_id"] for r in result if r["k"] == "h"}
     # the rows were inserted in the order given (ORDER BY n), so their ids rise in that order
     ids = iter(sorted(r["id"] for r in result if r["k"] == "o"))
     finished: list[list[int] | None] = []
-    for i, (msg_id, drafts) in enumerate(finishes):
+    for i, (msg_id, drafts) in enumerate(b.finishes):
         if first[msg_id] != i or msg_id not in marked:  # handled already, or a later copy in this batch
             finished.append(None)
         else:
