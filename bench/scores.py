@@ -15,9 +15,10 @@ Per database, each run (``--runs``, default 3; the median of the runs is reporte
      ingester that keeps the key can beat it; and the share of ingestion's time spent in validation
      and in the totals statements, with the teacher totals rows per event that drive the latter;
   2. /积分: p50/p99 latency over random teachers (teacher lookup by account, the teacher's events
-     for the scoring year, the engine, the per-rule summary, rendering the reply), once the database has settled after the
-     year's load (PostgreSQL: CHECKPOINT and ANALYZE, as the checkpointer and autovacuum would; SQLite:
-     a WAL checkpoint), over teachers not read before; the figures right after the load are printed too;
+     for the scoring year, the engine, the per-rule summary, rendering the reply), once the database
+     has settled after the year's load (PostgreSQL: CHECKPOINT and ANALYZE, as the checkpointer and
+     autovacuum would; SQLite: a WAL checkpoint), over teachers not read before; the figures right
+     after the load are printed too;
   3. /排行: one city and the province (top 10 of the year + per-county share of teachers >= 60 points);
   4. peak resident memory of the process and the size of the ingestion state cache.
 
