@@ -50,6 +50,8 @@ log = logging.getLogger("simulator")
 REPLY_KINDS = ("webhook_reply", "group_send", "oto_send", "card_deliver", "card_update")
 # Records the bot is expected to answer (chat messages and card button presses).
 ASK_KINDS = ("message", "card_callback")
+# How long a reply guessed for a message waits for that message's own webhook reply (wait_reply).
+GUESS_GRACE = 0.2
 
 
 @dataclass(frozen=True)
@@ -190,14 +192,29 @@ class RecordBook:
                 self.cond.wait(remaining)
 
     def wait_reply(self, msg_id: str, timeout: float = 5.0) -> Record:
+        """The reply to ``msg_id``: its webhook reply if it has one. A proactive send is only guessed to be
+        a reply (the oldest unanswered message of its conversation, :meth:`attribute`): one the bot sent
+        for something else (a grant notice, a card) may arrive just before the real answer, so a guessed
+        reply is returned only when no webhook reply follows within ``GUESS_GRACE`` seconds."""
         deadline = time.monotonic() + timeout
+        guessed_at: float | None = None
         with self.cond:
-            while not self._replies.get(msg_id):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+            while True:
+                replies = self._replies.get(msg_id, [])
+                direct = next((r for r in replies if r.kind == "webhook_reply"), None)
+                if direct is not None:
+                    return direct
+                now = time.monotonic()
+                if replies and guessed_at is None:
+                    guessed_at = now
+                if guessed_at is not None and now - guessed_at >= GUESS_GRACE:
+                    return replies[0]
+                if now >= deadline:
+                    if replies:
+                        return replies[0]
                     raise TimeoutError(f"no reply to message {msg_id!r} within {timeout} s. {self.recent()}")
-                self.cond.wait(remaining)
-            return self._replies[msg_id][0]
+                wait = deadline - now if guessed_at is None else min(deadline - now, guessed_at + GUESS_GRACE - now)
+                self.cond.wait(wait)
 
     def replies_to(self, msg_id: str) -> list[Record]:
         with self.cond:
@@ -245,8 +262,8 @@ class RecordQueries:
         return await asyncio.to_thread(self.wait_for, predicate, timeout, since=since)
 
     def wait_reply(self, msg_id: str, timeout: float = 5.0) -> Record:
-        """The first webhook reply, proactive send or card delivery/update answering ``msg_id``
-        (a message, or a card press from :meth:`press_card_button`)."""
+        """The webhook reply, else the first proactive send or card delivery/update answering ``msg_id``
+        (a message, or a card press from :meth:`press_card_button`); see :meth:`RecordBook.wait_reply`."""
         return self.book.wait_reply(msg_id, timeout)
 
     async def await_reply(self, msg_id: str, timeout: float = 5.0) -> Record:

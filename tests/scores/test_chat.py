@@ -73,8 +73,6 @@ async def sc(start_bot, chat, sim, database_url):
         assert "已把本群" in await say(f"/绑定 {role}", conversation=cid)
     assert "已授权" in await say("/授权 @陈建国 杭州市")
     assert "已授权" in await say("/授权 @林晓燕 宁波市")
-    for staff in ("city-hz-001", "city-nb-001"):  # their grant notices out first (see tests/roster/conftest.py)
-        await chat.private_to(staff, "你已被授权")
     async with bot.db.unit_of_work() as uow:
         roster = uow.repo(RosterRepository)
         for m in (

@@ -419,3 +419,24 @@ async def test_page_api_with_bot(fake, echo):
             got = await r.json()
     assert [(i["role"], i["text"]) for i in got["items"]] == [("user", "你好"), ("bot", "echo: 你好")]
     assert got["connected"] is True and got["last_seq"] >= got["items"][-1]["seq"]
+
+
+def test_a_webhook_reply_wins_over_a_proactive_send_guessed_for_the_same_message():
+    """A notice the bot sent on its own just before the real answer is not taken for the answer; a
+    proactive send stays the answer when no webhook reply follows."""
+    import threading
+
+    from simulator.records import GUESS_GRACE, RecordBook
+
+    book = RecordBook()
+    book.add("message", {}, conversation_id="cid-p2p-u1", msg_id="m1")
+    notice = book.add("oto_send", {"n": "notice"}, conversation_id="cid-p2p-u1", msg_id=book.attribute(["cid-p2p-u1"]))
+    assert notice.msg_id == "m1"  # guessed: the oldest unanswered message of that chat
+    answer = threading.Timer(GUESS_GRACE / 3, lambda: book.add("webhook_reply", {"n": "answer"}, msg_id="m1"))
+    answer.start()
+    assert book.wait_reply("m1", 5).payload == {"n": "answer"}
+    answer.join()
+
+    book.add("message", {}, conversation_id="cid-p2p-u1", msg_id="m2")
+    book.add("oto_send", {"n": "by openapi"}, conversation_id="cid-p2p-u1", msg_id=book.attribute(["cid-p2p-u1"]))
+    assert book.wait_reply("m2", 5).payload == {"n": "by openapi"}
