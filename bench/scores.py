@@ -38,7 +38,6 @@ import os
 import random
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -49,6 +48,8 @@ from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scores_report import report  # noqa: E402  (after the path)
 
 SH = ZoneInfo("Asia/Shanghai")
 PG_URL = os.environ.get("TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -146,39 +147,70 @@ def year_batches(n_teachers: int, per_teacher: int, year: int, seed: int, batch:
         yield buf
 
 
-async def ceiling_insert(db, rows: list[tuple], method: str = "insert") -> float:
-    """Bulk load of the same rows; returns seconds.
-    ``copy``: PostgreSQL COPY into an un-indexed table (its ceiling); ``insert``: a prepared INSERT executed
-    for all rows into an un-indexed table (executemany; SQLite's ceiling, PostgreSQL's for information);
-    ``events``: the fastest load into ``bench_events``, a copy of score_events' definition (its primary key
-    is the unique event key, nothing else): what storing the events alone costs, the bound of any
-    ingester that keeps the key (rows get their bucket first, outside the timing)."""
+async def _raw(uow):
     from sqlalchemy import text
 
-    from storage.repositories.scores.bulk import BUCKET, EVENT_COLUMNS
+    conn = await uow.session.connection()
+    await conn.execute(text("SELECT 1"))
+    return (await conn.get_raw_connection()).driver_connection
 
-    if method == "events":
-        rows = [(r[3] // BUCKET, *r) for r in rows]
+
+async def ceiling_insert(db, rows: list[tuple], method: str = "insert") -> float:
+    """Bulk load of the same rows into an un-indexed table; returns seconds. ``copy``: PostgreSQL COPY
+    (its ceiling); ``insert``: a prepared INSERT executed for all rows (executemany; SQLite's ceiling,
+    PostgreSQL's for information)."""
     t0 = time.perf_counter()
     async with db.unit_of_work() as uow:
-        conn = await uow.session.connection()
-        await conn.execute(text("SELECT 1"))
-        raw = (await conn.get_raw_connection()).driver_connection
-        pg = db.dialect == "postgresql"
-        if method == "events" and pg:
-            await raw.copy_records_to_table("bench_events", records=rows, columns=list(EVENT_COLUMNS))
-        elif method == "events":
-            cols = ", ".join(EVENT_COLUMNS)
-            await raw.executemany(f"INSERT INTO bench_events ({cols}) VALUES (?, ?, ?, ?, ?, ?)", rows)
-        elif method == "copy":
+        raw = await _raw(uow)
+        if method == "copy":
             await raw.copy_records_to_table(
                 "bench_copy", records=rows, columns=["teacher_id", "event_key", "action", "at_epoch", "detail"]
             )
-        elif pg:
+        elif db.dialect == "postgresql":
             await raw.executemany("INSERT INTO bench_ceiling VALUES ($1, $2, $3, $4, $5)", rows)
         else:
             await raw.executemany("INSERT INTO bench_ceiling VALUES (?, ?, ?, ?, ?)", rows)
     return time.perf_counter() - t0
+
+
+async def bound_insert(db, rows: list[tuple], teachers: int) -> tuple[float, float]:
+    """The bounds, in one transaction, loaded the fastest way (COPY / executemany): the same rows into
+    ``bench_events``, a copy of score_events' definition (its primary key is the unique event key,
+    nothing else), what storing the events alone costs; then one totals row per teacher the batch
+    scored (year, teacher, year/month/week points) into the un-indexed ``bench_totals_log``, the
+    cheapest durable form of a batch's totals (a log still to be folded; no county histogram).
+    Returns (seconds of the events with the commit, seconds of the totals log)."""
+    from storage.repositories.scores.bulk import BUCKET, EVENT_COLUMNS
+
+    rows = [(r[3] // BUCKET, *r) for r in rows]  # the bucket, outside the timing
+    log = [(0, tid, 1, 0, 1, 0, 1) for tid in range(teachers)]
+    pg = db.dialect == "postgresql"
+    t0 = time.perf_counter()
+    async with db.unit_of_work() as uow:
+        raw = await _raw(uow)
+        if pg:
+            await raw.copy_records_to_table("bench_events", records=rows, columns=list(EVENT_COLUMNS))
+        else:
+            cols = ", ".join(EVENT_COLUMNS)
+            await raw.executemany(f"INSERT INTO bench_events ({cols}) VALUES (?, ?, ?, ?, ?, ?)", rows)
+        t1 = time.perf_counter()
+        if pg:
+            await raw.copy_records_to_table("bench_totals_log", records=log)
+        else:
+            await raw.executemany("INSERT INTO bench_totals_log VALUES (?, ?, ?, ?, ?, ?, ?)", log)
+        t2 = time.perf_counter()
+    return time.perf_counter() - t0 - (t2 - t1), t2 - t1
+
+
+def read_items(items: list[dict]) -> float:
+    """Seconds to read each item's fields and its time into a tuple, checking nothing: the least any
+    ingester written in Python does with an item before it can store or score it."""
+    parse = datetime.fromisoformat
+    t0 = time.perf_counter()
+    rows = [(i["account"], i["action"], parse(i["time"]).timestamp(), i["event_id"], i.get("detail")) for i in items]
+    seconds = time.perf_counter() - t0
+    del rows
+    return seconds
 
 
 async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str, args) -> dict:
@@ -189,7 +221,7 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
     from handlers.scores.service import ingest
 
     engine = runtime.engine
-    ingest_s = ceiling_s = copy_s = bound_s = 0.0
+    ingest_s = ceiling_s = copy_s = bound_s = log_s = read_s = 0.0
     n_events = teacher_rows = 0
     stages: dict[str, float] = {}
     progress = time.perf_counter()
@@ -213,11 +245,13 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
                 copy_s += await ceiling_insert(db, rows)  # executemany, for information
         else:
             ceiling_s += await ceiling_insert(db, rows)
-        bound_s += await ceiling_insert(db, rows, "events")
-        del rows
+        read_s += read_items(items)
         t0 = time.perf_counter()
         rep = await ingest(db, runtime, items, now, batch=len(items))
         ingest_s += time.perf_counter() - t0
+        events_s, totals_s = await bound_insert(db, rows, rep.teachers)
+        bound_s, log_s = bound_s + events_s, log_s + totals_s
+        del rows
         assert rep.accepted == len(items), rep.as_dict(5)
         n_events += len(items)
         teacher_rows += rep.teachers
@@ -240,6 +274,8 @@ async def ingest_year(db, runtime, ids: dict[str, int], now: datetime, kind: str
         "ingest_s": ingest_s,
         "ceiling_s": ceiling_s,
         "bound_rate": n_events / bound_s,
+        "floor_log_rate": n_events / (bound_s + log_s),
+        "floor_read_rate": n_events / (bound_s + log_s + read_s),
         "teachers_per_event": teacher_rows / n_events,
         **{f"stage_{k}": v / ingest_s for k, v in stages.items()},
         "insert_rate": n_events / copy_s if copy_s else None,
@@ -357,6 +393,12 @@ async def run_one(kind: str, args) -> dict:
             await uow.session.execute(text(ddl.replace("score_events", "bench_events", 1)))
         else:
             await uow.session.execute(text("CREATE TABLE bench_events (LIKE score_events INCLUDING ALL)"))
+        await uow.session.execute(
+            text(
+                "CREATE TABLE bench_totals_log (year_start INTEGER, teacher_id INTEGER, y INTEGER, "
+                "month_slot INTEGER, month_points INTEGER, week_slot INTEGER, week_points INTEGER)"
+            )
+        )
         for table in ("bench_ceiling", "bench_copy"):
             await uow.session.execute(
                 text(
@@ -395,64 +437,6 @@ async def run_one(kind: str, args) -> dict:
         if not args.keep:
             shutil.rmtree(tmp)
     return out
-
-
-def _median(runs: list[dict], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
-
-
-def report(runs: list[dict]) -> None:
-    r = {
-        k: (_median(runs, k) if isinstance(v, (int, float)) and not isinstance(v, bool) else v)
-        for k, v in runs[0].items()
-        if v is not None
-    }
-    share = r["ingest_rate"] / r["ceiling_rate"]
-    ceiling = "COPY" if r["db"] == "postgres" else "plain bulk insert (executemany)"
-    print(f"\n== {r['db']} == (median of {len(runs)} run{'s' if len(runs) > 1 else ''})")
-    for i, x in enumerate(runs, 1):
-        print(
-            f"  run {i}: ingest {x['ingest_rate']:,.0f} events/s, ceiling {x['ceiling_rate']:,.0f} rows/s "
-            f"= {x['ingest_rate'] / x['ceiling_rate']:.0%}; /积分 p99 {x['score_p99_ms']:.1f} ms; "
-            f"/排行 province {x['rank_province_ms']:.0f} ms"
-        )
-    print(f"teachers imported in {r['teacher_import_s']:.1f} s")
-    print(
-        f"ingestion: {r['events']:,.0f} events, {r['ingest_rate']:,.0f} events/s ({ceiling}, same rows, "
-        f"un-indexed table: {r['ceiling_rate']:,.0f} rows/s) = {share:.0%} of the ceiling  "
-        f"[target >= 40%: {'ok' if share >= 0.4 else 'MISSED'}]"
-    )
-    bound = r["bound_rate"] / r["ceiling_rate"]
-    print(
-        f"  storage bound: the same rows into a copy of score_events (its primary key, the unique event key; "
-        f"nothing else): {r['bound_rate']:,.0f} rows/s = {bound:.0%} of the ceiling"
-    )
-    split = ", ".join(f"{k[6:]} {v:.0%}" for k, v in r.items() if k.startswith("stage_"))
-    print(
-        f"  {r['teachers_per_event']:.2f} teacher totals rows per event; share of ingestion time: {split}, "
-        "the rest the engine, grouping and storing the events"
-    )
-    if r.get("insert_rate"):
-        print(f"  (for information: executemany INSERT of the same rows, un-indexed: {r['insert_rate']:,.0f} rows/s)")
-    print(
-        f"/积分: p50 {r['score_p50_ms']:.1f} ms, p99 {r['score_p99_ms']:.1f} ms  "
-        f"[target p99 <= 5 ms: {'ok' if r['score_p99_ms'] <= 5 else 'MISSED'}]"
-    )
-    print(
-        f"  right after the load, before the database settled ({r['settle_s']:.1f} s): "
-        f"p50 {r['score_fresh_p50_ms']:.1f} ms, p99 {r['score_fresh_p99_ms']:.1f} ms"
-    )
-    print(
-        f"/排行 city: {r['rank_city_ms']:.0f} ms ({r['rank_city_counties']:.0f} counties); province: "
-        f"{r['rank_province_ms']:.0f} ms ({r['rank_province_counties']:.0f} counties)  "
-        f"[target province < 100 ms: {'ok' if r['rank_province_ms'] < 100 else 'MISSED'}]"
-    )
-    print(
-        f"ingestion state cache: {r['state_cache_teachers']:,.0f} teachers, {r['state_cache_mb']:.1f} MB "
-        f"({r['state_cache_mb'] * 1e6 / max(1, r['state_cache_teachers']):.0f} bytes a teacher)"
-    )
-    size = f"; database file {r['db_mb']:.0f} MB" if "db_mb" in r else ""
-    print(f"peak memory (RSS) {r['rss_peak_mb']:.0f} MB{size}")
 
 
 def main() -> int:
