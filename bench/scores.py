@@ -353,7 +353,7 @@ async def queries(db, runtime, args, kind: str) -> dict:
 
 
 async def run_one(kind: str, args) -> dict:
-    from sqlalchemy import event, text
+    from sqlalchemy import text
 
     from handlers.scores.service import (
         ScoresRuntime,
@@ -375,15 +375,7 @@ async def run_one(kind: str, args) -> dict:
         await admin.close()
         url = PG_URL.rsplit("/", 1)[0] + "/" + dbname
     await upgrade(url)
-    db = Database(url)
-    if kind == "sqlite":
-
-        @event.listens_for(db.engine.sync_engine, "connect")
-        def _cache(dbapi_conn, _rec):
-            cur = dbapi_conn.cursor()
-            cur.execute(f"PRAGMA cache_size=-{args.sqlite_cache_mb * 1024}")
-            cur.close()
-
+    db = Database(url, sqlite_cache_mb=args.sqlite_cache_mb)  # the bot's own engine and settings
     async with db.unit_of_work() as uow:
         # bench_events: score_events' own definition under another name (the bound of storing events)
         if kind == "sqlite":
@@ -440,6 +432,8 @@ async def run_one(kind: str, args) -> dict:
 
 
 def main() -> int:
+    from storage.db import SQLITE_CACHE_MB
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--teachers", type=int, default=100_000)
     p.add_argument("--per-teacher", type=int, default=100, help="events per teacher in the year (average)")
@@ -448,7 +442,9 @@ def main() -> int:
     p.add_argument("--batch", type=int, default=100_000, help="items per ingestion batch (one transaction)")
     p.add_argument("--queries", type=int, default=1000)
     p.add_argument("--db", nargs="+", choices=("sqlite", "postgres"), default=["sqlite", "postgres"])
-    p.add_argument("--sqlite-cache-mb", type=int, default=256)
+    p.add_argument(
+        "--sqlite-cache-mb", type=int, default=SQLITE_CACHE_MB, help="SQLite page cache (default: the bot's)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the SQLite file / the PostgreSQL database")
     p.add_argument("--runs", type=int, default=3, help="runs per database; the median is reported")
     p.add_argument(

@@ -24,7 +24,10 @@ from storage import sqlite_driver
 R = TypeVar("R")
 
 
-def make_engine(url: str, **kw: Any) -> AsyncEngine:
+SQLITE_CACHE_MB = 64  # page cache per SQLite connection (SQLite's own default is 2 MB), filled as pages are read
+
+
+def make_engine(url: str, sqlite_cache_mb: int = SQLITE_CACHE_MB, **kw: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -44,6 +47,9 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # the hot part of a large database in memory: the recent buckets of score_events that
+            # ingestion writes, score_totals, the upper levels of the trees a query descends
+            cur.execute(f"PRAGMA cache_size=-{sqlite_cache_mb * 1024}")
             cur.close()
 
         return engine

@@ -1,5 +1,5 @@
 """The connection layer under the repositories: SQLite's one-hop cursor (storage/sqlite_driver.py) and
-PostgreSQL's ping of rested connections (storage.db._ping_after_idle)."""
+settings, and PostgreSQL's ping of rested connections (storage.db._ping_after_idle)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,19 @@ async def test_sqlite_results_longer_than_the_prefetch_and_partly_read(sqlite_ur
             assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == n
     finally:
         await db.dispose()
+
+
+async def test_sqlite_connections_get_the_bots_settings(sqlite_url):
+    """Every SQLite connection the bot opens runs in WAL mode with its page cache (SQLite's own default,
+    2 MB, would keep almost nothing of a year of events in memory); a caller may size the cache."""
+    for kw, kib in (({}, storage.db.SQLITE_CACHE_MB * 1024), ({"sqlite_cache_mb": 8}, 8 * 1024)):
+        db = Database(sqlite_url, **kw)
+        try:
+            async with db.engine.connect() as conn:
+                assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+                assert (await conn.execute(text("PRAGMA cache_size"))).scalar() == -kib
+        finally:
+            await db.dispose()
 
 
 async def test_postgres_connection_dropped_while_resting_is_replaced(pg_url, monkeypatch):
